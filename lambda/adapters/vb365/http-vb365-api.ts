@@ -1,0 +1,575 @@
+import { Agent, type Dispatcher, interceptors, request } from 'undici';
+import {
+  UpstreamAuthError,
+  UpstreamError,
+  UpstreamResponseError,
+  UpstreamTlsError,
+  UpstreamUnreachableError,
+  UpstreamUnsupportedError,
+} from '../../domain/errors.js';
+import type { CallOptions, Vb365Api } from '../../domain/ports.js';
+import {
+  API_VERSIONS,
+  type ApiVersion,
+  type ApiVersionSetting,
+  type Lookup,
+  type RepositoryInfo,
+  type SessionList,
+  type SyncSession,
+} from '../../domain/types.js';
+import { Redactor } from '../redact.js';
+import { PIN_MISMATCH_CODE, serverIdentityCheck } from './tls.js';
+import { parseRepository, parseSession, parseSessionList } from './wire.js';
+
+/** Username and password for the password grant. */
+export interface Vb365Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Options of {@link HttpVb365Api}. Only `baseUrl` and `credentials` are required. */
+export interface HttpVb365ApiOptions {
+  /** `https://host:4443` (a path prefix is kept, e.g. behind a reverse proxy). */
+  readonly baseUrl: string;
+  /** @default 'auto' — probe `GET /{v}/ServiceInstance` from v8 down, once. */
+  readonly apiVersion?: ApiVersionSetting;
+  /** Called when a password grant is needed (e.g. reads Secrets Manager). Its values are redacted everywhere. */
+  readonly credentials: () => Vb365Credentials | Promise<Vb365Credentials>;
+  /** PEM CA bundle trusted for this server, in addition to nothing else (the system store is then not used). */
+  readonly ca?: string | undefined;
+  /** SHA-256 fingerprint of the server's certificate; see `serverIdentityCheck`. */
+  readonly pinSha256?: string | undefined;
+  /** @default 5_000 */
+  readonly connectTimeoutMs?: number;
+  /** Time to the response headers. @default 15_000 */
+  readonly headersTimeoutMs?: number;
+  /** Longest pause between body chunks. @default 15_000 */
+  readonly bodyTimeoutMs?: number;
+  /** Deadline for one public call, covering login, retries and backoff. @default 30_000 */
+  readonly callDeadlineMs?: number;
+  /** Bodies larger than this fail with a clear error. @default 5 MiB */
+  readonly maxResponseBytes?: number;
+  /** Retries of a GET after a network error, 5xx or 429. @default 3 */
+  readonly maxRetries?: number;
+  /** First backoff (full jitter, doubling). @default 250 */
+  readonly retryBaseDelayMs?: number;
+  /** Longest backoff between two attempts. @default 4_000 */
+  readonly retryMaxDelayMs?: number;
+  /** A `Retry-After` longer than this is not waited for: the call fails as unreachable and the next cycle retries. @default 30_000 */
+  readonly maxRetryAfterMs?: number;
+  /** Refresh the access token this long before `expires_in` runs out. @default 60_000 */
+  readonly tokenRefreshMarginMs?: number;
+  /** Injected clock (ms since epoch). @default Date.now */
+  readonly now?: () => number;
+  /** Injected randomness for backoff jitter. @default Math.random */
+  readonly random?: () => number;
+  /** Replaces the internal agent (tests with undici MockAgent). TLS options are then the dispatcher's business. */
+  readonly dispatcher?: Dispatcher;
+}
+
+interface Token {
+  readonly access: string;
+  readonly refresh: string | undefined;
+  /** ms since epoch. */
+  readonly expiresAt: number;
+}
+
+interface Exchange {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+}
+
+interface Ctx {
+  readonly signal: AbortSignal;
+  readonly deadline: number;
+  readonly callerSignal: AbortSignal | undefined;
+}
+
+const RETRY_STATUS = [429, 500, 502, 503, 504];
+const RETRY_ERROR_CODES = [
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENETDOWN',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+];
+const TLS_ERROR_CODES = new Set([
+  PIN_MISMATCH_CODE,
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_CHAIN_TOO_LONG',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+]);
+
+/** OpenSSL verification results, Node's TLS name checks, and TLS protocol failures (e.g. plain HTTP on the port). */
+function isTlsError(code: string | undefined): code is string {
+  return (
+    code !== undefined && (TLS_ERROR_CODES.has(code) || code.startsWith('ERR_TLS_') || code.startsWith('ERR_SSL_'))
+  );
+}
+
+/**
+ * The VB365 REST API over HTTPS (undici), for one server. One instance per server and container: it keeps a
+ * keep-alive connection pool, the access token (refreshed before it expires) and the probed API version.
+ *
+ * Failure contract: every method throws only `UpstreamError` subclasses whose messages and causes are safe to log.
+ * GETs are retried with exponential backoff and full jitter on network errors, 5xx and 429 (`Retry-After` honoured)
+ * by undici's retry interceptor, all inside one deadline per call. A 401 triggers one refresh grant, then one
+ * password grant, then `UpstreamAuthError`. Any failure on the token endpoint that is not a refusal (5xx, network,
+ * timeout) is `UpstreamUnreachableError`, never an authentication error.
+ */
+export class HttpVb365Api implements Vb365Api {
+  readonly #base: URL;
+  readonly #setting: ApiVersionSetting;
+  readonly #credentials: HttpVb365ApiOptions['credentials'];
+  readonly #dispatcher: Dispatcher;
+  readonly #ownsDispatcher: boolean;
+  readonly #redactor = new Redactor();
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #o: Required<
+    Pick<
+      HttpVb365ApiOptions,
+      | 'callDeadlineMs'
+      | 'maxResponseBytes'
+      | 'maxRetries'
+      | 'retryBaseDelayMs'
+      | 'retryMaxDelayMs'
+      | 'maxRetryAfterMs'
+      | 'tokenRefreshMarginMs'
+    >
+  >;
+  #version: ApiVersion | undefined;
+  #versionProbe: Promise<ApiVersion> | undefined;
+  #token: Token | undefined;
+  #tokenRequest: Promise<Token> | undefined;
+
+  constructor(options: HttpVb365ApiOptions) {
+    this.#base = parseBaseUrl(options.baseUrl);
+    this.#setting = options.apiVersion ?? 'auto';
+    this.#version = this.#setting === 'auto' ? undefined : this.#setting;
+    this.#credentials = options.credentials;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#o = {
+      callDeadlineMs: options.callDeadlineMs ?? 30_000,
+      maxResponseBytes: options.maxResponseBytes ?? 5 * 1024 * 1024,
+      maxRetries: options.maxRetries ?? 3,
+      retryBaseDelayMs: options.retryBaseDelayMs ?? 250,
+      retryMaxDelayMs: options.retryMaxDelayMs ?? 4_000,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 30_000,
+      tokenRefreshMarginMs: options.tokenRefreshMarginMs ?? 60_000,
+    };
+    this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#dispatcher =
+      options.dispatcher ??
+      new Agent({
+        connect: {
+          timeout: options.connectTimeoutMs ?? 5_000,
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
+          checkServerIdentity: serverIdentityCheck(options.pinSha256),
+        },
+        headersTimeout: options.headersTimeoutMs ?? 15_000,
+        bodyTimeout: options.bodyTimeoutMs ?? 15_000,
+        keepAliveTimeout: 10_000,
+        connections: 4,
+      });
+  }
+
+  /** The server's base URL as configured (no credentials in it). */
+  get baseUrl(): string {
+    return this.#base.toString();
+  }
+
+  async apiVersion(options: CallOptions = {}): Promise<ApiVersion> {
+    return this.#call(options, (ctx) => this.#resolveVersion(ctx));
+  }
+
+  async listSessions(options: CallOptions = {}): Promise<SessionList> {
+    return this.#call(options, async (ctx) => {
+      const { label, exchange } = await this.#authorizedGet('RepositorySynchronizeSessions', ctx);
+      if (exchange.status === 404) {
+        throw new UpstreamUnsupportedError(
+          `${label} answered 404: API ${await this.#resolveVersion(ctx)} does not serve sync sessions here; set the API version to auto or an older one`,
+          { status: 404 },
+        );
+      }
+      const list = parseSessionList(this.#json(label, this.#expectOk(label, exchange)), this.#base.toString());
+      if (list === undefined) throw new UpstreamResponseError(`${label}: body is neither a list nor a session object`);
+      return list;
+    });
+  }
+
+  async getSession(id: string, options: CallOptions = {}): Promise<Lookup<SyncSession>> {
+    return this.#call(options, async (ctx) => {
+      const { label, exchange } = await this.#authorizedGet(`RepositorySynchronizeSessions/${encodeId(id)}`, ctx);
+      if (exchange.status === 404) return { found: false };
+      const parsed = parseSession(this.#json(label, this.#expectOk(label, exchange)), this.#base.toString(), id);
+      if (!parsed.ok) throw new UpstreamResponseError(`${label}: malformed session (${parsed.reason})`);
+      return { found: true, value: parsed.value };
+    });
+  }
+
+  async getRepository(id: string, options: CallOptions = {}): Promise<Lookup<RepositoryInfo>> {
+    return this.#call(options, async (ctx) => {
+      const { label, exchange } = await this.#authorizedGet(`BackupRepositories/${encodeId(id)}`, ctx);
+      if (exchange.status === 404) return { found: false };
+      const parsed = parseRepository(this.#json(label, this.#expectOk(label, exchange)), id);
+      if (!parsed.ok) throw new UpstreamResponseError(`${label}: malformed repository (${parsed.reason})`);
+      return { found: true, value: parsed.value };
+    });
+  }
+
+  /** Ends the session on the server where the version supports it (v7+), then closes the connection pool. */
+  async close(options: { logout?: boolean } = {}): Promise<void> {
+    const token = this.#token;
+    this.#token = undefined;
+    if (options.logout && token && this.#version && this.#version >= 'v7') {
+      await this.#call({}, async (ctx) => {
+        const url = this.#url(this.#version as ApiVersion, 'token/logout');
+        const exchange = await this.#send('POST', url, ctx, { authorization: `Bearer ${token.access}` });
+        return exchange.status;
+      }).catch(() => undefined);
+    }
+    if (this.#ownsDispatcher) await this.#dispatcher.close();
+  }
+
+  // ---- plumbing -----------------------------------------------------------------------------------------------
+
+  /** Runs one public call under its own deadline (and the caller's signal), translating every failure. */
+  async #call<T>(options: CallOptions, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
+    const deadline = this.#now() + this.#o.callDeadlineMs;
+    const timeout = AbortSignal.timeout(this.#o.callDeadlineMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const ctx: Ctx = { signal, deadline, callerSignal: options.signal };
+    try {
+      return await fn(ctx);
+    } catch (err) {
+      throw this.#translate(err, ctx);
+    }
+  }
+
+  async #resolveVersion(ctx: Ctx): Promise<ApiVersion> {
+    if (this.#version) return this.#version;
+    this.#versionProbe ??= this.#probeVersion(ctx).finally(() => {
+      this.#versionProbe = undefined;
+    });
+    return this.#versionProbe;
+  }
+
+  /** `GET /{v}/ServiceInstance` without a token: 200, 401 or 403 mean the version is served, 404 that it is not. */
+  async #probeVersion(ctx: Ctx): Promise<ApiVersion> {
+    for (const version of API_VERSIONS) {
+      const exchange = await this.#send('GET', this.#url(version, 'ServiceInstance'), ctx);
+      if ([200, 401, 403].includes(exchange.status)) {
+        this.#version = version;
+        return version;
+      }
+      if (exchange.status !== 404) this.#expectOk(`GET /${version}/ServiceInstance`, exchange);
+    }
+    throw new UpstreamUnsupportedError(
+      `no VB365 REST API version (${API_VERSIONS.join(', ')}) is served at ${this.#base.origin}: check the URL and port (default 4443)`,
+    );
+  }
+
+  /** A GET with the bearer token; on 401 one refresh grant, then one password grant, then an auth error. */
+  async #authorizedGet(path: string, ctx: Ctx): Promise<{ label: string; exchange: Exchange }> {
+    const version = await this.#resolveVersion(ctx);
+    const label = `GET /${version}/${path}`;
+    const url = this.#url(version, path);
+    let token = await this.#currentToken(ctx);
+    for (const recovery of ['refresh', 'login', undefined] as const) {
+      const exchange = await this.#send('GET', url, ctx, { authorization: `Bearer ${token.access}` });
+      if (exchange.status !== 401) return { label, exchange };
+      if (recovery === undefined) break;
+      token = await this.#replaceToken(ctx, token, recovery === 'refresh');
+    }
+    throw new UpstreamAuthError(
+      `${label} answered 401 even after a fresh login: check the account's role and the REST API settings`,
+      {
+        status: 401,
+      },
+    );
+  }
+
+  async #currentToken(ctx: Ctx): Promise<Token> {
+    const token = this.#token;
+    if (token && this.#now() < token.expiresAt - this.#o.tokenRefreshMarginMs) return token;
+    return this.#replaceToken(ctx, token, true);
+  }
+
+  /**
+   * One token request at a time, shared by concurrent callers. `stale` is the token being replaced: when another
+   * caller already replaced it, that newer token is used. With `useRefresh` and a refresh token, the refresh grant is
+   * tried first and a refusal falls back to the password grant; otherwise the password grant is used directly.
+   */
+  async #replaceToken(ctx: Ctx, stale: Token | undefined, useRefresh: boolean): Promise<Token> {
+    if (this.#tokenRequest) return this.#tokenRequest;
+    if (this.#token && this.#token !== stale && this.#now() < this.#token.expiresAt - this.#o.tokenRefreshMarginMs) {
+      return this.#token;
+    }
+    this.#tokenRequest = (async () => {
+      const version = await this.#resolveVersion(ctx);
+      let token: Token | undefined;
+      if (useRefresh && stale?.refresh) {
+        token = await this.#grant(version, { grant_type: 'refresh_token', refresh_token: stale.refresh }, ctx).catch(
+          (err: unknown) => {
+            if (err instanceof UpstreamAuthError) return undefined;
+            throw err;
+          },
+        );
+      }
+      if (!token) {
+        const { username, password } = await this.#credentials();
+        this.#redactor.add(password);
+        token = await this.#grant(version, { grant_type: 'password', username, password }, ctx);
+      }
+      this.#token = token;
+      return token;
+    })().finally(() => {
+      this.#tokenRequest = undefined;
+    });
+    return this.#tokenRequest;
+  }
+
+  async #grant(version: ApiVersion, params: Record<string, string>, ctx: Ctx): Promise<Token> {
+    const label = `POST /${version}/token (${params.grant_type} grant)`;
+    // VB365 v7+ ties tokens to a browser antiforgery cookie unless told otherwise; a headless client must always opt out.
+    const body = new URLSearchParams({ ...params, disable_antiforgery_token: 'true' }).toString();
+    const exchange = await this.#send(
+      'POST',
+      this.#url(version, 'token'),
+      ctx,
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body,
+    );
+    if ([400, 401, 403].includes(exchange.status)) {
+      throw new UpstreamAuthError(`${label} refused: ${this.#serverReason(exchange)}`, { status: exchange.status });
+    }
+    if (exchange.status === 404) {
+      throw new UpstreamUnsupportedError(`${label} answered 404: API ${version} is not served here`, { status: 404 });
+    }
+    const json = this.#json(label, this.#expectOk(label, exchange)) as Record<string, unknown> | null;
+    const access = typeof json?.access_token === 'string' ? json.access_token : undefined;
+    const refresh = typeof json?.refresh_token === 'string' ? json.refresh_token : undefined;
+    this.#redactor.add(access, refresh);
+    if (!access) throw new UpstreamResponseError(`${label}: response has no access_token`);
+    const expiresIn = Number(json?.expires_in);
+    // expires_in is authoritative (the lifetime is admin-configurable); 3600 s is the documented default otherwise.
+    const lifetimeMs = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : 3_600_000;
+    return { access, refresh, expiresAt: this.#now() + lifetimeMs };
+  }
+
+  #url(version: ApiVersion, path: string): URL {
+    const prefix = this.#base.pathname.replace(/\/+$/, '');
+    return new URL(`${prefix}/${version}/${path}`, this.#base.origin);
+  }
+
+  /** One HTTP exchange. GETs go through undici's retry interceptor; the body is always read (or discarded) and capped. */
+  async #send(
+    method: 'GET' | 'POST',
+    url: URL,
+    ctx: Ctx,
+    headers: Record<string, string> = {},
+    body?: string,
+  ): Promise<Exchange> {
+    const dispatcher =
+      method === 'GET'
+        ? this.#dispatcher.compose(
+            interceptors.retry({
+              maxRetries: this.#o.maxRetries,
+              methods: ['GET'],
+              statusCodes: RETRY_STATUS,
+              errorCodes: RETRY_ERROR_CODES,
+              retry: this.#retryPolicy(ctx),
+            }),
+          )
+        : this.#dispatcher;
+    const res = await request(url, {
+      method,
+      headers: { accept: 'application/json', ...headers },
+      body,
+      signal: ctx.signal,
+      dispatcher,
+    });
+    const text = await this.#readCapped(res, `${method} ${url.pathname}`);
+    return { status: res.statusCode, headers: res.headers, text };
+  }
+
+  /**
+   * Backoff for undici's RetryHandler: `Retry-After` when the server sends one (not waited for when longer than
+   * `maxRetryAfterMs`), otherwise full jitter on a doubling base; never sleeps past the call's deadline.
+   */
+  #retryPolicy(ctx: Ctx): NonNullable<Parameters<typeof interceptors.retry>[0]>['retry'] {
+    return (err, { state }, cb) => {
+      const { statusCode, code, headers } = err as Error & {
+        statusCode?: number;
+        code?: string;
+        headers?: Record<string, string | string[] | undefined>;
+      };
+      const retriable =
+        (statusCode !== undefined && RETRY_STATUS.includes(statusCode)) ||
+        (statusCode === undefined && code !== undefined && RETRY_ERROR_CODES.includes(code));
+      if (!retriable || state.counter > this.#o.maxRetries || ctx.signal.aborted) return cb(err);
+      const retryAfter = retryAfterMs(headers?.['retry-after'], this.#now());
+      if (retryAfter !== undefined && retryAfter > this.#o.maxRetryAfterMs) return cb(err);
+      const ceiling = Math.min(this.#o.retryMaxDelayMs, this.#o.retryBaseDelayMs * 2 ** Math.max(0, state.counter - 1));
+      const delay = retryAfter ?? Math.floor(this.#random() * ceiling);
+      if (this.#now() + delay >= ctx.deadline) return cb(err);
+      const timer = setTimeout(() => cb(null), delay);
+      timer.unref?.();
+      return undefined;
+    };
+  }
+
+  async #readCapped(res: Dispatcher.ResponseData, label: string): Promise<string> {
+    const cap = this.#o.maxResponseBytes;
+    const declared = Number(res.headers['content-length']);
+    if (Number.isFinite(declared) && declared > cap) {
+      res.body.destroy();
+      throw new UpstreamResponseError(`${label}: response of ${declared} bytes exceeds the ${cap}-byte limit`, {
+        status: res.statusCode,
+      });
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (size > cap) {
+        res.body.destroy();
+        throw new UpstreamResponseError(`${label}: response exceeds the ${cap}-byte limit`, { status: res.statusCode });
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** 2xx passes; 429/5xx is unreachable; 403 is an auth problem; anything else is an unusable response. */
+  #expectOk(label: string, exchange: Exchange): Exchange {
+    const { status } = exchange;
+    if (status >= 200 && status < 300) return exchange;
+    const reason = this.#serverReason(exchange);
+    if (status === 429 || status >= 500) {
+      throw new UpstreamUnreachableError(`${label} answered ${status}: ${reason}`, { status });
+    }
+    if (status === 401 || status === 403) {
+      throw new UpstreamAuthError(`${label} answered ${status}: ${reason}`, { status });
+    }
+    throw new UpstreamResponseError(`${label} answered ${status}: ${reason}`, { status });
+  }
+
+  #json(label: string, exchange: Exchange): unknown {
+    if (exchange.text.trim() === '') return null;
+    try {
+      return JSON.parse(exchange.text);
+    } catch {
+      throw new UpstreamResponseError(
+        `${label}: body is not valid JSON (${Buffer.byteLength(exchange.text)} bytes, malformed or truncated)`,
+        { status: exchange.status },
+      );
+    }
+  }
+
+  /** The server's own explanation (`message`, or OAuth `error`/`error_description`), short and redacted. */
+  #serverReason(exchange: Exchange): string {
+    let reason = `HTTP ${exchange.status}`;
+    try {
+      const body = JSON.parse(exchange.text) as Record<string, unknown>;
+      const parts = [body.error, body.error_description, body.errorCode, body.message].filter(
+        (p): p is string => typeof p === 'string' && p !== '',
+      );
+      if (parts.length > 0) reason = parts.join(': ');
+    } catch {
+      // Not JSON: the status says it all; an HTML error page is not worth quoting.
+    }
+    const safe = this.#redactor.text(reason);
+    return safe.length > 300 ? `${safe.slice(0, 299)}…` : safe;
+  }
+
+  #translate(err: unknown, ctx: Ctx): UpstreamError {
+    if (err instanceof UpstreamError) return err;
+    const e = err as Error & { code?: string; statusCode?: number };
+    const cause = this.#redactor.cause(err);
+    const where = this.#base.origin;
+    if (ctx.callerSignal?.aborted)
+      return new UpstreamUnreachableError(`call to ${where} aborted by the caller`, { cause });
+    if (ctx.signal.aborted || e.name === 'AbortError' || e.name === 'TimeoutError') {
+      return new UpstreamUnreachableError(`no usable answer from ${where} within ${this.#o.callDeadlineMs} ms`, {
+        cause,
+      });
+    }
+    if (isTlsError(e.code)) {
+      const fix =
+        e.code === PIN_MISMATCH_CODE
+          ? 'update the pin if the certificate was renewed on purpose'
+          : "give the server's CA bundle (or its self-signed certificate) as the CA";
+      return new UpstreamTlsError(`TLS: certificate of ${where} refused (${e.code}): ${fix}`, { cause });
+    }
+    if (typeof e.statusCode === 'number') {
+      return new UpstreamUnreachableError(`${where} answered ${e.statusCode} after retries`, {
+        status: e.statusCode,
+        cause,
+      });
+    }
+    return new UpstreamUnreachableError(`cannot reach ${where}: ${this.#redactor.text(e.code ?? e.message)}`, {
+      cause,
+    });
+  }
+}
+
+function parseBaseUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new TypeError(`VB365 server URL ${JSON.stringify(raw)} is not a URL: use https://host:4443`);
+  }
+  if (url.protocol !== 'https:') {
+    throw new TypeError(`VB365 server URL ${url.origin} must use https: (the REST API is served over TLS, port 4443)`);
+  }
+  if (url.username || url.password) {
+    throw new TypeError('VB365 server URL must not carry credentials: give them separately');
+  }
+  url.search = '';
+  url.hash = '';
+  return url;
+}
+
+function encodeId(id: string): string {
+  return encodeURIComponent(id);
+}
+
+/** `Retry-After` as delay in ms (seconds or an HTTP date); `undefined` when absent or unparseable. */
+export function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}

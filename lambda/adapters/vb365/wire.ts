@@ -1,0 +1,176 @@
+import * as v from 'valibot';
+import {
+  KNOWN_SESSION_STATES,
+  type MalformedItem,
+  type RepositoryInfo,
+  type SessionList,
+  type SessionState,
+  type SyncSession,
+} from '../../domain/types.js';
+
+/*
+ * Lenient translation of VB365 JSON into domain types. The API documents every field as nullable, older builds send
+ * `progressPercent` as a string, and newer builds add enum values: anything we can make sense of is accepted, a field
+ * of an impossible type makes that one item malformed (reported, skipped), and nothing here ever throws on content.
+ */
+
+const optionalString = v.nullish(v.string());
+const wireLinks = v.nullish(
+  v.record(v.string(), v.nullish(v.union([v.looseObject({ href: optionalString }), v.string()]))),
+);
+
+const wireSession = v.looseObject({
+  id: optionalString,
+  repositoryId: optionalString,
+  state: optionalString,
+  progressPercent: v.nullish(v.union([v.number(), v.string()])),
+  error: optionalString,
+  _links: wireLinks,
+});
+
+const wireRepository = v.looseObject({
+  id: optionalString,
+  name: optionalString,
+  isOutOfSync: v.nullish(v.union([v.boolean(), v.string()])),
+  _links: wireLinks,
+});
+
+type WireLinks = v.InferOutput<typeof wireLinks>;
+
+/** Canonical spelling of a documented state (any letter case), an unknown one verbatim, or `null` for none/empty. */
+export function normaliseState(raw: string | null | undefined): SessionState {
+  if (raw === null || raw === undefined || raw.trim() === '') return null;
+  const known = KNOWN_SESSION_STATES.find((s) => s.toLowerCase() === raw.trim().toLowerCase());
+  return known ?? raw;
+}
+
+/** A number, or a numeric string such as `"35"`, `" 35.5 "` or `"35%"`, clamped to 0..100; anything else is `null`. */
+export function normaliseProgress(raw: number | string | null | undefined): number | null {
+  if (raw === null || raw === undefined) return null;
+  const n = typeof raw === 'number' ? raw : Number(raw.trim().replace(/%$/, '').trim());
+  if (typeof raw === 'string' && raw.trim() === '') return null;
+  if (!Number.isFinite(n)) return null;
+  return Math.min(100, Math.max(0, n));
+}
+
+/** HAL links (absolute, or relative to the server) as absolute URLs by name; unusable hrefs are left out. */
+export function resolveLinks(links: WireLinks, baseUrl: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, link] of Object.entries(links ?? {})) {
+    const href = typeof link === 'string' ? link : link?.href;
+    if (!href) continue;
+    try {
+      out[name] = new URL(href, baseUrl).toString();
+    } catch {
+      // An href that is not a URL carries no information we can use.
+    }
+  }
+  return out;
+}
+
+/** The last path segment after `collection` (case-insensitive) in a resolved link, e.g. the id in `/v6/backuprepositories/{id}`. */
+function idFromLink(href: string | undefined, collection: string): string | null {
+  if (!href) return null;
+  const segments = new URL(href).pathname.split('/').filter(Boolean);
+  const at = segments.findIndex((s) => s.toLowerCase() === collection.toLowerCase());
+  const id = at >= 0 ? segments[at + 1] : undefined;
+  return id ? decodeURIComponent(id) : null;
+}
+
+function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
+  return issues
+    .map((issue) => {
+      const path = v.getDotPath(issue);
+      const received = issue.received;
+      return `${path ?? 'item'}: expected ${issue.expected ?? 'a valid value'}, got ${received}`;
+    })
+    .join('; ');
+}
+
+type ParseResult<T> = { ok: true; value: T } | { ok: false; id: string | null; reason: string };
+
+/**
+ * One session object. `fallbackId` is the id that was requested (single GET), because the single-session body of
+ * some versions carries no `id`.
+ */
+export function parseSession(input: unknown, baseUrl: string, fallbackId?: string): ParseResult<SyncSession> {
+  const parsed = v.safeParse(wireSession, input);
+  if (!parsed.success) {
+    const rawId = isRecord(input) && typeof input.id === 'string' ? input.id : null;
+    return { ok: false, id: rawId ?? fallbackId ?? null, reason: describeIssues(parsed.issues) };
+  }
+  const wire = parsed.output;
+  const links = resolveLinks(wire._links, baseUrl);
+  const id = nonEmpty(wire.id) ?? idFromLink(links.self, 'RepositorySynchronizeSessions') ?? fallbackId ?? null;
+  if (id === null) return { ok: false, id: null, reason: 'id: missing, and no self link names the session' };
+  return {
+    ok: true,
+    value: {
+      id,
+      repositoryId: nonEmpty(wire.repositoryId) ?? idFromLink(links.repository, 'BackupRepositories'),
+      state: normaliseState(wire.state),
+      progressPercent: normaliseProgress(wire.progressPercent),
+      error: nonEmpty(wire.error),
+      links,
+    },
+  };
+}
+
+/**
+ * The session list: a JSON array (v6–v8 spec), a bare object (v4–v6 doc examples), or a page `{ results: [...] }`
+ * (defensive: v8 pages other collections). Each malformed item is reported and skipped; the others survive.
+ * Returns `undefined` when the body is none of these shapes.
+ */
+export function parseSessionList(body: unknown, baseUrl: string): SessionList | undefined {
+  let items: unknown[];
+  if (Array.isArray(body)) items = body;
+  else if (isRecord(body) && Array.isArray(body.results)) items = body.results;
+  else if (isRecord(body)) items = [body];
+  else if (body === null) items = [];
+  else return undefined;
+
+  const sessions: SyncSession[] = [];
+  const malformed: MalformedItem[] = [];
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    const result = parseSession(item, baseUrl);
+    if (!result.ok) {
+      malformed.push({ index, id: result.id, reason: result.reason });
+    } else if (seen.has(result.value.id.toLowerCase())) {
+      malformed.push({ index, id: result.value.id, reason: 'id: duplicate of an earlier item' });
+    } else {
+      seen.add(result.value.id.toLowerCase());
+      sessions.push(result.value);
+    }
+  });
+  return { sessions, malformed };
+}
+
+/** One backup repository; `requestedId` stands in for a missing `id`. */
+export function parseRepository(input: unknown, requestedId: string): ParseResult<RepositoryInfo> {
+  const parsed = v.safeParse(wireRepository, input);
+  if (!parsed.success) return { ok: false, id: requestedId, reason: describeIssues(parsed.issues) };
+  const wire = parsed.output;
+  return {
+    ok: true,
+    value: { id: nonEmpty(wire.id) ?? requestedId, name: nonEmpty(wire.name), isOutOfSync: toBool(wire.isOutOfSync) },
+  };
+}
+
+function toBool(raw: boolean | string | null | undefined): boolean | null {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'string') {
+    const s = raw.trim().toLowerCase();
+    if (s === 'true') return true;
+    if (s === 'false') return false;
+  }
+  return null;
+}
+
+function nonEmpty(s: string | null | undefined): string | null {
+  return s === null || s === undefined || s.trim() === '' ? null : s;
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}

@@ -1,0 +1,74 @@
+/**
+ * Domain errors. Adapters translate every transport fact into one of these, keeping a *sanitised* cause: messages
+ * and causes never carry a password, a token or an Authorization header.
+ */
+
+/** What went wrong with the VB365 server, as the monitor must react to it. */
+export type UpstreamErrorKind =
+  /** Network error, timeout, 5xx, 429 or a certificate that does not verify: the server cannot be used right now. */
+  | 'unreachable'
+  /** Credentials refused: a human has to act; retrying does not help. */
+  | 'auth'
+  /** The server answered, but with something the monitor cannot use (bad JSON, too large, unexpected status). */
+  | 'response'
+  /** None of the supported API versions is served, or the configured one is not. */
+  | 'unsupported';
+
+interface UpstreamErrorOptions {
+  readonly status?: number | undefined;
+  readonly cause?: unknown;
+}
+
+/** A failed call to the VB365 REST API. `kind` decides how the monitor reacts. */
+export class UpstreamError extends Error {
+  override readonly name: string = 'UpstreamError';
+  readonly kind: UpstreamErrorKind;
+  /** HTTP status, when the server answered. */
+  readonly status: number | undefined;
+
+  constructor(kind: UpstreamErrorKind, message: string, options: UpstreamErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = kind;
+    this.status = options.status;
+  }
+}
+
+/** The server could not be reached or did not answer usably in time (network, timeout, 5xx, 429 after retries). */
+export class UpstreamUnreachableError extends UpstreamError {
+  override readonly name = 'UpstreamUnreachableError';
+  constructor(message: string, options?: UpstreamErrorOptions) {
+    super('unreachable', message, options);
+  }
+}
+
+/** The server's certificate was refused: unknown CA, wrong name, expired, or not the pinned one. */
+export class UpstreamTlsError extends UpstreamError {
+  override readonly name = 'UpstreamTlsError';
+  constructor(message: string, options?: UpstreamErrorOptions) {
+    super('unreachable', message, options);
+  }
+}
+
+/** The server refused the credentials (password grant rejected, or 401 persisting after refresh and re-login). */
+export class UpstreamAuthError extends UpstreamError {
+  override readonly name = 'UpstreamAuthError';
+  constructor(message: string, options?: UpstreamErrorOptions) {
+    super('auth', message, options);
+  }
+}
+
+/** The server answered with something unusable: malformed or oversized body, unexpected status. */
+export class UpstreamResponseError extends UpstreamError {
+  override readonly name = 'UpstreamResponseError';
+  constructor(message: string, options?: UpstreamErrorOptions) {
+    super('response', message, options);
+  }
+}
+
+/** No supported API version is served (auto probe), or the configured version is not served. */
+export class UpstreamUnsupportedError extends UpstreamError {
+  override readonly name = 'UpstreamUnsupportedError';
+  constructor(message: string, options?: UpstreamErrorOptions) {
+    super('unsupported', message, options);
+  }
+}

@@ -1,0 +1,548 @@
+import { inspect } from 'node:util';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { HttpVb365Api, type HttpVb365ApiOptions } from '../../lambda/adapters/vb365/http-vb365-api.js';
+import {
+  UpstreamAuthError,
+  type UpstreamError,
+  UpstreamResponseError,
+  UpstreamTlsError,
+  UpstreamUnreachableError,
+  UpstreamUnsupportedError,
+} from '../../lambda/domain/errors.js';
+import type { ApiVersion } from '../../lambda/domain/types.js';
+import { generatePki, type TestPki } from '../../local/simulator/certs.js';
+import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
+
+const S1 = '6f0c1b5e-3a52-4f43-9d4e-6f0e0a4f6d11';
+const S2 = '0b7d9e21-5c4f-4b0a-8e6d-3f2a1c9b8e70';
+const R1 = 'a1d5c0e2-9b7f-4e5c-8f3a-2c9b1e7d4a60';
+const R2 = 'c3e8f1a4-2d6b-4f9c-a5e7-8b1d0f3c6e92';
+
+let pki: TestPki;
+let sim: Vb365Simulator;
+const clients: HttpVb365Api[] = [];
+
+beforeAll(async () => {
+  pki = await generatePki();
+});
+
+beforeEach(async () => {
+  sim = await startSimulator({ pki });
+  sim.load({
+    name: 'two sessions',
+    repositories: [
+      { id: R1, name: 'S3 Immutable (eu-west-1)', isOutOfSync: true },
+      { id: R2, name: 'Wasabi Archive', isOutOfSync: true },
+    ],
+    steps: [
+      {
+        actions: [
+          { op: 'start', session: S1, repository: R1, progress: 40 },
+          { op: 'start', session: S2, repository: R2, progress: 5 },
+          { op: 'fail', session: S2, error: 'Unable to access object storage: 403 Forbidden' },
+        ],
+      },
+    ],
+  });
+  sim.step();
+});
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await sim.close();
+});
+
+function client(overrides: Partial<HttpVb365ApiOptions> = {}): HttpVb365Api {
+  const c = new HttpVb365Api({
+    baseUrl: sim.url,
+    credentials: () => ({ username: sim.username, password: sim.password }),
+    ca: pki.caCert,
+    retryBaseDelayMs: 5,
+    retryMaxDelayMs: 20,
+    ...overrides,
+  });
+  clients.push(c);
+  return c;
+}
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as UpstreamError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('HttpVb365Api — versions', () => {
+  it('probes ServiceInstance from v8 down and remembers the newest served version', async () => {
+    await sim.close();
+    sim = await startSimulator({ pki, versions: ['v5', 'v6'] });
+    const api = client();
+
+    expect(await api.apiVersion()).toBe('v6');
+    await api.listSessions();
+    await api.listSessions();
+
+    expect(sim.counters.serviceInstance).toBe(3);
+  });
+
+  it('throws unsupported when no version answers', async () => {
+    await sim.close();
+    sim = await startSimulator({ pki, versions: [] });
+
+    const err = await failure(client().listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamUnsupportedError);
+    expect(err.message).toMatch(/no VB365 REST API version \(v8, v7, v6, v5\) is served/);
+  });
+
+  it('throws unsupported when the configured version is not served', async () => {
+    await sim.close();
+    sim = await startSimulator({ pki, versions: ['v6'] });
+
+    const err = await failure(client({ apiVersion: 'v8' }).listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamUnsupportedError);
+    expect(err.message).toContain('v8');
+  });
+
+  it('treats a probe answer other than 200/401/403/404 as unreachable, not as a verdict', async () => {
+    sim.inject({ route: 'serviceInstance', fault: { kind: 'status', status: 503 }, times: Number.POSITIVE_INFINITY });
+
+    const err = await failure(client({ maxRetries: 1 }).apiVersion());
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+  });
+});
+
+describe('HttpVb365Api — shapes of each version', () => {
+  it.each(['v5', 'v6', 'v7', 'v8'] as ApiVersion[])('lists and reads sessions on %s', async (version) => {
+    const api = client({ apiVersion: version });
+
+    const list = await api.listSessions();
+    const one = await api.getSession(S2);
+
+    expect(list.malformed).toEqual([]);
+    expect(list.sessions.map((s) => [s.id, s.repositoryId, s.state, s.progressPercent])).toEqual([
+      [S1, R1, 'Synchronizing', 40],
+      [S2, R2, 'Failed', 5],
+    ]);
+    expect(list.sessions[0]?.links.self).toBe(`${sim.url}/${version}/RepositorySynchronizeSessions/${S1}`);
+    expect(one).toEqual({ found: true, value: expect.objectContaining({ id: S2, state: 'Failed' }) });
+    // v5 has no error field; v6+ carry the error text.
+    const expectedError = version === 'v5' ? null : 'Unable to access object storage: 403 Forbidden';
+    expect(one.found && one.value.error).toBe(expectedError);
+  });
+
+  it('returns not-found as a result for a vanished session and an unknown repository', async () => {
+    const api = client();
+    sim.apply([{ op: 'vanish', session: S1 }]);
+
+    expect(await api.getSession(S1)).toEqual({ found: false });
+    expect(await api.getRepository('00000000-0000-0000-0000-000000000000')).toEqual({ found: false });
+  });
+
+  it('reads a repository name and its out-of-sync flag', async () => {
+    const api = client();
+    sim.apply([{ op: 'inSync', repository: R1 }]);
+
+    expect(await api.getRepository(R1)).toEqual({
+      found: true,
+      value: { id: R1, name: 'S3 Immutable (eu-west-1)', isOutOfSync: false },
+    });
+  });
+
+  it('keeps an unknown state verbatim', async () => {
+    sim.apply([{ op: 'state', session: S1, state: 'WaitingForProxy' }]);
+
+    const list = await client().listSessions();
+
+    expect(list.sessions.find((s) => s.id === S1)?.state).toBe('WaitingForProxy');
+  });
+
+  it('skips a malformed item and keeps the rest of the list', async () => {
+    sim.inject({
+      route: 'listSessions',
+      fault: {
+        kind: 'body',
+        json: [{ id: S1, state: 'Synchronizing', progressPercent: '7' }, { id: S2, state: ['x'] }, 17],
+      },
+    });
+
+    const list = await client().listSessions();
+
+    expect(list.sessions.map((s) => s.id)).toEqual([S1]);
+    expect(list.malformed.map((m) => m.index)).toEqual([1, 2]);
+  });
+
+  it('fails a single GET whose body is not a session object', async () => {
+    sim.inject({ route: 'getSession', fault: { kind: 'body', json: 'nope' } });
+
+    const err = await failure(client().getSession(S1));
+
+    expect(err).toBeInstanceOf(UpstreamResponseError);
+    expect(err.message).toMatch(/malformed session/);
+  });
+});
+
+describe('HttpVb365Api — tokens', () => {
+  it('logs in once with disable_antiforgery_token and reuses the token across calls', async () => {
+    const api = client({ apiVersion: 'v8' });
+
+    await Promise.all([api.listSessions(), api.getSession(S1), api.getRepository(R1), api.getSession(S2)]);
+    await api.listSessions();
+
+    // The v8 simulator refuses tokens requested without disable_antiforgery_token=true, so success proves it was sent.
+    expect(sim.grants).toEqual(['password']);
+  });
+
+  it('refuses API calls made with a token requested without disable_antiforgery_token on v7+', async () => {
+    const login = await fetchToken(false);
+    const v6 = await rawGet('/v6/RepositorySynchronizeSessions', login);
+    const v8 = await rawGet('/v8/RepositorySynchronizeSessions', login);
+
+    expect([v6, v8]).toEqual([200, 401]);
+  });
+
+  it('refreshes with the refresh token before expires_in runs out', async () => {
+    let now = Date.now();
+    await sim.close();
+    sim = await startSimulator({ pki, tokenLifetimeSeconds: 600, now: () => now });
+    const api = client({ now: () => now, tokenRefreshMarginMs: 60_000 });
+
+    await api.listSessions();
+    now += 530_000; // 70 s left: inside the 60 s margin? no — still valid, no refresh
+    await api.listSessions();
+    now += 20_000; // 50 s left: refresh now
+    await api.listSessions();
+
+    expect(sim.grants).toEqual(['password', 'refresh_token']);
+  });
+
+  it('on a 401 refreshes once and retries', async () => {
+    const api = client();
+    await api.listSessions();
+    sim.revokeTokens();
+
+    await api.listSessions();
+
+    expect(sim.grants).toEqual(['password', 'refresh_token']);
+  });
+
+  it('logs in again when the refresh token is refused too', async () => {
+    const api = client();
+    await api.listSessions();
+    sim.revokeTokens({ refresh: true });
+
+    await api.listSessions();
+
+    expect(sim.grants).toEqual(['password', 'refresh_token', 'password']);
+  });
+
+  it('after refresh and re-login still get 401, fails with an authentication error', async () => {
+    const api = client();
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'unauthorized' }, times: Number.POSITIVE_INFINITY });
+
+    const err = await failure(api.listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamAuthError);
+    expect(err.kind).toBe('auth');
+    expect(sim.counters.listSessions).toBe(3);
+    expect(sim.grants).toEqual(['password', 'refresh_token', 'password']);
+  });
+
+  it('fails with an authentication error, without retrying, when the password is refused', async () => {
+    const configured = sim.password;
+    sim.password = 'changed-by-admin';
+
+    const err = await failure(
+      client({ credentials: () => ({ username: sim.username, password: configured }) }).listSessions(),
+    );
+
+    expect(err).toBeInstanceOf(UpstreamAuthError);
+    expect(err.message).toContain('invalid_grant');
+    expect(sim.counters.token).toBe(1);
+  });
+
+  it.each([
+    ['a 503', { kind: 'status', status: 503 } as const],
+    ['a 500', { kind: 'status', status: 500 } as const],
+    ['a connection reset', { kind: 'reset' } as const],
+  ])('reports %s on the token endpoint as unreachable, never as authentication', async (_label, fault) => {
+    sim.inject({ route: 'token', fault, times: Number.POSITIVE_INFINITY });
+
+    const err = await failure(client().listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+    expect(err.kind).toBe('unreachable');
+  });
+});
+
+describe('HttpVb365Api — retries, timeouts and limits', () => {
+  it('retries a GET after 503s and connection resets, then succeeds', async () => {
+    const api = client();
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'status', status: 503 } });
+    sim.inject({ route: 'listSessions', fault: { kind: 'reset' } });
+
+    const list = await api.listSessions();
+
+    expect(list.sessions).toHaveLength(2);
+    expect(sim.counters.listSessions).toBe(3);
+  });
+
+  it('gives up after maxRetries on a persistent 5xx and reports unreachable with the status', async () => {
+    const api = client({ maxRetries: 2 });
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'status', status: 502 }, times: Number.POSITIVE_INFINITY });
+
+    const err = await failure(api.listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+    expect(err.status).toBe(502);
+    expect(sim.counters.listSessions).toBe(3);
+  });
+
+  it('waits as long as Retry-After says on a 429', async () => {
+    const api = client({ random: () => 0 });
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'status', status: 429, retryAfter: 1 } });
+    const started = performance.now();
+
+    await api.listSessions();
+
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(sim.counters.listSessions).toBe(2);
+  });
+
+  it('does not wait for a Retry-After beyond its limit: unreachable now, the next cycle retries', async () => {
+    const api = client({ maxRetryAfterMs: 5_000 });
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'status', status: 429, retryAfter: 120 } });
+
+    const err = await failure(api.listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+    expect(err.status).toBe(429);
+    expect(sim.counters.listSessions).toBe(1);
+  });
+
+  it('does not retry a POST (token) on 5xx', async () => {
+    sim.inject({ route: 'token', fault: { kind: 'status', status: 503 }, times: Number.POSITIVE_INFINITY });
+
+    await failure(client().listSessions());
+
+    expect(sim.counters.token).toBe(1);
+  });
+
+  it.each([
+    ['malformed JSON', { kind: 'malformed' } as const, /not valid JSON/],
+    ['truncated JSON', { kind: 'truncated' } as const, /not valid JSON/],
+    [
+      'an oversized body with Content-Length',
+      { kind: 'oversized', bytes: 64 * 1024 } as const,
+      /exceeds the 32768-byte limit/,
+    ],
+    [
+      'an oversized chunked body',
+      { kind: 'oversized', bytes: 64 * 1024, declareLength: false } as const,
+      /exceeds the 32768-byte limit/,
+    ],
+  ])('fails with a response error on %s, without retrying', async (_label, fault, message) => {
+    const api = client({ maxResponseBytes: 32 * 1024 });
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault });
+
+    const err = await failure(api.listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamResponseError);
+    expect(err.message).toMatch(message);
+    expect(sim.counters.listSessions).toBe(1);
+  });
+
+  it('reads a slow body that stays within the body timeout', async () => {
+    const api = client({ bodyTimeoutMs: 2_000 });
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'slowBody', chunkDelayMs: 50, chunks: 4 } });
+
+    expect((await api.listSessions()).sessions).toHaveLength(2);
+  });
+
+  // undici checks header and body timeouts on a ~1 s timer wheel, so these two use timeouts well above it.
+  it('fails as unreachable when the body stalls past the body timeout', async () => {
+    const api = client({ bodyTimeoutMs: 500 });
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'slowBody', chunkDelayMs: 2_500, chunks: 2 } });
+
+    const err = await failure(api.listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+  });
+
+  it('retries after a headers timeout and succeeds', async () => {
+    const api = client({ headersTimeoutMs: 500 });
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'latency', ms: 2_500 } });
+
+    expect((await api.listSessions()).sessions).toHaveLength(2);
+    expect(sim.counters.listSessions).toBe(2);
+  });
+
+  it('stops at the call deadline, retries included', async () => {
+    const api = client({ headersTimeoutMs: 5_000, callDeadlineMs: 300 });
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'latency', ms: 2_000 }, times: Number.POSITIVE_INFINITY });
+
+    const err = await failure(api.listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+    expect(err.message).toMatch(/within 300 ms/);
+  });
+
+  it('stops when the caller aborts', async () => {
+    const api = client();
+    await api.apiVersion();
+    sim.inject({ route: 'listSessions', fault: { kind: 'latency', ms: 2_000 } });
+
+    const err = await failure(api.listSessions({ signal: AbortSignal.timeout(100) }));
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+    expect(err.message).toMatch(/aborted by the caller/);
+  });
+
+  it('reports a closed port as unreachable', async () => {
+    const port = sim.port;
+    await sim.close();
+    sim = await startSimulator({ pki });
+
+    const err = await failure(client({ baseUrl: `https://127.0.0.1:${port}`, maxRetries: 1 }).listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+    expect(err.message).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe('HttpVb365Api — TLS', () => {
+  it('refuses a server whose CA it was not given', async () => {
+    const err = await failure(client({ ca: undefined }).listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toMatch(/certificate of .* refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+  });
+
+  it('refuses a server certificate signed by another CA', async () => {
+    const other = await generatePki();
+
+    const err = await failure(client({ ca: other.caCert }).listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+  });
+
+  it('accepts the pinned certificate, even under another host name', async () => {
+    const api = client({ pinSha256: pki.serverFingerprint256, baseUrl: sim.url });
+
+    expect((await api.listSessions()).sessions).toHaveLength(2);
+  });
+
+  it('refuses a certificate that is not the pinned one', async () => {
+    const err = await failure(client({ pinSha256: 'ab'.repeat(32) }).listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toMatch(/ERR_VB365_CERT_PIN_MISMATCH/);
+  });
+
+  it('rejects a plain-http URL at construction', () => {
+    expect(() => client({ baseUrl: `http://127.0.0.1:${sim.port}` })).toThrow(/must use https/);
+  });
+});
+
+describe('HttpVb365Api — secrets', () => {
+  it('never shows the password or a token in any error, message, stack or cause', async () => {
+    const errors: unknown[] = [];
+    const collect = async (p: Promise<unknown>) => errors.push(await failure(p));
+    const api = client({ maxRetries: 0 });
+    await api.listSessions();
+    // The server echoes the password back in an error description.
+    sim.revokeTokens({ refresh: true });
+    sim.inject({
+      route: 'token',
+      times: Number.POSITIVE_INFINITY,
+      fault: {
+        kind: 'status',
+        status: 400,
+        body: JSON.stringify({ error: 'invalid_grant', error_description: `bad password ${sim.password}` }),
+      },
+    });
+    await collect(api.listSessions());
+    sim.clearFaults();
+    // A token endpoint that fails in a way that echoes the client's own access and refresh tokens.
+    sim.inject({
+      route: 'token',
+      fault: { kind: 'status', status: 500, body: JSON.stringify({ message: sim.issuedTokens().join(' ') }) },
+    });
+    await collect(api.listSessions());
+    sim.inject({ route: 'listSessions', fault: { kind: 'unauthorized' }, times: Number.POSITIVE_INFINITY });
+    await collect(client().listSessions());
+    sim.clearFaults();
+    sim.inject({ route: 'listSessions', fault: { kind: 'reset' }, times: Number.POSITIVE_INFINITY });
+    await collect(api.listSessions());
+    sim.password = 'Wrong-But-Long-Password';
+    await collect(client({ credentials: () => ({ username: 'x', password: 'Sim-Password-0123' }) }).listSessions());
+
+    const secrets = [sim.password, 'Sim-Password-0123', ...sim.issuedTokens()];
+    expect(errors).toHaveLength(5);
+    for (const err of errors) {
+      const rendered = [
+        inspect(err, { depth: 20, showHidden: true }),
+        JSON.stringify(err),
+        String((err as Error).stack),
+        JSON.stringify(serializeChain(err)),
+      ].join('\n');
+      for (const secret of secrets) expect(rendered).not.toContain(secret);
+    }
+    expect(errors.map((e) => (e as Error).name)).toEqual([
+      'UpstreamAuthError',
+      'UpstreamUnreachableError',
+      'UpstreamAuthError',
+      'UpstreamUnreachableError',
+      'UpstreamAuthError',
+    ]);
+  });
+});
+
+function serializeChain(err: unknown): unknown[] {
+  const out: unknown[] = [];
+  let e: unknown = err;
+  while (e instanceof Error) {
+    out.push({ ...e, message: e.message, stack: e.stack, name: e.name });
+    e = e.cause;
+  }
+  return out;
+}
+
+async function fetchToken(antiforgery: boolean): Promise<string> {
+  const { request, Agent } = await import('undici');
+  const dispatcher = new Agent({ connect: { ca: pki.caCert } });
+  const params: Record<string, string> = { grant_type: 'password', username: sim.username, password: sim.password };
+  if (antiforgery) params.disable_antiforgery_token = 'true';
+  const res = await request(`${sim.url}/v8/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(params).toString(),
+    dispatcher,
+  });
+  const json = (await res.body.json()) as { access_token: string };
+  await dispatcher.close();
+  return json.access_token;
+}
+
+async function rawGet(path: string, token: string): Promise<number> {
+  const { request, Agent } = await import('undici');
+  const dispatcher = new Agent({ connect: { ca: pki.caCert } });
+  const res = await request(`${sim.url}${path}`, { headers: { authorization: `Bearer ${token}` }, dispatcher });
+  await res.body.dump();
+  await dispatcher.close();
+  return res.statusCode;
+}

@@ -1,0 +1,93 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { Redactor } from '../../lambda/adapters/redact.js';
+import { retryAfterMs } from '../../lambda/adapters/vb365/http-vb365-api.js';
+import { loadCaBundle, normalisePin } from '../../lambda/adapters/vb365/tls.js';
+
+const HEX = 'ab'.repeat(32);
+const COLONS = Array.from({ length: 32 }, () => 'AB').join(':');
+
+describe('normalisePin', () => {
+  it.each([
+    [HEX, COLONS],
+    [COLONS, COLONS],
+    [`sha256:${HEX}`, COLONS],
+    [`SHA256/${COLONS.toLowerCase()}`, COLONS],
+    [` ${HEX} `, COLONS],
+    ['ab'.repeat(20), undefined],
+    ['zz'.repeat(32), undefined],
+    ['', undefined],
+  ])('normalises %j', (pin, expected) => {
+    expect(normalisePin(pin)).toBe(expected);
+  });
+});
+
+describe('loadCaBundle', () => {
+  const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  it('accepts PEM text and a PEM file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-'));
+    writeFileSync(join(dir, 'ca.pem'), pem);
+
+    expect(loadCaBundle(pem)).toBe(pem);
+    expect(loadCaBundle(join(dir, 'ca.pem'))).toBe(pem);
+  });
+
+  it('throws naming the file when it cannot be read', () => {
+    expect(() => loadCaBundle('/nonexistent/ca.pem')).toThrow(
+      /cannot read CA bundle file \/nonexistent\/ca.pem: ENOENT/,
+    );
+  });
+
+  it('throws when the text holds no certificate', () => {
+    expect(() => loadCaBundle('-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----')).toThrow(
+      /no PEM certificate/,
+    );
+  });
+});
+
+describe('Redactor', () => {
+  it('removes registered secrets in plain, URL- and form-encoded form, and bearer values', () => {
+    const r = new Redactor();
+    r.add('p@ss word+1', 'tok', undefined, null);
+
+    const out = r.text(
+      'pw=p@ss word+1 enc=p%40ss%20word%2B1 form=p%40ss+word%2B1 short=tok Authorization: Bearer abc.def',
+    );
+
+    expect(out).toBe('pw=[redacted] enc=[redacted] form=[redacted] short=tok Authorization: Bearer [redacted]');
+  });
+
+  it('builds a cause that keeps name and code but no secret and no original object', () => {
+    const r = new Redactor();
+    r.add('hunter22');
+    const original = Object.assign(new Error('login hunter22 failed'), {
+      code: 'E_X',
+      request: { headers: { authorization: 'Bearer hunter22' } },
+    });
+
+    const cause = r.cause(original);
+
+    expect(cause).toMatchObject({ name: 'Error', code: 'E_X', message: 'login [redacted] failed' });
+    expect(inspect(cause, { depth: 10 })).not.toContain('hunter22');
+  });
+});
+
+describe('retryAfterMs', () => {
+  const now = Date.parse('2026-11-28T10:00:00Z');
+
+  it.each([
+    ['3', 3000],
+    ['0', 0],
+    ['Sat, 28 Nov 2026 10:00:05 GMT', 5000],
+    ['Sat, 28 Nov 2026 09:00:00 GMT', 0],
+    ['soon', undefined],
+    [undefined, undefined],
+    [['2', '9'], 2000],
+  ])('reads %j as %j ms', (header, expected) => {
+    expect(retryAfterMs(header as string | string[] | undefined, now)).toBe(expected);
+  });
+});

@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import {
+  normaliseProgress,
+  normaliseState,
+  parseRepository,
+  parseSession,
+  parseSessionList,
+  resolveLinks,
+} from '../../lambda/adapters/vb365/wire.js';
+
+const BASE = 'https://vb365.example:4443/';
+const SID = '6f0c1b5e-3a52-4f43-9d4e-6f0e0a4f6d11';
+const RID = 'a1d5c0e2-9b7f-4e5c-8f3a-2c9b1e7d4a60';
+
+describe('normaliseState', () => {
+  it.each([
+    ['Synchronizing', 'Synchronizing'],
+    ['synchronizing', 'Synchronizing'],
+    [' FAILED ', 'Failed'],
+    ['None', 'None'],
+    ['Queued', 'Queued'],
+    ['PartiallySynchronized', 'PartiallySynchronized'],
+    ['', null],
+    ['   ', null],
+    [null, null],
+    [undefined, null],
+  ])('maps %j to %j', (raw, expected) => {
+    expect(normaliseState(raw)).toBe(expected);
+  });
+});
+
+describe('normaliseProgress', () => {
+  it.each([
+    [35, 35],
+    [0, 0],
+    [100, 100],
+    [42.5, 42.5],
+    ['35', 35],
+    [' 35.5 ', 35.5],
+    ['35%', 35],
+    [-3, 0],
+    [140, 100],
+    ['250', 100],
+    ['abc', null],
+    ['', null],
+    [Number.NaN, null],
+    [Number.POSITIVE_INFINITY, null],
+    [null, null],
+    [undefined, null],
+  ])('maps %j to %j', (raw, expected) => {
+    expect(normaliseProgress(raw as number | string | null | undefined)).toBe(expected);
+  });
+});
+
+describe('resolveLinks', () => {
+  it('resolves absolute (v5) and relative (v6+) hrefs against the server and drops unusable ones', () => {
+    const links = resolveLinks(
+      {
+        self: { href: `https://other.example:4443/v5/RepositorySynchronizeSessions/${SID}` },
+        repository: { href: `/v6/backuprepositories/${RID}` },
+        empty: { href: null },
+        missing: null,
+        plain: '/v8/BackupRepositories',
+      },
+      BASE,
+    );
+
+    expect(links).toEqual({
+      self: `https://other.example:4443/v5/RepositorySynchronizeSessions/${SID}`,
+      repository: `https://vb365.example:4443/v6/backuprepositories/${RID}`,
+      plain: 'https://vb365.example:4443/v8/BackupRepositories',
+    });
+  });
+});
+
+describe('parseSession', () => {
+  it('parses a v6+ session with relative links and error text', () => {
+    const result = parseSession(
+      {
+        id: SID,
+        repositoryId: RID,
+        state: 'Failed',
+        progressPercent: 61,
+        error: 'Object storage is not available',
+        _links: { self: { href: `/v6/RepositorySynchronizeSessions/${SID}` } },
+      },
+      BASE,
+    );
+
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        id: SID,
+        repositoryId: RID,
+        state: 'Failed',
+        progressPercent: 61,
+        error: 'Object storage is not available',
+        links: { self: `https://vb365.example:4443/v6/RepositorySynchronizeSessions/${SID}` },
+      },
+    });
+  });
+
+  it('takes the id from the self link and the repository from its link when the fields are missing', () => {
+    const result = parseSession(
+      {
+        state: 'Synchronizing',
+        progressPercent: '12',
+        _links: {
+          self: { href: `https://h:4443/v5/RepositorySynchronizeSessions/${SID}` },
+          repository: { href: `https://h:4443/v5/BackupRepositories/${RID}` },
+        },
+      },
+      BASE,
+    );
+
+    expect(result.ok && result.value).toMatchObject({ id: SID, repositoryId: RID, progressPercent: 12, error: null });
+  });
+
+  it('uses the requested id when a single-session body has none (v5 GET)', () => {
+    const result = parseSession({ repositoryId: RID, state: 'Synchronizing', progressPercent: '0' }, BASE, SID);
+
+    expect(result.ok && result.value.id).toBe(SID);
+  });
+
+  it('accepts every field null', () => {
+    const result = parseSession(
+      { id: SID, repositoryId: null, state: null, progressPercent: null, error: null, _links: null },
+      BASE,
+    );
+
+    expect(result).toEqual({
+      ok: true,
+      value: { id: SID, repositoryId: null, state: null, progressPercent: null, error: null, links: {} },
+    });
+  });
+
+  it.each([
+    ['a string', 'not an object', 'expected Object'],
+    ['a number state', { id: SID, state: 3 }, 'state'],
+    ['an object progress', { id: SID, progressPercent: { value: 3 } }, 'progressPercent'],
+    ['no id at all', { state: 'Synchronizing' }, 'id: missing'],
+  ])('reports %s as malformed with the field named', (_label, input, fragment) => {
+    const result = parseSession(input, BASE);
+
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toContain(fragment);
+  });
+});
+
+describe('parseSessionList', () => {
+  it('accepts a JSON array', () => {
+    const list = parseSessionList([{ id: SID, state: 'Synchronizing' }], BASE);
+
+    expect(list?.sessions.map((s) => s.id)).toEqual([SID]);
+  });
+
+  it('accepts a bare object as a list of one (v4–v6 doc examples)', () => {
+    const list = parseSessionList({ id: SID, state: 'Synchronizing', progressPercent: 3 }, BASE);
+
+    expect(list?.sessions).toHaveLength(1);
+  });
+
+  it('accepts a page with results', () => {
+    const list = parseSessionList({ offset: 0, limit: 30, results: [{ id: SID }] }, BASE);
+
+    expect(list?.sessions).toHaveLength(1);
+  });
+
+  it('treats null as an empty list and rejects a scalar', () => {
+    expect(parseSessionList(null, BASE)).toEqual({ sessions: [], malformed: [] });
+    expect(parseSessionList(42, BASE)).toBeUndefined();
+  });
+
+  it('skips and reports malformed items and duplicates; the rest survive', () => {
+    const list = parseSessionList(
+      [
+        { id: 'a', state: 'Synchronizing' },
+        'garbage',
+        { id: 'b', state: { nested: true } },
+        { id: 'c', state: 'Failed', error: 'boom' },
+        { id: 'A', state: 'Synchronizing' },
+      ],
+      BASE,
+    );
+
+    expect(list?.sessions.map((s) => s.id)).toEqual(['a', 'c']);
+    expect(list?.malformed.map((m) => [m.index, m.id])).toEqual([
+      [1, null],
+      [2, 'b'],
+      [4, 'A'],
+    ]);
+  });
+});
+
+describe('parseRepository', () => {
+  it.each([
+    [
+      { id: RID, name: 'S3 Archive', isOutOfSync: true },
+      { id: RID, name: 'S3 Archive', isOutOfSync: true },
+    ],
+    [
+      { name: 'Wasabi', isOutOfSync: 'false' },
+      { id: RID, name: 'Wasabi', isOutOfSync: false },
+    ],
+    [
+      { id: RID, name: '', isOutOfSync: null },
+      { id: RID, name: null, isOutOfSync: null },
+    ],
+    [
+      { id: RID, name: 'x', isOutOfSync: 'maybe' },
+      { id: RID, name: 'x', isOutOfSync: null },
+    ],
+  ])('parses %j', (input, expected) => {
+    expect(parseRepository(input, RID)).toEqual({ ok: true, value: expected });
+  });
+
+  it('reports a repository whose name is not a string', () => {
+    expect(parseRepository({ id: RID, name: 7 }, RID).ok).toBe(false);
+  });
+});
