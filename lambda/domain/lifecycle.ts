@@ -1,0 +1,438 @@
+import type { UpstreamErrorKind } from './errors.js';
+import {
+  type EventType,
+  eventId,
+  type MonitorEvent,
+  type MonitorSummary,
+  SEVERITY,
+  type ServerRef,
+  type SessionSnapshot,
+  type SummaryItem,
+} from './events.js';
+import type { Policy } from './policy.js';
+import { INITIAL_SERVER, type Outcome, type RepositoryRecord, type ServerRecord, type SessionRecord } from './state.js';
+import type { Lookup, RepositoryInfo, SessionState, SyncSession } from './types.js';
+
+/** A fetch that failed for this one item (logged, retried next cycle); it never fails the cycle. */
+export const FETCH_FAILED = 'fetch-failed' as const;
+export type Fetched<T> = Lookup<T> | typeof FETCH_FAILED;
+
+/** What one cycle saw of the server. */
+export type Observation =
+  | {
+      readonly reachable: true;
+      /** Sessions in the list, in list order. */
+      readonly listed: readonly SyncSession[];
+      /** Single GETs of tracked sessions missing from the list, by session id. */
+      readonly lookedUp: ReadonlyMap<string, Fetched<SyncSession>>;
+      /** Repositories fetched this cycle (fresh in-sync status), by repository id. */
+      readonly repositories: ReadonlyMap<string, Fetched<RepositoryInfo>>;
+    }
+  | { readonly reachable: false; readonly kind: UpstreamErrorKind; readonly reason: string };
+
+export interface CycleInput {
+  readonly now: Date;
+  readonly policy: Policy;
+  readonly server: ServerRef;
+  /** Stored server record; `undefined` before the first cycle. */
+  readonly serverRecord: ServerRecord | undefined;
+  /** Stored sessions this cycle may change (those leased by another cycle are left out). */
+  readonly sessions: readonly SessionRecord[];
+  /** Cached repository names. */
+  readonly repositoryNames: readonly RepositoryRecord[];
+  readonly observation: Observation;
+}
+
+export interface CycleResult {
+  readonly server: ServerRecord;
+  /** Events about the server (`monitor.started`, `server.*`), in order. */
+  readonly serverEvents: readonly MonitorEvent[];
+  /** Sessions whose record changed (new ones included), with the events emitted for each, in order. */
+  readonly sessions: readonly { readonly record: SessionRecord; readonly events: readonly MonitorEvent[] }[];
+  /** Repository names learned this cycle (to cache). */
+  readonly learnedNames: readonly RepositoryRecord[];
+  /**
+   * Repository ids whose lookup this cycle needs and the observation lacks: fetch them and evaluate again. Empty
+   * when the result is final.
+   */
+  readonly needRepositories: readonly string[];
+}
+
+/**
+ * The lifecycle rules of DESIGN §3 as one pure function: stored state + what the server showed → new state + events.
+ *
+ * - First reachable cycle: everything is recorded silently and one `monitor.started` summarises it.
+ * - While the server cannot be used nothing about sessions changes (no end event during an outage); after
+ *   `unreachableAfterMs` one `server.unreachable` (or at once, `server.auth_failed`), then one `server.recovered`.
+ * - A session ends when it goes `Synchronizing` → `None`, or has been missing for `vanishGraceCycles` reachable
+ *   cycles; its repository decides: in sync → `sync.completed`; out of sync → `sync.stopped`; unknown →
+ *   `sync.completed` with `completionConfirmed: false`.
+ * - Feeding the same observation twice emits nothing the second time; event sequence numbers grow per session.
+ */
+export function evaluate(input: CycleInput): CycleResult {
+  const { now, policy, observation } = input;
+  const nowIso = now.toISOString();
+  const previous = input.serverRecord ?? INITIAL_SERVER;
+  const serverEvents: MonitorEvent[] = [];
+  let server: ServerRecord = previous;
+  const emitServer = (type: EventType, extra: Pick<MonitorEvent, 'summary' | 'problem'>) => {
+    server = { ...server, sequence: server.sequence + 1 };
+    serverEvents.push({
+      schemaVersion: 1,
+      eventId: eventId(input.server.id, 'server', server.sequence, type),
+      type,
+      severity: SEVERITY[type],
+      occurredAt: nowIso,
+      server: input.server,
+      ...extra,
+    });
+  };
+
+  if (!observation.reachable) {
+    const failingSince = previous.failingSince ?? nowIso;
+    server = { ...server, failingSince, failure: { kind: observation.kind, reason: observation.reason } };
+    const problem = { reason: observation.reason, kind: observation.kind, since: failingSince, outageSeconds: null };
+    if (observation.kind === 'auth') {
+      if (previous.alerted !== 'auth') {
+        emitServer('server.auth_failed', { problem });
+        server = { ...server, alerted: 'auth' };
+      }
+    } else if (previous.alerted === null && now.getTime() - Date.parse(failingSince) >= policy.unreachableAfterMs) {
+      emitServer('server.unreachable', { problem });
+      server = { ...server, alerted: 'unreachable' };
+    }
+    return { server, serverEvents, sessions: [], learnedNames: [], needRepositories: [] };
+  }
+
+  if (previous.alerted !== null && previous.failingSince !== null) {
+    emitServer('server.recovered', {
+      problem: {
+        reason: previous.failure?.reason ?? null,
+        kind: previous.failure?.kind ?? null,
+        since: previous.failingSince,
+        outageSeconds: seconds(previous.failingSince, nowIso),
+      },
+    });
+  }
+  server = { ...server, failingSince: null, failure: null, alerted: null, lastSuccessAt: nowIso };
+
+  const names = new Map(input.repositoryNames.map((r) => [r.id, r.name]));
+  const learned = new Map<string, string | null>();
+  for (const [id, fetched] of observation.repositories) {
+    if (fetched !== FETCH_FAILED && fetched.found && fetched.value.name !== names.get(id)) {
+      learned.set(id, fetched.value.name);
+    }
+  }
+  const needRepositories = new Set<string>();
+  const nameOf = (repositoryId: string | null): string | null => {
+    if (repositoryId === null) return null;
+    if (learned.has(repositoryId)) return learned.get(repositoryId) ?? null;
+    if (names.has(repositoryId)) return names.get(repositoryId) ?? null;
+    if (!observation.repositories.has(repositoryId)) needRepositories.add(repositoryId);
+    return null;
+  };
+  /** Fresh in-sync status; `undefined` (and a need) when not fetched yet this cycle. */
+  const repositoryStatus = (repositoryId: string | null): Fetched<RepositoryInfo> | undefined => {
+    if (repositoryId === null) return { found: false };
+    const fetched = observation.repositories.get(repositoryId);
+    if (fetched === undefined) needRepositories.add(repositoryId);
+    return fetched;
+  };
+
+  const firstCycle = !previous.initialized;
+  const tracked = new Map(input.sessions.map((s) => [s.id, s]));
+  const changed: { record: SessionRecord; events: MonitorEvent[] }[] = [];
+  const summary: { running: SummaryItem[]; failed: SummaryItem[]; other: SummaryItem[] } = {
+    running: [],
+    failed: [],
+    other: [],
+  };
+
+  const observe = (rec: SessionRecord | undefined, seen: SyncSession | 'missing'): void => {
+    const step = rec
+      ? advance(rec, seen, { now, policy, repositoryStatus })
+      : discover(seen as SyncSession, { now, policy, firstCycle });
+    if (!step) return;
+    const repositoryName = step.record.repositoryName ?? nameOf(step.record.repositoryId);
+    let record: SessionRecord = { ...step.record, repositoryName };
+    const events: MonitorEvent[] = [];
+    for (const e of step.events) {
+      record = { ...record, sequence: record.sequence + 1 };
+      events.push(sessionEvent(input.server, record, e, nowIso));
+    }
+    if (firstCycle && seen !== 'missing') {
+      const item: SummaryItem = {
+        sessionId: record.id,
+        repositoryId: record.repositoryId,
+        repositoryName,
+        state: record.state,
+        progressPercent: record.progressPercent,
+        error: record.error,
+      };
+      if (record.phase === 'running') summary.running.push(item);
+      else if (record.phase === 'failed') summary.failed.push(item);
+      else if (record.phase === 'other') summary.other.push(item);
+    }
+    if (events.length > 0 || !sameRecord(rec, record)) changed.push({ record, events });
+  };
+
+  const listedIds = new Set<string>();
+  for (const session of observation.listed) {
+    listedIds.add(session.id);
+    observe(tracked.get(session.id), session);
+  }
+  for (const rec of input.sessions) {
+    if (listedIds.has(rec.id) || rec.phase === 'ended') continue;
+    const fetched = observation.lookedUp.get(rec.id);
+    if (fetched === FETCH_FAILED) continue; // unknown this cycle: neither present nor missing
+    if (fetched?.found) observe(rec, fetched.value);
+    else if (fetched === undefined && firstCycle) continue;
+    else observe(rec, 'missing');
+  }
+
+  if (firstCycle) {
+    server = { ...server, initialized: true };
+    emitServer('monitor.started', { summary: summary satisfies MonitorSummary });
+  }
+
+  return {
+    server,
+    serverEvents,
+    sessions: changed,
+    learnedNames: [...learned].map(([id, name]) => ({ id, name })),
+    needRepositories: [...needRepositories],
+  };
+}
+
+/** Ids of tracked, not-ended sessions absent from the list: the cycle GETs each one. */
+export function sessionsToLookUp(sessions: readonly SessionRecord[], listed: readonly SyncSession[]): string[] {
+  const listedIds = new Set(listed.map((s) => s.id));
+  return sessions.filter((s) => s.phase !== 'ended' && !listedIds.has(s.id)).map((s) => s.id);
+}
+
+// ---- rules ------------------------------------------------------------------------------------------------------
+
+interface PendingEvent {
+  readonly type: EventType;
+  readonly previousState: SessionState;
+  readonly completionConfirmed?: boolean;
+  readonly milestone?: number;
+}
+
+interface Step {
+  readonly record: SessionRecord;
+  readonly events: readonly PendingEvent[];
+}
+
+interface RuleContext {
+  readonly now: Date;
+  readonly policy: Policy;
+}
+
+/** A session not tracked yet. On the first cycle it is recorded silently (the summary reports it). */
+function discover(seen: SyncSession, ctx: RuleContext & { firstCycle: boolean }): Step {
+  const nowIso = ctx.now.toISOString();
+  const state = seen.state;
+  const base: SessionRecord = {
+    id: seen.id,
+    repositoryId: seen.repositoryId,
+    repositoryName: null,
+    state,
+    phase: phaseOf(state),
+    outcome: null,
+    progressPercent: seen.progressPercent,
+    error: seen.error,
+    firstSeenAt: nowIso,
+    lastProgressAt: nowIso,
+    finishedAt: null,
+    missingCycles: 0,
+    milestone: milestoneReached(ctx.policy, seen.progressPercent, 0),
+    sequence: 0,
+  };
+  if (state === 'None') {
+    // Already finished when first seen: nothing to announce (its start was never observed).
+    return { record: { ...base, phase: 'ended', outcome: 'unobserved', finishedAt: nowIso }, events: [] };
+  }
+  if (ctx.firstCycle) return { record: base, events: [] };
+  return {
+    record: base,
+    events: [{ type: state === 'Failed' ? 'sync.failed' : 'sync.started', previousState: null }],
+  };
+}
+
+/** A tracked session seen again (or missing) in a cycle where the server answered. */
+function advance(
+  rec: SessionRecord,
+  seen: SyncSession | 'missing',
+  ctx: RuleContext & { repositoryStatus: (id: string | null) => Fetched<RepositoryInfo> | undefined },
+): Step | undefined {
+  const nowIso = ctx.now.toISOString();
+
+  if (seen === 'missing') {
+    if (rec.phase === 'ended') return undefined;
+    const missingCycles = rec.missingCycles + 1;
+    if (missingCycles < ctx.policy.vanishGraceCycles) return { record: { ...rec, missingCycles }, events: [] };
+    return end({ ...rec, missingCycles }, null, ctx);
+  }
+
+  const state = seen.state ?? rec.state;
+  const observed: SessionRecord = {
+    ...rec,
+    repositoryId: seen.repositoryId ?? rec.repositoryId,
+    state,
+    progressPercent: seen.progressPercent ?? rec.progressPercent,
+    error: seen.error ?? (state === 'Failed' ? rec.error : null),
+    missingCycles: 0,
+  };
+
+  if (rec.phase === 'ended') {
+    // A finished session listed again: a new run under the same id (restart), or a failure after all.
+    if (state === 'Synchronizing') {
+      return {
+        record: {
+          ...observed,
+          phase: 'running',
+          outcome: null,
+          firstSeenAt: nowIso,
+          lastProgressAt: nowIso,
+          finishedAt: null,
+          milestone: milestoneReached(ctx.policy, observed.progressPercent, 0),
+        },
+        events: [{ type: 'sync.started', previousState: rec.state }],
+      };
+    }
+    if (state === 'Failed' && rec.outcome !== 'failed') {
+      return {
+        record: { ...observed, phase: 'failed', outcome: null, finishedAt: null },
+        events: [{ type: 'sync.failed', previousState: rec.state }],
+      };
+    }
+    return { record: { ...rec, missingCycles: 0 }, events: [] };
+  }
+
+  if (state === 'None') return end(observed, rec.state, ctx);
+
+  if (state === 'Failed') {
+    if (rec.state === 'Failed') return { record: { ...observed, phase: 'failed' }, events: [] };
+    return { record: { ...observed, phase: 'failed' }, events: [{ type: 'sync.failed', previousState: rec.state }] };
+  }
+
+  if (state === 'Synchronizing') {
+    if (rec.state !== 'Synchronizing') {
+      return {
+        record: { ...observed, phase: 'running', lastProgressAt: nowIso },
+        events: [{ type: 'sync.state_changed', previousState: rec.state }],
+      };
+    }
+    const moved = seen.progressPercent !== null && seen.progressPercent !== rec.progressPercent;
+    const events: PendingEvent[] = [];
+    let record: SessionRecord = observed;
+    if (moved) {
+      record = { ...record, lastProgressAt: nowIso, phase: 'running' };
+      if (rec.phase === 'stalled') events.push({ type: 'sync.resumed', previousState: rec.state });
+      const milestone = milestoneReached(ctx.policy, seen.progressPercent, rec.milestone);
+      if (milestone > rec.milestone) {
+        record = { ...record, milestone };
+        events.push({ type: 'sync.progress', previousState: rec.state, milestone });
+      }
+    } else if (
+      rec.phase === 'running' &&
+      ctx.now.getTime() - Date.parse(rec.lastProgressAt) >= ctx.policy.stallAfterMs
+    ) {
+      record = { ...record, phase: 'stalled' };
+      events.push({ type: 'sync.stalled', previousState: rec.state });
+    }
+    return { record, events };
+  }
+
+  // An unknown state value (kept verbatim).
+  if (state !== rec.state) {
+    return {
+      record: { ...observed, phase: 'other' },
+      events: [{ type: 'sync.state_changed', previousState: rec.state }],
+    };
+  }
+  return { record: observed, events: [] };
+}
+
+/**
+ * The session ended (went to `None`, or vanished past the grace). A failed one ends quietly (its failure was
+ * announced); otherwise the repository's fresh status decides. Returns `undefined` when that status is not fetched
+ * yet (the caller fetches it and evaluates again).
+ */
+function end(
+  rec: SessionRecord,
+  previousState: SessionState | null,
+  ctx: RuleContext & { repositoryStatus: (id: string | null) => Fetched<RepositoryInfo> | undefined },
+): Step | undefined {
+  const nowIso = ctx.now.toISOString();
+  const finalState: SessionState = previousState === null ? null : rec.state;
+  const before = previousState ?? rec.state;
+  const ended = (outcome: Outcome): SessionRecord => ({
+    ...rec,
+    state: finalState,
+    phase: 'ended',
+    outcome,
+    finishedAt: nowIso,
+  });
+  if (rec.phase === 'failed') return { record: ended('failed'), events: [] };
+  const status = ctx.repositoryStatus(rec.repositoryId);
+  if (status === undefined) return undefined;
+  if (status !== FETCH_FAILED && status.found && status.value.isOutOfSync === true) {
+    return { record: ended('stopped'), events: [{ type: 'sync.stopped', previousState: before }] };
+  }
+  const confirmed = status !== FETCH_FAILED && status.found && status.value.isOutOfSync === false;
+  return {
+    record: ended('completed'),
+    events: [{ type: 'sync.completed', previousState: before, completionConfirmed: confirmed }],
+  };
+}
+
+function phaseOf(state: SessionState): SessionRecord['phase'] {
+  if (state === 'Synchronizing') return 'running';
+  if (state === 'Failed') return 'failed';
+  if (state === 'None') return 'ended';
+  return 'other';
+}
+
+/** Highest configured milestone ≤ progress, never below `current`. */
+function milestoneReached(policy: Policy, progress: number | null, current: number): number {
+  if (progress === null) return current;
+  return policy.milestones.reduce((best, m) => (m <= progress && m > best ? m : best), current);
+}
+
+function sessionEvent(server: ServerRef, rec: SessionRecord, e: PendingEvent, nowIso: string): MonitorEvent {
+  const session: SessionSnapshot = {
+    id: rec.id,
+    repositoryId: rec.repositoryId,
+    repositoryName: rec.repositoryName,
+    state: rec.state,
+    previousState: e.previousState,
+    progressPercent: rec.progressPercent,
+    error: rec.error,
+    firstSeenAt: rec.firstSeenAt,
+    finishedAt: rec.finishedAt,
+    durationSeconds: seconds(rec.firstSeenAt, rec.finishedAt ?? nowIso),
+    completionConfirmed: e.type === 'sync.completed' ? (e.completionConfirmed ?? false) : null,
+    milestone: e.milestone ?? null,
+  };
+  return {
+    schemaVersion: 1,
+    eventId: eventId(server.id, rec.id, rec.sequence, e.type),
+    type: e.type,
+    severity: SEVERITY[e.type],
+    occurredAt: nowIso,
+    server,
+    session,
+  };
+}
+
+function seconds(fromIso: string, toIso: string): number {
+  return Math.max(0, Math.round((Date.parse(toIso) - Date.parse(fromIso)) / 1000));
+}
+
+function sameRecord(a: SessionRecord | undefined, b: SessionRecord): boolean {
+  if (a === undefined) return false;
+  const keys = Object.keys(b) as (keyof SessionRecord)[];
+  return keys.length === Object.keys(a).length && keys.every((k) => a[k] === b[k]);
+}

@@ -1,0 +1,97 @@
+import type { MonitorEvent } from './events.js';
+import type { SessionState } from './types.js';
+
+/**
+ * Where a tracked session is in its lifecycle: `running` → (`stalled` ⇄ `running`) → `ended`; `failed` is kept
+ * while the session is still listed; `other` is an unknown state value (no stall detection there).
+ */
+export type Phase = 'running' | 'stalled' | 'failed' | 'other' | 'ended';
+
+/** How an ended session ended. `unobserved`: it was already finished when the monitor first saw it. */
+export type Outcome = 'completed' | 'stopped' | 'failed' | 'unobserved';
+
+/** What the monitor remembers about one session. Times are ISO-8601 UTC. */
+export interface SessionRecord {
+  readonly id: string;
+  readonly repositoryId: string | null;
+  readonly repositoryName: string | null;
+  /** Last state the server reported. */
+  readonly state: SessionState;
+  readonly phase: Phase;
+  readonly outcome: Outcome | null;
+  readonly progressPercent: number | null;
+  readonly error: string | null;
+  readonly firstSeenAt: string;
+  /** Last time the progress value moved (first seen, when it never did). */
+  readonly lastProgressAt: string;
+  readonly finishedAt: string | null;
+  /** Consecutive cycles, with the server reachable, in which the session was neither listed nor found. */
+  readonly missingCycles: number;
+  /** Highest progress milestone already announced or passed (0: none). */
+  readonly milestone: number;
+  /** Events emitted for this session so far (the last event's sequence number). */
+  readonly sequence: number;
+}
+
+/** Per-server health and bookkeeping. */
+export interface ServerRecord {
+  /** `false` until the first cycle in which the server answered (that cycle emits `monitor.started`). */
+  readonly initialized: boolean;
+  /** Since when every cycle has failed to use the server; `null` while it works. */
+  readonly failingSince: string | null;
+  readonly failure: { readonly kind: string; readonly reason: string } | null;
+  /** The outstanding alert about the server, if any: cleared by `server.recovered`. */
+  readonly alerted: 'unreachable' | 'auth' | null;
+  readonly lastSuccessAt: string | null;
+  /** Server-level events emitted so far. */
+  readonly sequence: number;
+}
+
+/** A cached repository name (names rarely change; in-sync status is always fetched fresh). */
+export interface RepositoryRecord {
+  readonly id: string;
+  readonly name: string | null;
+}
+
+/**
+ * A stored record with its concurrency and outbox fields (DESIGN §4). `version` guards every write; `pending` holds
+ * events committed but not yet acknowledged by the publisher; a lease marks the cycle that is publishing them.
+ */
+export interface Envelope<T> {
+  readonly record: T;
+  readonly version: number;
+  readonly pending: readonly MonitorEvent[];
+  readonly lease: Lease | null;
+}
+
+export interface Lease {
+  readonly owner: string;
+  /** ISO-8601 UTC. */
+  readonly until: string;
+}
+
+/** Everything stored for one server, as loaded at the start of a cycle. */
+export interface ServerSnapshot {
+  readonly server: Envelope<ServerRecord> | undefined;
+  readonly sessions: readonly Envelope<SessionRecord>[];
+  readonly repositories: readonly RepositoryRecord[];
+}
+
+export const INITIAL_SERVER: ServerRecord = {
+  initialized: false,
+  failingSince: null,
+  failure: null,
+  alerted: null,
+  lastSuccessAt: null,
+  sequence: 0,
+};
+
+/** A record whose pending events another, still-running cycle is publishing: leave it alone this cycle. */
+export function leasedByOther(envelope: Envelope<unknown>, owner: string, now: Date): boolean {
+  return (
+    envelope.pending.length > 0 &&
+    envelope.lease !== null &&
+    envelope.lease.owner !== owner &&
+    Date.parse(envelope.lease.until) > now.getTime()
+  );
+}

@@ -1,0 +1,410 @@
+import { describe, expect, it } from 'vitest';
+import type { MonitorEvent } from '../../lambda/domain/events.js';
+import {
+  type CycleInput,
+  evaluate,
+  FETCH_FAILED,
+  type Fetched,
+  sessionsToLookUp,
+} from '../../lambda/domain/lifecycle.js';
+import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
+import { INITIAL_SERVER, type ServerRecord, type SessionRecord } from '../../lambda/domain/state.js';
+import type { RepositoryInfo, SyncSession } from '../../lambda/domain/types.js';
+
+const T0 = new Date('2026-11-28T10:00:00Z');
+const SERVER = { id: 'vb365-prod', name: 'Contoso VB365', url: 'https://vb365.contoso.local:4443' };
+const READY: ServerRecord = { ...INITIAL_SERVER, initialized: true, lastSuccessAt: T0.toISOString() };
+const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
+
+function seen(overrides: Partial<SyncSession> = {}): SyncSession {
+  return {
+    id: 's1',
+    repositoryId: 'r1',
+    state: 'Synchronizing',
+    progressPercent: 10,
+    error: null,
+    links: {},
+    ...overrides,
+  };
+}
+
+function tracked(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: 's1',
+    repositoryId: 'r1',
+    repositoryName: 'S3 Archive',
+    state: 'Synchronizing',
+    phase: 'running',
+    outcome: null,
+    progressPercent: 10,
+    error: null,
+    firstSeenAt: T0.toISOString(),
+    lastProgressAt: T0.toISOString(),
+    finishedAt: null,
+    missingCycles: 0,
+    milestone: 0,
+    sequence: 1,
+    ...overrides,
+  };
+}
+
+const inSync: Fetched<RepositoryInfo> = { found: true, value: { id: 'r1', name: 'S3 Archive', isOutOfSync: false } };
+const outOfSync: Fetched<RepositoryInfo> = { found: true, value: { id: 'r1', name: 'S3 Archive', isOutOfSync: true } };
+
+interface Case {
+  readonly now?: Date;
+  readonly policy?: Partial<Policy>;
+  readonly server?: ServerRecord | undefined;
+  readonly sessions?: SessionRecord[];
+  readonly listed?: SyncSession[];
+  readonly lookedUp?: [string, Fetched<SyncSession>][];
+  /** What the repository lookup would return if the rules ask for it. */
+  readonly repository?: Fetched<RepositoryInfo>;
+}
+
+/** Evaluates like the cycle does: once, then again with the repositories the rules asked for. */
+function run(c: Case) {
+  const base: CycleInput = {
+    now: c.now ?? minutes(5),
+    policy: { ...DEFAULT_POLICY, ...c.policy },
+    server: SERVER,
+    serverRecord: 'server' in c ? c.server : READY,
+    sessions: c.sessions ?? [],
+    repositoryNames: [{ id: 'r1', name: 'S3 Archive' }],
+    observation: {
+      reachable: true,
+      listed: c.listed ?? [],
+      lookedUp: new Map(c.lookedUp ?? []),
+      repositories: new Map(),
+    },
+  };
+  const first = evaluate(base);
+  if (first.needRepositories.length === 0) return { ...first, lookups: [] as string[] };
+  const repositories = new Map(first.needRepositories.map((id) => [id, c.repository ?? inSync]));
+  const second = evaluate({
+    ...base,
+    observation: { ...base.observation, reachable: true, repositories },
+  } as CycleInput);
+  expect(second.needRepositories).toEqual([]);
+  return { ...second, lookups: first.needRepositories };
+}
+
+const types = (events: readonly MonitorEvent[]) => events.map((e) => e.type);
+const allEvents = (r: ReturnType<typeof run>) => [...r.serverEvents, ...r.sessions.flatMap((s) => s.events)];
+
+describe('evaluate — session rules', () => {
+  it.each<[string, Case, string[], Partial<SessionRecord> | undefined]>([
+    ['announces a new running session', { listed: [seen()] }, ['sync.started'], { phase: 'running', sequence: 1 }],
+    [
+      'announces a new failed session once, as failed',
+      { listed: [seen({ state: 'Failed', error: 'boom' })] },
+      ['sync.failed'],
+      { phase: 'failed' },
+    ],
+    [
+      'announces a new session in an unknown state as started',
+      { listed: [seen({ state: 'Queued' })] },
+      ['sync.started'],
+      { phase: 'other' },
+    ],
+    [
+      'records a new session already in None silently',
+      { listed: [seen({ state: 'None' })] },
+      [],
+      { phase: 'ended', outcome: 'unobserved' },
+    ],
+    ['emits nothing when nothing changed', { sessions: [tracked()], listed: [seen()] }, [], undefined],
+    [
+      'records progress without an event when no milestone is configured',
+      { sessions: [tracked()], listed: [seen({ progressPercent: 55 })] },
+      [],
+      { progressPercent: 55, lastProgressAt: minutes(5).toISOString() },
+    ],
+    [
+      'announces the highest milestone crossed, once',
+      { policy: { milestones: [25, 50, 75] }, sessions: [tracked()], listed: [seen({ progressPercent: 60 })] },
+      ['sync.progress'],
+      { milestone: 50 },
+    ],
+    [
+      'stalls a session whose progress has not moved for stallAfter',
+      { now: minutes(61), sessions: [tracked()], listed: [seen()] },
+      ['sync.stalled'],
+      { phase: 'stalled' },
+    ],
+    ['does not stall before stallAfter', { now: minutes(59), sessions: [tracked()], listed: [seen()] }, [], undefined],
+    [
+      'does not stall twice',
+      { now: minutes(200), sessions: [tracked({ phase: 'stalled' })], listed: [seen()] },
+      [],
+      undefined,
+    ],
+    [
+      'resumes a stalled session whose progress moves',
+      { now: minutes(90), sessions: [tracked({ phase: 'stalled' })], listed: [seen({ progressPercent: 11 })] },
+      ['sync.resumed'],
+      { phase: 'running' },
+    ],
+    [
+      'fails a running session with its error',
+      { sessions: [tracked()], listed: [seen({ state: 'Failed', error: 'S3 403' })] },
+      ['sync.failed'],
+      { phase: 'failed', error: 'S3 403' },
+    ],
+    [
+      'does not fail a failed session again',
+      {
+        sessions: [tracked({ state: 'Failed', phase: 'failed', error: 'S3 403' })],
+        listed: [seen({ state: 'Failed', error: 'S3 403' })],
+      },
+      [],
+      undefined,
+    ],
+    [
+      'completes a session that goes to None with its repository in sync',
+      { sessions: [tracked()], listed: [seen({ state: 'None', progressPercent: 100 })], repository: inSync },
+      ['sync.completed'],
+      { phase: 'ended', outcome: 'completed', state: 'None', finishedAt: minutes(5).toISOString() },
+    ],
+    [
+      'stops a session that goes to None with its repository still out of sync',
+      { sessions: [tracked()], listed: [seen({ state: 'None' })], repository: outOfSync },
+      ['sync.stopped'],
+      { outcome: 'stopped' },
+    ],
+    [
+      'completes, unconfirmed, when the repository lookup fails',
+      { sessions: [tracked()], listed: [seen({ state: 'None' })], repository: FETCH_FAILED },
+      ['sync.completed'],
+      { outcome: 'completed' },
+    ],
+    [
+      'ends a failed session that goes to None quietly',
+      { sessions: [tracked({ state: 'Failed', phase: 'failed' })], listed: [seen({ state: 'None' })] },
+      [],
+      { phase: 'ended', outcome: 'failed' },
+    ],
+    [
+      'counts a missing session without ending it inside the grace',
+      { sessions: [tracked()], lookedUp: [['s1', { found: false }]] },
+      [],
+      { missingCycles: 1, phase: 'running' },
+    ],
+    [
+      'ends a session missing for vanishGraceCycles',
+      { sessions: [tracked({ missingCycles: 1 })], lookedUp: [['s1', { found: false }]], repository: inSync },
+      ['sync.completed'],
+      { phase: 'ended', state: null, missingCycles: 2 },
+    ],
+    [
+      'keeps a session found by its single GET as present',
+      {
+        sessions: [tracked({ missingCycles: 1 })],
+        lookedUp: [['s1', { found: true, value: seen({ progressPercent: 12 }) }]],
+      },
+      [],
+      { missingCycles: 0, progressPercent: 12 },
+    ],
+    [
+      'changes nothing when the single GET of a missing session fails',
+      { sessions: [tracked({ missingCycles: 1 })], lookedUp: [['s1', FETCH_FAILED]] },
+      [],
+      undefined,
+    ],
+    [
+      'reports an unknown state value verbatim as a state change',
+      { sessions: [tracked()], listed: [seen({ state: 'WaitingForProxy' })] },
+      ['sync.state_changed'],
+      { phase: 'other', state: 'WaitingForProxy' },
+    ],
+    [
+      'reports a failed session retried (Failed -> Synchronizing) as a state change',
+      { sessions: [tracked({ state: 'Failed', phase: 'failed' })], listed: [seen()] },
+      ['sync.state_changed'],
+      { phase: 'running' },
+    ],
+    [
+      'ignores a null state (keeps the last known one)',
+      { sessions: [tracked()], listed: [seen({ state: null })] },
+      [],
+      undefined,
+    ],
+    [
+      'announces a restart of an ended session under the same id',
+      {
+        sessions: [tracked({ phase: 'ended', outcome: 'stopped', state: null, finishedAt: T0.toISOString() })],
+        listed: [seen()],
+      },
+      ['sync.started'],
+      { phase: 'running', outcome: null, finishedAt: null, sequence: 2 },
+    ],
+    [
+      'leaves an ended session alone while it stays listed as None',
+      {
+        sessions: [tracked({ phase: 'ended', outcome: 'completed', state: 'None' })],
+        listed: [seen({ state: 'None' })],
+      },
+      [],
+      undefined,
+    ],
+  ])('%s', (_name, c, expectedTypes, expectedRecord) => {
+    const result = run(c);
+
+    expect(types(allEvents(result))).toEqual(expectedTypes);
+    if (expectedRecord === undefined) expect(result.sessions).toEqual([]);
+    else expect(result.sessions[0]?.record).toMatchObject(expectedRecord);
+  });
+
+  it('fills the event contract of a completion', () => {
+    const result = run({
+      now: minutes(125),
+      sessions: [tracked({ sequence: 3 })],
+      listed: [seen({ state: 'None', progressPercent: 100 })],
+    });
+
+    expect(result.sessions[0]?.events[0]).toEqual({
+      schemaVersion: 1,
+      eventId: 'vb365-prod/s1/4/sync.completed',
+      type: 'sync.completed',
+      severity: 'info',
+      occurredAt: '2026-11-28T12:05:00.000Z',
+      server: SERVER,
+      session: {
+        id: 's1',
+        repositoryId: 'r1',
+        repositoryName: 'S3 Archive',
+        state: 'None',
+        previousState: 'Synchronizing',
+        progressPercent: 100,
+        error: null,
+        firstSeenAt: '2026-11-28T10:00:00.000Z',
+        finishedAt: '2026-11-28T12:05:00.000Z',
+        durationSeconds: 7500,
+        completionConfirmed: true,
+        milestone: null,
+      },
+    });
+  });
+
+  it('asks for the repository only when a name is unknown or an end must be confirmed', () => {
+    const steady = run({ sessions: [tracked()], listed: [seen({ progressPercent: 30 })] });
+    const unknownRepo = run({ listed: [seen({ id: 's2', repositoryId: 'r9' })] });
+    const ending = run({ sessions: [tracked()], listed: [seen({ state: 'None' })] });
+
+    expect([steady.lookups, unknownRepo.lookups, ending.lookups]).toEqual([[], ['r9'], ['r1']]);
+    expect(unknownRepo.learnedNames).toEqual([{ id: 'r9', name: 'S3 Archive' }]);
+  });
+
+  it('lists tracked, not-ended sessions missing from the list for single GETs', () => {
+    const records = [tracked({ id: 'a' }), tracked({ id: 'b' }), tracked({ id: 'c', phase: 'ended' })];
+
+    expect(sessionsToLookUp(records, [seen({ id: 'a' })])).toEqual(['b']);
+  });
+});
+
+describe('evaluate — first cycle and server health', () => {
+  it('records the first cycle silently and summarises it in one monitor.started', () => {
+    const result = run({
+      server: undefined,
+      listed: [
+        seen({ id: 'a', progressPercent: 40 }),
+        seen({ id: 'b', state: 'Failed', error: 'boom' }),
+        seen({ id: 'c', state: 'None' }),
+        seen({ id: 'd', state: 'Queued' }),
+      ],
+    });
+
+    expect(types(allEvents(result))).toEqual(['monitor.started']);
+    expect(result.server.initialized).toBe(true);
+    expect(result.serverEvents[0]?.summary).toMatchObject({
+      running: [{ sessionId: 'a', progressPercent: 40 }],
+      failed: [{ sessionId: 'b', error: 'boom' }],
+      other: [{ sessionId: 'd', state: 'Queued' }],
+    });
+    expect(result.sessions.map((s) => [s.record.id, s.record.phase])).toEqual([
+      ['a', 'running'],
+      ['b', 'failed'],
+      ['c', 'ended'],
+      ['d', 'other'],
+    ]);
+  });
+
+  const down = (kind: 'unreachable' | 'auth', reason = 'ECONNREFUSED') => ({ reachable: false, kind, reason }) as const;
+
+  function health(server: ServerRecord, now: Date, observation: CycleInput['observation']) {
+    return evaluate({
+      now,
+      policy: DEFAULT_POLICY,
+      server: SERVER,
+      serverRecord: server,
+      sessions: [tracked()],
+      repositoryNames: [],
+      observation,
+    });
+  }
+
+  it('waits unreachableAfter before announcing an outage, then announces it once', () => {
+    const first = health(READY, minutes(0), down('unreachable'));
+    const early = health(first.server, minutes(10), down('unreachable'));
+    const due = health(early.server, minutes(15), down('unreachable'));
+    const later = health(due.server, minutes(40), down('unreachable'));
+
+    expect([first, early, due, later].map((r) => types(r.serverEvents))).toEqual([[], [], ['server.unreachable'], []]);
+    expect(due.serverEvents[0]?.problem).toEqual({
+      reason: 'ECONNREFUSED',
+      kind: 'unreachable',
+      since: minutes(0).toISOString(),
+      outageSeconds: null,
+    });
+  });
+
+  it('never touches sessions while the server is down', () => {
+    const result = health(READY, minutes(500), down('unreachable'));
+
+    expect(result.sessions).toEqual([]);
+  });
+
+  it('announces refused credentials at once, once, distinct from unreachable', () => {
+    const a = health(READY, minutes(0), down('auth', 'invalid_grant'));
+    const b = health(a.server, minutes(20), down('auth', 'invalid_grant'));
+
+    expect([types(a.serverEvents), types(b.serverEvents)]).toEqual([['server.auth_failed'], []]);
+  });
+
+  it('announces recovery with the outage length, only after an alert', () => {
+    const out = health(READY, minutes(0), down('unreachable'));
+    const alerted = health(out.server, minutes(20), down('unreachable'));
+    const back = health(alerted.server, minutes(30), {
+      reachable: true,
+      listed: [seen()],
+      lookedUp: new Map(),
+      repositories: new Map(),
+    });
+    const blip = health(out.server, minutes(5), {
+      reachable: true,
+      listed: [seen()],
+      lookedUp: new Map(),
+      repositories: new Map(),
+    });
+
+    expect(types(back.serverEvents)).toEqual(['server.recovered']);
+    expect(back.serverEvents[0]?.problem?.outageSeconds).toBe(1800);
+    expect(back.server).toMatchObject({ failingSince: null, alerted: null });
+    expect(types(blip.serverEvents)).toEqual([]);
+  });
+
+  it('numbers server events in sequence', () => {
+    const a = health(READY, minutes(0), down('auth'));
+    const b = health(a.server, minutes(1), {
+      reachable: true,
+      listed: [seen()],
+      lookedUp: new Map(),
+      repositories: new Map(),
+    });
+
+    expect([...a.serverEvents, ...b.serverEvents].map((e) => e.eventId)).toEqual([
+      'vb365-prod/server/1/server.auth_failed',
+      'vb365-prod/server/2/server.recovered',
+    ]);
+  });
+});
