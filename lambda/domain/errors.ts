@@ -72,3 +72,11 @@ export class UpstreamUnsupportedError extends UpstreamError {
     super('unsupported', message, options);
   }
 }
+
+/** A conditional write found another version than expected: another cycle changed the item first. */
+export class StateConflictError extends Error {
+  override readonly name = 'StateConflictError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

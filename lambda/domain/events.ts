@@ -63,12 +63,18 @@ export interface SessionSnapshot {
   readonly milestone: number | null;
 }
 
-/** `monitor.started`: what the first cycle found, in one message instead of a storm of old news. */
+/**
+ * `monitor.started`: what the first cycle found, in one message instead of a storm of old news. Each list holds at
+ * most {@link SUMMARY_LIMIT} items (messages must stay small); `totals` has the full counts.
+ */
 export interface MonitorSummary {
   readonly running: readonly SummaryItem[];
   readonly failed: readonly SummaryItem[];
   readonly other: readonly SummaryItem[];
+  readonly totals: { readonly running: number; readonly failed: number; readonly other: number };
 }
+
+export const SUMMARY_LIMIT = 25;
 
 export interface SummaryItem {
   readonly sessionId: string;

@@ -7,6 +7,7 @@ import {
   SEVERITY,
   type ServerRef,
   type SessionSnapshot,
+  SUMMARY_LIMIT,
   type SummaryItem,
 } from './events.js';
 import type { Policy } from './policy.js';
@@ -114,7 +115,7 @@ export function evaluate(input: CycleInput): CycleResult {
       },
     });
   }
-  server = { ...server, failingSince: null, failure: null, alerted: null, lastSuccessAt: nowIso };
+  server = { ...server, failingSince: null, failure: null, alerted: null };
 
   const names = new Map(input.repositoryNames.map((r) => [r.id, r.name]));
   const learned = new Map<string, string | null>();
@@ -192,7 +193,13 @@ export function evaluate(input: CycleInput): CycleResult {
 
   if (firstCycle) {
     server = { ...server, initialized: true };
-    emitServer('monitor.started', { summary: summary satisfies MonitorSummary });
+    const capped: MonitorSummary = {
+      running: summary.running.slice(0, SUMMARY_LIMIT),
+      failed: summary.failed.slice(0, SUMMARY_LIMIT),
+      other: summary.other.slice(0, SUMMARY_LIMIT),
+      totals: { running: summary.running.length, failed: summary.failed.length, other: summary.other.length },
+    };
+    emitServer('monitor.started', { summary: capped });
   }
 
   return {

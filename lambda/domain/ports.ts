@@ -1,3 +1,5 @@
+import type { MonitorEvent } from './events.js';
+import type { Lease, RepositoryRecord, ServerRecord, ServerSnapshot, SessionRecord } from './state.js';
 import type { ApiVersion, Lookup, RepositoryInfo, SessionList, SyncSession } from './types.js';
 
 /** Options every remote call accepts. */
@@ -19,4 +21,47 @@ export interface Vb365Api {
   getSession(id: string, options?: CallOptions): Promise<Lookup<SyncSession>>;
   /** One backup repository (name, out-of-sync flag); `{ found: false }` when it no longer exists. */
   getRepository(id: string, options?: CallOptions): Promise<Lookup<RepositoryInfo>>;
+}
+
+/** Identifies one stored item of a server: its health record, or one session. */
+export type ItemKey = { readonly kind: 'server' } | { readonly kind: 'session'; readonly id: string };
+
+/** An item to write: the record, its outbox, its lease, and when the store may forget it (TTL). */
+export interface ItemWrite {
+  readonly key: ItemKey;
+  readonly record: ServerRecord | SessionRecord;
+  readonly pending: readonly MonitorEvent[];
+  readonly lease: Lease | null;
+  /** Epoch seconds after which the item may be deleted; `null` keeps it. */
+  readonly expiresAt: number | null;
+}
+
+/**
+ * Durable state of every server, one partition per server (DESIGN §4). Throws `StateConflictError` when a
+ * conditional write loses; any other failure (throttling, network) is thrown as is and fails the cycle.
+ */
+export interface StateStore {
+  /** Everything stored for the server, in one Query (paged by 1 MB). */
+  load(serverId: string, options?: CallOptions): Promise<ServerSnapshot>;
+  /**
+   * Writes the item only if its stored version is still `expectedVersion` (`0`: it must not exist yet), and returns
+   * the new version (`expectedVersion + 1`). Throws `StateConflictError` otherwise.
+   */
+  write(serverId: string, item: ItemWrite, expectedVersion: number, options?: CallOptions): Promise<number>;
+  /** Caches repository names (unconditional; a lost race only costs a lookup). */
+  saveRepositoryNames(serverId: string, names: readonly RepositoryRecord[], options?: CallOptions): Promise<void>;
+}
+
+/** Result of publishing a batch: which events got through, and why the others did not. */
+export interface PublishResult {
+  readonly delivered: ReadonlySet<string>;
+  readonly failed: readonly { readonly eventId: string; readonly reason: string }[];
+}
+
+/**
+ * Where events go (SNS in AWS, the console in the CLI). Reports per-event failures in the result; throws only when
+ * nothing could be attempted. Events not delivered stay in the outbox and are published again next cycle.
+ */
+export interface Notifier {
+  publish(events: readonly MonitorEvent[], options?: CallOptions): Promise<PublishResult>;
 }

@@ -32,7 +32,7 @@ export function subjectOf(event: MonitorEvent): string {
   switch (event.type) {
     case 'monitor.started': {
       const sum = event.summary;
-      const parts = [`${sum?.running.length ?? 0} syncing`, `${sum?.failed.length ?? 0} failed`];
+      const parts = [`${sum?.totals.running ?? 0} syncing`, `${sum?.totals.failed ?? 0} failed`];
       text = `Monitoring started on ${server}: ${parts.join(', ')}`;
       break;
     }
@@ -112,9 +112,9 @@ export function textOf(event: MonitorEvent): string {
     if (event.problem.outageSeconds !== null) field('Outage', formatDuration(event.problem.outageSeconds));
   }
   if (event.summary) {
-    const list = (title: string, items: readonly SummaryItem[]) => {
-      if (items.length === 0) return;
-      lines.push('', `${title}:`);
+    const list = (title: string, items: readonly SummaryItem[], total: number) => {
+      if (total === 0) return;
+      lines.push('', `${title} (${total}):`);
       for (const i of items) {
         const progress = i.progressPercent === null ? '' : ` ${i.progressPercent} %`;
         const error = i.error ? ` - ${i.error}` : '';
@@ -122,13 +122,14 @@ export function textOf(event: MonitorEvent): string {
           `  - ${i.repositoryName ?? i.repositoryId ?? i.sessionId}: ${i.state ?? 'unknown'}${progress}${error}`,
         );
       }
+      if (total > items.length) lines.push(`  ... and ${total - items.length} more`);
     };
-    const { running, failed, other } = event.summary;
-    if (running.length + failed.length + other.length === 0)
+    const { running, failed, other, totals } = event.summary;
+    if (totals.running + totals.failed + totals.other === 0)
       lines.push('', 'No repository synchronization is running.');
-    list('Syncing now', running);
-    list('Failed', failed);
-    list('Other states', other);
+    list('Syncing now', running, totals.running);
+    list('Failed', failed, totals.failed);
+    list('Other states', other, totals.other);
   }
   const next = NEXT_STEP[event.type];
   if (next) lines.push('', `Next: ${next}`);

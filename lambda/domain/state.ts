@@ -42,7 +42,8 @@ export interface ServerRecord {
   readonly failure: { readonly kind: string; readonly reason: string } | null;
   /** The outstanding alert about the server, if any: cleared by `server.recovered`. */
   readonly alerted: 'unreachable' | 'auth' | null;
-  readonly lastSuccessAt: string | null;
+  // No "last success" time here: it would change the record, and cost a write, on every cycle. Liveness is watched
+  // by metrics and the heartbeat alarm instead.
   /** Server-level events emitted so far. */
   readonly sequence: number;
 }
@@ -82,7 +83,6 @@ export const INITIAL_SERVER: ServerRecord = {
   failingSince: null,
   failure: null,
   alerted: null,
-  lastSuccessAt: null,
   sequence: 0,
 };
 

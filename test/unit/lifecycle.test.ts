@@ -13,7 +13,7 @@ import type { RepositoryInfo, SyncSession } from '../../lambda/domain/types.js';
 
 const T0 = new Date('2026-11-28T10:00:00Z');
 const SERVER = { id: 'vb365-prod', name: 'Contoso VB365', url: 'https://vb365.contoso.local:4443' };
-const READY: ServerRecord = { ...INITIAL_SERVER, initialized: true, lastSuccessAt: T0.toISOString() };
+const READY: ServerRecord = { ...INITIAL_SERVER, initialized: true };
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
 
 function seen(overrides: Partial<SyncSession> = {}): SyncSession {

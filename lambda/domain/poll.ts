@@ -1,0 +1,373 @@
+import pLimit from 'p-limit';
+import { StateConflictError, UpstreamError } from './errors.js';
+import type { EventType, MonitorEvent, ServerRef } from './events.js';
+import { evaluate, FETCH_FAILED, type Fetched, type Observation, sessionsToLookUp } from './lifecycle.js';
+import type { Policy } from './policy.js';
+import type { ItemKey, ItemWrite, Notifier, PublishResult, StateStore, Vb365Api } from './ports.js';
+import { leasedByOther, type ServerRecord, type SessionRecord } from './state.js';
+import type { RepositoryInfo, SyncSession } from './types.js';
+
+export interface PollDeps {
+  readonly api: Vb365Api;
+  readonly store: StateStore;
+  readonly notifier: Notifier;
+  readonly policy: Policy;
+  readonly server: ServerRef;
+  readonly now: () => Date;
+  /** Identifies this cycle in leases (e.g. the Lambda request id). */
+  readonly owner: string;
+  /** How long a cycle may take to publish what it committed before another may take over. @default 5 min */
+  readonly leaseMs?: number;
+  /** Parallel single GETs and writes. @default 8 */
+  readonly concurrency?: number;
+}
+
+/** One problem confined to one session or repository: logged, retried next cycle, never fatal. */
+export interface CycleProblem {
+  readonly sessionId?: string | undefined;
+  readonly repositoryId?: string | undefined;
+  readonly message: string;
+}
+
+export interface CycleSummary {
+  readonly serverId: string;
+  /** `ok`: the server answered. Otherwise the kind of upstream failure (recorded, alerted per policy). */
+  readonly status: 'ok' | 'busy' | UpstreamError['kind'];
+  /** One-line reason when the server could not be used. */
+  readonly reason: string | null;
+  readonly sessionsListed: number;
+  readonly sessionsTracked: number;
+  readonly apiLookups: { readonly sessions: number; readonly repositories: number };
+  readonly writes: number;
+  readonly conflicts: number;
+  readonly eventsCommitted: number;
+  readonly eventsPublished: number;
+  /** Events still in the outbox after this cycle (published next cycle). */
+  readonly eventsPending: number;
+  readonly eventsByType: Readonly<Partial<Record<EventType, number>>>;
+  readonly problems: readonly CycleProblem[];
+}
+
+interface Committed {
+  /** Position in the write list: server first, then sessions in evaluation order. */
+  readonly index: number;
+  readonly write: ItemWrite;
+  readonly version: number;
+}
+
+/**
+ * One poll cycle for one server (DESIGN §4):
+ *
+ * 1. load the server's partition (one Query);
+ * 2. list sessions, GET only tracked sessions missing from the list, GET a repository only when its name or its
+ *    in-sync status is needed; a failed single GET is a problem of that session, not of the cycle;
+ * 3. evaluate the pure lifecycle rules;
+ * 4. commit each changed item with its new events in its outbox, conditionally on its version, under a lease;
+ * 5. publish the outbox of every item this cycle committed;
+ * 6. acknowledge: remove delivered events from the outbox.
+ *
+ * Guarantees: an event is lost by no crash or failed publish (it stays in the outbox and the next cycle publishes
+ * it); two overlapping cycles never both publish it (only the winner of the conditional write does, and a leased
+ * outbox is left alone); a duplicate is possible only when a cycle dies between publish and acknowledgement. An
+ * unreachable server is recorded, not thrown. Throws when the state store fails (after publishing what it
+ * committed), so the invocation fails and is retried.
+ */
+export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<CycleSummary> {
+  const now = deps.now();
+  const serverId = deps.server.id;
+  const limit = pLimit(deps.concurrency ?? 8);
+  const call = { signal };
+  const problems: CycleProblem[] = [];
+
+  const snapshot = await deps.store.load(serverId, call);
+  if (snapshot.server && leasedByOther(snapshot.server, deps.owner, now)) {
+    return emptySummary(
+      serverId,
+      'busy',
+      'another cycle is publishing this server\u2019s events',
+      snapshot.sessions.length,
+    );
+  }
+  const envelopes = snapshot.sessions.filter((s) => !leasedByOther(s, deps.owner, now));
+  const records = envelopes.map((e) => e.record);
+
+  let observation: Observation;
+  let status: CycleSummary['status'] = 'ok';
+  let reason: string | null = null;
+  let listed: readonly SyncSession[] = [];
+  let lookedUp = new Map<string, Fetched<SyncSession>>();
+  try {
+    const list = await deps.api.listSessions(call);
+    listed = list.sessions;
+    for (const m of list.malformed) {
+      problems.push({
+        sessionId: m.id ?? undefined,
+        message: `malformed session in the list (item ${m.index}): ${m.reason}`,
+      });
+    }
+    const missing = sessionsToLookUp(records, listed);
+    lookedUp = new Map(
+      await Promise.all(
+        missing.map((id) =>
+          limit(async (): Promise<[string, Fetched<SyncSession>]> => {
+            try {
+              return [id, await deps.api.getSession(id, call)];
+            } catch (err) {
+              problems.push({ sessionId: id, message: messageOf(err) });
+              return [id, FETCH_FAILED];
+            }
+          }),
+        ),
+      ),
+    );
+    observation = { reachable: true, listed, lookedUp, repositories: new Map() };
+  } catch (err) {
+    if (!(err instanceof UpstreamError)) throw err;
+    status = err.kind;
+    reason = err.message;
+    observation = { reachable: false, kind: err.kind, reason: err.message };
+  }
+
+  const input = {
+    now,
+    policy: deps.policy,
+    server: deps.server,
+    serverRecord: snapshot.server?.record,
+    sessions: records,
+    repositoryNames: snapshot.repositories,
+    observation,
+  };
+  let result = evaluate(input);
+  let repositoryLookups = 0;
+  if (result.needRepositories.length > 0 && observation.reachable) {
+    repositoryLookups = result.needRepositories.length;
+    const repositories = new Map(
+      await Promise.all(
+        result.needRepositories.map((id) =>
+          limit(async (): Promise<[string, Fetched<RepositoryInfo>]> => {
+            try {
+              return [id, await deps.api.getRepository(id, call)];
+            } catch (err) {
+              problems.push({ repositoryId: id, message: messageOf(err) });
+              return [id, FETCH_FAILED];
+            }
+          }),
+        ),
+      ),
+    );
+    result = evaluate({ ...input, observation: { ...observation, repositories } });
+  }
+
+  // Commit: every changed item, plus any item whose outbox still holds events from an earlier cycle.
+  const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? 5 * 60_000)).toISOString();
+  const writes: { write: ItemWrite; expected: number }[] = [];
+  const serverChanged = result.serverEvents.length > 0 || !sameJson(snapshot.server?.record, result.server);
+  const serverPending = snapshot.server?.pending ?? [];
+  if (serverChanged || serverPending.length > 0) {
+    writes.push({
+      expected: snapshot.server?.version ?? 0,
+      write: outboxWrite({ kind: 'server' }, result.server, serverPending, result.serverEvents, leaseUntil, deps, null),
+    });
+  }
+  const byId = new Map(envelopes.map((e) => [e.record.id, e]));
+  const changedIds = new Set<string>();
+  for (const { record, events } of result.sessions) {
+    changedIds.add(record.id);
+    const previous = byId.get(record.id);
+    writes.push({
+      expected: previous?.version ?? 0,
+      write: outboxWrite(
+        { kind: 'session', id: record.id },
+        record,
+        previous?.pending ?? [],
+        events,
+        leaseUntil,
+        deps,
+        expiryOf(record, deps.policy),
+      ),
+    });
+  }
+  for (const e of envelopes) {
+    if (e.pending.length > 0 && !changedIds.has(e.record.id)) {
+      writes.push({
+        expected: e.version,
+        write: outboxWrite(
+          { kind: 'session', id: e.record.id },
+          e.record,
+          e.pending,
+          [],
+          leaseUntil,
+          deps,
+          expiryOf(e.record, deps.policy),
+        ),
+      });
+    }
+  }
+
+  let conflicts = 0;
+  let storeFailure: unknown;
+  const committed: Committed[] = [];
+  await Promise.all(
+    writes.map(({ write, expected }, index) =>
+      limit(async () => {
+        try {
+          const version = await deps.store.write(serverId, write, expected, call);
+          committed.push({ index, write, version });
+        } catch (err) {
+          if (err instanceof StateConflictError) conflicts += 1;
+          else storeFailure ??= err;
+        }
+      }),
+    ),
+  );
+  if (result.learnedNames.length > 0 && storeFailure === undefined) {
+    await deps.store.saveRepositoryNames(serverId, result.learnedNames, call);
+  }
+
+  // Publish in a stable order: server events first, then sessions as they were evaluated.
+  committed.sort((a, b) => a.index - b.index);
+  const outbox = committed.flatMap((c) => c.write.pending);
+  const { published, publishFailure } = await publishInOrder(
+    deps.notifier,
+    committed.map((c) => c.write.pending),
+    call,
+  );
+  for (const f of published.failed) problems.push({ message: `publish ${f.eventId} failed: ${f.reason}` });
+
+  // Acknowledge: what was delivered leaves the outbox; the rest stays, unleased, for the next cycle.
+  let acks = 0;
+  let eventsPending = 0;
+  await Promise.all(
+    committed
+      .filter((c) => c.write.pending.length > 0)
+      .map((c) =>
+        limit(async () => {
+          const remaining = c.write.pending.filter((e) => !published.delivered.has(e.eventId));
+          eventsPending += remaining.length;
+          try {
+            await deps.store.write(serverId, { ...c.write, pending: remaining, lease: null }, c.version, call);
+            acks += 1;
+          } catch (err) {
+            // A lost acknowledgement only means the events are published again (at-least-once).
+            if (!(err instanceof StateConflictError)) storeFailure ??= err;
+          }
+        }),
+      ),
+  );
+  if (storeFailure !== undefined) throw storeFailure;
+  if (publishFailure !== undefined) throw publishFailure;
+
+  const newEvents = [...result.serverEvents, ...result.sessions.flatMap((s) => s.events)];
+  const committedIds = new Set(committed.flatMap((c) => c.write.pending.map((e) => e.eventId)));
+  const eventsByType: Partial<Record<EventType, number>> = {};
+  for (const e of outbox) {
+    if (published.delivered.has(e.eventId)) eventsByType[e.type] = (eventsByType[e.type] ?? 0) + 1;
+  }
+  return {
+    serverId,
+    status,
+    reason,
+    sessionsListed: listed.length,
+    sessionsTracked: snapshot.sessions.length + result.sessions.filter((s) => !byId.has(s.record.id)).length,
+    apiLookups: { sessions: lookedUp.size, repositories: repositoryLookups },
+    writes: committed.length + acks,
+    conflicts,
+    eventsCommitted: newEvents.filter((e) => committedIds.has(e.eventId)).length,
+    eventsPublished: published.delivered.size,
+    eventsPending,
+    eventsByType,
+    problems,
+  };
+}
+
+/**
+ * Publishes each outbox in order, in waves: wave k holds the k-th event of every outbox still going. An outbox stops
+ * at its first event that fails, so a later event of a session is never delivered before an earlier one. Usually
+ * every outbox holds one event and this is a single batch. A thrown publish stops everything (nothing more is sent).
+ */
+async function publishInOrder(
+  notifier: Notifier,
+  outboxes: readonly (readonly MonitorEvent[])[],
+  call: { signal?: AbortSignal | undefined },
+): Promise<{ published: PublishResult; publishFailure: unknown }> {
+  const delivered = new Set<string>();
+  const failed: { eventId: string; reason: string }[] = [];
+  const blocked = new Set<number>();
+  let publishFailure: unknown;
+  for (let wave = 0; publishFailure === undefined; wave++) {
+    const batch: { event: MonitorEvent; outbox: number }[] = [];
+    outboxes.forEach((events, outbox) => {
+      const event = events[wave];
+      if (event && !blocked.has(outbox)) batch.push({ event, outbox });
+    });
+    if (batch.length === 0) break;
+    try {
+      const result = await notifier.publish(
+        batch.map((b) => b.event),
+        call,
+      );
+      for (const id of result.delivered) delivered.add(id);
+      for (const f of result.failed) failed.push(f);
+      const failedIds = new Set(result.failed.map((f) => f.eventId));
+      for (const b of batch)
+        if (!result.delivered.has(b.event.eventId) || failedIds.has(b.event.eventId)) blocked.add(b.outbox);
+    } catch (err) {
+      // Nothing of this wave went out: the leases are released below so the next cycle retries at once.
+      publishFailure = err;
+      for (const b of batch) failed.push({ eventId: b.event.eventId, reason: messageOf(err) });
+    }
+  }
+  return { published: { delivered, failed }, publishFailure };
+}
+
+function outboxWrite(
+  key: ItemKey,
+  record: ServerRecord | SessionRecord,
+  previous: readonly MonitorEvent[],
+  added: readonly MonitorEvent[],
+  leaseUntil: string,
+  deps: PollDeps,
+  expiresAt: number | null,
+): ItemWrite {
+  const pending = [...previous, ...added];
+  return {
+    key,
+    record,
+    pending,
+    lease: pending.length > 0 ? { owner: deps.owner, until: leaseUntil } : null,
+    expiresAt,
+  };
+}
+
+/** Ended sessions are forgotten `finishedRetentionMs` after they finished. */
+function expiryOf(record: SessionRecord, policy: Policy): number | null {
+  if (record.phase !== 'ended' || record.finishedAt === null) return null;
+  return Math.floor((Date.parse(record.finishedAt) + policy.finishedRetentionMs) / 1000);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof UpstreamError) return err.message;
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+function emptySummary(serverId: string, status: CycleSummary['status'], reason: string, tracked: number): CycleSummary {
+  return {
+    serverId,
+    status,
+    reason,
+    sessionsListed: 0,
+    sessionsTracked: tracked,
+    apiLookups: { sessions: 0, repositories: 0 },
+    writes: 0,
+    conflicts: 0,
+    eventsCommitted: 0,
+    eventsPublished: 0,
+    eventsPending: 0,
+    eventsByType: {},
+    problems: [],
+  };
+}

@@ -1,0 +1,58 @@
+import { StateConflictError } from '../../lambda/domain/errors.js';
+import type { ItemWrite, StateStore } from '../../lambda/domain/ports.js';
+import type {
+  Envelope,
+  RepositoryRecord,
+  ServerRecord,
+  ServerSnapshot,
+  SessionRecord,
+} from '../../lambda/domain/state.js';
+
+interface Stored {
+  readonly write: ItemWrite;
+  readonly version: number;
+}
+
+/** StateStore in memory with the same conditional-write semantics as the DynamoDB adapter. */
+export class InMemoryStateStore implements StateStore {
+  readonly items = new Map<string, Stored>();
+  readonly names = new Map<string, RepositoryRecord>();
+  /** Calls to `write`, successful or not. */
+  writes = 0;
+  /** Makes the next `write` calls throw this (e.g. throttling), once each. */
+  failNextWrites: unknown[] = [];
+
+  async load(serverId: string): Promise<ServerSnapshot> {
+    const envelope = <T>(s: Stored): Envelope<T> => ({
+      record: structuredClone(s.write.record) as T,
+      version: s.version,
+      pending: structuredClone(s.write.pending),
+      lease: s.write.lease,
+    });
+    const server = this.items.get(`${serverId}|server`);
+    return {
+      server: server ? envelope<ServerRecord>(server) : undefined,
+      sessions: [...this.items.entries()]
+        .filter(([k]) => k.startsWith(`${serverId}|session|`))
+        .map(([, s]) => envelope<SessionRecord>(s)),
+      repositories: [...this.names.entries()].filter(([k]) => k.startsWith(`${serverId}|`)).map(([, r]) => r),
+    };
+  }
+
+  async write(serverId: string, item: ItemWrite, expectedVersion: number): Promise<number> {
+    this.writes += 1;
+    const failure = this.failNextWrites.shift();
+    if (failure !== undefined) throw failure;
+    const key = item.key.kind === 'server' ? `${serverId}|server` : `${serverId}|session|${item.key.id}`;
+    const current = this.items.get(key)?.version ?? 0;
+    if (current !== expectedVersion) {
+      throw new StateConflictError(`${key}: version ${current}, expected ${expectedVersion}`);
+    }
+    this.items.set(key, { write: structuredClone(item), version: expectedVersion + 1 });
+    return expectedVersion + 1;
+  }
+
+  async saveRepositoryNames(serverId: string, names: readonly RepositoryRecord[]): Promise<void> {
+    for (const n of names) this.names.set(`${serverId}|${n.id}`, n);
+  }
+}

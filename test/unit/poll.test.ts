@@ -1,0 +1,221 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { UpstreamAuthError, UpstreamUnreachableError } from '../../lambda/domain/errors.js';
+import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
+import { type PollDeps, pollOnce } from '../../lambda/domain/poll.js';
+import type { SyncSession } from '../../lambda/domain/types.js';
+import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
+import { RecordingNotifier } from '../fakes/recording-notifier.js';
+import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+
+const SERVER = { id: 'srv', name: 'Contoso VB365', url: 'https://vb365.contoso.local:4443' };
+const T0 = Date.parse('2026-11-28T10:00:00Z');
+
+let api: StubVb365Api;
+let store: InMemoryStateStore;
+let notifier: RecordingNotifier;
+let clock: number;
+let cycle: number;
+
+function session(id: string, overrides: Partial<SyncSession> = {}): SyncSession {
+  return {
+    id,
+    repositoryId: `repo-${id}`,
+    state: 'Synchronizing',
+    progressPercent: 0,
+    error: null,
+    links: {},
+    ...overrides,
+  };
+}
+
+function deps(overrides: Partial<PollDeps> = {}): PollDeps {
+  cycle += 1;
+  return {
+    api,
+    store,
+    notifier,
+    policy: DEFAULT_POLICY,
+    server: SERVER,
+    now: () => new Date(clock),
+    owner: `cycle-${cycle}`,
+    ...overrides,
+  };
+}
+
+/** One cycle, `minutes` after the previous one. */
+async function tick(minutes = 5, overrides: Partial<PollDeps> = {}) {
+  clock += minutes * 60_000;
+  return pollOnce(deps(overrides));
+}
+
+beforeEach(() => {
+  api = new StubVb365Api();
+  store = new InMemoryStateStore();
+  notifier = new RecordingNotifier();
+  clock = T0;
+  cycle = 0;
+  for (const id of ['a', 'b', 'c'])
+    api.repositories.set(`repo-${id}`, { id: `repo-${id}`, name: `Repo ${id.toUpperCase()}`, isOutOfSync: true });
+});
+
+describe('pollOnce', () => {
+  it('records the first cycle and publishes one monitor.started; then a steady cycle writes and publishes nothing', async () => {
+    api.sessions = [session('a', { progressPercent: 30 }), session('b', { state: 'Failed', error: 'boom' })];
+
+    const first = await tick(0);
+    const writesAfterFirst = store.writes;
+    const steady = await tick();
+
+    expect(notifier.types()).toEqual(['monitor.started']);
+    expect(first).toMatchObject({ status: 'ok', sessionsListed: 2, eventsPublished: 1, eventsPending: 0 });
+    expect(steady).toMatchObject({ writes: 0, eventsPublished: 0, apiLookups: { sessions: 0, repositories: 0 } });
+    expect(store.writes).toBe(writesAfterFirst);
+    expect(api.calls.getRepository).toBe(2); // names, once each
+  });
+
+  it('announces a session through its whole life exactly once each step', async () => {
+    await tick(0);
+    api.sessions = [session('a')];
+    await tick();
+    api.sessions = [session('a', { progressPercent: 40 })];
+    await tick();
+    await tick(70); // no progress for 70 min
+    api.sessions = [session('a', { progressPercent: 90 })];
+    await tick();
+    api.sessions = [session('a', { state: 'None', progressPercent: 100 })];
+    api.repositories.set('repo-a', { id: 'repo-a', name: 'Repo A', isOutOfSync: false });
+    await tick();
+    await tick();
+
+    expect(notifier.types()).toEqual([
+      'monitor.started',
+      'sync.started',
+      'sync.stalled',
+      'sync.resumed',
+      'sync.completed',
+    ]);
+    expect(notifier.delivered.at(-1)?.session).toMatchObject({ repositoryName: 'Repo A', completionConfirmed: true });
+  });
+
+  it('keeps an event the notifier refused in the outbox and publishes it next cycle', async () => {
+    await tick(0);
+    api.sessions = [session('a')];
+    notifier.refuseTypes.add('sync.started');
+    const refused = await tick();
+    notifier.refuseTypes.clear();
+    const retried = await tick();
+    await tick();
+
+    expect(refused).toMatchObject({ eventsCommitted: 1, eventsPublished: 0, eventsPending: 1 });
+    expect(retried).toMatchObject({ eventsCommitted: 0, eventsPublished: 1, eventsPending: 0 });
+    expect(notifier.types()).toEqual(['monitor.started', 'sync.started']);
+  });
+
+  it('fails the cycle when publishing throws, without losing the events', async () => {
+    await tick(0);
+    api.sessions = [session('a')];
+    notifier.throwOnPublish = new Error('SNS down');
+
+    await expect(tick()).rejects.toThrow('SNS down');
+    notifier.throwOnPublish = undefined;
+    await tick();
+
+    expect(notifier.types()).toEqual(['monitor.started', 'sync.started']);
+  });
+
+  it('after a crash between publish and acknowledgement, republishes only once the lease has expired', async () => {
+    await tick(0);
+    api.sessions = [session('a')];
+    store.failNextWrites = [];
+    // The commit succeeds, the publish succeeds, the acknowledgement never happens (the process died).
+    const crashingStore = Object.create(store) as InMemoryStateStore;
+    let writes = 0;
+    crashingStore.write = async (...args) => {
+      writes += 1;
+      if (writes > 1) throw new Error('process killed');
+      return store.write(...args);
+    };
+    await expect(tick(5, { store: crashingStore })).rejects.toThrow('process killed');
+    const whileLeased = await tick(1);
+    const afterLease = await tick(5);
+
+    expect(whileLeased.eventsPublished).toBe(0);
+    expect(afterLease.eventsPublished).toBe(1);
+    expect(notifier.types()).toEqual(['monitor.started', 'sync.started', 'sync.started']); // the one crash-window duplicate
+    expect(new Set(notifier.delivered.map((e) => e.eventId)).size).toBe(2);
+  });
+
+  it('lets only one of two overlapping cycles publish an event', async () => {
+    await tick(0);
+    api.sessions = [session('a'), session('b')];
+    clock += 5 * 60_000;
+
+    const results = await Promise.all([pollOnce(deps()), pollOnce(deps())]);
+
+    expect(notifier.types().sort()).toEqual(['monitor.started', 'sync.started', 'sync.started']);
+    expect(results.map((r) => r.conflicts).sort()).toEqual([0, 2]);
+  });
+
+  it('records an unreachable server without touching sessions, alerts after 15 minutes, and recovers', async () => {
+    api.sessions = [session('a')];
+    await tick(0);
+    api.down = new UpstreamUnreachableError('cannot reach https://vb365:4443: ECONNREFUSED');
+    api.sessions = [];
+    const down = await tick();
+    await tick(10);
+    await tick(10);
+    await tick(10);
+    api.down = undefined;
+    api.sessions = [session('a')];
+    await tick();
+
+    expect(down).toMatchObject({ status: 'unreachable', reason: expect.stringContaining('ECONNREFUSED') });
+    expect(notifier.types()).toEqual(['monitor.started', 'server.unreachable', 'server.recovered']);
+  });
+
+  it('reports refused credentials at once and only once', async () => {
+    await tick(0);
+    api.down = new UpstreamAuthError('POST /v8/token (password grant) refused: invalid_grant');
+    const summary = await tick();
+    await tick();
+
+    expect(summary.status).toBe('auth');
+    expect(notifier.types()).toEqual(['monitor.started', 'server.auth_failed']);
+  });
+
+  it('confines a failed single GET to its session', async () => {
+    api.sessions = [session('a'), session('b')];
+    await tick(0);
+    api.hiddenFromList.add('a');
+    api.brokenSessions.add('a');
+    api.sessions = [session('a'), session('b', { state: 'Failed', error: 'S3 403' })];
+
+    const summary = await tick();
+
+    expect(summary.problems).toEqual([{ sessionId: 'a', message: 'GET session a: malformed' }]);
+    expect(notifier.types()).toEqual(['monitor.started', 'sync.failed']);
+  });
+
+  it('does not declare a session ended while it is found by its single GET (list lag)', async () => {
+    api.sessions = [session('a')];
+    await tick(0);
+    api.hiddenFromList.add('a');
+    await tick();
+    await tick();
+    await tick();
+
+    expect(notifier.types()).toEqual(['monitor.started']);
+    expect(api.calls.getSession).toBe(3);
+  });
+
+  it('throws when the store fails, after publishing what it did commit', async () => {
+    await tick(0);
+    api.sessions = [session('a'), session('b')];
+    store.failNextWrites = [Object.assign(new Error('ProvisionedThroughputExceededException'), { name: 'Throttled' })];
+
+    await expect(tick()).rejects.toThrow('ProvisionedThroughputExceededException');
+    await tick();
+
+    expect(notifier.types().sort()).toEqual(['monitor.started', 'sync.started', 'sync.started']);
+  });
+});
