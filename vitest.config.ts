@@ -19,6 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          globalSetup: ['test/integration/dynamodb.setup.ts'],
           include: ['test/adapters/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
         },
       },

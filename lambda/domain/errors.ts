@@ -80,3 +80,11 @@ export class StateConflictError extends Error {
     super(message, options);
   }
 }
+
+/** The state store failed for another reason than a conflict (throttling, network, permissions): the cycle fails. */
+export class StateStoreError extends Error {
+  override readonly name = 'StateStoreError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

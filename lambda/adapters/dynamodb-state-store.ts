@@ -1,0 +1,222 @@
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  type ConsumedCapacity,
+  type DynamoDBClient,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
+import { StateConflictError, StateStoreError } from '../domain/errors.js';
+import type { MonitorEvent } from '../domain/events.js';
+import type { CallOptions, ItemKey, ItemWrite, StateStore } from '../domain/ports.js';
+import type {
+  Envelope,
+  Lease,
+  RepositoryRecord,
+  ServerRecord,
+  ServerSnapshot,
+  SessionRecord,
+} from '../domain/state.js';
+
+/** The table's key and TTL attribute names; the CDK stack and the local engines create the table with these. */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+} as const;
+
+/** Repository names are refetched after this long (a rename shows up eventually). */
+const NAME_TTL_SECONDS = 30 * 86_400;
+
+/** Requests and capacity this store used (for metrics and the benchmark). */
+export interface StoreStats {
+  queries: number;
+  queryPages: number;
+  puts: number;
+  batchWrites: number;
+  readCapacity: number;
+  writeCapacity: number;
+}
+
+/**
+ * State of every server in one DynamoDB table, one partition per server (`pk = SERVER#<id>`): the server item
+ * (`sk = SERVER`), one item per tracked session (`SESSION#<id>`) and cached repository names (`REPO#<id>`). Each
+ * item holds its record as JSON in `data`, its outbox in `pending`, its lease, a `version` for conditional writes,
+ * and `expiresAt` for TTL.
+ *
+ * Failure contract: a lost conditional write is `StateConflictError`; any other DynamoDB failure is
+ * `StateStoreError` (message names the operation and the AWS error; the cause is kept).
+ */
+export class DynamoDbStateStore implements StateStore {
+  readonly stats: StoreStats = {
+    queries: 0,
+    queryPages: 0,
+    puts: 0,
+    batchWrites: 0,
+    readCapacity: 0,
+    writeCapacity: 0,
+  };
+
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly tableName: string,
+  ) {}
+
+  async load(serverId: string, options: CallOptions = {}): Promise<ServerSnapshot> {
+    let server: Envelope<ServerRecord> | undefined;
+    const sessions: Envelope<SessionRecord>[] = [];
+    const repositories: RepositoryRecord[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    this.stats.queries += 1;
+    do {
+      const page = await this.#send('Query', () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
+            ExpressionAttributeValues: { ':pk': { S: partitionOf(serverId) } },
+            // A cycle must see what the previous one wrote.
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+          { abortSignal: options.signal },
+        ),
+      );
+      this.stats.queryPages += 1;
+      this.#count(page.ConsumedCapacity ? [page.ConsumedCapacity] : undefined, 'read');
+      for (const item of page.Items ?? []) {
+        const sk = item[TABLE_SCHEMA.sortKey]?.S ?? '';
+        if (sk === 'SERVER') server = envelopeOf<ServerRecord>(item);
+        else if (sk.startsWith('SESSION#')) sessions.push(envelopeOf<SessionRecord>(item));
+        else if (sk.startsWith('REPO#')) repositories.push(JSON.parse(item.data?.S ?? '{}') as RepositoryRecord);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return { server, sessions, repositories };
+  }
+
+  async write(serverId: string, item: ItemWrite, expectedVersion: number, options: CallOptions = {}): Promise<number> {
+    const version = expectedVersion + 1;
+    const attributes: Record<string, AttributeValue> = {
+      [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
+      [TABLE_SCHEMA.sortKey]: { S: sortKeyOf(item.key) },
+      version: { N: String(version) },
+      data: { S: JSON.stringify(item.record) },
+    };
+    if (item.pending.length > 0) attributes.pending = { S: JSON.stringify(item.pending) };
+    if (item.lease) {
+      attributes.leaseOwner = { S: item.lease.owner };
+      attributes.leaseUntil = { S: item.lease.until };
+    }
+    if (item.expiresAt !== null) attributes[TABLE_SCHEMA.ttlAttribute] = { N: String(item.expiresAt) };
+    this.stats.puts += 1;
+    try {
+      const out = await this.client.send(
+        new PutItemCommand({
+          TableName: this.tableName,
+          Item: attributes,
+          ...(expectedVersion === 0
+            ? {
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
+              }
+            : {
+                ConditionExpression: '#version = :expected',
+                ExpressionAttributeNames: { '#version': 'version' },
+                ExpressionAttributeValues: { ':expected': { N: String(expectedVersion) } },
+              }),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+        { abortSignal: options.signal },
+      );
+      this.#count(out.ConsumedCapacity ? [out.ConsumedCapacity] : undefined, 'write');
+      return version;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) {
+        throw new StateConflictError(
+          `${sortKeyOf(item.key)} of server ${serverId} changed since it was read (expected version ${expectedVersion})`,
+          { cause: err },
+        );
+      }
+      throw storeError('PutItem', this.tableName, err);
+    }
+  }
+
+  async saveRepositoryNames(
+    serverId: string,
+    names: readonly RepositoryRecord[],
+    options: CallOptions = {},
+  ): Promise<void> {
+    const expiresAt = Math.floor(Date.now() / 1000) + NAME_TTL_SECONDS;
+    let requests = names.map((n) => ({
+      PutRequest: {
+        Item: {
+          [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
+          [TABLE_SCHEMA.sortKey]: { S: `REPO#${n.id}` },
+          data: { S: JSON.stringify(n) },
+          [TABLE_SCHEMA.ttlAttribute]: { N: String(expiresAt) },
+        },
+      },
+    }));
+    // BatchWriteItem takes 25 items; unprocessed ones (throttling) are retried a few times, then left for next cycle.
+    for (let attempt = 0; requests.length > 0 && attempt < 4; attempt++) {
+      const unprocessed: typeof requests = [];
+      for (let i = 0; i < requests.length; i += 25) {
+        const chunk = requests.slice(i, i + 25);
+        this.stats.batchWrites += 1;
+        const out = await this.#send('BatchWriteItem', () =>
+          this.client.send(
+            new BatchWriteItemCommand({ RequestItems: { [this.tableName]: chunk }, ReturnConsumedCapacity: 'TOTAL' }),
+            { abortSignal: options.signal },
+          ),
+        );
+        this.#count(out.ConsumedCapacity, 'write');
+        unprocessed.push(...((out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests));
+      }
+      requests = unprocessed;
+      if (requests.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+  }
+
+  async #send<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw storeError(operation, this.tableName, err);
+    }
+  }
+
+  #count(capacity: readonly ConsumedCapacity[] | undefined, kind: 'read' | 'write'): void {
+    for (const c of capacity ?? []) {
+      if (kind === 'read') this.stats.readCapacity += c.CapacityUnits ?? c.ReadCapacityUnits ?? 0;
+      else this.stats.writeCapacity += c.CapacityUnits ?? c.WriteCapacityUnits ?? 0;
+    }
+  }
+}
+
+function partitionOf(serverId: string): string {
+  return `SERVER#${serverId}`;
+}
+
+function sortKeyOf(key: ItemKey): string {
+  return key.kind === 'server' ? 'SERVER' : `SESSION#${key.id}`;
+}
+
+function envelopeOf<T>(item: Record<string, AttributeValue>): Envelope<T> {
+  const lease: Lease | null =
+    item.leaseOwner?.S && item.leaseUntil?.S ? { owner: item.leaseOwner.S, until: item.leaseUntil.S } : null;
+  return {
+    record: JSON.parse(item.data?.S ?? 'null') as T,
+    version: Number(item.version?.N ?? 0),
+    pending: item.pending?.S ? (JSON.parse(item.pending.S) as MonitorEvent[]) : [],
+    lease,
+  };
+}
+
+function storeError(operation: string, table: string, err: unknown): StateStoreError {
+  const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+  return new StateStoreError(`DynamoDB ${operation} on table ${table} failed: ${e.name}: ${e.message}`, { cause: err });
+}

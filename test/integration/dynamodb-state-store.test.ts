@@ -1,0 +1,192 @@
+import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store.js';
+import { StateConflictError, StateStoreError } from '../../lambda/domain/errors.js';
+import type { MonitorEvent } from '../../lambda/domain/events.js';
+import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
+import { pollOnce } from '../../lambda/domain/poll.js';
+import type { ItemWrite } from '../../lambda/domain/ports.js';
+import { INITIAL_SERVER, type SessionRecord } from '../../lambda/domain/state.js';
+import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { RecordingNotifier } from '../fakes/recording-notifier.js';
+import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+
+let client: DynamoDBClient;
+let table: string;
+let store: DynamoDbStateStore;
+let n = 0;
+
+beforeAll(() => {
+  client = localClient(inject('ddbEndpoint'));
+});
+
+afterAll(() => client.destroy());
+
+beforeEach(async () => {
+  n += 1;
+  table = `monitor-${process.pid}-${n}`;
+  await ensureTable(client, table);
+  store = new DynamoDbStateStore(client, table);
+});
+
+function sessionRecord(id: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id,
+    repositoryId: 'r1',
+    repositoryName: 'Repo 1',
+    state: 'Synchronizing',
+    phase: 'running',
+    outcome: null,
+    progressPercent: 5,
+    error: null,
+    firstSeenAt: '2026-11-28T10:00:00.000Z',
+    lastProgressAt: '2026-11-28T10:00:00.000Z',
+    finishedAt: null,
+    missingCycles: 0,
+    milestone: 0,
+    sequence: 0,
+    ...overrides,
+  };
+}
+
+const event = { schemaVersion: 1, eventId: 'srv/s1/1/sync.started', type: 'sync.started' } as unknown as MonitorEvent;
+
+describe(`DynamoDbStateStore (${inject('ddbEngine')})`, () => {
+  it('writes items and loads the whole partition back, outbox and lease included', async () => {
+    const sessionWrite: ItemWrite = {
+      key: { kind: 'session', id: 's1' },
+      record: sessionRecord('s1'),
+      pending: [event],
+      lease: { owner: 'cycle-1', until: '2026-11-28T10:05:00.000Z' },
+      expiresAt: null,
+    };
+
+    const v1 = await store.write('srv', sessionWrite, 0);
+    await store.write(
+      'srv',
+      { key: { kind: 'server' }, record: INITIAL_SERVER, pending: [], lease: null, expiresAt: null },
+      0,
+    );
+    await store.saveRepositoryNames('srv', [{ id: 'r1', name: 'Repo 1' }]);
+    await store.write('other', sessionWrite, 0);
+    const snapshot = await store.load('srv');
+
+    expect(v1).toBe(1);
+    expect(snapshot.server).toEqual({ record: INITIAL_SERVER, version: 1, pending: [], lease: null });
+    expect(snapshot.sessions).toEqual([
+      {
+        record: sessionRecord('s1'),
+        version: 1,
+        pending: [event],
+        lease: { owner: 'cycle-1', until: '2026-11-28T10:05:00.000Z' },
+      },
+    ]);
+    expect(snapshot.repositories).toEqual([{ id: 'r1', name: 'Repo 1' }]);
+    expect(store.stats.queries).toBe(1);
+  });
+
+  it('refuses a write whose expected version is stale, and a create of an existing item', async () => {
+    const write: ItemWrite = {
+      key: { kind: 'session', id: 's1' },
+      record: sessionRecord('s1'),
+      pending: [],
+      lease: null,
+      expiresAt: null,
+    };
+    await store.write('srv', write, 0);
+    await store.write('srv', write, 1);
+
+    await expect(store.write('srv', write, 1)).rejects.toBeInstanceOf(StateConflictError);
+    await expect(store.write('srv', write, 0)).rejects.toBeInstanceOf(StateConflictError);
+    expect((await store.load('srv')).sessions[0]?.version).toBe(2);
+  });
+
+  it('sets the TTL attribute on finished sessions', async () => {
+    await store.write(
+      'srv',
+      {
+        key: { kind: 'session', id: 's1' },
+        record: sessionRecord('s1', { phase: 'ended' }),
+        pending: [],
+        lease: null,
+        expiresAt: 1_900_000_000,
+      },
+      0,
+    );
+    const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
+
+    const item = await client.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'SERVER#srv' }, sk: { S: 'SESSION#s1' } } }),
+    );
+
+    expect(item.Item?.expiresAt).toEqual({ N: '1900000000' });
+  });
+
+  it('pages through a partition larger than 1 MB', async () => {
+    const big = 'x'.repeat(20_000);
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        store.write(
+          'srv',
+          {
+            key: { kind: 'session', id: `s${i}` },
+            record: sessionRecord(`s${i}`, { error: big }),
+            pending: [],
+            lease: null,
+            expiresAt: null,
+          },
+          0,
+        ),
+      ),
+    );
+
+    const snapshot = await store.load('srv');
+
+    expect(snapshot.sessions).toHaveLength(60);
+    expect(store.stats.queryPages).toBeGreaterThanOrEqual(2);
+  });
+
+  it('translates other failures into StateStoreError naming the operation', async () => {
+    await client.send(new DeleteTableCommand({ TableName: table }));
+
+    const err = await store.load('srv').catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(StateStoreError);
+    expect((err as Error).message).toMatch(
+      new RegExp(`DynamoDB Query on table ${table} failed: ResourceNotFoundException`),
+    );
+  });
+
+  it('lets exactly one of two concurrent cycles publish each event', async () => {
+    const api = new StubVb365Api();
+    api.repositories.set('r1', { id: 'r1', name: 'Repo 1', isOutOfSync: true });
+    const notifier = new RecordingNotifier();
+    const at = (minutes: number) => () => new Date(Date.parse('2026-11-28T10:00:00Z') + minutes * 60_000);
+    const base = {
+      api,
+      store,
+      notifier,
+      policy: DEFAULT_POLICY,
+      server: { id: 'srv', name: 'srv', url: 'https://srv:4443' },
+    };
+    await pollOnce({ ...base, now: at(0), owner: 'first' });
+    api.sessions = ['a', 'b', 'c'].map((id) => ({
+      id,
+      repositoryId: 'r1',
+      state: 'Synchronizing',
+      progressPercent: 1,
+      error: null,
+      links: {},
+    }));
+
+    const [x, y] = await Promise.all([
+      pollOnce({ ...base, now: at(5), owner: 'x' }),
+      pollOnce({ ...base, now: at(5), owner: 'y' }),
+    ]);
+    await pollOnce({ ...base, now: at(10), owner: 'later' });
+
+    expect(notifier.types().sort()).toEqual(['monitor.started', 'sync.started', 'sync.started', 'sync.started']);
+    expect(x.eventsPublished + y.eventsPublished).toBe(3);
+    expect(x.conflicts + y.conflicts).toBeGreaterThanOrEqual(3);
+  });
+});
