@@ -88,3 +88,11 @@ export class StateStoreError extends Error {
     super(message, options);
   }
 }
+
+/** Publishing failed as a whole (nothing got through): the cycle fails; the events stay in the outbox. */
+export class NotifierError extends Error {
+  override readonly name = 'NotifierError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,131 @@
+import { SNSClient } from '@aws-sdk/client-sns';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SnsNotifier } from '../../lambda/adapters/sns-notifier.js';
+import { NotifierError } from '../../lambda/domain/errors.js';
+import type { MonitorEvent } from '../../lambda/domain/events.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
+import { everyEventType, sampleEvent } from '../fixtures/events.js';
+
+const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:vb365-sync-monitor';
+let sns: SnsStandIn;
+let client: SNSClient;
+
+beforeEach(async () => {
+  sns = await startSnsStandIn();
+  client = new SNSClient({
+    endpoint: sns.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+    maxAttempts: 1,
+  });
+});
+
+afterEach(async () => {
+  client.destroy();
+  await sns.close();
+});
+
+function many(n: number): MonitorEvent[] {
+  return Array.from({ length: n }, (_, i) => sampleEvent('sync.started', {}, i + 1));
+}
+
+describe('SnsNotifier', () => {
+  it('publishes one message per event in batches of 10, JSON for machines and text for email', async () => {
+    const events = many(23);
+
+    const result = await new SnsNotifier(client, TOPIC).publish(events);
+
+    expect(result.delivered.size).toBe(23);
+    expect(sns.requests).toEqual([
+      { action: 'PublishBatch', entries: 10 },
+      { action: 'PublishBatch', entries: 10 },
+      { action: 'PublishBatch', entries: 3 },
+    ]);
+    expect(sns.defaults()).toEqual(events);
+    const first = sns.received[0];
+    expect(first?.messageStructure).toBe('json');
+    expect(JSON.parse(first?.message ?? '{}').email).toContain(
+      'Repository synchronization started for S3 Immutable (eu-west-1).',
+    );
+    expect(first?.attributes).toEqual({
+      type: 'sync.started',
+      severity: 'info',
+      serverId: 'vb365-prod',
+      repositoryId: '3f6a2b1c-8d4e-4f5a-9b6c-7d8e9f0a1b2c',
+    });
+  });
+
+  it('gives every event type an ASCII subject of at most 100 characters', async () => {
+    const events = [
+      ...everyEventType(),
+      sampleEvent('sync.failed', {
+        session: {
+          ...(sampleEvent('sync.failed').session as NonNullable<MonitorEvent['session']>),
+          repositoryName: `Sauvegarde Société Générale ☁️ ${'x'.repeat(120)}`,
+        },
+      }),
+    ];
+
+    await new SnsNotifier(client, TOPIC).publish(events);
+
+    const subjects = sns.received.map((m) => m.subject ?? '');
+    expect(subjects).toHaveLength(events.length);
+    for (const s of subjects) {
+      expect(s.length).toBeLessThanOrEqual(100);
+      expect(s).toMatch(/^\[VB365\] [\x20-\x7e]+$/);
+    }
+    expect(subjects.at(-1)).toMatch(/^\[VB365\] Sauvegarde Societe Generale \?\?? x+\.\.\.$/);
+  });
+
+  it('leaves out repositoryId for server events (SNS refuses empty attributes)', async () => {
+    await new SnsNotifier(client, TOPIC).publish([sampleEvent('server.unreachable')]);
+
+    expect(sns.received[0]?.attributes).toEqual({
+      type: 'server.unreachable',
+      severity: 'critical',
+      serverId: 'vb365-prod',
+    });
+  });
+
+  it('retries entries SNS failed on its side once', async () => {
+    sns.inject({ kind: 'entries', fail: (m) => m.attributes.type === 'sync.started', code: 'InternalError' });
+
+    const result = await new SnsNotifier(client, TOPIC).publish([
+      sampleEvent('sync.started'),
+      sampleEvent('sync.failed'),
+    ]);
+
+    expect([...result.delivered].sort()).toEqual(['vb365-prod/s1/1/sync.failed', 'vb365-prod/s1/1/sync.started']);
+    expect(result.failed).toEqual([]);
+    expect(sns.requests.map((r) => r.entries)).toEqual([2, 1]);
+  });
+
+  it('reports entries that keep failing, and does not retry sender faults', async () => {
+    sns.inject({ kind: 'entries', fail: () => true, code: 'KMSAccessDenied', senderFault: true });
+
+    const result = await new SnsNotifier(client, TOPIC).publish([sampleEvent('sync.started')]);
+
+    expect(result.delivered.size).toBe(0);
+    expect(result.failed).toEqual([{ eventId: 'vb365-prod/s1/1/sync.started', reason: 'KMSAccessDenied: injected' }]);
+    expect(sns.requests).toHaveLength(1);
+  });
+
+  it('reports a failed batch when another batch got through', async () => {
+    sns.inject({ kind: 'error', status: 400, code: 'Throttling', message: 'Rate exceeded' });
+
+    const result = await new SnsNotifier(client, TOPIC).publish(many(12));
+
+    expect(result.delivered.size).toBe(2);
+    expect(result.failed).toHaveLength(10);
+    expect(result.failed[0]?.reason).toMatch(/Throttling/);
+  });
+
+  it('throws NotifierError when nothing gets through', async () => {
+    sns.inject({ kind: 'error', status: 404, code: 'NotFound', message: 'Topic does not exist' }, 5);
+
+    const err = await new SnsNotifier(client, TOPIC).publish(many(3)).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(NotifierError);
+    expect((err as Error).message).toMatch(/NotFound.*Topic does not exist/);
+  });
+});
