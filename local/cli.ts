@@ -1,44 +1,259 @@
-import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
+import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
 import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
+import { loadCaBundle } from '../lambda/adapters/vb365/tls.js';
+import type { MonitorEvent } from '../lambda/domain/events.js';
+import { DEFAULT_POLICY, formatDuration } from '../lambda/domain/policy.js';
+import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
+import type { CallOptions, Notifier, PublishResult, StateStore } from '../lambda/domain/ports.js';
+import type { SessionRecord } from '../lambda/domain/state.js';
+import { parseRunArgs, RUN_USAGE, type RunOptions, UsageError } from './cli-args.js';
+import { ConsoleNotifier, formatReadable } from './console-notifier.js';
+import { type EmbeddedDynamoDb, ensureTable, localClient, startDynalite } from './embedded-dynamodb.js';
 import { demoScenario } from './simulator/scenarios.js';
 import { startSimulator } from './simulator/simulator.js';
 
-/*
- * vb365-sync-monitor CLI. For now `demo` walks the embedded simulator's scenario and shows, step by step, what the
- * VB365 client reads from it over HTTPS. The monitoring cycle (state, events, notifications) builds on this.
- */
-const { positionals } = parseArgs({ allowPositionals: true, strict: false });
-const command = positionals[0] ?? 'demo';
+const USAGE = `vb365-sync-monitor — alerts for Veeam Backup for Microsoft 365 repository synchronization sessions
 
-if (command !== 'demo') {
-  console.error(`usage: vb365-sync-monitor demo`);
-  process.exit(2);
-}
+  vb365-sync-monitor demo [--fast]     the whole product on an embedded VB365 simulator (what npm start runs)
+  vb365-sync-monitor run --server URL  monitor a real VB365 server from this machine (run --help for options)
+  vb365-sync-monitor simulator         start the VB365 simulator by hand (npm run simulator -- --help)`;
 
-const sim = await startSimulator({ scenario: demoScenario });
-const api = new HttpVb365Api({
-  baseUrl: sim.url,
-  ca: sim.pki.caCert,
-  credentials: () => ({ username: sim.username, password: sim.password }),
-});
-console.log(`Embedded VB365 simulator on ${sim.url} (API ${await api.apiVersion()}, TLS with a generated CA)\n`);
-const names = new Map<string, string>();
-for (let note = sim.step(); note !== undefined; note = sim.step()) {
-  console.log(`— ${note}`);
-  const { sessions } = await api.listSessions();
-  for (const s of sessions) {
-    if (s.repositoryId && !names.has(s.repositoryId)) {
-      const repo = await api.getRepository(s.repositoryId);
-      names.set(s.repositoryId, repo.found ? (repo.value.name ?? s.repositoryId) : s.repositoryId);
+/** Local table name for embedded state. */
+const LOCAL_TABLE = 'vb365-sync-monitor';
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'demo':
+      case undefined:
+        return await demo({ fast: rest.includes('--fast') });
+      case 'run':
+        if (rest.includes('--help')) {
+          process.stdout.write(`${RUN_USAGE}\n`);
+          return 0;
+        }
+        return await run(parseRunArgs(rest, process.env));
+      case 'simulator':
+        process.argv = [process.argv[0] ?? 'node', 'simulator', ...rest];
+        await import('./simulator/main.js');
+        return await new Promise<number>(() => undefined);
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(`${USAGE}\n`);
+        return 0;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}\n${USAGE}`);
     }
-    const name = s.repositoryId ? names.get(s.repositoryId) : '(unknown repository)';
-    const detail = s.error ? `  error: ${s.error}` : '';
-    console.log(
-      `   ${String(name).padEnd(26)} ${String(s.state).padEnd(13)} ${String(s.progressPercent ?? '-').padStart(3)} %${detail}`,
-    );
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`vb365-sync-monitor: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`vb365-sync-monitor: ${oneLine(err)}\n`);
+    return 1;
   }
-  if (sessions.length === 0) console.log('   (no sync sessions listed)');
 }
-await api.close({ logout: true });
-console.log(`\nRequests served: ${JSON.stringify(sim.counters)}`);
-await sim.close();
+
+// ---- run: a real server ------------------------------------------------------------------------------------------
+
+async function run(opts: RunOptions): Promise<number> {
+  let ca: string | undefined;
+  try {
+    ca = opts.ca === undefined ? undefined : loadCaBundle(opts.ca);
+  } catch (err) {
+    throw new UsageError(`--ca: ${(err as Error).message}`);
+  }
+  const api = new HttpVb365Api({
+    baseUrl: opts.server,
+    apiVersion: opts.apiVersion,
+    ca,
+    pinSha256: opts.pin,
+    credentials: () => ({ username: opts.username, password: opts.password }),
+  });
+  const { store, close } = await openStore(opts);
+  const consoleOut = new ConsoleNotifier(process.stdout, opts.json);
+  const notifier: Notifier = opts.topicArn
+    ? new TeeNotifier(new SnsNotifier(new SNSClient({}), opts.topicArn), consoleOut)
+    : consoleOut;
+  const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    for (let cycle = 1; ; cycle++) {
+      const summary = await pollOnce({
+        api,
+        store,
+        notifier,
+        policy: opts.policy,
+        server: { id: opts.serverId, name: opts.serverName, url: api.baseUrl.replace(/\/$/, '') },
+        now: () => new Date(),
+        owner: `cli-${process.pid}-${cycle}`,
+      });
+      log(describeCycle(summary));
+      for (const p of summary.problems) log(`  problem: ${p.sessionId ? `session ${p.sessionId}: ` : ''}${p.message}`);
+      if (opts.once) {
+        if (summary.status !== 'ok') process.stderr.write(`vb365-sync-monitor: ${summary.reason ?? summary.status}\n`);
+        return summary.status === 'ok' ? 0 : 1;
+      }
+      for (let waited = 0; waited < opts.intervalSeconds * 1000 && !stopping; waited += 250) await sleep(250);
+      if (stopping) return 0;
+    }
+  } finally {
+    await api.close({ logout: true });
+    await close();
+  }
+}
+
+async function openStore(opts: RunOptions): Promise<{ store: StateStore; close: () => Promise<void> }> {
+  if (opts.table) {
+    const client = new DynamoDBClient({});
+    return { store: new DynamoDbStateStore(client, opts.table), close: async () => client.destroy() };
+  }
+  const engine = await startDynalite(opts.stateDir ? { path: opts.stateDir } : {});
+  const client = localClient(engine.endpoint);
+  await ensureTable(client, LOCAL_TABLE);
+  return {
+    store: new DynamoDbStateStore(client, LOCAL_TABLE),
+    close: async () => {
+      client.destroy();
+      await engine.close();
+    },
+  };
+}
+
+/** Publishes to SNS and shows what got through on the console. */
+class TeeNotifier implements Notifier {
+  constructor(
+    private readonly primary: Notifier,
+    private readonly echo: Notifier,
+  ) {}
+
+  async publish(events: readonly MonitorEvent[], options?: CallOptions): Promise<PublishResult> {
+    const result = await this.primary.publish(events, options);
+    await this.echo.publish(events.filter((e) => result.delivered.has(e.eventId)));
+    return result;
+  }
+}
+
+// ---- demo: everything embedded ---------------------------------------------------------------------------------
+
+async function demo({ fast }: { fast: boolean }): Promise<number> {
+  const out = process.stdout;
+  const sim = await startSimulator({ scenario: demoScenario });
+  let engine: EmbeddedDynamoDb | undefined;
+  let client: DynamoDBClient | undefined;
+  const api = new HttpVb365Api({
+    baseUrl: sim.url,
+    ca: sim.pki.caCert,
+    credentials: () => ({ username: sim.username, password: sim.password }),
+    maxRetries: 1,
+    callDeadlineMs: 10_000,
+  });
+  try {
+    engine = await startDynalite();
+    client = localClient(engine.endpoint);
+    await ensureTable(client, LOCAL_TABLE);
+    const store = new DynamoDbStateStore(client, LOCAL_TABLE);
+    const notifier = new ConsoleNotifier(out, false);
+    const server = { id: 'demo-vb365', name: 'Demo VB365', url: sim.url };
+    const stepMinutes = 20;
+    let clock = Date.UTC(2026, 10, 28, 8, 0, 0);
+
+    out.write(
+      [
+        'vb365-sync-monitor demo',
+        `  VB365 simulator: ${sim.url} (REST API v5-v8, TLS with a CA generated just now)`,
+        `  state: embedded DynamoDB (${engine.engine}); notifications: printed below as an email reader sees them`,
+        `  one poll cycle every ${stepMinutes} simulated minutes; stall after ${formatDuration(DEFAULT_POLICY.stallAfterMs / 1000)}, outage alert after ${formatDuration(DEFAULT_POLICY.unreachableAfterMs / 1000)}, a vanished session ends after ${DEFAULT_POLICY.vanishGraceCycles} reachable cycles`,
+        '',
+      ].join('\n'),
+    );
+    let cycle = 0;
+    for (let note = sim.step(); note !== undefined; note = sim.step()) {
+      const at = new Date(clock);
+      out.write(`--- cycle ${cycle} at ${at.toISOString().slice(11, 16)} UTC: ${note}\n\n`);
+      const summary = await pollOnce({
+        api,
+        store,
+        notifier,
+        policy: DEFAULT_POLICY,
+        server,
+        now: () => at,
+        owner: `demo-${cycle}`,
+      });
+      if (summary.status !== 'ok') out.write(`    (cycle could not read the server: ${summary.reason})\n\n`);
+      else if (summary.eventsPublished === 0) out.write('    (no change worth a notification)\n\n');
+      cycle += 1;
+      clock += stepMinutes * 60_000;
+      if (!fast) await sleep(4_500);
+    }
+    const snapshot = await store.load(server.id);
+    out.write(
+      summaryTable(
+        snapshot.sessions.map((s) => s.record),
+        clock - stepMinutes * 60_000,
+      ),
+    );
+    out.write(
+      `\n${cycle} cycles; VB365 requests: ${sim.counters.listSessions} lists, ${sim.counters.getSession} session GETs, ${sim.counters.getRepository} repository GETs, ${sim.counters.token} logins; DynamoDB: ${store.stats.queries} queries, ${store.stats.puts} conditional writes\n`,
+    );
+    return 0;
+  } finally {
+    await api.close();
+    client?.destroy();
+    await engine?.close();
+    await sim.close();
+  }
+}
+
+/** One row per session; `endedAt` (ms) closes the duration of sessions still open. */
+function summaryTable(records: readonly SessionRecord[], endedAt: number): string {
+  const rows = records.map((r) => [
+    r.repositoryName ?? r.repositoryId ?? r.id,
+    r.phase === 'ended' ? (r.outcome ?? 'ended') : r.phase,
+    r.progressPercent === null ? '-' : `${r.progressPercent} %`,
+    r.firstSeenAt.slice(11, 16),
+    r.finishedAt ? r.finishedAt.slice(11, 16) : '-',
+    formatDuration(((r.finishedAt ? Date.parse(r.finishedAt) : endedAt) - Date.parse(r.firstSeenAt)) / 1000),
+    String(r.sequence),
+  ]);
+  const header = ['Repository', 'Outcome', 'Progress', 'First seen', 'Finished', 'Duration', 'Events'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [
+    'Sessions at the end of the demo:',
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+  ].join('\n');
+}
+
+function describeCycle(s: CycleSummary): string {
+  if (s.status !== 'ok') return `cycle: server ${s.serverId} not usable (${s.status}): ${s.reason ?? ''}`;
+  return `cycle: ${s.sessionsListed} sessions listed, ${s.sessionsTracked} tracked, ${s.eventsPublished} events published${s.eventsPending ? `, ${s.eventsPending} pending` : ''}`;
+}
+
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0] ?? message;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

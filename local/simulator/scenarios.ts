@@ -47,7 +47,7 @@ export const demoScenario: Scenario = {
       ],
     },
     {
-      note: 'S3 moves on, Wasabi stops moving',
+      note: 'S3, Azure and MinIO move on; Wasabi does not',
       actions: [
         { op: 'progress', session: I.s3Sync, progress: 45 },
         { op: 'progress', session: I.azureSync, progress: 50 },
@@ -55,7 +55,7 @@ export const demoScenario: Scenario = {
       ],
     },
     {
-      note: 'S3 at 80 %; MinIO sync is stopped by an admin (vanishes, repository still out of sync)',
+      note: 'S3 at 80 %; an admin stops the MinIO sync (it vanishes, its repository still out of sync)',
       actions: [
         { op: 'progress', session: I.s3Sync, progress: 80 },
         { op: 'progress', session: I.azureSync, progress: 95 },
@@ -63,10 +63,19 @@ export const demoScenario: Scenario = {
       ],
     },
     {
-      note: 'Azure finishes and vanishes from the list; its repository is back in sync',
+      note: 'the VB365 REST API service stops; meanwhile Azure finishes (vanishes, back in sync)',
       actions: [
+        { op: 'service', running: false },
         { op: 'vanish', session: I.azureSync },
         { op: 'inSync', repository: I.azureRepo },
+      ],
+    },
+    { note: 'the REST API service is still down', actions: [] },
+    {
+      note: 'the REST API service is back; S3 moved on meanwhile',
+      actions: [
+        { op: 'service', running: true },
+        { op: 'progress', session: I.s3Sync, progress: 90 },
       ],
     },
     {

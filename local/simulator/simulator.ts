@@ -53,7 +53,9 @@ export type ScenarioAction =
   /** The session disappears from the list, and its single GET answers 404. */
   | { op: 'vanish'; session: string }
   /** The repository's cache is usable again (`isOutOfSync: false`) or not. */
-  | { op: 'inSync'; repository: string; isOutOfSync?: boolean };
+  | { op: 'inSync'; repository: string; isOutOfSync?: boolean }
+  /** The REST API service stops (every connection is reset) or starts again; sessions live on inside VB365. */
+  | { op: 'service'; running: boolean };
 
 export interface ScenarioStep {
   /** Seconds after the scenario starts; steps without `at` run only by {@link Vb365Simulator.step}. */
@@ -151,6 +153,8 @@ export class Vb365Simulator {
   readonly applied: string[] = [];
   /** `grant_type` of every token request, in order (accepted or not). */
   readonly grants: string[] = [];
+  /** `false` while the REST API service is stopped: connections are reset. */
+  serviceRunning = true;
 
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
@@ -278,6 +282,10 @@ export class Vb365Simulator {
     this.counters[route] += 1;
     const body = await readBody(req);
     this.applyDue();
+    if (!this.serviceRunning) {
+      req.socket.destroy();
+      return;
+    }
 
     const fault = this.#takeFault(route);
     if (fault?.kind === 'latency') await sleep(fault.ms);
@@ -549,6 +557,10 @@ export class Vb365Simulator {
       }
       case 'vanish':
         this.sessions.delete(action.session);
+        return;
+      case 'service':
+        this.serviceRunning = action.running;
+        if (!action.running) this.#access.clear(); // a restarted service has forgotten its tokens
         return;
       case 'inSync': {
         const repo = this.repositories.get(action.repository);

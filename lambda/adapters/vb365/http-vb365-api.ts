@@ -102,6 +102,22 @@ const RETRY_ERROR_CODES = [
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_HEADERS_TIMEOUT',
 ];
+/** Plain words for the network failures an admin meets. */
+const NETWORK_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused (is the REST API service running, is the port right?)',
+  ECONNRESET: 'connection reset by the server',
+  UND_ERR_SOCKET: 'connection closed by the server',
+  EPIPE: 'connection closed by the server',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
+  UND_ERR_BODY_TIMEOUT: 'answer stopped arriving',
+};
+
 const TLS_ERROR_CODES = new Set([
   PIN_MISMATCH_CODE,
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -536,9 +552,11 @@ export class HttpVb365Api implements Vb365Api {
         cause,
       });
     }
-    return new UpstreamUnreachableError(`cannot reach ${where}: ${this.#redactor.text(e.code ?? e.message)}`, {
-      cause,
-    });
+    const what =
+      e.code && NETWORK_WORDS[e.code]
+        ? `${NETWORK_WORDS[e.code]} (${e.code})`
+        : this.#redactor.text(e.code ?? e.message);
+    return new UpstreamUnreachableError(`cannot reach ${where}: ${what}`, { cause });
   }
 }
 

@@ -1,0 +1,152 @@
+import { parseArgs } from 'node:util';
+import { normalisePin } from '../lambda/adapters/vb365/tls.js';
+import { DEFAULT_POLICY, type Policy, parseDuration } from '../lambda/domain/policy.js';
+import { API_VERSIONS, type ApiVersionSetting } from '../lambda/domain/types.js';
+
+/** A mistake in how the CLI was called: exit code 2, one line, no stack trace. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface RunOptions {
+  readonly server: string;
+  readonly serverId: string;
+  readonly serverName: string;
+  readonly ca: string | undefined;
+  readonly pin: string | undefined;
+  readonly apiVersion: ApiVersionSetting;
+  readonly once: boolean;
+  readonly intervalSeconds: number;
+  readonly json: boolean;
+  readonly stateDir: string | undefined;
+  readonly table: string | undefined;
+  readonly topicArn: string | undefined;
+  readonly policy: Policy;
+  readonly username: string;
+  readonly password: string;
+}
+
+export const RUN_USAGE = `usage: vb365-sync-monitor run --server https://HOST:4443 [options]
+  --ca FILE                 PEM CA bundle (or the server's self-signed certificate)
+  --pin SHA256              SHA-256 fingerprint of the server certificate
+  --api-version V           v5, v6, v7, v8 or auto (default auto)
+  --once                    one cycle, then exit (0 ok, 1 server problem, 2 usage)
+  --interval SECONDS        seconds between cycles (default 300)
+  --json                    stdout: one event JSON per line, nothing else
+  --state-dir DIR           keep state between runs (embedded DynamoDB in DIR)
+  --table NAME              use this DynamoDB table instead (AWS credentials from the environment)
+  --topic-arn ARN           publish events to this SNS topic too
+  --server-id ID            id used in state and events (default: the host name)
+  --name NAME               display name (default: the host name)
+  --stall-after DURATION    no progress for this long = stalled (default 60m)
+  --vanish-grace N          cycles a session must be missing before it ended (default 2)
+  --unreachable-after DUR   outage length before server.unreachable (default 15m)
+  --milestones 25,50,75     progress milestones to announce (default none)
+credentials: VB365_USERNAME and VB365_PASSWORD in the environment`;
+
+/** Parses `run`'s arguments and environment; throws `UsageError` naming the option, the value and the fix. */
+export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv): RunOptions {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        server: { type: 'string' },
+        ca: { type: 'string' },
+        pin: { type: 'string' },
+        'api-version': { type: 'string', default: 'auto' },
+        once: { type: 'boolean', default: false },
+        interval: { type: 'string', default: '300' },
+        json: { type: 'boolean', default: false },
+        'state-dir': { type: 'string' },
+        table: { type: 'string' },
+        'topic-arn': { type: 'string' },
+        'server-id': { type: 'string' },
+        name: { type: 'string' },
+        'stall-after': { type: 'string' },
+        'vanish-grace': { type: 'string' },
+        'unreachable-after': { type: 'string' },
+        milestones: { type: 'string' },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  const problems: string[] = [];
+  const server = str('server');
+  let url: URL | undefined;
+  if (!server) problems.push('--server is required: the VB365 REST API URL, e.g. https://vb365.example.local:4443');
+  else {
+    try {
+      url = new URL(server);
+      if (url.protocol !== 'https:')
+        problems.push(`--server ${server} must use https:// (the REST API is served over TLS)`);
+    } catch {
+      problems.push(`--server ${JSON.stringify(server)} is not a URL: use https://HOST:4443`);
+    }
+  }
+  const apiVersion = str('api-version') ?? 'auto';
+  if (apiVersion !== 'auto' && !(API_VERSIONS as readonly string[]).includes(apiVersion)) {
+    problems.push(`--api-version ${apiVersion} is not one of v5, v6, v7, v8, auto`);
+  }
+  const pin = str('pin');
+  if (pin !== undefined && normalisePin(pin) === undefined)
+    problems.push(`--pin ${pin} is not a SHA-256 fingerprint (64 hex digits)`);
+  const interval = Number(str('interval'));
+  if (!Number.isFinite(interval) || interval < 10)
+    problems.push(`--interval ${str('interval')} must be a number of seconds, at least 10`);
+  const duration = (flag: string, fallback: number) => {
+    const raw = str(flag);
+    if (raw === undefined) return fallback;
+    const ms = parseDuration(raw);
+    if (ms === undefined || ms <= 0) {
+      problems.push(`--${flag} ${raw} is not a duration: use e.g. 90s, 45m, 2h`);
+      return fallback;
+    }
+    return ms;
+  };
+  const stallAfterMs = duration('stall-after', DEFAULT_POLICY.stallAfterMs);
+  const unreachableAfterMs = duration('unreachable-after', DEFAULT_POLICY.unreachableAfterMs);
+  const graceRaw = str('vanish-grace');
+  const vanishGraceCycles = graceRaw === undefined ? DEFAULT_POLICY.vanishGraceCycles : Number(graceRaw);
+  if (!Number.isInteger(vanishGraceCycles) || vanishGraceCycles < 1)
+    problems.push(`--vanish-grace ${graceRaw} must be a whole number of cycles, at least 1`);
+  const milestones = (str('milestones') ?? '')
+    .split(',')
+    .filter((m) => m.trim() !== '')
+    .map(Number);
+  if (milestones.some((m) => !Number.isFinite(m) || m <= 0 || m >= 100))
+    problems.push(`--milestones ${str('milestones')} must be percentages between 1 and 99, e.g. 25,50,75`);
+  const username = env.VB365_USERNAME;
+  const password = env.VB365_PASSWORD;
+  if (!username || !password) problems.push('VB365_USERNAME and VB365_PASSWORD must be set in the environment');
+  if (str('state-dir') && str('table'))
+    problems.push('--state-dir and --table are exclusive: local state or a DynamoDB table');
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  const host = url?.hostname ?? 'vb365';
+  return {
+    server: server as string,
+    serverId: str('server-id') ?? host,
+    serverName: str('name') ?? host,
+    ca: str('ca'),
+    pin,
+    apiVersion: apiVersion as ApiVersionSetting,
+    once: values.once === true,
+    intervalSeconds: interval,
+    json: values.json === true,
+    stateDir: str('state-dir'),
+    table: str('table'),
+    topicArn: str('topic-arn'),
+    policy: {
+      ...DEFAULT_POLICY,
+      stallAfterMs,
+      unreachableAfterMs,
+      vanishGraceCycles,
+      milestones: milestones.sort((a, b) => a - b),
+    },
+    username: username as string,
+    password: password as string,
+  };
+}
