@@ -10,7 +10,7 @@ import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
 import type { CallOptions, Notifier, PublishResult, StateStore } from '../lambda/domain/ports.js';
 import type { SessionRecord } from '../lambda/domain/state.js';
 import { parseRunArgs, RUN_USAGE, type RunOptions, UsageError } from './cli-args.js';
-import { ConsoleNotifier, formatReadable } from './console-notifier.js';
+import { ConsoleNotifier } from './console-notifier.js';
 import { type EmbeddedDynamoDb, ensureTable, localClient, startDynalite } from './embedded-dynamodb.js';
 import { demoScenario } from './simulator/scenarios.js';
 import { startSimulator } from './simulator/simulator.js';

@@ -1,0 +1,216 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MonitorEvent } from '../../lambda/domain/events.js';
+import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
+
+const BIN = join(import.meta.dirname, '../../local/bin.mjs');
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+let sim: Vb365Simulator;
+let dir: string;
+let caFile: string;
+
+beforeEach(async () => {
+  sim = await startSimulator({
+    scenario: {
+      name: 'e2e',
+      repositories: [
+        { id: 'r1', name: 'S3 Archive', isOutOfSync: false },
+        { id: 'r2', name: 'Wasabi', isOutOfSync: false },
+      ],
+      steps: [],
+    },
+  });
+  dir = mkdtempSync(join(tmpdir(), 'vb365-e2e-'));
+  caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, sim.pki.caCert);
+});
+
+afterEach(async () => {
+  await sim.close();
+});
+
+const creds = () => ({ VB365_USERNAME: sim.username, VB365_PASSWORD: sim.password });
+
+/** One `run --once --json` cycle with state kept in the test's directory. */
+async function cycle(extra: string[] = []): Promise<{ run: Run; events: MonitorEvent[] }> {
+  const run = await cli(
+    [
+      'run',
+      '--server',
+      sim.url,
+      '--ca',
+      caFile,
+      '--once',
+      '--json',
+      '--state-dir',
+      join(dir, 'state'),
+      '--server-id',
+      'sim',
+      '--name',
+      'Sim',
+      ...extra,
+    ],
+    creds(),
+  );
+  const lines = run.stdout.split('\n').filter((l) => l !== '');
+  // --json: stdout is exactly one event JSON per line and nothing else.
+  const events = lines.map((l) => JSON.parse(l) as MonitorEvent);
+  return { run, events };
+}
+
+const brief = (events: MonitorEvent[]) => events.map((e) => `${e.type}${e.session ? `:${e.session.id}` : ''}`);
+
+describe('vb365-sync-monitor run (end to end)', () => {
+  it('follows a session from start to completion, once each, and a rerun with no change emits nothing', async () => {
+    const first = await cycle();
+    sim.apply([{ op: 'start', session: 's1', repository: 'r1', progress: 5 }]);
+    const started = await cycle();
+    sim.apply([{ op: 'progress', session: 's1', progress: 60 }]);
+    const progressed = await cycle(['--milestones', '50']);
+    const again = await cycle(['--milestones', '50']);
+    sim.apply([
+      { op: 'state', session: 's1', state: 'None', progress: 100 },
+      { op: 'inSync', repository: 'r1' },
+    ]);
+    const done = await cycle();
+    const after = await cycle();
+
+    expect([first, started, progressed, again, done, after].map((c) => c.run.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect([first, started, progressed, again, done, after].map((c) => brief(c.events))).toEqual([
+      ['monitor.started'],
+      ['sync.started:s1'],
+      ['sync.progress:s1'],
+      [],
+      ['sync.completed:s1'],
+      [],
+    ]);
+    expect(done.events[0]?.session).toMatchObject({
+      repositoryName: 'S3 Archive',
+      completionConfirmed: true,
+      progressPercent: 100,
+    });
+    expect(first.run.stderr).toMatch(/cycle: 0 sessions listed/);
+  });
+
+  it('reports failure and a stopped sync, and never ends a session during an outage', async () => {
+    sim.apply([
+      { op: 'start', session: 's1', repository: 'r1', progress: 10 },
+      { op: 'start', session: 's2', repository: 'r2', progress: 10 },
+    ]);
+    const first = await cycle();
+    sim.apply([
+      { op: 'service', running: false },
+      { op: 'vanish', session: 's1' },
+      { op: 'fail', session: 's2', error: 'Bucket not found' },
+    ]);
+    const down1 = await cycle(['--unreachable-after', '1s']);
+    const down2 = await cycle(['--unreachable-after', '1s']);
+    sim.apply([{ op: 'service', running: true }]);
+    const back1 = await cycle();
+    const back2 = await cycle();
+
+    expect(brief(first.events)).toEqual(['monitor.started']);
+    expect([down1.run.code, down2.run.code]).toEqual([1, 1]);
+    expect(down2.run.stderr).toMatch(/cannot reach https:\/\/127\.0\.0\.1:\d+: connection closed by the server/);
+    expect(brief([...down1.events, ...down2.events])).toEqual(['server.unreachable']);
+    expect(brief(back1.events)).toEqual(['server.recovered', 'sync.failed:s2']);
+    expect(brief(back2.events)).toEqual(['sync.stopped:s1']);
+    expect(back1.events[1]?.session?.error).toBe('Bucket not found');
+  });
+
+  it('exits 1 with a one-line reason when the credentials are refused', async () => {
+    const run = await cli(['run', '--server', sim.url, '--ca', caFile, '--once'], {
+      VB365_USERNAME: sim.username,
+      VB365_PASSWORD: 'wrong-password',
+    });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/vb365-sync-monitor: POST \/v8\/token \(password grant\) refused: invalid_grant/);
+    expect(run.stderr).not.toContain('wrong-password');
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 1 with a TLS reason when the certificate is not trusted', async () => {
+    const run = await cli(['run', '--server', sim.url, '--once'], creds());
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(
+      /TLS: certificate of https:\/\/127\.0\.0\.1:\d+ refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/,
+    );
+  });
+
+  it.each([
+    [['run', '--server', 'http://vb365:4443', '--once'], /--server http:\/\/vb365:4443 must use https:\/\//],
+    [['run', '--once'], /--server is required/],
+    [['run', '--server', 'https://vb365:4443', '--stall-after', 'soon'], /--stall-after soon is not a duration/],
+    [['run', '--server', 'https://vb365:4443', '--ca', '/nonexistent/ca.pem'], /--ca: cannot read CA bundle file/],
+    [['run', '--server', 'https://vb365:4443', '--bogus'], /Unknown option '--bogus'/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('exits 2 on a usage error: %j', async (args, message) => {
+    const run = await cli(args, creds());
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 when the credentials are missing', async () => {
+    const run = await cli(['run', '--server', sim.url, '--once'], {
+      VB365_USERNAME: undefined,
+      VB365_PASSWORD: undefined,
+    });
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/VB365_USERNAME and VB365_PASSWORD must be set/);
+  });
+});
+
+describe('vb365-sync-monitor demo', () => {
+  it('plays the whole scenario and prints each notification in order', async () => {
+    const run = await cli(['demo', '--fast']);
+
+    const subjects = run.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('=== '))
+      .map((l) => l.replace(/^=== \S+\s+/, ''));
+    expect(run.code).toBe(0);
+    expect(subjects).toEqual([
+      '[VB365] Monitoring started on Demo VB365: 0 syncing, 0 failed',
+      '[VB365] S3 Immutable (eu-west-1) sync started on Demo VB365',
+      '[VB365] Wasabi Archive sync started on Demo VB365',
+      '[VB365] Azure Blob (West Europe) sync started on Demo VB365',
+      '[VB365] MinIO On-Prem sync started on Demo VB365',
+      '[VB365] Demo VB365 unreachable',
+      '[VB365] Demo VB365 reachable again',
+      '[VB365] Wasabi Archive sync stalled at 12% on Demo VB365',
+      '[VB365] MinIO On-Prem sync stopped, still out of sync, on Demo VB365',
+      '[VB365] Wasabi Archive sync failed on Demo VB365',
+      '[VB365] Azure Blob (West Europe) sync completed on Demo VB365',
+      '[VB365] S3 Immutable (eu-west-1) sync completed on Demo VB365',
+    ]);
+    expect(run.stdout).toMatch(/Sessions at the end of the demo:/);
+  });
+});
