@@ -18,6 +18,7 @@ import type {
   ServerSnapshot,
   SessionRecord,
 } from '../domain/state.js';
+import { awsCause } from './aws-errors.js';
 
 /** The table's key and TTL attribute names; the CDK stack and the local engines create the table with these. */
 export const TABLE_SCHEMA = {
@@ -138,7 +139,7 @@ export class DynamoDbStateStore implements StateStore {
       if (err instanceof ConditionalCheckFailedException) {
         throw new StateConflictError(
           `${sortKeyOf(item.key)} of server ${serverId} changed since it was read (expected version ${expectedVersion})`,
-          { cause: err },
+          { cause: awsCause(err) },
         );
       }
       throw storeError('PutItem', this.tableName, err);
@@ -217,6 +218,8 @@ function envelopeOf<T>(item: Record<string, AttributeValue>): Envelope<T> {
 }
 
 function storeError(operation: string, table: string, err: unknown): StateStoreError {
-  const e = err as Error & { $metadata?: { httpStatusCode?: number } };
-  return new StateStoreError(`DynamoDB ${operation} on table ${table} failed: ${e.name}: ${e.message}`, { cause: err });
+  const e = err as Error;
+  return new StateStoreError(`DynamoDB ${operation} on table ${table} failed: ${e.name}: ${e.message}`, {
+    cause: awsCause(err),
+  });
 }

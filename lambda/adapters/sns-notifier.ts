@@ -8,6 +8,7 @@ import { NotifierError } from '../domain/errors.js';
 import type { MonitorEvent } from '../domain/events.js';
 import type { CallOptions, Notifier, PublishResult } from '../domain/ports.js';
 import { subjectOf, textOf } from '../domain/render-text.js';
+import { awsCause } from './aws-errors.js';
 
 /** PublishBatch limits: 10 entries, 256 KiB for the whole request. */
 const MAX_ENTRIES = 10;
@@ -77,7 +78,7 @@ export class SnsNotifier implements Notifier {
     if (delivered.size === 0 && lastError !== undefined && attempted > 0 && events.length > 0) {
       const e = lastError as Error;
       throw new NotifierError(`SNS PublishBatch to ${this.topicArn} failed: ${e.name}: ${e.message}`, {
-        cause: lastError,
+        cause: awsCause(lastError),
       });
     }
     return { delivered, failed: [...failures].map(([eventId, reason]) => ({ eventId, reason })) };

@@ -33,7 +33,10 @@ export interface HttpVb365ApiOptions {
   readonly baseUrl: string;
   /** @default 'auto' — probe `GET /{v}/ServiceInstance` from v8 down, once. */
   readonly apiVersion?: ApiVersionSetting;
-  /** Called when a password grant is needed (e.g. reads Secrets Manager). Its values are redacted everywhere. */
+  /**
+   * Called when a password grant is needed (e.g. reads Secrets Manager). Its values are redacted everywhere; if it
+   * throws, the call fails with `UpstreamAuthError` ("credentials unavailable").
+   */
   readonly credentials: () => Vb365Credentials | Promise<Vb365Credentials>;
   /** PEM CA bundle trusted for this server, in addition to nothing else (the system store is then not used). */
   readonly ca?: string | undefined;
@@ -359,7 +362,17 @@ export class HttpVb365Api implements Vb365Api {
         );
       }
       if (!token) {
-        const { username, password } = await this.#credentials();
+        const { username, password } = await Promise.resolve()
+          .then(() => this.#credentials())
+          .catch((err: unknown) => {
+            // A missing or malformed secret needs a human, like refused credentials do.
+            throw new UpstreamAuthError(
+              `credentials unavailable: ${this.#redactor.text(String((err as Error)?.message ?? err))}`,
+              {
+                cause: this.#redactor.cause(err),
+              },
+            );
+          });
         this.#redactor.add(password);
         token = await this.#grant(version, { grant_type: 'password', username, password }, ctx);
       }

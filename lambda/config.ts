@@ -1,0 +1,176 @@
+import * as v from 'valibot';
+import { normalisePin } from './adapters/vb365/tls.js';
+import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
+import { API_VERSIONS, type ApiVersionSetting } from './domain/types.js';
+
+/** Environment variable names the poll Lambda reads; the CDK construct sets them through this same map. */
+export const ENV = {
+  tableName: 'TABLE_NAME',
+  topicArn: 'TOPIC_ARN',
+  /** JSON array of {@link ServerConfig}. */
+  servers: 'SERVERS',
+  /** Comma-separated percentages, e.g. `25,50,75`; empty for none. */
+  milestones: 'MILESTONES',
+  stallAfterMinutes: 'STALL_AFTER_MINUTES',
+  vanishGraceCycles: 'VANISH_GRACE_CYCLES',
+  unreachableAfterMinutes: 'UNREACHABLE_AFTER_MINUTES',
+  finishedRetentionDays: 'FINISHED_RETENTION_DAYS',
+} as const;
+
+/** One VB365 server to watch. */
+export interface ServerConfig {
+  /** Stable id: letters, digits, `.`, `_`, `-`; 1–64 characters. Used in state keys, event ids and metrics. */
+  readonly id: string;
+  /** Display name in notifications. */
+  readonly name: string;
+  /** `https://host:4443`. */
+  readonly url: string;
+  readonly apiVersion: ApiVersionSetting;
+  /** Secrets Manager secret (name or ARN) holding `{"username": "...", "password": "..."}`. */
+  readonly credentialsSecret: string;
+  /** PEM CA bundle for the server's certificate. */
+  readonly caBundle?: string | undefined;
+  /** SHA-256 fingerprint of the server's certificate. */
+  readonly pinSha256?: string | undefined;
+}
+
+export interface Config {
+  readonly tableName: string;
+  readonly topicArn: string;
+  readonly servers: readonly ServerConfig[];
+  readonly policy: Policy;
+}
+
+/** Every problem of the configuration at once: what, the value, and the fix. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n- ${problems.join('\n- ')}`);
+  }
+}
+
+const SERVER_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+const serverSchema = v.looseObject({
+  id: v.string(),
+  name: v.optional(v.string()),
+  url: v.string(),
+  apiVersion: v.optional(v.string()),
+  credentialsSecret: v.string(),
+  caBundle: v.optional(v.string()),
+  pinSha256: v.optional(v.string()),
+});
+
+/**
+ * Reads and checks the configuration from an environment record (pure: pass `process.env`). Resource names have no
+ * defaults; policy tunables default to DESIGN §3. Throws one {@link ConfigError} listing every problem.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Readonly<Config> {
+  const problems: string[] = [];
+  const required = (name: string): string => {
+    const value = env[name];
+    if (value === undefined || value.trim() === '') {
+      problems.push(`${name} is not set: the deployment sets it (see README, configuration)`);
+      return '';
+    }
+    return value.trim();
+  };
+  const tableName = required(ENV.tableName);
+  const topicArn = required(ENV.topicArn);
+  if (topicArn && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(topicArn)) {
+    problems.push(`${ENV.topicArn}=${topicArn} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)`);
+  }
+
+  const servers: ServerConfig[] = [];
+  const rawServers = required(ENV.servers);
+  if (rawServers) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawServers);
+    } catch {
+      problems.push(`${ENV.servers} is not valid JSON: it must be an array of servers`);
+    }
+    if (parsed !== undefined && (!Array.isArray(parsed) || parsed.length === 0)) {
+      problems.push(`${ENV.servers} must be a non-empty JSON array of servers`);
+    } else if (Array.isArray(parsed)) {
+      const seen = new Set<string>();
+      parsed.forEach((item, i) => {
+        const at = `${ENV.servers}[${i}]`;
+        const result = v.safeParse(serverSchema, item);
+        if (!result.success) {
+          for (const issue of result.issues) {
+            const field = `${at}.${v.getDotPath(issue) ?? ''}`;
+            problems.push(
+              issue.received === 'undefined'
+                ? `${field} is required`
+                : `${field} must be a ${issue.expected ?? 'valid value'}, got ${issue.received}`,
+            );
+          }
+          return;
+        }
+        const s = result.output;
+        if (!SERVER_ID.test(s.id))
+          problems.push(`${at}.id ${JSON.stringify(s.id)} must be 1-64 letters, digits, '.', '_' or '-'`);
+        if (seen.has(s.id)) problems.push(`${at}.id ${JSON.stringify(s.id)} is used twice: server ids must be unique`);
+        seen.add(s.id);
+        let url: URL | undefined;
+        try {
+          url = new URL(s.url);
+        } catch {
+          problems.push(`${at}.url ${JSON.stringify(s.url)} is not a URL: use https://host:4443`);
+        }
+        if (url && url.protocol !== 'https:') problems.push(`${at}.url ${s.url} must use https://`);
+        const apiVersion = s.apiVersion ?? 'auto';
+        if (apiVersion !== 'auto' && !(API_VERSIONS as readonly string[]).includes(apiVersion)) {
+          problems.push(`${at}.apiVersion ${JSON.stringify(apiVersion)} must be one of v5, v6, v7, v8, auto`);
+        }
+        if (s.pinSha256 !== undefined && normalisePin(s.pinSha256) === undefined) {
+          problems.push(`${at}.pinSha256 must be a SHA-256 fingerprint (64 hex digits, colons optional)`);
+        }
+        if (s.caBundle !== undefined && !s.caBundle.includes('-----BEGIN CERTIFICATE-----')) {
+          problems.push(`${at}.caBundle must be PEM text with at least one "-----BEGIN CERTIFICATE-----" block`);
+        }
+        servers.push({
+          id: s.id,
+          name: s.name ?? s.id,
+          url: s.url,
+          apiVersion: apiVersion as ApiVersionSetting,
+          credentialsSecret: s.credentialsSecret,
+          caBundle: s.caBundle,
+          pinSha256: s.pinSha256,
+        });
+      });
+    }
+  }
+
+  const number = (name: string, fallback: number, min: number, integer: boolean): number => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+      problems.push(`${name}=${raw} must be ${integer ? 'a whole number' : 'a number'} of at least ${min}`);
+      return fallback;
+    }
+    return n;
+  };
+  const milestonesRaw = env[ENV.milestones] ?? '';
+  const milestones = milestonesRaw
+    .split(',')
+    .filter((m) => m.trim() !== '')
+    .map(Number);
+  if (milestones.some((m) => !Number.isFinite(m) || m <= 0 || m >= 100)) {
+    problems.push(`${ENV.milestones}=${milestonesRaw} must be percentages between 1 and 99, comma-separated`);
+  }
+  const policy: Policy = {
+    milestones: milestones.filter((m) => m > 0 && m < 100).sort((a, b) => a - b),
+    stallAfterMs: number(ENV.stallAfterMinutes, DEFAULT_POLICY.stallAfterMs / 60_000, 1, false) * 60_000,
+    vanishGraceCycles: number(ENV.vanishGraceCycles, DEFAULT_POLICY.vanishGraceCycles, 1, true),
+    unreachableAfterMs:
+      number(ENV.unreachableAfterMinutes, DEFAULT_POLICY.unreachableAfterMs / 60_000, 0, false) * 60_000,
+    finishedRetentionMs:
+      number(ENV.finishedRetentionDays, DEFAULT_POLICY.finishedRetentionMs / 86_400_000, 1, false) * 86_400_000,
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ tableName, topicArn, servers: Object.freeze(servers), policy: Object.freeze(policy) });
+}

@@ -1,0 +1,128 @@
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { MonitorEvent } from '../../lambda/domain/events.js';
+import type { CycleSummary } from '../../lambda/domain/poll.js';
+import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
+import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
+
+type Handler = (event: { serverId: string }, context: Context) => Promise<CycleSummary>;
+
+let sim: Vb365Simulator;
+let sns: SnsStandIn;
+let secrets: SecretsStandIn;
+let handler: Handler;
+const output: string[] = [];
+const restore: (() => void)[] = [];
+
+function context(id: string): Context {
+  return {
+    awsRequestId: id,
+    functionName: 'vb365-sync-monitor-poll',
+    getRemainingTimeInMillis: () => 60_000,
+  } as unknown as Context;
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({
+    scenario: { name: 'handler', repositories: [{ id: 'r1', name: 'S3 Archive', isOutOfSync: false }], steps: [] },
+  });
+  sns = await startSnsStandIn();
+  secrets = await startSecretsStandIn();
+  secrets.secrets.set('vb365/sim', JSON.stringify({ username: sim.username, password: sim.password }));
+  const table = `handler-${process.pid}`;
+  const ddb = localClient(inject('ddbEndpoint'));
+  await ensureTable(ddb, table);
+  ddb.destroy();
+
+  const env: Record<string, string> = {
+    TABLE_NAME: table,
+    TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vb365-sync-monitor',
+    SERVERS: JSON.stringify([
+      { id: 'sim', name: 'Simulated VB365', url: sim.url, credentialsSecret: 'vb365/sim', caBundle: sim.pki.caCert },
+      {
+        id: 'broken',
+        name: 'Broken secret',
+        url: sim.url,
+        credentialsSecret: 'vb365/missing',
+        caBundle: sim.pki.caCert,
+      },
+    ]),
+    // DynamoDB Local keeps one database per access key and region: the same as the client that created the table.
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: inject('ddbEndpoint'),
+    AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    POWERTOOLS_LOG_LEVEL: 'DEBUG',
+  };
+  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+  // Everything the function prints (logs, EMF metrics) is kept to check that no secret appears in it.
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      output.push(String(chunk));
+      return original(chunk as string, ...(rest as []));
+    }) as typeof stream.write;
+    restore.push(() => {
+      stream.write = original;
+    });
+  }
+  vi.resetModules();
+  ({ handler } = (await import('../../lambda/handler.js')) as { handler: Handler });
+});
+
+afterAll(async () => {
+  for (const r of restore) r();
+  vi.unstubAllEnvs();
+  await Promise.all([sim.close(), sns.close(), secrets.close()]);
+});
+
+describe('poll handler (real SDK clients, local stand-ins)', () => {
+  it('runs cycles for a server and publishes its events through SNS', async () => {
+    const first = await handler({ serverId: 'sim' }, context('req-1'));
+    sim.apply([{ op: 'start', session: 's1', repository: 'r1', progress: 3 }]);
+    const second = await handler({ serverId: 'sim' }, context('req-2'));
+
+    expect(first).toMatchObject({ status: 'ok', eventsPublished: 1 });
+    expect(second).toMatchObject({ status: 'ok', eventsPublished: 1, sessionsTracked: 1 });
+    expect(sns.defaults<MonitorEvent>().map((e) => e.type)).toEqual(['monitor.started', 'sync.started']);
+    expect(secrets.requests).toBe(1); // cached per container
+  });
+
+  it('emits EMF metrics and one structured log line per cycle', () => {
+    const lines = output
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
+    const metrics = lines.map((l) => JSON.parse(l)).filter((j) => j._aws?.CloudWatchMetrics);
+    const logs = lines.map((l) => JSON.parse(l)).filter((j) => j.message === 'cycle completed');
+
+    expect(metrics.some((m) => m.CycleSucceeded === 1 && m.ServerId === 'sim')).toBe(true);
+    expect(metrics.some((m) => m.EventType === 'sync.started' && m.Events === 1)).toBe(true);
+    expect(logs).toHaveLength(2);
+    expect(logs[0]).toMatchObject({ level: 'INFO', service: 'vb365-sync-monitor', function_request_id: 'req-1' });
+  });
+
+  it('reports a missing credentials secret as an authentication problem, once', async () => {
+    const summary = await handler({ serverId: 'broken' }, context('req-3'));
+
+    expect(summary).toMatchObject({ status: 'auth', reason: expect.stringMatching(/credentials unavailable/) });
+    expect(sns.defaults<MonitorEvent>().at(-1)).toMatchObject({ type: 'server.auth_failed', server: { id: 'broken' } });
+  });
+
+  it('throws for a server id that is not configured', async () => {
+    await expect(handler({ serverId: 'nope' }, context('req-4'))).rejects.toThrow(
+      /no server with id "nope" is configured/,
+    );
+  });
+
+  it('never prints the password or a token', () => {
+    const printed = output.join('');
+
+    expect(printed.length).toBeGreaterThan(500);
+    for (const secret of [sim.password, ...sim.issuedTokens()]) expect(printed).not.toContain(secret);
+  });
+});

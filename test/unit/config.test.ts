@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, ENV, loadConfig } from '../../lambda/config.js';
+
+const server = {
+  id: 'vb365-prod',
+  name: 'Contoso VB365',
+  url: 'https://vb365.contoso.local:4443',
+  credentialsSecret: 'vb365/prod',
+};
+const valid = {
+  [ENV.tableName]: 'vb365-sync-monitor-state',
+  [ENV.topicArn]: 'arn:aws:sns:eu-west-1:123456789012:vb365-sync-monitor',
+  [ENV.servers]: JSON.stringify([server]),
+};
+
+function problems(env: Record<string, string | undefined>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('reads a minimal configuration with DESIGN defaults for the policy', () => {
+    const config = loadConfig(valid);
+
+    expect(config).toEqual({
+      tableName: 'vb365-sync-monitor-state',
+      topicArn: 'arn:aws:sns:eu-west-1:123456789012:vb365-sync-monitor',
+      servers: [{ ...server, apiVersion: 'auto', caBundle: undefined, pinSha256: undefined }],
+      policy: {
+        milestones: [],
+        stallAfterMs: 3_600_000,
+        vanishGraceCycles: 2,
+        unreachableAfterMs: 900_000,
+        finishedRetentionMs: 30 * 86_400_000,
+      },
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads the policy tunables', () => {
+    const config = loadConfig({
+      ...valid,
+      [ENV.milestones]: '75,25,50',
+      [ENV.stallAfterMinutes]: '90',
+      [ENV.vanishGraceCycles]: '3',
+      [ENV.unreachableAfterMinutes]: '0',
+      [ENV.finishedRetentionDays]: '7',
+    });
+
+    expect(config.policy).toEqual({
+      milestones: [25, 50, 75],
+      stallAfterMs: 5_400_000,
+      vanishGraceCycles: 3,
+      unreachableAfterMs: 0,
+      finishedRetentionMs: 7 * 86_400_000,
+    });
+  });
+
+  it.each([
+    [{ [ENV.tableName]: undefined }, 'TABLE_NAME is not set'],
+    [{ [ENV.topicArn]: 'my-topic' }, 'TOPIC_ARN=my-topic is not an SNS topic ARN'],
+    [{ [ENV.servers]: '{not json' }, 'SERVERS is not valid JSON'],
+    [{ [ENV.servers]: '[]' }, 'SERVERS must be a non-empty JSON array'],
+    [{ [ENV.servers]: JSON.stringify([{ ...server, id: 'bad id!' }]) }, 'SERVERS[0].id "bad id!" must be 1-64 letters'],
+    [{ [ENV.servers]: JSON.stringify([server, server]) }, 'SERVERS[1].id "vb365-prod" is used twice'],
+    [
+      { [ENV.servers]: JSON.stringify([{ ...server, url: 'http://vb365:4443' }]) },
+      'SERVERS[0].url http://vb365:4443 must use https://',
+    ],
+    [{ [ENV.servers]: JSON.stringify([{ ...server, url: 'vb365' }]) }, 'SERVERS[0].url "vb365" is not a URL'],
+    [{ [ENV.servers]: JSON.stringify([{ ...server, apiVersion: 'v9' }]) }, 'SERVERS[0].apiVersion "v9" must be one of'],
+    [
+      { [ENV.servers]: JSON.stringify([{ ...server, pinSha256: 'abc' }]) },
+      'SERVERS[0].pinSha256 must be a SHA-256 fingerprint',
+    ],
+    [{ [ENV.servers]: JSON.stringify([{ ...server, caBundle: 'not pem' }]) }, 'SERVERS[0].caBundle must be PEM text'],
+    [{ [ENV.servers]: JSON.stringify([{ id: 'x', url: 'https://x' }]) }, 'SERVERS[0].credentialsSecret is required'],
+    [{ [ENV.milestones]: '50,120' }, 'MILESTONES=50,120 must be percentages between 1 and 99'],
+    [{ [ENV.stallAfterMinutes]: 'soon' }, 'STALL_AFTER_MINUTES=soon must be a number of at least 1'],
+    [{ [ENV.vanishGraceCycles]: '1.5' }, 'VANISH_GRACE_CYCLES=1.5 must be a whole number of at least 1'],
+  ])('reports %j', (override, message) => {
+    expect(problems({ ...valid, ...override })).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('reports every problem at once', () => {
+    const found = problems({ [ENV.topicArn]: 'x', [ENV.vanishGraceCycles]: '0' });
+
+    expect(found).toHaveLength(4);
+    expect(found.join('\n')).toMatch(/TABLE_NAME[\s\S]*TOPIC_ARN[\s\S]*SERVERS[\s\S]*VANISH_GRACE_CYCLES/);
+  });
+});
