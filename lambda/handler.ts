@@ -51,6 +51,13 @@ function record(summary: CycleSummary, durationMs: number): void {
   metrics.addMetric('SessionsTracked', MetricUnit.Count, summary.sessionsTracked);
   metrics.addMetric('EventsPublished', MetricUnit.Count, summary.eventsPublished);
   metrics.addMetric('EventsPending', MetricUnit.Count, summary.eventsPending);
+  // VB365 API failures: the whole cycle's (server unusable) plus those confined to one session or repository.
+  const isolated = summary.problems.filter((p) => p.sessionId !== undefined || p.repositoryId !== undefined).length;
+  metrics.addMetric(
+    'ApiErrors',
+    MetricUnit.Count,
+    isolated + (summary.status === 'ok' || summary.status === 'busy' ? 0 : 1),
+  );
   metrics.addMetric('Problems', MetricUnit.Count, summary.problems.length);
   metrics.addMetric('CycleDuration', MetricUnit.Milliseconds, durationMs);
   for (const [type, count] of Object.entries(summary.eventsByType)) {

@@ -176,6 +176,7 @@ async function demo({ fast }: { fast: boolean }): Promise<number> {
         `  state: embedded DynamoDB (${engine.engine}); notifications: printed below as an email reader sees them`,
         `  one poll cycle every ${stepMinutes} simulated minutes; stall after ${formatDuration(DEFAULT_POLICY.stallAfterMs / 1000)}, outage alert after ${formatDuration(DEFAULT_POLICY.unreachableAfterMs / 1000)}, a vanished session ends after ${DEFAULT_POLICY.vanishGraceCycles} reachable cycles`,
         '',
+        '',
       ].join('\n'),
     );
     let cycle = 0;

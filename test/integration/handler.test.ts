@@ -100,7 +100,7 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     const metrics = lines.map((l) => JSON.parse(l)).filter((j) => j._aws?.CloudWatchMetrics);
     const logs = lines.map((l) => JSON.parse(l)).filter((j) => j.message === 'cycle completed');
 
-    expect(metrics.some((m) => m.CycleSucceeded === 1 && m.ServerId === 'sim')).toBe(true);
+    expect(metrics.some((m) => m.CycleSucceeded === 1 && m.ApiErrors === 0 && m.ServerId === 'sim')).toBe(true);
     expect(metrics.some((m) => m.EventType === 'sync.started' && m.Events === 1)).toBe(true);
     expect(logs).toHaveLength(2);
     expect(logs[0]).toMatchObject({ level: 'INFO', service: 'vb365-sync-monitor', function_request_id: 'req-1' });
@@ -111,6 +111,12 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
 
     expect(summary).toMatchObject({ status: 'auth', reason: expect.stringMatching(/credentials unavailable/) });
     expect(sns.defaults<MonitorEvent>().at(-1)).toMatchObject({ type: 'server.auth_failed', server: { id: 'broken' } });
+    const metrics = output
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    expect(metrics.some((m) => m.ServerUnusable === 1 && m.ApiErrors === 1 && m.ServerId === 'broken')).toBe(true);
   });
 
   it('throws for a server id that is not configured', async () => {

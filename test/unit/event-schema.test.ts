@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import { UpstreamAuthError, UpstreamUnreachableError } from '../../lambda/domain/errors.js';
+import { EVENT_TYPES, type MonitorEvent } from '../../lambda/domain/events.js';
+import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
+import { pollOnce } from '../../lambda/domain/poll.js';
+import type { SyncSession } from '../../lambda/domain/types.js';
+import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
+import { RecordingNotifier } from '../fakes/recording-notifier.js';
+import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+
+const schema = JSON.parse(readFileSync(new URL('../../lambda/domain/event-v1.schema.json', import.meta.url), 'utf8'));
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+(addFormats as unknown as (a: Ajv2020) => void)(ajv);
+const validate = ajv.compile(schema);
+
+/** Drives the real cycle through a history that produces every event type once or more. */
+async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
+  const api = new StubVb365Api();
+  const store = new InMemoryStateStore();
+  const notifier = new RecordingNotifier();
+  let clock = Date.parse('2026-11-28T08:00:00Z');
+  const s = (id: string, o: Partial<SyncSession> = {}): SyncSession => ({
+    id,
+    repositoryId: `r-${id}`,
+    state: 'Synchronizing',
+    progressPercent: 5,
+    error: null,
+    links: {},
+    ...o,
+  });
+  for (const id of ['a', 'b', 'c', 'd', 'e'])
+    api.repositories.set(`r-${id}`, { id: `r-${id}`, name: `Repo ${id}`, isOutOfSync: true });
+  const cycle = async (minutes: number) => {
+    clock += minutes * 60_000;
+    await pollOnce({
+      api,
+      store,
+      notifier,
+      policy: { ...DEFAULT_POLICY, milestones: [50] },
+      server: { id: 'srv', name: 'Server', url: 'https://srv:4443' },
+      now: () => new Date(clock),
+      owner: `c${clock}`,
+    });
+  };
+  api.sessions = [s('a', { progressPercent: 20 }), s('z', { state: 'Failed', error: 'old news' })];
+  await cycle(0); // monitor.started
+  api.sessions = [s('a', { progressPercent: 20 }), s('b'), s('c'), s('d'), s('e')];
+  await cycle(5); // sync.started x4
+  api.sessions = [s('a', { progressPercent: 60 }), s('b'), s('c', { state: 'WaitingForProxy' }), s('d'), s('e')];
+  await cycle(5); // sync.progress (a), sync.state_changed (c)
+  await cycle(70); // sync.stalled (b, d, e)
+  api.sessions = [
+    s('a', { progressPercent: 60 }),
+    s('b', { progressPercent: 9 }),
+    s('c', { state: 'WaitingForProxy' }),
+    s('d', { state: 'Failed', error: 'S3 403' }),
+    s('e'),
+  ];
+  await cycle(5); // sync.resumed (b), sync.failed (d)
+  api.repositories.set('r-a', { id: 'r-a', name: 'Repo a', isOutOfSync: false });
+  api.sessions = [
+    s('a', { state: 'None', progressPercent: 100 }),
+    s('b', { progressPercent: 9 }),
+    s('c', { state: 'WaitingForProxy' }),
+  ];
+  await cycle(5); // sync.completed (a); e missing 1
+  await cycle(5); // sync.stopped (e)
+  api.down = new UpstreamUnreachableError('cannot reach https://srv:4443: connection refused');
+  await cycle(5);
+  await cycle(20); // server.unreachable
+  api.down = new UpstreamAuthError('POST /v8/token (password grant) refused: invalid_grant');
+  await cycle(5); // server.auth_failed
+  api.down = undefined;
+  await cycle(5); // server.recovered
+  return notifier.delivered;
+}
+
+describe('event contract v1 (JSON Schema)', () => {
+  it('accepts every event the rules produce, covering all twelve types', async () => {
+    const events = await everyTypeFromTheRules();
+
+    for (const e of events) expect(validate(e) ? [] : validate.errors).toEqual([]);
+    expect(new Set(events.map((e) => e.type))).toEqual(new Set(EVENT_TYPES));
+  });
+
+  it.each([
+    ['a missing eventId', (e: Record<string, unknown>) => delete e.eventId],
+    ['an unknown type', (e: Record<string, unknown>) => (e.type = 'sync.exploded')],
+    ['a failure that is not critical', (e: Record<string, unknown>) => (e.severity = 'info')],
+    ['a sync event without its session', (e: Record<string, unknown>) => delete e.session],
+    ['an extra field', (e: Record<string, unknown>) => (e.extra = 1)],
+    [
+      'progress above 100',
+      (e: Record<string, unknown>) => ((e.session as Record<string, unknown>).progressPercent = 140),
+    ],
+  ])('rejects %s', async (_label, mutate) => {
+    const failed = (await everyTypeFromTheRules()).find((e) => e.type === 'sync.failed');
+    const copy = structuredClone(failed) as unknown as Record<string, unknown>;
+    mutate(copy);
+
+    expect(validate(copy)).toBe(false);
+  });
+});
