@@ -1,0 +1,286 @@
+import { normalisePin } from '../lambda/adapters/vb365/tls.js';
+import { EVENT_TYPES, type EventType } from '../lambda/domain/events.js';
+
+/*
+ * The deployment's configuration: what a user edits (infra/monitor-config.ts) to deploy the monitor. Validated at
+ * synth time; every problem is reported at once, naming the field, the value and the fix.
+ */
+
+/** How the monitor gets a server's VB365 credentials (a Secrets Manager secret holding `{"username","password"}`). */
+export type CredentialsSource =
+  /** An existing secret, by name. */
+  | { readonly secretName: string }
+  /** An existing secret, by its complete ARN. */
+  | { readonly secretArn: string }
+  /** The stack creates an empty secret for you to fill in after the first deploy. */
+  | { readonly create: true };
+
+export interface ServerEntry {
+  /** Stable id (letters, digits, `.`, `_`, `-`; 1–64): state keys, event ids, schedule and alarm names. */
+  readonly id: string;
+  /** Display name in notifications. @default the id */
+  readonly name?: string;
+  /** The REST API: `https://host:4443`. */
+  readonly url: string;
+  /** @default 'auto' */
+  readonly apiVersion?: 'v5' | 'v6' | 'v7' | 'v8' | 'auto';
+  readonly credentials: CredentialsSource;
+  /** Path (relative to the project root) of a PEM CA bundle, or the server's self-signed certificate. */
+  readonly caBundleFile?: string;
+  /** SHA-256 fingerprint of the server certificate (`AB:CD:…` or plain hex). */
+  readonly pinSha256?: string;
+  /**
+   * Run this server's polling inside a VPC (VB365 usually lives in a private network). The subnets need a route to
+   * the server and to DynamoDB, SNS, Secrets Manager, CloudWatch Logs (NAT or VPC endpoints).
+   */
+  readonly vpc?: {
+    readonly vpcId: string;
+    readonly subnetIds: readonly string[];
+    /** One per subnet, in the same order. */
+    readonly availabilityZones: readonly string[];
+  };
+}
+
+export interface EmailRecipient {
+  readonly address: string;
+  /** Only these event types (SNS filter policy on `type`); alarms always reach every recipient. @default all */
+  readonly eventTypes?: readonly EventType[];
+}
+
+export interface MonitorConfig {
+  /** @default 'Vb365SyncMonitor' */
+  readonly stackName?: string;
+  /** Account and region to deploy to. @default the CLI's current account and region */
+  readonly env?: { readonly account?: string; readonly region?: string };
+  readonly servers: readonly ServerEntry[];
+  /** Minutes between two polls of a server (1–60). @default 5 */
+  readonly pollEveryMinutes?: number;
+  readonly policy?: {
+    /** Progress percentages announced with `sync.progress`. @default [] */
+    readonly milestones?: readonly number[];
+    /** @default 60 */
+    readonly stallAfterMinutes?: number;
+    /** @default 2 */
+    readonly vanishGraceCycles?: number;
+    /** @default 15 */
+    readonly unreachableAfterMinutes?: number;
+    /** @default 30 */
+    readonly finishedRetentionDays?: number;
+  };
+  readonly notifications?: {
+    readonly emails?: readonly EmailRecipient[];
+    /** Secrets Manager secret names holding Slack incoming-webhook URLs (delivered by the deliverer Lambda). */
+    readonly slackWebhookSecrets?: readonly string[];
+    /** Secrets Manager secret names holding Microsoft Teams Workflows webhook URLs. */
+    readonly teamsWebhookSecrets?: readonly string[];
+    /** Secrets Manager secret names holding `{"url","signingSecret"}` for signed generic webhooks. */
+    readonly webhookSecrets?: readonly string[];
+    /** Amazon Q Developer in chat applications (AWS Chatbot) Slack channels. */
+    readonly qDeveloperSlackChannels?: readonly { readonly workspaceId: string; readonly channelId: string }[];
+  };
+  /** CloudWatch Logs retention of the Lambda logs, in days. @default 90 */
+  readonly logRetentionDays?: number;
+  /** Alarm when a server had no successful cycle for this many poll intervals. @default 3 */
+  readonly heartbeatIntervals?: number;
+}
+
+/** Retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** A configuration whose every field passed validation, with defaults applied and CA bundles read. */
+export interface ResolvedConfig {
+  readonly stackName: string;
+  readonly env: { readonly account?: string; readonly region?: string };
+  readonly servers: readonly (ServerEntry & { readonly name: string; readonly caBundle?: string })[];
+  readonly pollEveryMinutes: number;
+  readonly policy: Required<NonNullable<MonitorConfig['policy']>>;
+  readonly notifications: Required<NonNullable<MonitorConfig['notifications']>>;
+  readonly logRetentionDays: number;
+  readonly heartbeatIntervals: number;
+}
+
+/** Every problem of a configuration at once. */
+export class MonitorConfigError extends Error {
+  override readonly name = 'MonitorConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `invalid monitor configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n- ${problems.join('\n- ')}`,
+    );
+  }
+}
+
+/** Reads a CA bundle file; returns `undefined` when it cannot be read. Injected so validation stays testable. */
+export type ReadFile = (path: string) => string | undefined;
+
+const ID = /^[A-Za-z0-9._-]{1,64}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * Checks `config` and returns it resolved (defaults applied, CA bundles read), or throws one
+ * {@link MonitorConfigError} listing every problem as `field: value — fix`.
+ */
+export function resolveConfig(config: MonitorConfig, readFile: ReadFile): ResolvedConfig {
+  const problems: string[] = [];
+  const bad = (field: string, value: unknown, fix: string) =>
+    problems.push(`${field}: ${JSON.stringify(value)} — ${fix}`);
+
+  const servers: ResolvedConfig['servers'][number][] = [];
+  if (!Array.isArray(config.servers) || config.servers.length === 0) {
+    bad('servers', config.servers, 'list at least one VB365 server ({ id, url, credentials })');
+  }
+  const ids = new Set<string>();
+  (config.servers ?? []).forEach((s, i) => {
+    const at = `servers[${i}]`;
+    if (typeof s.id !== 'string' || !ID.test(s.id)) bad(`${at}.id`, s.id, 'use 1-64 letters, digits, ".", "_" or "-"');
+    else if (ids.has(s.id)) bad(`${at}.id`, s.id, 'server ids must be unique');
+    ids.add(s.id);
+    let url: URL | undefined;
+    try {
+      url = new URL(s.url);
+    } catch {
+      bad(`${at}.url`, s.url, 'use the REST API URL, e.g. https://vb365.example.local:4443');
+    }
+    if (url && url.protocol !== 'https:') bad(`${at}.url`, s.url, 'use https:// (the REST API is served over TLS)');
+    if (s.apiVersion !== undefined && !['v5', 'v6', 'v7', 'v8', 'auto'].includes(s.apiVersion)) {
+      bad(`${at}.apiVersion`, s.apiVersion, 'use v5, v6, v7, v8 or auto');
+    }
+    const c = s.credentials as Partial<Record<'secretName' | 'secretArn' | 'create', unknown>> | undefined;
+    const kinds = c ? (['secretName', 'secretArn', 'create'] as const).filter((k) => c[k] !== undefined) : [];
+    if (kinds.length !== 1) {
+      bad(`${at}.credentials`, s.credentials, 'give exactly one of { secretName }, { secretArn } or { create: true }');
+    } else if (c?.secretName !== undefined && (typeof c.secretName !== 'string' || c.secretName.trim() === '')) {
+      bad(`${at}.credentials.secretName`, c.secretName, 'name an existing Secrets Manager secret');
+    } else if (
+      c?.secretArn !== undefined &&
+      (typeof c.secretArn !== 'string' ||
+        !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(c.secretArn))
+    ) {
+      bad(`${at}.credentials.secretArn`, c.secretArn, 'use the complete secret ARN (ending in -XXXXXX)');
+    } else if (c?.create !== undefined && c.create !== true) {
+      bad(`${at}.credentials.create`, c.create, 'use { create: true } to have the stack create the secret');
+    }
+    let caBundle: string | undefined;
+    if (s.caBundleFile !== undefined) {
+      caBundle = readFile(s.caBundleFile);
+      if (caBundle === undefined)
+        bad(`${at}.caBundleFile`, s.caBundleFile, 'the file cannot be read: give a path relative to the project root');
+      else if (!caBundle.includes('-----BEGIN CERTIFICATE-----')) {
+        bad(`${at}.caBundleFile`, s.caBundleFile, 'the file holds no PEM certificate ("-----BEGIN CERTIFICATE-----")');
+        caBundle = undefined;
+      }
+    }
+    if (s.pinSha256 !== undefined && normalisePin(s.pinSha256) === undefined) {
+      bad(`${at}.pinSha256`, s.pinSha256, 'use the SHA-256 fingerprint: 64 hex digits, colons optional');
+    }
+    if (s.vpc !== undefined) {
+      if (!/^vpc-[0-9a-f]{8,17}$/.test(s.vpc.vpcId ?? ''))
+        bad(`${at}.vpc.vpcId`, s.vpc.vpcId, 'use a VPC id such as vpc-0123456789abcdef0');
+      if (
+        !Array.isArray(s.vpc.subnetIds) ||
+        s.vpc.subnetIds.length === 0 ||
+        s.vpc.subnetIds.some((id) => !/^subnet-[0-9a-f]{8,17}$/.test(id))
+      ) {
+        bad(`${at}.vpc.subnetIds`, s.vpc.subnetIds, 'list subnet ids such as subnet-0123456789abcdef0');
+      }
+      if (
+        !Array.isArray(s.vpc.availabilityZones) ||
+        s.vpc.availabilityZones.length !== (s.vpc.subnetIds?.length ?? 0)
+      ) {
+        bad(
+          `${at}.vpc.availabilityZones`,
+          s.vpc.availabilityZones,
+          'give one availability zone per subnet, in the same order',
+        );
+      }
+    }
+    servers.push({ ...s, name: s.name ?? s.id, ...(caBundle === undefined ? {} : { caBundle }) });
+  });
+
+  const int = (field: string, value: number | undefined, fallback: number, min: number, max: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      bad(field, value, `use a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return value;
+  };
+  const pollEveryMinutes = int('pollEveryMinutes', config.pollEveryMinutes, 5, 1, 60);
+  const p = config.policy ?? {};
+  const milestones = [...(p.milestones ?? [])];
+  if (milestones.some((m) => !Number.isFinite(m) || m <= 0 || m >= 100))
+    bad('policy.milestones', p.milestones, 'use percentages between 1 and 99');
+  const policy = {
+    milestones: milestones.sort((a, b) => a - b),
+    stallAfterMinutes: int('policy.stallAfterMinutes', p.stallAfterMinutes, 60, 1, 7 * 24 * 60),
+    vanishGraceCycles: int('policy.vanishGraceCycles', p.vanishGraceCycles, 2, 1, 100),
+    unreachableAfterMinutes: int('policy.unreachableAfterMinutes', p.unreachableAfterMinutes, 15, 0, 24 * 60),
+    finishedRetentionDays: int('policy.finishedRetentionDays', p.finishedRetentionDays, 30, 1, 3650),
+  };
+  if (policy.stallAfterMinutes < pollEveryMinutes) {
+    bad(
+      'policy.stallAfterMinutes',
+      policy.stallAfterMinutes,
+      `use at least pollEveryMinutes (${pollEveryMinutes}): a stall needs two polls to be seen`,
+    );
+  }
+
+  const n = config.notifications ?? {};
+  (n.emails ?? []).forEach((e, i) => {
+    if (typeof e.address !== 'string' || !EMAIL.test(e.address))
+      bad(`notifications.emails[${i}].address`, e.address, 'use an email address');
+    for (const t of e.eventTypes ?? []) {
+      if (!(EVENT_TYPES as readonly string[]).includes(t)) {
+        bad(`notifications.emails[${i}].eventTypes`, t, `use event types from: ${EVENT_TYPES.join(', ')}`);
+      }
+    }
+  });
+  for (const key of ['slackWebhookSecrets', 'teamsWebhookSecrets', 'webhookSecrets'] as const) {
+    (n[key] ?? []).forEach((name, i) => {
+      if (typeof name !== 'string' || name.trim() === '')
+        bad(`notifications.${key}[${i}]`, name, 'name a Secrets Manager secret');
+    });
+  }
+  (n.qDeveloperSlackChannels ?? []).forEach((ch, i) => {
+    if (!/^T[A-Z0-9]{8,}$/.test(ch.workspaceId ?? ''))
+      bad(
+        `notifications.qDeveloperSlackChannels[${i}].workspaceId`,
+        ch.workspaceId,
+        'use the Slack workspace id (T…), from the Q Developer console',
+      );
+    if (!/^[CG][A-Z0-9]{8,}$/.test(ch.channelId ?? ''))
+      bad(
+        `notifications.qDeveloperSlackChannels[${i}].channelId`,
+        ch.channelId,
+        'use the Slack channel id (C…), from the channel details',
+      );
+  });
+
+  const logRetentionDays = config.logRetentionDays ?? 90;
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+    bad('logRetentionDays', config.logRetentionDays, `use one of ${LOG_RETENTION_DAYS.join(', ')}`);
+  }
+  const heartbeatIntervals = int('heartbeatIntervals', config.heartbeatIntervals, 3, 1, 100);
+  const stackName = config.stackName ?? 'Vb365SyncMonitor';
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(stackName))
+    bad('stackName', config.stackName, 'use letters, digits and "-", starting with a letter');
+
+  if (problems.length > 0) throw new MonitorConfigError(problems);
+  return {
+    stackName,
+    env: config.env ?? {},
+    servers,
+    pollEveryMinutes,
+    policy,
+    notifications: {
+      emails: n.emails ?? [],
+      slackWebhookSecrets: n.slackWebhookSecrets ?? [],
+      teamsWebhookSecrets: n.teamsWebhookSecrets ?? [],
+      webhookSecrets: n.webhookSecrets ?? [],
+      qDeveloperSlackChannels: n.qDeveloperSlackChannels ?? [],
+    },
+    logRetentionDays,
+    heartbeatIntervals,
+  };
+}

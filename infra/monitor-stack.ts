@@ -1,0 +1,31 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { ResolvedConfig } from './config-schema.js';
+import { Vb365SyncMonitor } from './sync-monitor.js';
+
+export interface MonitorStackProps extends StackProps {
+  readonly config: ResolvedConfig;
+  /** @default lambda/handler.ts of this project */
+  readonly handlerEntry?: string;
+}
+
+/** The deployable stack: one {@link Vb365SyncMonitor} built from the typed configuration, with useful outputs. */
+export class MonitorStack extends Stack {
+  readonly monitor: Vb365SyncMonitor;
+
+  constructor(scope: Construct, id: string, props: MonitorStackProps) {
+    super(scope, id, props);
+    this.monitor = new Vb365SyncMonitor(this, 'Monitor', { config: props.config, handlerEntry: props.handlerEntry });
+    new CfnOutput(this, 'TopicArn', { value: this.monitor.topic.topicArn, description: 'SNS topic of all events' });
+    new CfnOutput(this, 'TableName', { value: this.monitor.table.tableName, description: 'DynamoDB state table' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitor.dashboard.dashboardName });
+    for (const server of props.config.servers) {
+      if ('create' in server.credentials) {
+        new CfnOutput(this, `CredentialsSecret-${server.id}`, {
+          value: (this.monitor.secrets.get(server.id) as { secretArn: string }).secretArn,
+          description: `Fill in {"username","password"} for ${server.name}`,
+        });
+      }
+    }
+  }
+}

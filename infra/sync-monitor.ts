@@ -1,0 +1,402 @@
+import { fileURLToPath } from 'node:url';
+import {
+  aws_cloudwatch as cloudwatch,
+  aws_cloudwatch_actions as cwActions,
+  Duration,
+  aws_dynamodb as dynamodb,
+  aws_ec2 as ec2,
+  aws_iam as iam,
+  aws_kms as kms,
+  aws_lambda as lambda,
+  aws_logs as logs,
+  aws_lambda_nodejs as nodejs,
+  RemovalPolicy,
+  Stack,
+  aws_scheduler as scheduler,
+  aws_secretsmanager as secretsmanager,
+  aws_sns as sns,
+  aws_sqs as sqs,
+  aws_sns_subscriptions as subscriptions,
+  aws_scheduler_targets as targets,
+  Validations,
+} from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { TABLE_SCHEMA } from '../lambda/adapters/dynamodb-state-store.js';
+import { ENV } from '../lambda/config.js';
+import type { ResolvedConfig } from './config-schema.js';
+
+/** Lambda caps all environment variables of a function at 4 KB together. */
+const LAMBDA_ENV_LIMIT_BYTES = 4 * 1024;
+/** Metric namespace and the `service` dimension Powertools adds to every metric. */
+const METRIC_NAMESPACE = 'VB365SyncMonitor';
+const SERVICE = 'vb365-sync-monitor';
+
+/** Props of {@link Vb365SyncMonitor}: a validated configuration (see `resolveConfig`). */
+export interface Vb365SyncMonitorProps {
+  readonly config: ResolvedConfig;
+  /**
+   * Entry file of the poll Lambda.
+   * @default lambda/handler.ts of this project
+   */
+  readonly handlerEntry?: string;
+}
+
+/**
+ * The monitor's infrastructure: DynamoDB state, a KMS-encrypted SNS topic with its email subscriptions, the poll
+ * Lambda (one per network placement), one EventBridge Scheduler schedule per server, a dead-letter queue, alarms
+ * that notify the same topic, and a dashboard.
+ */
+export class Vb365SyncMonitor extends Construct {
+  readonly table: dynamodb.Table;
+  readonly topic: sns.Topic;
+  readonly key: kms.Key;
+  readonly deadLetterQueue: sqs.Queue;
+  /** Poll functions by placement (`default`, or the VPC id). */
+  readonly functions: ReadonlyMap<string, nodejs.NodejsFunction>;
+  /** Credentials secret of each server, by server id. */
+  readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: Vb365SyncMonitorProps) {
+    super(scope, id);
+    const { config } = props;
+    const interval = Duration.minutes(config.pollEveryMinutes);
+
+    this.key = new kms.Key(this, 'Key', {
+      description: 'vb365-sync-monitor: SNS topic and dead-letter queue encryption',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // CloudWatch alarms publish to the encrypted topic.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+
+    this.table = new dynamodb.Table(this, 'State', {
+      partitionKey: { name: TABLE_SCHEMA.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE_SCHEMA.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.topic = new sns.Topic(this, 'Events', {
+      displayName: 'VB365 sync monitor',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    for (const recipient of config.notifications.emails) {
+      this.topic.addSubscription(
+        new subscriptions.EmailSubscription(recipient.address, {
+          ...(recipient.eventTypes && recipient.eventTypes.length > 0
+            ? {
+                filterPolicy: {
+                  // Alarm messages carry no attributes: `exists: false` lets them through every filter.
+                  type: new sns.SubscriptionFilter([{ exists: false }, ...recipient.eventTypes]),
+                },
+              }
+            : {}),
+        }),
+      );
+    }
+
+    this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetters', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    // Credentials: imported or created, one secret per server.
+    const secrets = new Map<string, secretsmanager.ISecret>();
+    for (const server of config.servers) {
+      const c = server.credentials;
+      const secretId = `Credentials-${server.id}`;
+      secrets.set(
+        server.id,
+        'secretName' in c
+          ? secretsmanager.Secret.fromSecretNameV2(this, secretId, c.secretName)
+          : 'secretArn' in c
+            ? secretsmanager.Secret.fromSecretCompleteArn(this, secretId, c.secretArn)
+            : new secretsmanager.Secret(this, secretId, {
+                description: `VB365 REST API credentials for ${server.name} (${server.url}): set {"username","password"}`,
+                generateSecretString: {
+                  secretStringTemplate: JSON.stringify({ username: 'CHANGE-ME' }),
+                  generateStringKey: 'password',
+                },
+                removalPolicy: RemovalPolicy.RETAIN,
+              }),
+      );
+    }
+    this.secrets = secrets;
+
+    // One poll function per network placement: servers without a VPC share one, each VPC gets its own.
+    const groups = new Map<string, (typeof config.servers)[number][]>();
+    for (const server of config.servers) {
+      const placement = server.vpc?.vpcId ?? 'default';
+      groups.set(placement, [...(groups.get(placement) ?? []), server]);
+    }
+    const functions = new Map<string, nodejs.NodejsFunction>();
+    const entry = props.handlerEntry ?? fileURLToPath(new URL('../lambda/handler.ts', import.meta.url));
+    for (const [placement, servers] of groups) {
+      functions.set(placement, this.#pollFunction(placement, servers, entry, config, secrets));
+    }
+    this.functions = functions;
+
+    const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
+      description: 'Lets EventBridge Scheduler invoke the poll functions and dead-letter failed invocations',
+    });
+    // Sending to the KMS-encrypted dead-letter queue: exactly these two actions, on this key.
+    this.key.grant(schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');
+    const group = new scheduler.ScheduleGroup(this, 'Schedules', { removalPolicy: RemovalPolicy.DESTROY });
+    const schedules = new Map<string, scheduler.Schedule>();
+    for (const server of config.servers) {
+      const fn = functions.get(server.vpc?.vpcId ?? 'default') as nodejs.NodejsFunction;
+      schedules.set(
+        server.id,
+        new scheduler.Schedule(this, `Poll-${server.id}`, {
+          description: `Poll ${server.name} (${server.url}) for repository synchronization sessions`,
+          schedule: scheduler.ScheduleExpression.rate(interval),
+          scheduleGroup: group,
+          target: new targets.LambdaInvoke(fn, {
+            input: scheduler.ScheduleTargetInput.fromObject({ serverId: server.id }),
+            role: schedulerRole,
+            deadLetterQueue: this.deadLetterQueue,
+            // A missed poll is superseded by the next one: retry briefly, never pile up.
+            retryAttempts: 2,
+            maxEventAge: Duration.seconds(Math.max(60, interval.toSeconds())),
+          }),
+        }),
+      );
+    }
+    this.schedules = schedules;
+    for (const fn of functions.values()) {
+      const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+      Validations.of(schedulerRole).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on this poll function and its versions/aliases only (the ":*" qualifier).',
+      });
+    }
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the poll schedules.',
+    });
+    for (const [serverId, secret] of secrets) {
+      if (secret instanceof secretsmanager.Secret) {
+        Validations.of(secret).acknowledge({
+          id: 'AwsSolutions-SMG4',
+          reason: `Holds the VB365 account of ${serverId}, whose password is managed in VB365/Active Directory; the monitor re-reads the secret every 5 minutes, so a password changed there and here is picked up without rotation.`,
+        });
+      }
+    }
+
+    this.dashboard = this.#alarmsAndDashboard(config, interval);
+  }
+
+  #pollFunction(
+    placement: string,
+    servers: ResolvedConfig['servers'],
+    entry: string,
+    config: ResolvedConfig,
+    secrets: ReadonlyMap<string, secretsmanager.ISecret>,
+  ): nodejs.NodejsFunction {
+    const suffix = placement === 'default' ? '' : `-${placement}`;
+    const logGroup = new logs.LogGroup(this, `PollLogs${suffix}`, {
+      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const environment: Record<string, string> = {
+      [ENV.tableName]: this.table.tableName,
+      [ENV.topicArn]: this.topic.topicArn,
+      [ENV.servers]: JSON.stringify(
+        servers.map((s) => ({
+          id: s.id,
+          name: s.name,
+          url: s.url,
+          apiVersion: s.apiVersion ?? 'auto',
+          credentialsSecret: (secrets.get(s.id) as secretsmanager.ISecret).secretArn,
+          ...(s.caBundle ? { caBundle: s.caBundle } : {}),
+          ...(s.pinSha256 ? { pinSha256: s.pinSha256 } : {}),
+        })),
+      ),
+      [ENV.milestones]: config.policy.milestones.join(','),
+      [ENV.stallAfterMinutes]: String(config.policy.stallAfterMinutes),
+      [ENV.vanishGraceCycles]: String(config.policy.vanishGraceCycles),
+      [ENV.unreachableAfterMinutes]: String(config.policy.unreachableAfterMinutes),
+      [ENV.finishedRetentionDays]: String(config.policy.finishedRetentionDays),
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: SERVICE,
+      POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+    };
+    const literalBytes = Object.entries(environment)
+      .filter(([k]) => k !== ENV.tableName && k !== ENV.topicArn)
+      .reduce((n, [k, v]) => n + k.length + v.length, 0);
+    // Tokens (table name, topic ARN, secret ARNs) resolve at deploy time; allow generous room for them.
+    const estimate = literalBytes + 512;
+    if (estimate > LAMBDA_ENV_LIMIT_BYTES) {
+      throw new Error(
+        `servers ${servers.map((s) => s.id).join(', ')}: their configuration needs about ${estimate} bytes of Lambda environment, over the 4096-byte limit. Fix: use pinSha256 instead of caBundleFile for some servers, keep only the issuing CA in each bundle, or split servers across VPC placements.`,
+      );
+    }
+
+    const vpcServer = servers.find((s) => s.vpc);
+    let network: Pick<nodejs.NodejsFunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> = {};
+    if (vpcServer?.vpc) {
+      const vpc = ec2.Vpc.fromVpcAttributes(this, `Vpc${suffix}`, {
+        vpcId: vpcServer.vpc.vpcId,
+        availabilityZones: [...vpcServer.vpc.availabilityZones],
+        privateSubnetIds: [...vpcServer.vpc.subnetIds],
+      });
+      const sg = new ec2.SecurityGroup(this, `PollSecurityGroup${suffix}`, {
+        vpc,
+        description: 'vb365-sync-monitor poll function: HTTPS to VB365 and AWS APIs only',
+        allowAllOutbound: false,
+      });
+      const ports = new Set(servers.map((s) => Number(new URL(s.url).port || 443)));
+      for (const port of [...ports, 443])
+        sg.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(port), `HTTPS egress on ${port}`);
+      network = { vpc, vpcSubnets: { subnets: vpc.privateSubnets }, securityGroups: [sg] };
+    }
+
+    const fn = new nodejs.NodejsFunction(this, `Poll${suffix}`, {
+      description: `vb365-sync-monitor poll: ${servers.map((s) => s.id).join(', ')}`.slice(0, 256),
+      entry,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      // Shorter than the interval, so a slow cycle never overlaps the next one.
+      timeout: Duration.seconds(Math.min(120, config.pollEveryMinutes * 60 - 10)),
+      // At most one cycle per server at a time.
+      reservedConcurrentExecutions: servers.length,
+      logGroup,
+      environment,
+      ...network,
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        externalModules: ['@aws-sdk/*'],
+        mainFields: ['module', 'main'],
+        // Bundled CommonJS (undici) requires Node builtins: give the ESM bundle a require.
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        forceDockerBundling: false,
+      },
+    });
+    this.table.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem');
+    this.topic.grantPublish(fn);
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'The AWS managed basic execution policy only allows writing CloudWatch Logs.',
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      reason: 'The AWS managed VPC access policy only allows managing the network interfaces of a function in a VPC.',
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'Publishing to the KMS-encrypted topic needs kms:GenerateDataKey* on that one key (the resource is the key ARN).',
+    });
+    for (const s of servers) (secrets.get(s.id) as secretsmanager.ISecret).grantRead(fn);
+    return fn;
+  }
+
+  #alarmsAndDashboard(config: ResolvedConfig, interval: Duration): cloudwatch.Dashboard {
+    const notify = new cwActions.SnsAction(this.topic);
+    const alarm = (alarmId: string, props: cloudwatch.AlarmProps) => {
+      const a = new cloudwatch.Alarm(this, alarmId, props);
+      a.addAlarmAction(notify);
+      a.addOkAction(notify);
+      return a;
+    };
+    for (const [placement, fn] of this.functions) {
+      alarm(`PollErrors${placement === 'default' ? '' : `-${placement}`}`, {
+        alarmDescription: 'The poll Lambda failed (DynamoDB, SNS or a bug): the monitor itself needs attention.',
+        metric: fn.metricErrors({ period: interval, statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
+    alarm('DeadLetters', {
+      alarmDescription: 'Scheduled polls could not be delivered to the poll Lambda (see the dead-letter queue).',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    const cycles = (serverId: string, period: Duration) =>
+      new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: 'CycleSucceeded',
+        dimensionsMap: { service: SERVICE, ServerId: serverId },
+        statistic: 'Sum',
+        period,
+      });
+    const heartbeat = Duration.minutes(config.pollEveryMinutes * config.heartbeatIntervals);
+    for (const server of config.servers) {
+      alarm(`Heartbeat-${server.id}`, {
+        alarmDescription: `No successful poll cycle of ${server.name} for ${config.heartbeatIntervals} intervals: the monitor is not watching it.`,
+        metric: cycles(server.id, heartbeat),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    }
+
+    const perServer = (metricName: string, statistic: string) =>
+      config.servers.map(
+        (s) =>
+          new cloudwatch.Metric({
+            namespace: METRIC_NAMESPACE,
+            metricName,
+            dimensionsMap: { service: SERVICE, ServerId: s.id },
+            statistic,
+            period: interval,
+            label: s.id,
+          }),
+      );
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: 'Successful cycles', left: perServer('CycleSucceeded', 'Sum'), width: 12 }),
+      new cloudwatch.GraphWidget({
+        title: 'Events by type',
+        left: [
+          new cloudwatch.MathExpression({
+            expression: `SEARCH('{${METRIC_NAMESPACE},EventType,ServerId,service} MetricName="Events"', 'Sum', ${interval.toSeconds()})`,
+            label: '',
+            period: interval,
+          }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({ title: 'VB365 API errors', left: perServer('ApiErrors', 'Sum'), width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Cycle duration (p90, ms)',
+        left: perServer('CycleDuration', 'p90'),
+        width: 8,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Sessions tracked',
+        left: perServer('SessionsTracked', 'Maximum'),
+        width: 8,
+      }),
+    );
+    return dashboard;
+  }
+}

@@ -1,0 +1,326 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, aws_sqs as sqs, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { type MonitorConfig, type ResolvedConfig, resolveConfig } from '../../infra/config-schema.js';
+import { MonitorStack } from '../../infra/monitor-stack.js';
+import { ENV } from '../../lambda/config.js';
+
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n';
+const env = { account: '123456789012', region: 'eu-west-1' };
+
+const one: MonitorConfig = {
+  servers: [
+    {
+      id: 'vb365-prod',
+      name: 'VB365 production',
+      url: 'https://vb365.example.local:4443',
+      credentials: { create: true },
+    },
+  ],
+  notifications: {
+    emails: [
+      { address: 'ops@example.com', eventTypes: ['sync.failed', 'server.unreachable'] },
+      { address: 'all@example.com' },
+    ],
+  },
+};
+
+const three: MonitorConfig = {
+  servers: [
+    {
+      id: 'tenant-a',
+      url: 'https://a.example.local:4443',
+      credentials: { secretName: 'vb365/tenant-a' },
+      caBundleFile: 'certs/a.pem',
+    },
+    {
+      id: 'tenant-b',
+      url: 'https://b.example.local:4443',
+      credentials: { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vb365/b-AbCdEf' },
+      pinSha256: 'ab'.repeat(32),
+    },
+    {
+      id: 'tenant-c',
+      url: 'https://10.0.12.5:4443',
+      credentials: { create: true },
+      vpc: {
+        vpcId: 'vpc-0123456789abcdef0',
+        subnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'],
+        availabilityZones: ['eu-west-1a', 'eu-west-1b'],
+      },
+    },
+  ],
+  pollEveryMinutes: 10,
+};
+
+/** A CloudFormation string value as text, with each token (Ref, GetAtt) shown as `<token>`. */
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map(text).join(join[0]);
+  return '<token>';
+}
+
+function resolve(config: MonitorConfig): ResolvedConfig {
+  return resolveConfig(config, (path) => (path === 'certs/a.pem' ? PEM : undefined));
+}
+
+function synth(config: MonitorConfig) {
+  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new MonitorStack(app, 'TestMonitor', { config: resolve(config), env });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+describe('MonitorStack — one server', () => {
+  const { template } = synth(one);
+
+  it('keeps state in an on-demand table with PITR, TTL and retention', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    });
+  });
+
+  it('encrypts the topic with a rotating key and refuses non-TLS publishing', () => {
+    template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('subscribes emails with a filter on the event type that still lets alarms through', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      FilterPolicy: { type: [{ exists: false }, 'sync.failed', 'server.unreachable'] },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'all@example.com',
+      FilterPolicy: Match.absent(),
+    });
+  });
+
+  it('runs the poll Lambda on Node 24 arm64 with a timeout shorter than the interval and reserved concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 256,
+      Timeout: 120,
+      ReservedConcurrentExecutions: 1,
+    });
+  });
+
+  it('sets exactly the environment variables the handler reads', () => {
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    };
+    const vars = fn.Properties.Environment.Variables;
+
+    expect(
+      Object.keys(vars)
+        .filter((k) => !k.startsWith('POWERTOOLS_') && k !== 'NODE_OPTIONS')
+        .sort(),
+    ).toEqual(Object.values(ENV).sort());
+    expect(JSON.parse(text(vars[ENV.servers]))).toEqual([
+      expect.objectContaining({
+        id: 'vb365-prod',
+        name: 'VB365 production',
+        url: 'https://vb365.example.local:4443',
+        apiVersion: 'auto',
+      }),
+    ]);
+    expect(vars[ENV.stallAfterMinutes]).toBe('60');
+  });
+
+  it('polls the server from its own schedule, with retries and a dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: Match.objectLike({
+        Input: '{"serverId":"vb365-prod"}',
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      }),
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: Match.anyValue(),
+      MessageRetentionPeriod: 1_209_600,
+    });
+  });
+
+  it('keeps logs for the configured retention', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  it('alarms on Lambda errors, dead letters and a missing heartbeat, all to the topic', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
+      Properties: Record<string, unknown>;
+    }[];
+
+    expect(alarms).toHaveLength(3);
+    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/Events/) }]);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'CycleSucceeded',
+      Namespace: 'VB365SyncMonitor',
+      Dimensions: Match.arrayWith([{ Name: 'ServerId', Value: 'vb365-prod' }]),
+      Period: 900,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible' });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('creates an empty credentials secret to fill in, and outputs its ARN', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: '{"username":"CHANGE-ME"}',
+        GenerateStringKey: 'password',
+      }),
+    });
+    template.hasOutput('CredentialsSecretvb365prod', Match.anyValue());
+  });
+});
+
+describe('MonitorStack — three servers', () => {
+  const { template } = synth(three);
+
+  it('creates one schedule per server with its own input', () => {
+    const inputs = Object.values(template.findResources('AWS::Scheduler::Schedule')).map(
+      (s) => (s as { Properties: { Target: { Input: string }; ScheduleExpression: string } }).Properties,
+    );
+
+    expect(inputs.map((p) => p.Target.Input).sort()).toEqual([
+      '{"serverId":"tenant-a"}',
+      '{"serverId":"tenant-b"}',
+      '{"serverId":"tenant-c"}',
+    ]);
+    expect(new Set(inputs.map((p) => p.ScheduleExpression))).toEqual(new Set(['rate(10 minutes)']));
+  });
+
+  it('runs the VPC server from its own function in that VPC, with egress to its port and HTTPS only', () => {
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: {
+        SubnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'],
+        SecurityGroupIds: Match.anyValue(),
+      },
+      ReservedConcurrentExecutions: 1,
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: 2,
+      VpcConfig: Match.absent(),
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      VpcId: 'vpc-0123456789abcdef0',
+      SecurityGroupEgress: [
+        Match.objectLike({ IpProtocol: 'tcp', FromPort: 4443, ToPort: 4443 }),
+        Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }),
+      ],
+    });
+  });
+
+  it('passes the CA bundle and the pin to the function of their servers', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => {
+      const vars = (f as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
+        .Variables;
+      return JSON.parse(text(vars[ENV.servers]));
+    });
+    const servers = fns.flat() as { id: string; caBundle?: string; pinSha256?: string }[];
+
+    expect(servers.find((s) => s.id === 'tenant-a')?.caBundle).toBe(PEM);
+    expect(servers.find((s) => s.id === 'tenant-b')?.pinSha256).toBe('ab'.repeat(32));
+  });
+
+  it('has a heartbeat alarm per server', () => {
+    const heartbeats = Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'CycleSucceeded' } }),
+    );
+
+    expect(heartbeats).toHaveLength(3);
+  });
+
+  it('grants DynamoDB, SNS, SQS and Secrets Manager actions on named resources only, never "*"', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) =>
+        (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } })
+          .Properties.PolicyDocument.Statement,
+    );
+    const scoped = statements.filter((s) =>
+      [s.Action].flat().some((a) => /^(dynamodb|sns|sqs|secretsmanager):/.test(a)),
+    );
+
+    expect(scoped.length).toBeGreaterThanOrEqual(5);
+    for (const s of scoped) expect([s.Resource].flat()).not.toContain('*');
+    const reads = statements.filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    expect(JSON.stringify(reads)).toMatch(/secret:vb365\/tenant-a-\?\?\?\?\?\?/);
+  });
+});
+
+describe('MonitorStack — cdk-nag', () => {
+  /** A fresh app with the AwsSolutions pack, not synthesized yet. */
+  function nagged(config: MonitorConfig) {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new MonitorStack(app, 'NagMonitor', { config: resolve(config), env });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    return { app, stack };
+  }
+
+  it.each([
+    ['one server', one],
+    ['three servers, one in a VPC', three],
+  ])('passes AwsSolutions with every acknowledgement justified (%s)', (_label, config) => {
+    const { app } = nagged(config);
+
+    // Synth throws, with a report, while any finding is left unacknowledged.
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fails the synth on a finding nobody acknowledged (the check is live)', () => {
+    const { app, stack } = nagged(one);
+    new sqs.Queue(stack, 'UnencryptedQueueWithoutDlq', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
+});
+
+describe('MonitorStack — limits', () => {
+  it('fails synth with the fix when the servers overflow the Lambda environment', () => {
+    const big = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(1500)}\n-----END CERTIFICATE-----\n`;
+    const config = resolveConfig(
+      {
+        servers: ['a', 'b', 'c'].map((id) => ({
+          id,
+          url: `https://${id}.example:4443`,
+          credentials: { create: true as const },
+          caBundleFile: 'big.pem',
+        })),
+      },
+      () => big,
+    );
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+
+    expect(() => new MonitorStack(app, 'Big', { config, env })).toThrow(
+      /servers a, b, c: .* over the 4096-byte limit\. Fix: use pinSha256/,
+    );
+  });
+});

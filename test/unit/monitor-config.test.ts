@@ -1,0 +1,232 @@
+import { describe, expect, it } from 'vitest';
+import { type MonitorConfig, MonitorConfigError, resolveConfig } from '../../infra/config-schema.js';
+import exampleConfig from '../../infra/monitor-config.js';
+
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const files: Record<string, string> = {
+  'certs/ok.pem': PEM,
+  'certs/key.pem': '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----',
+};
+const read = (path: string) => files[path];
+const server = { id: 'vb365-prod', url: 'https://vb365.example.local:4443', credentials: { secretName: 'vb365/prod' } };
+const base: MonitorConfig = { servers: [server] };
+
+function problems(config: unknown): readonly string[] {
+  try {
+    resolveConfig(config as MonitorConfig, read);
+  } catch (err) {
+    if (err instanceof MonitorConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('resolveConfig', () => {
+  it('accepts the shipped example configuration', () => {
+    expect(problems(exampleConfig)).toEqual([]);
+  });
+
+  it('applies the documented defaults and reads CA bundles', () => {
+    const resolved = resolveConfig({ servers: [{ ...server, caBundleFile: 'certs/ok.pem' }] }, read);
+
+    expect(resolved).toMatchObject({
+      stackName: 'Vb365SyncMonitor',
+      pollEveryMinutes: 5,
+      policy: {
+        milestones: [],
+        stallAfterMinutes: 60,
+        vanishGraceCycles: 2,
+        unreachableAfterMinutes: 15,
+        finishedRetentionDays: 30,
+      },
+      logRetentionDays: 90,
+      heartbeatIntervals: 3,
+      servers: [{ id: 'vb365-prod', name: 'vb365-prod', caBundle: PEM }],
+    });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['servers (empty)', { servers: [] }, 'servers: [] — list at least one VB365 server'],
+    [
+      'servers[].id',
+      { servers: [{ ...server, id: 'prod server' }] },
+      'servers[0].id: "prod server" — use 1-64 letters',
+    ],
+    [
+      'servers[].id (duplicate)',
+      { servers: [server, server] },
+      'servers[1].id: "vb365-prod" — server ids must be unique',
+    ],
+    [
+      'servers[].url',
+      { servers: [{ ...server, url: 'vb365 port 4443' }] },
+      'servers[0].url: "vb365 port 4443" — use the REST API URL',
+    ],
+    [
+      'servers[].url (http)',
+      { servers: [{ ...server, url: 'http://vb365:4443' }] },
+      'servers[0].url: "http://vb365:4443" — use https://',
+    ],
+    [
+      'servers[].apiVersion',
+      { servers: [{ ...server, apiVersion: 'v9' }] },
+      'servers[0].apiVersion: "v9" — use v5, v6, v7, v8 or auto',
+    ],
+    [
+      'servers[].credentials (none)',
+      { servers: [{ ...server, credentials: {} }] },
+      'servers[0].credentials: {} — give exactly one of',
+    ],
+    [
+      'servers[].credentials (two)',
+      { servers: [{ ...server, credentials: { secretName: 'a', create: true } }] },
+      'give exactly one of',
+    ],
+    [
+      'servers[].credentials.secretName',
+      { servers: [{ ...server, credentials: { secretName: ' ' } }] },
+      'servers[0].credentials.secretName: " " — name an existing',
+    ],
+    [
+      'servers[].credentials.secretArn',
+      { servers: [{ ...server, credentials: { secretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:x' } }] },
+      'use the complete secret ARN',
+    ],
+    [
+      'servers[].credentials.create',
+      { servers: [{ ...server, credentials: { create: 'yes' } }] },
+      'servers[0].credentials.create: "yes" — use { create: true }',
+    ],
+    [
+      'servers[].caBundleFile (missing)',
+      { servers: [{ ...server, caBundleFile: 'certs/nope.pem' }] },
+      'servers[0].caBundleFile: "certs/nope.pem" — the file cannot be read',
+    ],
+    [
+      'servers[].caBundleFile (not a certificate)',
+      { servers: [{ ...server, caBundleFile: 'certs/key.pem' }] },
+      'the file holds no PEM certificate',
+    ],
+    [
+      'servers[].pinSha256',
+      { servers: [{ ...server, pinSha256: 'AB:CD' }] },
+      'servers[0].pinSha256: "AB:CD" — use the SHA-256 fingerprint',
+    ],
+    [
+      'servers[].vpc.vpcId',
+      {
+        servers: [
+          {
+            ...server,
+            vpc: { vpcId: 'default', subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'], availabilityZones: ['eu-west-1a'] },
+          },
+        ],
+      },
+      'servers[0].vpc.vpcId: "default"',
+    ],
+    [
+      'servers[].vpc.subnetIds',
+      {
+        servers: [
+          {
+            ...server,
+            vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['sn-1'], availabilityZones: ['eu-west-1a'] },
+          },
+        ],
+      },
+      'servers[0].vpc.subnetIds: ["sn-1"]',
+    ],
+    [
+      'servers[].vpc.availabilityZones',
+      {
+        servers: [
+          {
+            ...server,
+            vpc: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'], availabilityZones: [] },
+          },
+        ],
+      },
+      'one availability zone per subnet',
+    ],
+    ['pollEveryMinutes', { ...base, pollEveryMinutes: 0 }, 'pollEveryMinutes: 0 — use a whole number from 1 to 60'],
+    [
+      'policy.milestones',
+      { ...base, policy: { milestones: [50, 100] } },
+      'policy.milestones: [50,100] — use percentages between 1 and 99',
+    ],
+    [
+      'policy.stallAfterMinutes',
+      { ...base, policy: { stallAfterMinutes: 2.5 } },
+      'policy.stallAfterMinutes: 2.5 — use a whole number',
+    ],
+    [
+      'policy.stallAfterMinutes (below the interval)',
+      { ...base, pollEveryMinutes: 30, policy: { stallAfterMinutes: 20 } },
+      'use at least pollEveryMinutes (30)',
+    ],
+    ['policy.vanishGraceCycles', { ...base, policy: { vanishGraceCycles: 0 } }, 'policy.vanishGraceCycles: 0'],
+    [
+      'policy.unreachableAfterMinutes',
+      { ...base, policy: { unreachableAfterMinutes: -5 } },
+      'policy.unreachableAfterMinutes: -5',
+    ],
+    [
+      'policy.finishedRetentionDays',
+      { ...base, policy: { finishedRetentionDays: 0 } },
+      'policy.finishedRetentionDays: 0',
+    ],
+    [
+      'notifications.emails[].address',
+      { ...base, notifications: { emails: [{ address: 'ops' }] } },
+      'notifications.emails[0].address: "ops" — use an email address',
+    ],
+    [
+      'notifications.emails[].eventTypes',
+      { ...base, notifications: { emails: [{ address: 'a@b.co', eventTypes: ['sync.exploded'] }] } },
+      'notifications.emails[0].eventTypes: "sync.exploded" — use event types from',
+    ],
+    [
+      'notifications.slackWebhookSecrets',
+      { ...base, notifications: { slackWebhookSecrets: [''] } },
+      'notifications.slackWebhookSecrets[0]: "" — name a Secrets Manager secret',
+    ],
+    [
+      'notifications.teamsWebhookSecrets',
+      { ...base, notifications: { teamsWebhookSecrets: [''] } },
+      'notifications.teamsWebhookSecrets[0]',
+    ],
+    [
+      'notifications.webhookSecrets',
+      { ...base, notifications: { webhookSecrets: [''] } },
+      'notifications.webhookSecrets[0]',
+    ],
+    [
+      'notifications.qDeveloperSlackChannels[].workspaceId',
+      { ...base, notifications: { qDeveloperSlackChannels: [{ workspaceId: 'acme', channelId: 'C0123456789' }] } },
+      'workspaceId: "acme" — use the Slack workspace id',
+    ],
+    [
+      'notifications.qDeveloperSlackChannels[].channelId',
+      { ...base, notifications: { qDeveloperSlackChannels: [{ workspaceId: 'T0123456789', channelId: '#ops' }] } },
+      'channelId: "#ops" — use the Slack channel id',
+    ],
+    ['logRetentionDays', { ...base, logRetentionDays: 10 }, 'logRetentionDays: 10 — use one of 1, 3, 5'],
+    ['heartbeatIntervals', { ...base, heartbeatIntervals: 0 }, 'heartbeatIntervals: 0'],
+    ['stackName', { ...base, stackName: '1-bad_name' }, 'stackName: "1-bad_name" — use letters, digits and "-"'],
+  ])('names %s, its value and the fix', (_field, config, message) => {
+    const found = problems(config);
+
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+
+  it('reports every problem at once', () => {
+    const found = problems({
+      servers: [{ id: '', url: 'http://x', credentials: {} }],
+      pollEveryMinutes: 99,
+      logRetentionDays: 2,
+    });
+
+    expect(found).toHaveLength(5);
+  });
+});
