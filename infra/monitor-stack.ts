@@ -19,6 +19,12 @@ export class MonitorStack extends Stack {
     new CfnOutput(this, 'TopicArn', { value: this.monitor.topic.topicArn, description: 'SNS topic of all events' });
     new CfnOutput(this, 'TableName', { value: this.monitor.table.tableName, description: 'DynamoDB state table' });
     new CfnOutput(this, 'DashboardName', { value: this.monitor.dashboard.dashboardName });
+    for (const [placement, fn] of this.monitor.functions) {
+      new CfnOutput(this, placement === 'default' ? 'PollFunctionName' : `PollFunctionName-${placement}`, {
+        value: fn.functionName,
+        description: 'Invoke with {"serverId":"…"} to run a cycle now',
+      });
+    }
     for (const server of props.config.servers) {
       if ('create' in server.credentials) {
         new CfnOutput(this, `CredentialsSecret-${server.id}`, {

@@ -47,7 +47,6 @@ export async function handler(event: PollEvent, context: Context): Promise<Cycle
 
 function record(summary: CycleSummary, durationMs: number): void {
   metrics.addMetric('CycleSucceeded', MetricUnit.Count, 1);
-  metrics.addMetric('ServerUnusable', MetricUnit.Count, summary.status === 'ok' ? 0 : 1);
   metrics.addMetric('SessionsTracked', MetricUnit.Count, summary.sessionsTracked);
   metrics.addMetric('EventsPublished', MetricUnit.Count, summary.eventsPublished);
   metrics.addMetric('EventsPending', MetricUnit.Count, summary.eventsPending);
@@ -58,7 +57,6 @@ function record(summary: CycleSummary, durationMs: number): void {
     MetricUnit.Count,
     isolated + (summary.status === 'ok' || summary.status === 'busy' ? 0 : 1),
   );
-  metrics.addMetric('Problems', MetricUnit.Count, summary.problems.length);
   metrics.addMetric('CycleDuration', MetricUnit.Milliseconds, durationMs);
   for (const [type, count] of Object.entries(summary.eventsByType)) {
     const single = metrics.singleMetric();
