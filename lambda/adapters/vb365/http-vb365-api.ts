@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, interceptors, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   UpstreamAuthError,
   UpstreamError,
@@ -19,6 +19,7 @@ import {
 } from '../../domain/types.js';
 import { Redactor } from '../redact.js';
 import { PIN_MISMATCH_CODE, serverIdentityCheck } from './tls.js';
+import { Agent, retry } from './undici.js';
 import { parseRepository, parseSession, parseSessionList } from './wire.js';
 
 /** Username and password for the password grant. */
@@ -430,7 +431,7 @@ export class HttpVb365Api implements Vb365Api {
     const dispatcher =
       method === 'GET'
         ? this.#dispatcher.compose(
-            interceptors.retry({
+            retry({
               maxRetries: this.#o.maxRetries,
               methods: ['GET'],
               statusCodes: RETRY_STATUS,
@@ -439,12 +440,13 @@ export class HttpVb365Api implements Vb365Api {
             }),
           )
         : this.#dispatcher;
-    const res = await request(url, {
+    const res = await dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
       method,
       headers: { accept: 'application/json', ...headers },
       body,
       signal: ctx.signal,
-      dispatcher,
     });
     const text = await this.#readCapped(res, `${method} ${url.pathname}`);
     return { status: res.statusCode, headers: res.headers, text };
@@ -454,7 +456,7 @@ export class HttpVb365Api implements Vb365Api {
    * Backoff for undici's RetryHandler: `Retry-After` when the server sends one (not waited for when longer than
    * `maxRetryAfterMs`), otherwise full jitter on a doubling base; never sleeps past the call's deadline.
    */
-  #retryPolicy(ctx: Ctx): NonNullable<Parameters<typeof interceptors.retry>[0]>['retry'] {
+  #retryPolicy(ctx: Ctx): NonNullable<Parameters<typeof retry>[0]>['retry'] {
     return (err, { state }, cb) => {
       const { statusCode, code, headers } = err as Error & {
         statusCode?: number;
