@@ -280,14 +280,14 @@ export class Vb365SyncMonitor extends Construct {
       environment,
       ...network,
       bundling: {
-        format: nodejs.OutputFormat.ESM,
+        // CommonJS: the AWS SDK (from the runtime) then loads through its single-file CJS build, which initialises
+        // about 140 ms faster than its ESM build (npm run bench measures it).
+        format: nodejs.OutputFormat.CJS,
         target: 'node22',
         minify: true,
         sourceMap: true,
         externalModules: ['@aws-sdk/*'],
         mainFields: ['module', 'main'],
-        // Bundled CommonJS (undici) requires Node builtins: give the ESM bundle a require.
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
         forceDockerBundling: false,
       },
     });

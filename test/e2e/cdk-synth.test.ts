@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -18,10 +18,10 @@ describe('npx cdk synth (offline, real CLI, local esbuild)', () => {
       Object.values(template.Resources).filter((r) => (r as { Type: string }).Type === 'AWS::Scheduler::Schedule'),
     ).toHaveLength(1);
 
-    // The ESM bundle must load outside esbuild (bundled CommonJS needs the createRequire banner).
+    // The bundle must load outside esbuild, with the AWS SDK resolved as the Lambda runtime provides it.
     const asset = readdirSync(OUT)
       .filter((d) => d.startsWith('asset.'))
-      .map((d) => join(OUT, d, 'index.mjs'))
+      .map((d) => join(OUT, d, 'index.js'))
       .find((f) => {
         try {
           return statSync(f).isFile();
@@ -30,8 +30,14 @@ describe('npx cdk synth (offline, real CLI, local esbuild)', () => {
         }
       });
     expect(asset).toBeDefined();
-    const probe = join(OUT, 'load-probe.mjs');
-    writeFileSync(probe, `const m = await import(${JSON.stringify(asset)}); console.log(typeof m.handler);\n`);
+    // Lambda loads the asset directory as is (no "type": "module" above it): copy it where CommonJS applies, with the
+    // AWS SDK still resolvable from this project's node_modules as the runtime provides it.
+    const probeDir = join(OUT, 'lambda-probe');
+    mkdirSync(probeDir, { recursive: true });
+    copyFileSync(asset as string, join(probeDir, 'index.js'));
+    writeFileSync(join(probeDir, 'package.json'), '{"type":"commonjs"}\n');
+    const probe = join(probeDir, 'probe.js');
+    writeFileSync(probe, `console.log(typeof require('./index.js').handler);\n`);
     const loaded = await run(process.execPath, [probe], {
       cwd: ROOT,
       env: {
