@@ -20,6 +20,9 @@ export default defineConfig({
         test: {
           name: 'integration',
           globalSetup: ['test/integration/dynamodb.setup.ts'],
+          // These tests start servers and spawn processes (the CLI, cdk synth, the benchmark); on a 2-core CI machine
+          // they share the cores, so they get time. Nothing here asserts a duration.
+          testTimeout: 120_000,
           include: ['test/adapters/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
         },
       },

@@ -5,13 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import {
-  type EmbeddedDynamoDb,
-  ensureTable,
-  localClient,
-  startDynalite,
-  startDynamoDbLocal,
-} from '../local/embedded-dynamodb.js';
+import { type EmbeddedDynamoDb, ensureTable, localClient, startBestEngine } from '../local/embedded-dynamodb.js';
 import { startSimulator, type Vb365Simulator } from '../local/simulator/simulator.js';
 import { startSnsStandIn } from '../local/sns-stand-in.js';
 import type { Command, CycleReply, WorkerServer } from './worker.js';
@@ -67,7 +61,7 @@ async function main() {
   const init = initTime(bundle.file);
   await build({ ...LAMBDA_BUILD, entryPoints: [join(ROOT, 'bench/worker.ts')], outfile: join(BUILD, 'worker.cjs') });
 
-  const engine = hasJava() ? await startDynamoDbLocal() : await startDynalite();
+  const engine = await startBestEngine();
   const sns = await startSnsStandIn();
   sns.latencyMs = AWS_LATENCY_MS;
   const rows: Row[] = [];
@@ -357,15 +351,6 @@ function markdown(r: {
     '',
   ];
   return lines.join('\n');
-}
-
-function hasJava(): boolean {
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function median(xs: number[]): number {

@@ -1,6 +1,6 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
+import { DynamoDbStateStore, type StoreStats } from '../lambda/adapters/dynamodb-state-store.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
 import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
 import { DEFAULT_POLICY } from '../lambda/domain/policy.js';
@@ -35,15 +35,7 @@ export type Command =
 
 export interface CycleReply {
   readonly wallMs: number;
-  readonly ddb: {
-    queries: number;
-    queryPages: number;
-    puts: number;
-    batchWrites: number;
-    readCapacity: number;
-    writeCapacity: number;
-    gets: number;
-  };
+  readonly ddb: StoreStats & { readonly gets: number };
   readonly snsCalls: number;
   readonly events: number;
   readonly statuses: readonly string[];

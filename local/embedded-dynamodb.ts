@@ -1,4 +1,4 @@
-import type { spawn as spawnChild } from 'node:child_process';
+import { execFileSync, type spawn as spawnChild } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import {
@@ -113,4 +113,22 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The best engine available here: the real DynamoDB Local when `java` is on the PATH, dynalite otherwise.
+ * `DDB_ENGINE=dynalite|dynamodb-local` forces one.
+ */
+export async function startBestEngine(env: NodeJS.ProcessEnv = process.env): Promise<EmbeddedDynamoDb> {
+  const wanted = env.DDB_ENGINE ?? (hasJava() ? 'dynamodb-local' : 'dynalite');
+  return wanted === 'dynamodb-local' ? startDynamoDbLocal() : startDynalite();
+}
+
+function hasJava(): boolean {
+  try {
+    execFileSync('java', ['-version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

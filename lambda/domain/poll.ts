@@ -5,7 +5,7 @@ import { evaluate, FETCH_FAILED, type Fetched, type Observation, sessionsToLookU
 import type { Policy } from './policy.js';
 import type { ItemKey, ItemWrite, Notifier, PublishResult, StateStore, Vb365Api } from './ports.js';
 import { leasedByOther, type ServerRecord, type SessionRecord } from './state.js';
-import type { RepositoryInfo, SyncSession } from './types.js';
+import type { Lookup, SyncSession } from './types.js';
 
 export interface PollDeps {
   readonly api: Vb365Api;
@@ -106,19 +106,11 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       });
     }
     const missing = sessionsToLookUp(records, listed);
-    lookedUp = new Map(
-      await Promise.all(
-        missing.map((id) =>
-          limit(async (): Promise<[string, Fetched<SyncSession>]> => {
-            try {
-              return [id, await deps.api.getSession(id, call)];
-            } catch (err) {
-              problems.push({ sessionId: id, message: messageOf(err) });
-              return [id, FETCH_FAILED];
-            }
-          }),
-        ),
-      ),
+    lookedUp = await fetchEach(
+      missing,
+      limit,
+      (id) => deps.api.getSession(id, call),
+      (id, err) => problems.push({ sessionId: id, message: messageOf(err) }),
     );
     observation = { reachable: true, listed, lookedUp, repositories: new Map() };
   } catch (err) {
@@ -141,19 +133,11 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
   let repositoryLookups = 0;
   if (result.needRepositories.length > 0 && observation.reachable) {
     repositoryLookups = result.needRepositories.length;
-    const repositories = new Map(
-      await Promise.all(
-        result.needRepositories.map((id) =>
-          limit(async (): Promise<[string, Fetched<RepositoryInfo>]> => {
-            try {
-              return [id, await deps.api.getRepository(id, call)];
-            } catch (err) {
-              problems.push({ repositoryId: id, message: messageOf(err) });
-              return [id, FETCH_FAILED];
-            }
-          }),
-        ),
-      ),
+    const repositories = await fetchEach(
+      result.needRepositories,
+      limit,
+      (id) => deps.api.getRepository(id, call),
+      (id, err) => problems.push({ repositoryId: id, message: messageOf(err) }),
     );
     result = evaluate({ ...input, observation: { ...observation, repositories } });
   }
@@ -278,6 +262,31 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     eventsByType,
     problems,
   };
+}
+
+/**
+ * Fetches each id with bounded concurrency. A failure is that item's problem: reported through `onError` and recorded
+ * as `FETCH_FAILED`, never thrown, so one bad session or repository cannot fail the cycle.
+ */
+async function fetchEach<T>(
+  ids: readonly string[],
+  limit: ReturnType<typeof pLimit>,
+  fetch: (id: string) => Promise<Lookup<T>>,
+  onError: (id: string, err: unknown) => void,
+): Promise<Map<string, Fetched<T>>> {
+  const entries = await Promise.all(
+    ids.map((id) =>
+      limit(async (): Promise<[string, Fetched<T>]> => {
+        try {
+          return [id, await fetch(id)];
+        } catch (err) {
+          onError(id, err);
+          return [id, FETCH_FAILED];
+        }
+      }),
+    ),
+  );
+  return new Map(entries);
 }
 
 /**

@@ -49,7 +49,7 @@ describe('npx cdk synth (offline, real CLI, local esbuild)', () => {
       },
     });
     expect(loaded.stdout.trim()).toBe('function');
-  });
+  }, 180_000);
 
   it('stops with every problem of a broken configuration, naming field, value and fix', async () => {
     const broken = join(OUT, 'broken-config.ts');
@@ -67,5 +67,5 @@ describe('npx cdk synth (offline, real CLI, local esbuild)', () => {
     expect(err.stderr).toMatch(/invalid monitor configuration \(4 problems\)/);
     expect(err.stderr).toMatch(/servers\[0\]\.url: "http:\/\/vb365:4443" — use https:\/\//);
     expect(err.stderr).toMatch(/pollEveryMinutes: 0 — use a whole number from 1 to 60/);
-  });
+  }, 180_000);
 });
