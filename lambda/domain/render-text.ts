@@ -25,6 +25,11 @@ const NEXT_STEP: Partial<Record<MonitorEvent['type'], string>> = {
 
 /** `[VB365] …` subject: at most 100 characters, ASCII only (SNS and mail clients). */
 export function subjectOf(event: MonitorEvent): string {
+  return truncate(`[VB365] ${asciiSafe(titleOf(event))}`, SUBJECT_MAX);
+}
+
+/** What happened, in a few words with names (Unicode kept): the base of subjects and chat titles. */
+export function titleOf(event: MonitorEvent): string {
   const server = event.server.name;
   const repo = event.session?.repositoryName ?? event.session?.repositoryId ?? 'unknown repository';
   const s = event.session;
@@ -70,71 +75,121 @@ export function subjectOf(event: MonitorEvent): string {
       text = `${server} refused the monitor's login`;
       break;
   }
-  return truncate(`[VB365] ${asciiSafe(text)}`, SUBJECT_MAX);
+  return text;
 }
 
-/** The readable body: what happened, where, the numbers, the error, what to do, and the ids. */
-export function textOf(event: MonitorEvent): string {
-  const lines: string[] = [headline(event), ''];
-  const field = (label: string, value: string | null | undefined) => {
-    if (value !== null && value !== undefined && value !== '') lines.push(`${`${label}:`.padEnd(14)}${value}`);
+/** What every channel shows of an event, before any formatting. Values are raw (unescaped) text. */
+export interface EventView {
+  /** Short title for chat cards, e.g. "Wasabi Archive sync failed" (Unicode kept). */
+  readonly title: string;
+  /** One sentence saying what happened. */
+  readonly headline: string;
+  /** Labelled values in display order (server, repository, state, progress, duration, …). */
+  readonly facts: readonly { readonly label: string; readonly value: string }[];
+  readonly progressPercent: number | null;
+  /** Error text from the server, if any. */
+  readonly error: string | null;
+  /** `monitor.started`: the sessions found, by group. */
+  readonly lists: readonly { readonly title: string; readonly items: readonly string[]; readonly more: number }[];
+  /** `monitor.started` with nothing running. */
+  readonly note: string | null;
+  /** What a person should do next, if anything. */
+  readonly next: string | null;
+  /** Ids, for support: event id, severity and time; session id. */
+  readonly footer: readonly string[];
+}
+
+/** The channel-neutral content of an event. */
+export function viewOf(event: MonitorEvent): EventView {
+  const facts: { label: string; value: string }[] = [];
+  const fact = (label: string, value: string | null | undefined) => {
+    if (value !== null && value !== undefined && value !== '') facts.push({ label, value });
   };
-  field('Server', `${event.server.name} (${event.server.url})`);
+  fact('Server', `${event.server.name} (${event.server.url})`);
   const s = event.session;
   if (s) {
-    field(
+    fact(
       'Repository',
       s.repositoryName ? `${s.repositoryName} (${s.repositoryId ?? 'no id'})` : (s.repositoryId ?? 'unknown'),
     );
-    field(
+    fact(
       'State',
       s.previousState && s.previousState !== s.state
         ? `${s.previousState} -> ${s.state ?? 'gone'}`
         : (s.state ?? 'gone'),
     );
-    field('Progress', s.progressPercent === null ? null : `${s.progressPercent} %`);
-    field(
+    fact('Progress', s.progressPercent === null ? null : `${s.progressPercent} %`);
+    fact(
       s.finishedAt ? 'Took' : 'Running for',
       `${formatDuration(s.durationSeconds)} (first seen ${utc(s.firstSeenAt)})`,
     );
-    if (s.finishedAt) field('Finished', utc(s.finishedAt));
+    if (s.finishedAt) fact('Finished', utc(s.finishedAt));
     if (event.type === 'sync.completed') {
-      field(
+      fact(
         'Confirmed',
         s.completionConfirmed ? 'yes, the repository is back in sync' : 'no, the repository could not be checked',
       );
     }
-    field('Error', s.error);
   }
   if (event.problem) {
-    field('Problem', event.problem.reason);
-    field('Since', utc(event.problem.since));
-    if (event.problem.outageSeconds !== null) field('Outage', formatDuration(event.problem.outageSeconds));
+    fact('Problem', event.problem.reason);
+    fact('Since', utc(event.problem.since));
+    if (event.problem.outageSeconds !== null) fact('Outage', formatDuration(event.problem.outageSeconds));
   }
+  const lists: { title: string; items: string[]; more: number }[] = [];
+  let note: string | null = null;
   if (event.summary) {
+    const { running, failed, other, totals } = event.summary;
     const list = (title: string, items: readonly SummaryItem[], total: number) => {
       if (total === 0) return;
-      lines.push('', `${title} (${total}):`);
-      for (const i of items) {
-        const progress = i.progressPercent === null ? '' : ` ${i.progressPercent} %`;
-        const error = i.error ? ` - ${i.error}` : '';
-        lines.push(
-          `  - ${i.repositoryName ?? i.repositoryId ?? i.sessionId}: ${i.state ?? 'unknown'}${progress}${error}`,
-        );
-      }
-      if (total > items.length) lines.push(`  ... and ${total - items.length} more`);
+      lists.push({
+        title: `${title} (${total})`,
+        items: items.map((i) => {
+          const progress = i.progressPercent === null ? '' : ` ${i.progressPercent} %`;
+          const error = i.error ? ` - ${i.error}` : '';
+          return `${i.repositoryName ?? i.repositoryId ?? i.sessionId}: ${i.state ?? 'unknown'}${progress}${error}`;
+        }),
+        more: total - items.length,
+      });
     };
-    const { running, failed, other, totals } = event.summary;
-    if (totals.running + totals.failed + totals.other === 0)
-      lines.push('', 'No repository synchronization is running.');
+    if (totals.running + totals.failed + totals.other === 0) note = 'No repository synchronization is running.';
     list('Syncing now', running, totals.running);
     list('Failed', failed, totals.failed);
     list('Other states', other, totals.other);
   }
-  const next = NEXT_STEP[event.type];
-  if (next) lines.push('', `Next: ${next}`);
-  lines.push('', `Event ${event.eventId} (${event.severity}) at ${utc(event.occurredAt)}`);
-  if (s) lines.push(`Session ${s.id}`);
+  const footer = [`Event ${event.eventId} (${event.severity}) at ${utc(event.occurredAt)}`];
+  if (s) footer.push(`Session ${s.id}`);
+  return {
+    title: titleOf(event),
+    headline: headline(event),
+    facts,
+    progressPercent: s?.progressPercent ?? null,
+    error: s?.error ?? null,
+    lists,
+    note,
+    next: NEXT_STEP[event.type] ?? null,
+    footer,
+  };
+}
+
+/** The readable body: what happened, where, the numbers, the error, what to do, and the ids. */
+export function textOf(event: MonitorEvent): string {
+  const v = viewOf(event);
+  const lines: string[] = [v.headline, ''];
+  for (const f of v.facts.filter((f) => !['Problem', 'Since', 'Outage'].includes(f.label))) {
+    lines.push(`${`${f.label}:`.padEnd(14)}${f.value}`);
+  }
+  if (v.error) lines.push(`${'Error:'.padEnd(14)}${v.error}`);
+  for (const f of v.facts.filter((f) => ['Problem', 'Since', 'Outage'].includes(f.label))) {
+    lines.push(`${`${f.label}:`.padEnd(14)}${f.value}`);
+  }
+  if (v.note) lines.push('', v.note);
+  for (const l of v.lists) {
+    lines.push('', `${l.title}:`, ...l.items.map((i) => `  - ${i}`));
+    if (l.more > 0) lines.push(`  ... and ${l.more} more`);
+  }
+  if (v.next) lines.push('', `Next: ${v.next}`);
+  lines.push('', ...v.footer);
   return lines.join('\n');
 }
 

@@ -1,0 +1,186 @@
+import type { MonitorEvent, Severity } from './events.js';
+import { truncate, viewOf } from './render-text.js';
+
+/*
+ * Chat renderings of an event: Slack (Block Kit), Microsoft Teams (Adaptive Card for a Workflows webhook) and
+ * Amazon Q Developer in chat applications (custom notification). Pure functions of the event JSON.
+ *
+ * Text that comes from the VB365 server (repository names, error text) is untrusted: in Slack it only goes into
+ * `plain_text` and `rich_text` elements, which Slack renders literally (no mentions, links or formatting); in Teams and
+ * Q Developer it is escaped for their Markdown. Over-long text is cut with an ellipsis within each platform's limits.
+ */
+
+/** Who to notify per severity in Slack, e.g. `{ critical: '<!here>' }` (trusted: it comes from configuration). */
+export type SlackMentions = Partial<Record<Severity, string>>;
+
+export const DEFAULT_SLACK_MENTIONS: SlackMentions = { critical: '<!here>' };
+
+const COLOUR: Record<Severity, { slack: string; teams: 'attention' | 'warning' | 'accent' }> = {
+  critical: { slack: '#D92D20', teams: 'attention' },
+  warning: { slack: '#F79009', teams: 'warning' },
+  info: { slack: '#2E90FA', teams: 'accent' },
+};
+
+const EMOJI: Record<Severity, string> = { critical: '🔴', warning: '🟠', info: '🔵' };
+
+/** Slack limits: header 150, section text 3000, field 2000, 10 fields, rich text kept well under 4000. */
+const SLACK = { header: 150, text: 3000, field: 2000, fields: 10, error: 2800 };
+
+/** Escapes text for Slack `mrkdwn`: `&`, `<`, `>` are the only characters Slack asks to escape. */
+export function slackEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Escapes Markdown (Teams TextBlock, Q Developer client-markdown): emphasis, links, code, headings, HTML. */
+export function markdownEscape(text: string): string {
+  return text
+    .replace(/[\\`*_{}[\]()#+!|~>-]/g, (c) => `\\${c}`)
+    .replace(/</g, '&lt;')
+    .replace(/\r?\n/g, ' ');
+}
+
+/** A progress bar of 10 cells, e.g. `▓▓▓▓░░░░░░ 42 %`. */
+export function progressBar(percent: number): string {
+  const filled = Math.round(Math.min(100, Math.max(0, percent)) / 10);
+  return `${'▓'.repeat(filled)}${'░'.repeat(10 - filled)} ${percent} %`;
+}
+
+/** A Slack message (incoming webhook payload): coloured attachment with Block Kit blocks. */
+export function slackMessage(
+  event: MonitorEvent,
+  mentions: SlackMentions = DEFAULT_SLACK_MENTIONS,
+): Record<string, unknown> {
+  const v = viewOf(event);
+  const plain = (text: string, max: number) => ({ type: 'plain_text', text: truncate(text, max, '…'), emoji: false });
+  const blocks: Record<string, unknown>[] = [
+    { type: 'header', text: plain(`${EMOJI[event.severity]} ${v.title}`, SLACK.header) },
+    { type: 'section', text: plain(v.headline, SLACK.text) },
+  ];
+  const facts = v.facts.filter((f) => f.label !== 'Progress').slice(0, SLACK.fields);
+  if (facts.length > 0) {
+    blocks.push({ type: 'section', fields: facts.map((f) => plain(`${f.label}: ${f.value}`, SLACK.field)) });
+  }
+  if (v.progressPercent !== null)
+    blocks.push({ type: 'section', text: plain(`Progress: ${progressBar(v.progressPercent)}`, SLACK.text) });
+  if (v.error) {
+    blocks.push({
+      type: 'rich_text',
+      elements: [
+        { type: 'rich_text_preformatted', elements: [{ type: 'text', text: truncate(v.error, SLACK.error, '…') }] },
+      ],
+    });
+  }
+  if (v.note) blocks.push({ type: 'section', text: plain(v.note, SLACK.text) });
+  for (const l of v.lists) {
+    const lines = [...l.items.map((i) => `• ${i}`), ...(l.more > 0 ? [`… and ${l.more} more`] : [])];
+    blocks.push({ type: 'section', text: plain(`${l.title}\n${lines.join('\n')}`, SLACK.text) });
+  }
+  if (v.next) blocks.push({ type: 'context', elements: [plain(`Next: ${v.next}`, SLACK.field)] });
+  blocks.push({ type: 'context', elements: [plain(v.footer.join(' · '), SLACK.field)] });
+  const mention = mentions[event.severity];
+  return {
+    // The notification text (phone banners, search): mention first, then the escaped title.
+    text: `${mention ? `${mention} ` : ''}${slackEscape(truncate(`${EMOJI[event.severity]} ${v.title}`, SLACK.header, '…'))}`,
+    attachments: [{ color: COLOUR[event.severity].slack, blocks }],
+  };
+}
+
+/** A Microsoft Teams message for a Workflows ("When a Teams webhook request is received") webhook. */
+export function teamsMessage(event: MonitorEvent): Record<string, unknown> {
+  const v = viewOf(event);
+  const md = (text: string, max = 2000) => markdownEscape(truncate(text, max, '…'));
+  const body: Record<string, unknown>[] = [
+    {
+      type: 'Container',
+      style: COLOUR[event.severity].teams,
+      bleed: true,
+      items: [
+        {
+          type: 'TextBlock',
+          text: md(`${EMOJI[event.severity]} ${v.title}`, 200),
+          weight: 'Bolder',
+          size: 'Medium',
+          wrap: true,
+        },
+      ],
+    },
+    { type: 'TextBlock', text: md(v.headline), wrap: true },
+  ];
+  const facts = v.facts.filter((f) => f.label !== 'Progress');
+  if (facts.length > 0)
+    body.push({ type: 'FactSet', facts: facts.map((f) => ({ title: md(f.label, 40), value: md(f.value) })) });
+  if (v.progressPercent !== null)
+    body.push({ type: 'TextBlock', text: md(`Progress: ${progressBar(v.progressPercent)}`), wrap: true });
+  if (v.error)
+    body.push({ type: 'TextBlock', text: md(v.error, 2000), wrap: true, fontType: 'Monospace', color: 'Attention' });
+  if (v.note) body.push({ type: 'TextBlock', text: md(v.note), wrap: true });
+  for (const l of v.lists) {
+    body.push({ type: 'TextBlock', text: md(l.title), weight: 'Bolder', wrap: true });
+    body.push({
+      type: 'TextBlock',
+      text: [...l.items.map((i) => `- ${md(i, 300)}`), ...(l.more > 0 ? [`- … and ${l.more} more`] : [])].join('\r'),
+      wrap: true,
+    });
+  }
+  if (v.next) body.push({ type: 'TextBlock', text: md(`Next: ${v.next}`), wrap: true, isSubtle: true });
+  body.push({ type: 'TextBlock', text: md(v.footer.join(' · ')), wrap: true, isSubtle: true, size: 'Small' });
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        contentUrl: null,
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          msteams: { width: 'Full' },
+          body,
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * An Amazon Q Developer (AWS Chatbot) custom notification. `metadata.threadId` is the session id (the server id for
+ * server events), so every update of one session lands in one thread.
+ */
+export function qDeveloperNotification(event: MonitorEvent): Record<string, unknown> {
+  const v = viewOf(event);
+  const md = (text: string, max = 1000) => markdownEscape(truncate(text, max, '…'));
+  const lines = [
+    md(v.headline),
+    ...v.facts.map((f) => `*${md(f.label, 40)}:* ${md(f.value)}`),
+    ...(v.error ? [`*Error:* ${md(v.error, 2000)}`] : []),
+    ...(v.note ? [md(v.note)] : []),
+    ...v.lists.flatMap((l) => [
+      `*${md(l.title)}*`,
+      ...l.items.map((i) => `• ${md(i, 300)}`),
+      ...(l.more > 0 ? [`… and ${l.more} more`] : []),
+    ]),
+  ];
+  return {
+    version: '1.0',
+    source: 'custom',
+    id: event.eventId,
+    content: {
+      textType: 'client-markdown',
+      title: md(`${EMOJI[event.severity]} ${v.title}`, 200),
+      description: truncate(lines.join('\n'), 3500, '…'),
+      ...(v.next ? { nextSteps: [md(v.next, 500)] } : {}),
+      keywords: [event.severity, event.type, event.server.id],
+    },
+    metadata: {
+      threadId: event.session?.id ?? `server-${event.server.id}`,
+      summary: md(v.title, 200),
+      eventType: event.type,
+      relatedResources: [event.server.url, ...(event.session?.repositoryId ? [event.session.repositoryId] : [])],
+      additionalContext: {
+        serverId: event.server.id,
+        eventId: event.eventId,
+        ...(event.session ? { sessionId: event.session.id } : {}),
+      },
+    },
+  };
+}
