@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../lambda/adapters/redact.js';
-import { retryAfterMs } from '../../lambda/adapters/vb365/http-vb365-api.js';
+import { retryAfterMs } from '../../lambda/adapters/retry-policy.js';
 import { loadCaBundle, normalisePin } from '../../lambda/adapters/vb365/tls.js';
 
 const HEX = 'ab'.repeat(32);

@@ -18,6 +18,7 @@ import {
   type SyncSession,
 } from '../../domain/types.js';
 import { Redactor } from '../redact.js';
+import { backoff } from '../retry-policy.js';
 import { PIN_MISMATCH_CODE, serverIdentityCheck } from './tls.js';
 import { Agent, retry } from './undici.js';
 import { parseRepository, parseSession, parseSessionList } from './wire.js';
@@ -436,7 +437,20 @@ export class HttpVb365Api implements Vb365Api {
               methods: ['GET'],
               statusCodes: RETRY_STATUS,
               errorCodes: RETRY_ERROR_CODES,
-              retry: this.#retryPolicy(ctx),
+              retry: backoff({
+                maxRetries: this.#o.maxRetries,
+                baseDelayMs: this.#o.retryBaseDelayMs,
+                maxDelayMs: this.#o.retryMaxDelayMs,
+                maxRetryAfterMs: this.#o.maxRetryAfterMs,
+                retriable: ({ statusCode, code }) =>
+                  statusCode !== undefined
+                    ? RETRY_STATUS.includes(statusCode)
+                    : code !== undefined && RETRY_ERROR_CODES.includes(code),
+                deadline: ctx.deadline,
+                signal: ctx.signal,
+                now: this.#now,
+                random: this.#random,
+              }),
             }),
           )
         : this.#dispatcher;
@@ -450,32 +464,6 @@ export class HttpVb365Api implements Vb365Api {
     });
     const text = await this.#readCapped(res, `${method} ${url.pathname}`);
     return { status: res.statusCode, headers: res.headers, text };
-  }
-
-  /**
-   * Backoff for undici's RetryHandler: `Retry-After` when the server sends one (not waited for when longer than
-   * `maxRetryAfterMs`), otherwise full jitter on a doubling base; never sleeps past the call's deadline.
-   */
-  #retryPolicy(ctx: Ctx): NonNullable<Parameters<typeof retry>[0]>['retry'] {
-    return (err, { state }, cb) => {
-      const { statusCode, code, headers } = err as Error & {
-        statusCode?: number;
-        code?: string;
-        headers?: Record<string, string | string[] | undefined>;
-      };
-      const retriable =
-        (statusCode !== undefined && RETRY_STATUS.includes(statusCode)) ||
-        (statusCode === undefined && code !== undefined && RETRY_ERROR_CODES.includes(code));
-      if (!retriable || state.counter > this.#o.maxRetries || ctx.signal.aborted) return cb(err);
-      const retryAfter = retryAfterMs(headers?.['retry-after'], this.#now());
-      if (retryAfter !== undefined && retryAfter > this.#o.maxRetryAfterMs) return cb(err);
-      const ceiling = Math.min(this.#o.retryMaxDelayMs, this.#o.retryBaseDelayMs * 2 ** Math.max(0, state.counter - 1));
-      const delay = retryAfter ?? Math.floor(this.#random() * ceiling);
-      if (this.#now() + delay >= ctx.deadline) return cb(err);
-      const timer = setTimeout(() => cb(null), delay);
-      timer.unref?.();
-      return undefined;
-    };
   }
 
   async #readCapped(res: Dispatcher.ResponseData, label: string): Promise<string> {
@@ -595,14 +583,4 @@ function parseBaseUrl(raw: string): URL {
 
 function encodeId(id: string): string {
   return encodeURIComponent(id);
-}
-
-/** `Retry-After` as delay in ms (seconds or an HTTP date); `undefined` when absent or unparseable. */
-export function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || value.trim() === '') return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
 }
