@@ -96,3 +96,19 @@ export class NotifierError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A chat or webhook delivery failed. The message names the channel id and what happened, never the webhook URL.
+ * `retryable`: a later attempt may succeed (429, 5xx, network), as opposed to a refusal (4xx: wrong URL, revoked).
+ */
+export class DeliveryError extends Error {
+  override readonly name = 'DeliveryError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
