@@ -1,5 +1,7 @@
 import * as v from 'valibot';
 import { normalisePin } from './adapters/vb365/tls.js';
+import type { Channel } from './domain/delivery.js';
+import { EVENT_TYPES } from './domain/events.js';
 import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
 import { API_VERSIONS, type ApiVersionSetting } from './domain/types.js';
 
@@ -15,6 +17,15 @@ export const ENV = {
   vanishGraceCycles: 'VANISH_GRACE_CYCLES',
   unreachableAfterMinutes: 'UNREACHABLE_AFTER_MINUTES',
   finishedRetentionDays: 'FINISHED_RETENTION_DAYS',
+} as const;
+
+/** Environment variable names the deliverer Lambda reads. */
+export const DELIVERER_ENV = {
+  tableName: 'TABLE_NAME',
+  /** JSON array of chat/webhook channels (see `Channel`). */
+  channels: 'CHANNELS',
+  /** Optional: extra PEM CA bundle for self-hosted webhook receivers. */
+  deliveryCaBundle: 'DELIVERY_CA_BUNDLE',
 } as const;
 
 /** One VB365 server to watch. */
@@ -173,4 +184,46 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
 
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ tableName, topicArn, servers: Object.freeze(servers), policy: Object.freeze(policy) });
+}
+
+/** The deliverer Lambda's configuration. */
+export interface DelivererConfig {
+  readonly tableName: string;
+  readonly channels: readonly Channel[];
+  readonly caBundle: string | undefined;
+}
+
+const channelSchema = v.object({
+  id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/)),
+  kind: v.picklist(['slack', 'teams', 'webhook']),
+  secret: v.pipe(v.string(), v.minLength(1)),
+  eventTypes: v.optional(v.array(v.picklist(EVENT_TYPES))),
+  mentions: v.optional(v.record(v.picklist(['info', 'warning', 'critical']), v.string())),
+});
+
+/** Reads the deliverer's configuration; throws one {@link ConfigError} listing every problem. */
+export function loadDelivererConfig(env: Readonly<Record<string, string | undefined>>): Readonly<DelivererConfig> {
+  const problems: string[] = [];
+  const tableName = env[DELIVERER_ENV.tableName]?.trim() ?? '';
+  if (tableName === '') problems.push(`${DELIVERER_ENV.tableName} is not set: the deployment sets it`);
+  let channels: Channel[] = [];
+  try {
+    const parsed = v.safeParse(v.array(channelSchema), JSON.parse(env[DELIVERER_ENV.channels] ?? '[]'));
+    if (parsed.success) channels = parsed.output as Channel[];
+    else {
+      for (const issue of parsed.issues) {
+        problems.push(
+          `${DELIVERER_ENV.channels}.${v.getDotPath(issue) ?? ''}: expected ${issue.expected ?? 'a valid value'}, got ${issue.received}`,
+        );
+      }
+    }
+  } catch {
+    problems.push(`${DELIVERER_ENV.channels} is not valid JSON: it must be an array of channels`);
+  }
+  const caBundle = env[DELIVERER_ENV.deliveryCaBundle]?.trim() || undefined;
+  if (caBundle !== undefined && !caBundle.includes('-----BEGIN CERTIFICATE-----')) {
+    problems.push(`${DELIVERER_ENV.deliveryCaBundle} must be PEM text with a "-----BEGIN CERTIFICATE-----" block`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ tableName, channels, caBundle });
 }

@@ -1,0 +1,177 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Context, SNSEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { verifyWebhook } from '../../lambda/adapters/channels/webhook-signature.js';
+import type { DeliveryReport } from '../../lambda/domain/delivery.js';
+import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
+import { generatePki } from '../../local/simulator/certs.js';
+import { sampleEvent } from '../fixtures/events.js';
+
+type Handler = (event: SNSEvent, context: Context) => Promise<DeliveryReport[]>;
+
+let receiver: Server;
+let base: string;
+let secrets: SecretsStandIn;
+let handler: Handler;
+const posts: { path: string; body: string; headers: IncomingMessage['headers'] }[] = [];
+const failing = new Set<string>();
+const output: string[] = [];
+const restore: (() => void)[] = [];
+
+const context = {
+  awsRequestId: 'req',
+  functionName: 'deliverer',
+  getRemainingTimeInMillis: () => 30_000,
+} as unknown as Context;
+
+function sns(message: string, subject = 'x'): SNSEvent {
+  return {
+    Records: [
+      {
+        EventSource: 'aws:sns',
+        EventVersion: '1.0',
+        EventSubscriptionArn: 'arn:aws:sns:us-east-1:123456789012:events:sub',
+        Sns: {
+          Message: message,
+          MessageId: 'm1',
+          Subject: subject,
+          Type: 'Notification',
+          TopicArn: 'arn:aws:sns:us-east-1:123456789012:events',
+          Timestamp: '',
+          SignatureVersion: '1',
+          Signature: '',
+          SigningCertUrl: '',
+          UnsubscribeUrl: '',
+          MessageAttributes: {},
+        },
+      },
+    ],
+  } as SNSEvent;
+}
+
+beforeAll(async () => {
+  const pki = await generatePki();
+  receiver = createServer({ key: pki.serverKey, cert: pki.serverCert }, (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = req.url ?? '';
+      if ([...failing].some((f) => path.includes(f))) {
+        res.writeHead(503).end('unavailable');
+        return;
+      }
+      posts.push({ path, body: Buffer.concat(chunks).toString('utf8'), headers: req.headers });
+      res.writeHead(path.includes('teams') ? 202 : 200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  base = `https://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  secrets = await startSecretsStandIn();
+  secrets.secrets.set('vb365/slack', `${base}/slack/T000/B000/slacksecretpath`);
+  secrets.secrets.set('vb365/teams', JSON.stringify({ url: `${base}/teams/workflows/teamssecretpath` }));
+  secrets.secrets.set(
+    'vb365/siem',
+    JSON.stringify({ url: `${base}/siem/hook`, signingSecret: 'whsec_siem_0123456789' }),
+  );
+  const table = `deliverer-${process.pid}`;
+  const ddb = localClient(inject('ddbEndpoint'));
+  await ensureTable(ddb, table);
+  ddb.destroy();
+  const env: Record<string, string> = {
+    TABLE_NAME: table,
+    CHANNELS: JSON.stringify([
+      { id: 'slack-ops', kind: 'slack', secret: 'vb365/slack' },
+      { id: 'teams-backup', kind: 'teams', secret: 'vb365/teams', eventTypes: ['sync.failed'] },
+      { id: 'siem', kind: 'webhook', secret: 'vb365/siem' },
+    ]),
+    DELIVERY_CA_BUNDLE: pki.caCert,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: inject('ddbEndpoint'),
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+  };
+  for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      output.push(String(chunk));
+      return original(chunk as string, ...(rest as []));
+    }) as typeof stream.write;
+    restore.push(() => {
+      stream.write = original;
+    });
+  }
+  vi.resetModules();
+  ({ handler } = (await import('../../lambda/deliverer.js')) as { handler: Handler });
+});
+
+afterAll(async () => {
+  for (const r of restore) r();
+  vi.unstubAllEnvs();
+  receiver.closeAllConnections();
+  await new Promise<void>((r) => receiver.close(() => r()));
+  await secrets.close();
+});
+
+describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)', () => {
+  it('posts Slack, Teams and a signed webhook, each once even when SNS redelivers', async () => {
+    const event = sampleEvent('sync.failed', {}, 41);
+
+    const [first] = await handler(sns(JSON.stringify(event)), context);
+    const [again] = await handler(sns(JSON.stringify(event)), context);
+
+    expect([...(first?.delivered ?? [])].sort()).toEqual(['siem', 'slack-ops', 'teams-backup']);
+    expect([...(again?.duplicates ?? [])].sort()).toEqual(['siem', 'slack-ops', 'teams-backup']);
+    expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack', 'teams']);
+    const siem = posts.find((p) => p.path === '/siem/hook');
+    expect(JSON.parse(siem?.body ?? '{}')).toEqual(event);
+    expect(
+      siem &&
+        verifyWebhook(
+          siem.body,
+          siem.headers as Record<string, string>,
+          'whsec_siem_0123456789',
+          Math.floor(Date.now() / 1000),
+        ),
+    ).toBe(true);
+  });
+
+  it('throws when a channel fails, and a retry posts only to that channel', async () => {
+    posts.length = 0;
+    failing.add('teams');
+    const event = sampleEvent('sync.failed', {}, 42);
+
+    const err = await handler(sns(JSON.stringify(event)), context).catch((e: unknown) => e);
+    failing.clear();
+    await handler(sns(JSON.stringify(event)), context);
+
+    expect((err as Error).message).toMatch(/not delivered to 1 channel\(s\): channel teams-backup: HTTP 503/);
+    expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack', 'teams']);
+  });
+
+  it('respects channel filters and skips messages that are not monitor events (alarms)', async () => {
+    posts.length = 0;
+
+    const [report] = await handler(sns(JSON.stringify(sampleEvent('sync.stalled', {}, 43))), context);
+    const alarm = await handler(
+      sns('{"AlarmName":"Heartbeat-vb365-prod","NewStateValue":"ALARM"}', 'ALARM: "Heartbeat"'),
+      context,
+    );
+
+    expect(report?.filtered).toEqual(['teams-backup']);
+    expect(alarm).toEqual([]);
+    expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack']);
+  });
+
+  it('never logs a webhook URL or signing secret', () => {
+    const printed = output.join('');
+
+    expect(printed).toContain('event delivered');
+    for (const secret of ['slacksecretpath', 'teamssecretpath', 'whsec_siem_0123456789'])
+      expect(printed).not.toContain(secret);
+  });
+});
