@@ -22,8 +22,21 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambda/adapters/dynamodb-state-store.js';
-import { ENV } from '../lambda/config.js';
+import { DELIVERER_ENV, ENV } from '../lambda/config.js';
 import type { ResolvedConfig } from './config-schema.js';
+
+/** esbuild settings of both Lambdas. */
+const LAMBDA_BUNDLING: nodejs.BundlingOptions = {
+  // CommonJS: the AWS SDK (from the runtime) then loads through its single-file CJS build, which initialises about
+  // 140 ms faster than its ESM build (npm run bench measures it).
+  format: nodejs.OutputFormat.CJS,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  externalModules: ['@aws-sdk/*'],
+  mainFields: ['module', 'main'],
+  forceDockerBundling: false,
+};
 
 /** Lambda caps all environment variables of a function at 4 KB together. */
 const LAMBDA_ENV_LIMIT_BYTES = 4 * 1024;
@@ -57,6 +70,8 @@ export class Vb365SyncMonitor extends Construct {
   readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
   readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
   readonly dashboard: cloudwatch.Dashboard;
+  /** The chat/webhook deliverer, when channels are configured. */
+  readonly deliverer: nodejs.NodejsFunction | undefined;
 
   constructor(scope: Construct, id: string, props: Vb365SyncMonitorProps) {
     super(scope, id);
@@ -197,7 +212,76 @@ export class Vb365SyncMonitor extends Construct {
       }
     }
 
+    this.deliverer = this.#deliverer(config);
     this.dashboard = this.#alarmsAndDashboard(config, interval);
+  }
+
+  /** Delivers events to Slack, Teams and signed webhooks; only created when such channels are configured. */
+  #deliverer(config: ResolvedConfig): nodejs.NodejsFunction | undefined {
+    const n = config.notifications;
+    const channels = [
+      ...n.slackWebhookSecrets.map((secret, i) => ({ id: `slack-${i + 1}`, kind: 'slack' as const, secret })),
+      ...n.teamsWebhookSecrets.map((secret, i) => ({ id: `teams-${i + 1}`, kind: 'teams' as const, secret })),
+      ...n.webhookSecrets.map((secret, i) => ({ id: `webhook-${i + 1}`, kind: 'webhook' as const, secret })),
+    ];
+    if (channels.length === 0) return undefined;
+    const deadLetters = new sqs.Queue(this, 'DeliveryDeadLetters', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const fn = new nodejs.NodejsFunction(this, 'Deliverer', {
+      description: 'vb365-sync-monitor deliverer: Slack, Teams and webhook notifications',
+      entry: fileURLToPath(new URL('../lambda/deliverer.ts', import.meta.url)),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(60),
+      logGroup: new logs.LogGroup(this, 'DelivererLogs', {
+        retention: config.logRetentionDays as logs.RetentionDays,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      environment: {
+        [DELIVERER_ENV.tableName]: this.table.tableName,
+        [DELIVERER_ENV.channels]: JSON.stringify(channels),
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: `${SERVICE}-deliverer`,
+      },
+      // A failed delivery is retried twice by Lambda, then kept in the dead-letter queue (alarmed).
+      retryAttempts: 2,
+      deadLetterQueue: deadLetters,
+      bundling: LAMBDA_BUNDLING,
+    });
+    this.key.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
+    this.table.grant(fn, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem');
+    for (const [i, c] of channels.entries()) {
+      secretsmanager.Secret.fromSecretNameV2(this, `ChannelSecret${i + 1}`, c.secret).grantRead(fn);
+    }
+    this.topic.addSubscription(new subscriptions.LambdaSubscription(fn));
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'The AWS managed basic execution policy only allows writing CloudWatch Logs.',
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the dead-letter queue of the deliverer.',
+    });
+    const alarm = new cloudwatch.Alarm(this, 'DeliveryDeadLettersAlarm', {
+      alarmDescription:
+        'Notifications could not be delivered to a chat or webhook channel (see the deliverer dead-letter queue).',
+      metric: deadLetters.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new cwActions.SnsAction(this.topic));
+    return fn;
   }
 
   #pollFunction(
@@ -279,17 +363,7 @@ export class Vb365SyncMonitor extends Construct {
       logGroup,
       environment,
       ...network,
-      bundling: {
-        // CommonJS: the AWS SDK (from the runtime) then loads through its single-file CJS build, which initialises
-        // about 140 ms faster than its ESM build (npm run bench measures it).
-        format: nodejs.OutputFormat.CJS,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        externalModules: ['@aws-sdk/*'],
-        mainFields: ['module', 'main'],
-        forceDockerBundling: false,
-      },
+      bundling: LAMBDA_BUNDLING,
     });
     this.table.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem');
     this.topic.grantPublish(fn);

@@ -324,3 +324,48 @@ describe('MonitorStack — limits', () => {
     );
   });
 });
+
+describe('MonitorStack — chat and webhook delivery', () => {
+  const withChannels: MonitorConfig = {
+    ...one,
+    notifications: {
+      slackWebhookSecrets: ['vb365/slack-ops'],
+      teamsWebhookSecrets: ['vb365/teams'],
+      webhookSecrets: ['vb365/siem'],
+    },
+  };
+
+  it('creates no deliverer without channels', () => {
+    const { stack } = synth(one);
+
+    expect(stack.monitor.deliverer).toBeUndefined();
+  });
+
+  it('subscribes a deliverer to the topic with its channels, a dead-letter queue and an alarm', () => {
+    const { template } = synth(withChannels);
+    const fns = Object.values(template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment: { Variables: Record<string, unknown> }; DeadLetterConfig?: unknown };
+    }[];
+    const deliverer = fns.find((f) => f.Properties.Environment.Variables.CHANNELS !== undefined);
+
+    expect(JSON.parse(text(deliverer?.Properties.Environment.Variables.CHANNELS))).toEqual([
+      { id: 'slack-1', kind: 'slack', secret: 'vb365/slack-ops' },
+      { id: 'teams-1', kind: 'teams', secret: 'vb365/teams' },
+      { id: 'webhook-1', kind: 'webhook', secret: 'vb365/siem' },
+    ]);
+    expect(deliverer?.Properties.DeadLetterConfig).toBeDefined();
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda' });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('could not be delivered to a chat or webhook channel'),
+    });
+  });
+
+  it('passes cdk-nag with the deliverer', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    new MonitorStack(app, 'NagDelivery', { config: resolve(withChannels), env });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+    expect(() => app.synth()).not.toThrow();
+  });
+});
