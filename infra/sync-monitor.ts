@@ -25,6 +25,14 @@ import { TABLE_SCHEMA } from '../lambda/adapters/dynamodb-state-store.js';
 import { DELIVERER_ENV, ENV } from '../lambda/config.js';
 import type { ResolvedConfig } from './config-schema.js';
 
+/** cdk-nag: the AWS managed basic execution policy every Lambda role gets. */
+function acknowledgeBasicExecutionRole(fn: lambda.IFunction): void {
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason: 'The AWS managed basic execution policy only allows writing CloudWatch Logs.',
+  });
+}
+
 /** esbuild settings of both Lambdas. */
 const LAMBDA_BUNDLING: nodejs.BundlingOptions = {
   // CommonJS: the AWS SDK (from the runtime) then loads through its single-file CJS build, which initialises about
@@ -260,10 +268,7 @@ export class Vb365SyncMonitor extends Construct {
       secretsmanager.Secret.fromSecretNameV2(this, `ChannelSecret${i + 1}`, c.secret).grantRead(fn);
     }
     this.topic.addSubscription(new subscriptions.LambdaSubscription(fn));
-    Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The AWS managed basic execution policy only allows writing CloudWatch Logs.',
-    });
+    acknowledgeBasicExecutionRole(fn);
     Validations.of(deadLetters).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the deliverer.',
@@ -367,10 +372,7 @@ export class Vb365SyncMonitor extends Construct {
     });
     this.table.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem');
     this.topic.grantPublish(fn);
-    Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The AWS managed basic execution policy only allows writing CloudWatch Logs.',
-    });
+    acknowledgeBasicExecutionRole(fn);
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
       reason: 'The AWS managed VPC access policy only allows managing the network interfaces of a function in a VPC.',

@@ -8,6 +8,7 @@ import type { DeliveryReport } from '../../lambda/domain/delivery.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { generatePki } from '../../local/simulator/certs.js';
+import { captureOutput } from '../fixtures/capture-output.js';
 import { sampleEvent } from '../fixtures/events.js';
 
 type Handler = (event: SNSEvent, context: Context) => Promise<DeliveryReport[]>;
@@ -18,8 +19,8 @@ let secrets: SecretsStandIn;
 let handler: Handler;
 const posts: { path: string; body: string; headers: IncomingMessage['headers'] }[] = [];
 const failing = new Set<string>();
-const output: string[] = [];
-const restore: (() => void)[] = [];
+let capture: ReturnType<typeof captureOutput>;
+let output: string[] = [];
 
 const context = {
   awsRequestId: 'req',
@@ -95,22 +96,15 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
   };
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
-  for (const stream of [process.stdout, process.stderr]) {
-    const original = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      output.push(String(chunk));
-      return original(chunk as string, ...(rest as []));
-    }) as typeof stream.write;
-    restore.push(() => {
-      stream.write = original;
-    });
-  }
+  // Everything the function prints (logs, EMF metrics) is kept to check that no secret appears in it.
+  capture = captureOutput();
+  output = capture.output;
   vi.resetModules();
   ({ handler } = (await import('../../lambda/deliverer.js')) as { handler: Handler });
 });
 
 afterAll(async () => {
-  for (const r of restore) r();
+  capture.restore();
   vi.unstubAllEnvs();
   receiver.closeAllConnections();
   await new Promise<void>((r) => receiver.close(() => r()));

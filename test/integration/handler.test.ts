@@ -6,6 +6,7 @@ import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
 import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
+import { captureOutput } from '../fixtures/capture-output.js';
 
 type Handler = (event: { serverId: string }, context: Context) => Promise<CycleSummary>;
 
@@ -13,8 +14,8 @@ let sim: Vb365Simulator;
 let sns: SnsStandIn;
 let secrets: SecretsStandIn;
 let handler: Handler;
-const output: string[] = [];
-const restore: (() => void)[] = [];
+let capture: ReturnType<typeof captureOutput>;
+let output: string[] = [];
 
 function context(id: string): Context {
   return {
@@ -60,22 +61,14 @@ beforeAll(async () => {
   };
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
   // Everything the function prints (logs, EMF metrics) is kept to check that no secret appears in it.
-  for (const stream of [process.stdout, process.stderr]) {
-    const original = stream.write.bind(stream);
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      output.push(String(chunk));
-      return original(chunk as string, ...(rest as []));
-    }) as typeof stream.write;
-    restore.push(() => {
-      stream.write = original;
-    });
-  }
+  capture = captureOutput();
+  output = capture.output;
   vi.resetModules();
   ({ handler } = (await import('../../lambda/handler.js')) as { handler: Handler });
 });
 
 afterAll(async () => {
-  for (const r of restore) r();
+  capture.restore();
   vi.unstubAllEnvs();
   await Promise.all([sim.close(), sns.close(), secrets.close()]);
 });
