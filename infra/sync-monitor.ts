@@ -273,20 +273,26 @@ export class Vb365SyncMonitor extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the deliverer.',
     });
-    const alarm = new cloudwatch.Alarm(this, 'DeliveryDeadLettersAlarm', {
-      alarmDescription:
-        'Notifications could not be delivered to a chat or webhook channel (see the deliverer dead-letter queue).',
-      metric: deadLetters.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
+    this.#deadLetterAlarm(
+      'DeliveryDeadLettersAlarm',
+      deadLetters,
+      'Notifications could not be delivered to a chat or webhook channel (see the deliverer dead-letter queue).',
+    );
+    return fn;
+  }
+
+  /** Alarm (and OK message) on the topic as soon as a dead-letter queue holds a message. */
+  #deadLetterAlarm(id: string, queue: sqs.IQueue, description: string): void {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      alarmDescription: description,
+      metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     alarm.addAlarmAction(new cwActions.SnsAction(this.topic));
-    return fn;
+    alarm.addOkAction(new cwActions.SnsAction(this.topic));
   }
 
   #pollFunction(
@@ -404,17 +410,11 @@ export class Vb365SyncMonitor extends Construct {
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
     }
-    alarm('DeadLetters', {
-      alarmDescription: 'Scheduled polls could not be delivered to the poll Lambda (see the dead-letter queue).',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.#deadLetterAlarm(
+      'DeadLetters',
+      this.deadLetterQueue,
+      'Scheduled polls could not be delivered to the poll Lambda (see the dead-letter queue).',
+    );
     const cycles = (serverId: string, period: Duration) =>
       new cloudwatch.Metric({
         namespace: METRIC_NAMESPACE,
