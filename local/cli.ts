@@ -1,17 +1,21 @@
+import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
 import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
 import { loadCaBundle } from '../lambda/adapters/vb365/tls.js';
-import type { MonitorEvent } from '../lambda/domain/events.js';
+import { EVENT_TYPES, type MonitorEvent } from '../lambda/domain/events.js';
 import { DEFAULT_POLICY, formatDuration } from '../lambda/domain/policy.js';
 import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
 import type { CallOptions, Notifier, PublishResult, StateStore } from '../lambda/domain/ports.js';
+import { qDeveloperNotification, slackMessage, teamsMessage } from '../lambda/domain/render-chat.js';
+import { subjectOf, textOf } from '../lambda/domain/render-text.js';
 import type { SessionRecord } from '../lambda/domain/state.js';
 import { parseRunArgs, RUN_USAGE, type RunOptions, UsageError } from './cli-args.js';
 import { ConsoleNotifier } from './console-notifier.js';
 import { type EmbeddedDynamoDb, ensureTable, localClient, startDynalite } from './embedded-dynamodb.js';
+import { everyEventType } from './sample-events.js';
 import { demoScenario } from './simulator/scenarios.js';
 import { startSimulator } from './simulator/simulator.js';
 
@@ -19,7 +23,10 @@ const USAGE = `vb365-sync-monitor — alerts for Veeam Backup for Microsoft 365 
 
   vb365-sync-monitor demo [--fast]     the whole product on an embedded VB365 simulator (what npm start runs)
   vb365-sync-monitor run --server URL  monitor a real VB365 server from this machine (run --help for options)
-  vb365-sync-monitor simulator         start the VB365 simulator by hand (npm run simulator -- --help)`;
+  vb365-sync-monitor simulator         start the VB365 simulator by hand (npm run simulator -- --help)
+  vb365-sync-monitor test-notification [--channel email|slack|teams|webhook|qdeveloper] [--type TYPE] [--topic-arn ARN]
+                                       print every channel's rendering of every event type; with --topic-arn,
+                                       publish one clearly marked test event through that SNS topic`;
 
 /** Local table name for embedded state. */
 const LOCAL_TABLE = 'vb365-sync-monitor';
@@ -37,6 +44,8 @@ export async function main(argv: readonly string[]): Promise<number> {
           return 0;
         }
         return await run(parseRunArgs(rest, process.env));
+      case 'test-notification':
+        return await testNotification(rest);
       case 'simulator':
         process.argv = [process.argv[0] ?? 'node', 'simulator', ...rest];
         await import('./simulator/main.js');
@@ -143,6 +152,60 @@ class TeeNotifier implements Notifier {
     await this.echo.publish(events.filter((e) => result.delivered.has(e.eventId)));
     return result;
   }
+}
+
+// ---- test-notification: what each channel shows ------------------------------------------------------------------
+
+const RENDERERS: Record<string, (e: MonitorEvent) => string> = {
+  email: (e) => `Subject: ${subjectOf(e)}\n\n${textOf(e)}`,
+  slack: (e) => JSON.stringify(slackMessage(e), null, 2),
+  teams: (e) => JSON.stringify(teamsMessage(e), null, 2),
+  webhook: (e) => JSON.stringify(e, null, 2),
+  qdeveloper: (e) => JSON.stringify(qDeveloperNotification(e), null, 2),
+};
+
+async function testNotification(args: readonly string[]): Promise<number> {
+  let values: { channel?: string; type?: string; 'topic-arn'?: string };
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: { channel: { type: 'string' }, type: { type: 'string' }, 'topic-arn': { type: 'string' } },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const channels = values.channel ? [values.channel] : Object.keys(RENDERERS);
+  for (const c of channels)
+    if (!RENDERERS[c]) throw new UsageError(`--channel ${c}: use one of ${Object.keys(RENDERERS).join(', ')}`);
+  if (values.type && !(EVENT_TYPES as readonly string[]).includes(values.type)) {
+    throw new UsageError(`--type ${values.type}: use one of ${EVENT_TYPES.join(', ')}`);
+  }
+  const events = everyEventType().filter((e) => !values.type || e.type === values.type);
+  if (values['topic-arn']) {
+    // A real publish: marked as a test in the server name and the event id, so nobody mistakes it for an incident.
+    const base = events[0] as MonitorEvent;
+    const event: MonitorEvent = {
+      ...base,
+      eventId: `test/${new Date().toISOString()}/${base.type}`,
+      occurredAt: new Date().toISOString(),
+      server: { ...base.server, name: `${base.server.name} (TEST NOTIFICATION)` },
+    };
+    const client = new SNSClient({});
+    try {
+      const result = await new SnsNotifier(client, values['topic-arn']).publish([event]);
+      if (result.delivered.size !== 1) throw new Error(result.failed[0]?.reason ?? 'not published');
+    } finally {
+      client.destroy();
+    }
+    process.stdout.write(`published test event ${event.eventId} (${event.type}) to ${values['topic-arn']}\n`);
+    return 0;
+  }
+  for (const e of events) {
+    for (const c of channels)
+      process.stdout.write(`=== ${c} · ${e.type}\n${(RENDERERS[c] as (x: MonitorEvent) => string)(e)}\n\n`);
+  }
+  return 0;
 }
 
 // ---- demo: everything embedded ---------------------------------------------------------------------------------

@@ -214,3 +214,47 @@ describe('vb365-sync-monitor demo', () => {
     expect(run.stdout).toMatch(/Sessions at the end of the demo:/);
   });
 });
+
+describe('vb365-sync-monitor test-notification', () => {
+  it('prints every channel rendering of every event type, machine formats as valid JSON', async () => {
+    const run = await cli(['test-notification']);
+
+    const sections = run.stdout.split(/^=== /m).filter((s) => s.trim() !== '');
+    expect(run.code).toBe(0);
+    expect(sections).toHaveLength(5 * 12);
+    for (const section of sections) {
+      const [head, ...body] = section.split('\n');
+      if (!head?.startsWith('email')) expect(() => JSON.parse(body.join('\n'))).not.toThrow();
+    }
+    expect(run.stdout).toContain(
+      '=== email · sync.failed\nSubject: [VB365] S3 Immutable (eu-west-1) sync failed on Contoso VB365',
+    );
+  });
+
+  it('publishes one clearly marked test event through a topic', async () => {
+    const { startSnsStandIn } = await import('../../local/sns-stand-in.js');
+    const sns = await startSnsStandIn();
+    try {
+      const run = await cli(
+        ['test-notification', '--type', 'sync.failed', '--topic-arn', 'arn:aws:sns:us-east-1:123456789012:events'],
+        {
+          AWS_ENDPOINT_URL_SNS: sns.endpoint,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+        },
+      );
+
+      expect(run.code).toBe(0);
+      const [event] = sns.defaults<MonitorEvent>();
+      expect(sns.received).toHaveLength(1);
+      expect(event).toMatchObject({ type: 'sync.failed', server: { name: 'Contoso VB365 (TEST NOTIFICATION)' } });
+      expect(event?.eventId).toMatch(/^test\//);
+      expect(sns.received[0]?.subject).toBe(
+        '[VB365] S3 Immutable (eu-west-1) sync failed on Contoso VB365 (TEST NOTIFICATION)',
+      );
+    } finally {
+      await sns.close();
+    }
+  });
+});

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyWebhook } from '../../lambda/adapters/channels/webhook-signature.js';
 import type { DeliveryReport } from '../../lambda/domain/delivery.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { sampleEvent } from '../../local/sample-events.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { generatePki } from '../../local/simulator/certs.js';
 import { captureOutput } from '../fixtures/capture-output.js';
-import { sampleEvent } from '../fixtures/events.js';
 
 type Handler = (event: SNSEvent, context: Context) => Promise<DeliveryReport[]>;
 

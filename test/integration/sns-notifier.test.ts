@@ -3,8 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SnsNotifier } from '../../lambda/adapters/sns-notifier.js';
 import { NotifierError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
+import { everyEventType, sampleEvent } from '../../local/sample-events.js';
 import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
-import { everyEventType, sampleEvent } from '../fixtures/events.js';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:vb365-sync-monitor';
 let sns: SnsStandIn;

@@ -8,8 +8,8 @@ import {
 } from '../../lambda/domain/delivery.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
+import { sampleEvent } from '../../local/sample-events.js';
 import { InMemoryDeliveryLog } from '../fakes/in-memory-delivery-log.js';
-import { sampleEvent } from '../fixtures/events.js';
 
 /** Poster that records what it posted and fails for channels told to. */
 class RecordingPoster implements ChannelPoster {

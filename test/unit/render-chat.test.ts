@@ -9,7 +9,7 @@ import {
   slackMessage,
   teamsMessage,
 } from '../../lambda/domain/render-chat.js';
-import { everyEventType, sampleEvent } from '../fixtures/events.js';
+import { everyEventType, sampleEvent } from '../../local/sample-events.js';
 
 const HOSTILE_NAME = '<!channel> *pwned* <https://evil.example|click here> [login](https://evil.example) <@U012AB3CD>';
 const HOSTILE_ERROR = '```\n<!everyone> **urgent** [reset](https://evil.example)\n```';
