@@ -9,8 +9,6 @@ const MARK: Record<MonitorEvent['severity'], string> = { info: 'INFO', warning: 
  * event JSON per line (contract v1) and nothing else.
  */
 export class ConsoleNotifier implements Notifier {
-  readonly delivered: MonitorEvent[] = [];
-
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly json: boolean,
@@ -18,7 +16,6 @@ export class ConsoleNotifier implements Notifier {
 
   async publish(events: readonly MonitorEvent[]): Promise<PublishResult> {
     for (const e of events) {
-      this.delivered.push(e);
       if (this.json) this.out.write(`${JSON.stringify(e)}\n`);
       else this.out.write(`${formatReadable(e)}\n\n`);
     }
