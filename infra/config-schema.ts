@@ -47,6 +47,41 @@ export interface EmailRecipient {
   readonly eventTypes?: readonly EventType[];
 }
 
+/** A chat or webhook channel whose URL (and signing secret) is kept in Secrets Manager. */
+export interface WebhookChannelEntry {
+  /** Name of the Secrets Manager secret holding the URL (see the README for each kind's secret format). */
+  readonly secretName: string;
+  /** Only these event types. @default all */
+  readonly eventTypes?: readonly EventType[];
+}
+
+/** A Slack incoming webhook. */
+export interface SlackChannelEntry extends WebhookChannelEntry {
+  /**
+   * Mention per severity: `<!here>`, `<!channel>`, `<@U…>` (a person) or `<!subteam^S…>` (a user group), several
+   * separated by spaces; `''` for none. @default { critical: '<!here>' }
+   */
+  readonly mentions?: Partial<Record<'info' | 'warning' | 'critical', string>>;
+}
+
+/** An Amazon Q Developer in chat applications (AWS Chatbot) Slack channel (the workspace is authorised once in the console). */
+export interface QDeveloperSlackChannel {
+  readonly workspaceId: string;
+  readonly channelId: string;
+  /** Only these event types; CloudWatch alarms of the monitor always reach the channel. @default all */
+  readonly eventTypes?: readonly EventType[];
+}
+
+/** An Amazon Q Developer in chat applications Microsoft Teams channel (the team is authorised once in the console). */
+export interface QDeveloperTeamsChannel {
+  readonly tenantId: string;
+  readonly teamId: string;
+  /** The channel id from the channel link (`19:…@thread.tacv2`). */
+  readonly channelId: string;
+  /** Only these event types; CloudWatch alarms of the monitor always reach the channel. @default all */
+  readonly eventTypes?: readonly EventType[];
+}
+
 export interface MonitorConfig {
   /** @default 'Vb365SyncMonitor' */
   readonly stackName?: string;
@@ -69,14 +104,16 @@ export interface MonitorConfig {
   };
   readonly notifications?: {
     readonly emails?: readonly EmailRecipient[];
-    /** Secrets Manager secret names holding Slack incoming-webhook URLs (delivered by the deliverer Lambda). */
-    readonly slackWebhookSecrets?: readonly string[];
-    /** Secrets Manager secret names holding Microsoft Teams Workflows webhook URLs. */
-    readonly teamsWebhookSecrets?: readonly string[];
-    /** Secrets Manager secret names holding `{"url","signingSecret"}` for signed generic webhooks. */
-    readonly webhookSecrets?: readonly string[];
+    /** Slack incoming webhooks: a secret name, or `{ secretName, eventTypes?, mentions? }`. */
+    readonly slackWebhookSecrets?: readonly (string | SlackChannelEntry)[];
+    /** Microsoft Teams Workflows webhooks: a secret name, or `{ secretName, eventTypes? }`. */
+    readonly teamsWebhookSecrets?: readonly (string | WebhookChannelEntry)[];
+    /** Signed generic webhooks (secret `{"url","signingSecret"}`): a secret name, or `{ secretName, eventTypes? }`. */
+    readonly webhookSecrets?: readonly (string | WebhookChannelEntry)[];
     /** Amazon Q Developer in chat applications (AWS Chatbot) Slack channels. */
-    readonly qDeveloperSlackChannels?: readonly { readonly workspaceId: string; readonly channelId: string }[];
+    readonly qDeveloperSlackChannels?: readonly QDeveloperSlackChannel[];
+    /** Amazon Q Developer in chat applications Microsoft Teams channels. */
+    readonly qDeveloperTeamsChannels?: readonly QDeveloperTeamsChannel[];
   };
   /** CloudWatch Logs retention of the Lambda logs, in days. @default 90 */
   readonly logRetentionDays?: number;
@@ -96,7 +133,14 @@ export interface ResolvedConfig {
   readonly servers: readonly (ServerEntry & { readonly name: string; readonly caBundle?: string })[];
   readonly pollEveryMinutes: number;
   readonly policy: Required<NonNullable<MonitorConfig['policy']>>;
-  readonly notifications: Required<NonNullable<MonitorConfig['notifications']>>;
+  readonly notifications: {
+    readonly emails: readonly EmailRecipient[];
+    readonly slackWebhookSecrets: readonly SlackChannelEntry[];
+    readonly teamsWebhookSecrets: readonly WebhookChannelEntry[];
+    readonly webhookSecrets: readonly WebhookChannelEntry[];
+    readonly qDeveloperSlackChannels: readonly QDeveloperSlackChannel[];
+    readonly qDeveloperTeamsChannels: readonly QDeveloperTeamsChannel[];
+  };
   readonly logRetentionDays: number;
   readonly heartbeatIntervals: number;
 }
@@ -116,6 +160,19 @@ export type ReadFile = (path: string) => string | undefined;
 
 const ID = /^[A-Za-z0-9._-]{1,64}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Slack mentions: special ones, people, user groups; space-separated; or none. */
+const SLACK_MENTIONS = /^((<!here>|<!channel>|<@[UW][A-Z0-9]+>|<!subteam\^S[A-Z0-9]+>)( (?=<))?)*$/;
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The deliverer's channel list travels in its environment (4 KB with everything else). */
+const MAX_CHANNELS = 20;
 
 /**
  * Checks `config` and returns it resolved (defaults applied, CA bundles read), or throws one
@@ -227,35 +284,84 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
   }
 
   const n = config.notifications ?? {};
+  const eventTypes = (field: string, types: readonly unknown[] | undefined) => {
+    if (types === undefined) return;
+    if (!Array.isArray(types) || types.length === 0) {
+      bad(field, types, 'list at least one event type, or leave the field out for all');
+      return;
+    }
+    for (const t of types) {
+      if (!(EVENT_TYPES as readonly unknown[]).includes(t)) {
+        bad(field, t, `use event types from: ${EVENT_TYPES.join(', ')}`);
+      }
+    }
+  };
   (n.emails ?? []).forEach((e, i) => {
     if (typeof e.address !== 'string' || !EMAIL.test(e.address))
       bad(`notifications.emails[${i}].address`, e.address, 'use an email address');
-    for (const t of e.eventTypes ?? []) {
-      if (!(EVENT_TYPES as readonly string[]).includes(t)) {
-        bad(`notifications.emails[${i}].eventTypes`, t, `use event types from: ${EVENT_TYPES.join(', ')}`);
-      }
+    eventTypes(`notifications.emails[${i}].eventTypes`, e.eventTypes);
+  });
+  const webhooks = <T extends WebhookChannelEntry>(key: string, entries: readonly (string | T)[] | undefined): T[] =>
+    (entries ?? []).map((entry, i) => {
+      const at = `notifications.${key}[${i}]`;
+      const e = (typeof entry === 'string' ? { secretName: entry } : entry) as T;
+      if (typeof e.secretName !== 'string' || e.secretName.trim() === '')
+        bad(typeof entry === 'string' ? at : `${at}.secretName`, e.secretName, 'name a Secrets Manager secret');
+      eventTypes(`${at}.eventTypes`, e.eventTypes);
+      return e;
+    });
+  const slackWebhookSecrets = webhooks<SlackChannelEntry>('slackWebhookSecrets', n.slackWebhookSecrets);
+  slackWebhookSecrets.forEach((e, i) => {
+    for (const [severity, mention] of Object.entries(e.mentions ?? {})) {
+      const at = `notifications.slackWebhookSecrets[${i}].mentions.${severity}`;
+      if (!['info', 'warning', 'critical'].includes(severity))
+        bad(at, mention, 'use the severities info, warning or critical');
+      else if (typeof mention !== 'string' || !SLACK_MENTIONS.test(mention))
+        bad(
+          at,
+          mention,
+          "use <!here>, <!channel>, <@U…> or <!subteam^S…> (several separated by spaces), or '' for none",
+        );
     }
   });
-  for (const key of ['slackWebhookSecrets', 'teamsWebhookSecrets', 'webhookSecrets'] as const) {
-    (n[key] ?? []).forEach((name, i) => {
-      if (typeof name !== 'string' || name.trim() === '')
-        bad(`notifications.${key}[${i}]`, name, 'name a Secrets Manager secret');
-    });
-  }
+  const teamsWebhookSecrets = webhooks<WebhookChannelEntry>('teamsWebhookSecrets', n.teamsWebhookSecrets);
+  const webhookSecrets = webhooks<WebhookChannelEntry>('webhookSecrets', n.webhookSecrets);
   (n.qDeveloperSlackChannels ?? []).forEach((ch, i) => {
+    const at = `notifications.qDeveloperSlackChannels[${i}]`;
     if (!/^T[A-Z0-9]{8,}$/.test(ch.workspaceId ?? ''))
-      bad(
-        `notifications.qDeveloperSlackChannels[${i}].workspaceId`,
-        ch.workspaceId,
-        'use the Slack workspace id (T…), from the Q Developer console',
-      );
+      bad(`${at}.workspaceId`, ch.workspaceId, 'use the Slack workspace id (T…), from the Q Developer console');
     if (!/^[CG][A-Z0-9]{8,}$/.test(ch.channelId ?? ''))
-      bad(
-        `notifications.qDeveloperSlackChannels[${i}].channelId`,
-        ch.channelId,
-        'use the Slack channel id (C…), from the channel details',
-      );
+      bad(`${at}.channelId`, ch.channelId, 'use the Slack channel id (C…), from the channel details');
+    eventTypes(`${at}.eventTypes`, ch.eventTypes);
   });
+  (n.qDeveloperTeamsChannels ?? []).forEach((ch, i) => {
+    const at = `notifications.qDeveloperTeamsChannels[${i}]`;
+    if (!UUID.test(ch.tenantId ?? ''))
+      bad(`${at}.tenantId`, ch.tenantId, 'use the Microsoft Entra tenant id (a GUID), from the channel link');
+    if (!UUID.test(ch.teamId ?? ''))
+      bad(`${at}.teamId`, ch.teamId, 'use the team id (a GUID, "groupId" in the channel link)');
+    if (!/^19:[A-Za-z0-9_.-]+@thread\.(tacv2|skype)$/.test(safeDecode(ch.channelId ?? '')))
+      bad(
+        `${at}.channelId`,
+        ch.channelId,
+        'use the channel id from the channel link (19%3a…%40thread.tacv2 or 19:…@thread.tacv2)',
+      );
+    eventTypes(`${at}.eventTypes`, ch.eventTypes);
+  });
+  if (
+    slackWebhookSecrets.length +
+      teamsWebhookSecrets.length +
+      webhookSecrets.length +
+      (n.qDeveloperSlackChannels ?? []).length +
+      (n.qDeveloperTeamsChannels ?? []).length >
+    MAX_CHANNELS
+  ) {
+    bad(
+      'notifications',
+      `${MAX_CHANNELS}+ chat and webhook channels`,
+      `use at most ${MAX_CHANNELS} chat and webhook channels`,
+    );
+  }
 
   const logRetentionDays = config.logRetentionDays ?? 90;
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
@@ -275,10 +381,15 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
     policy,
     notifications: {
       emails: n.emails ?? [],
-      slackWebhookSecrets: n.slackWebhookSecrets ?? [],
-      teamsWebhookSecrets: n.teamsWebhookSecrets ?? [],
-      webhookSecrets: n.webhookSecrets ?? [],
+      slackWebhookSecrets,
+      teamsWebhookSecrets,
+      webhookSecrets,
       qDeveloperSlackChannels: n.qDeveloperSlackChannels ?? [],
+      // CloudFormation wants the channel id URL-encoded, as it appears in the channel link.
+      qDeveloperTeamsChannels: (n.qDeveloperTeamsChannels ?? []).map((ch) => ({
+        ...ch,
+        channelId: encodeURIComponent(safeDecode(ch.channelId)),
+      })),
     },
     logRetentionDays,
     heartbeatIntervals,

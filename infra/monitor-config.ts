@@ -33,6 +33,15 @@ const config: MonitorConfig = {
         ],
       },
     ],
+    // Chat and webhook channels (URLs live in Secrets Manager; see the README, "Chat and webhook channels"):
+    // slackWebhookSecrets: [
+    //   'vb365/slack-backup-ops',
+    //   { secretName: 'vb365/slack-management', eventTypes: ['sync.failed'], mentions: { critical: '<!channel>' } },
+    // ],
+    // teamsWebhookSecrets: ['vb365/teams-backup'],
+    // webhookSecrets: [{ secretName: 'vb365/siem', eventTypes: ['sync.failed', 'sync.completed'] }],
+    // qDeveloperSlackChannels: [{ workspaceId: 'T0123ABCDE', channelId: 'C0123ABCDEF' }],
+    // qDeveloperTeamsChannels: [{ tenantId: '…', teamId: '…', channelId: '19%3a…%40thread.tacv2' }],
   },
   logRetentionDays: 90,
 };

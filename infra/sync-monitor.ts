@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import {
+  aws_chatbot as chatbot,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cwActions,
   Duration,
@@ -23,6 +24,8 @@ import {
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambda/adapters/dynamodb-state-store.js';
 import { DELIVERER_ENV, ENV } from '../lambda/config.js';
+import type { Channel } from '../lambda/domain/delivery.js';
+import type { EventType } from '../lambda/domain/events.js';
 import type { ResolvedConfig } from './config-schema.js';
 
 /** cdk-nag: the AWS managed basic execution policy every Lambda role gets. */
@@ -224,14 +227,78 @@ export class Vb365SyncMonitor extends Construct {
     this.dashboard = this.#alarmsAndDashboard(config, interval);
   }
 
-  /** Delivers events to Slack, Teams and signed webhooks; only created when such channels are configured. */
+  /**
+   * Delivers events to Slack, Teams, signed webhooks and Amazon Q Developer channels (each through its own topic, which
+   * its channel configuration subscribes to); only created when such channels are configured.
+   */
   #deliverer(config: ResolvedConfig): nodejs.NodejsFunction | undefined {
     const n = config.notifications;
-    const channels = [
-      ...n.slackWebhookSecrets.map((secret, i) => ({ id: `slack-${i + 1}`, kind: 'slack' as const, secret })),
-      ...n.teamsWebhookSecrets.map((secret, i) => ({ id: `teams-${i + 1}`, kind: 'teams' as const, secret })),
-      ...n.webhookSecrets.map((secret, i) => ({ id: `webhook-${i + 1}`, kind: 'webhook' as const, secret })),
+    const only = (eventTypes: readonly EventType[] | undefined) => (eventTypes ? { eventTypes } : {});
+    const channels: Channel[] = [
+      ...n.slackWebhookSecrets.map((c, i) => ({
+        id: `slack-${i + 1}`,
+        kind: 'slack' as const,
+        secret: c.secretName,
+        ...only(c.eventTypes),
+        ...(c.mentions ? { mentions: c.mentions } : {}),
+      })),
+      ...n.teamsWebhookSecrets.map((c, i) => ({
+        id: `teams-${i + 1}`,
+        kind: 'teams' as const,
+        secret: c.secretName,
+        ...only(c.eventTypes),
+      })),
+      ...n.webhookSecrets.map((c, i) => ({
+        id: `webhook-${i + 1}`,
+        kind: 'webhook' as const,
+        secret: c.secretName,
+        ...only(c.eventTypes),
+      })),
     ];
+    const qTopics: sns.Topic[] = [];
+    const qChannel = (id: string, eventTypes: readonly EventType[] | undefined): sns.Topic => {
+      const topic = new sns.Topic(this, `QDeveloperTopic-${id}`, {
+        displayName: `VB365 sync monitor - Amazon Q Developer ${id}`,
+        masterKey: this.key,
+        enforceSSL: true,
+      });
+      channels.push({ id, kind: 'qdeveloper', topicArn: topic.topicArn, ...only(eventTypes) });
+      qTopics.push(topic);
+      return topic;
+    };
+    n.qDeveloperSlackChannels.forEach((c, i) => {
+      const id = `qdeveloper-slack-${i + 1}`;
+      new chatbot.SlackChannelConfiguration(this, `QDeveloperSlack${i + 1}`, {
+        slackChannelConfigurationName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
+        slackWorkspaceId: c.workspaceId,
+        slackChannelId: c.channelId,
+        notificationTopics: [qChannel(id, c.eventTypes)],
+        role: this.#qDeveloperRole(id),
+        guardrailPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('CloudWatchReadOnlyAccess')],
+        loggingLevel: chatbot.LoggingLevel.ERROR,
+      });
+    });
+    n.qDeveloperTeamsChannels.forEach((c, i) => {
+      const id = `qdeveloper-teams-${i + 1}`;
+      new chatbot.CfnMicrosoftTeamsChannelConfiguration(this, `QDeveloperTeams${i + 1}`, {
+        configurationName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
+        teamsTenantId: c.tenantId,
+        teamId: c.teamId,
+        teamsChannelId: c.channelId,
+        snsTopicArns: [qChannel(id, c.eventTypes).topicArn],
+        iamRoleArn: this.#qDeveloperRole(id).roleArn,
+        guardrailPolicies: [
+          Stack.of(this).formatArn({
+            service: 'iam',
+            region: '',
+            account: 'aws',
+            resource: 'policy',
+            resourceName: 'CloudWatchReadOnlyAccess',
+          }),
+        ],
+        loggingLevel: 'ERROR',
+      });
+    });
     if (channels.length === 0) return undefined;
     const deadLetters = new sqs.Queue(this, 'DeliveryDeadLetters', {
       encryption: sqs.QueueEncryption.KMS,
@@ -240,7 +307,7 @@ export class Vb365SyncMonitor extends Construct {
       retentionPeriod: Duration.days(14),
     });
     const fn = new nodejs.NodejsFunction(this, 'Deliverer', {
-      description: 'vb365-sync-monitor deliverer: Slack, Teams and webhook notifications',
+      description: 'vb365-sync-monitor deliverer: Slack, Teams, webhook and Amazon Q Developer notifications',
       entry: fileURLToPath(new URL('../lambda/deliverer.ts', import.meta.url)),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
@@ -265,7 +332,14 @@ export class Vb365SyncMonitor extends Construct {
     this.key.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.table.grant(fn, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem');
     for (const [i, c] of channels.entries()) {
-      secretsmanager.Secret.fromSecretNameV2(this, `ChannelSecret${i + 1}`, c.secret).grantRead(fn);
+      if (c.kind !== 'qdeveloper')
+        secretsmanager.Secret.fromSecretNameV2(this, `ChannelSecret${i + 1}`, c.secret).grantRead(fn);
+    }
+    if (qTopics.length > 0) {
+      // The key grant above already covers the topics' encryption.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['sns:Publish'], resources: qTopics.map((t) => t.topicArn) }),
+      );
     }
     this.topic.addSubscription(new subscriptions.LambdaSubscription(fn));
     acknowledgeBasicExecutionRole(fn);
@@ -279,6 +353,17 @@ export class Vb365SyncMonitor extends Construct {
       'Notifications could not be delivered to a chat or webhook channel (see the deliverer dead-letter queue).',
     );
     return fn;
+  }
+
+  /**
+   * The role Amazon Q Developer assumes for a channel. It only posts notifications: no permissions of its own, and the
+   * channel's guardrail (read-only CloudWatch) caps what anyone in the channel could run through it.
+   */
+  #qDeveloperRole(id: string): iam.Role {
+    return new iam.Role(this, `QDeveloperRole-${id}`, {
+      assumedBy: new iam.ServicePrincipal('chatbot.amazonaws.com'),
+      description: `Amazon Q Developer in chat applications: ${id} (notifications only)`,
+    });
   }
 
   /** Alarm (and OK message) on the topic as soon as a dead-letter queue holds a message. */

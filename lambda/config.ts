@@ -193,13 +193,23 @@ export interface DelivererConfig {
   readonly caBundle: string | undefined;
 }
 
-const channelSchema = v.object({
+const channelBase = {
   id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/)),
-  kind: v.picklist(['slack', 'teams', 'webhook']),
-  secret: v.pipe(v.string(), v.minLength(1)),
   eventTypes: v.optional(v.array(v.picklist(EVENT_TYPES))),
-  mentions: v.optional(v.record(v.picklist(['info', 'warning', 'critical']), v.string())),
-});
+};
+const channelSchema = v.variant('kind', [
+  v.object({
+    ...channelBase,
+    kind: v.picklist(['slack', 'teams', 'webhook']),
+    secret: v.pipe(v.string(), v.minLength(1)),
+    mentions: v.optional(v.record(v.picklist(['info', 'warning', 'critical']), v.string())),
+  }),
+  v.object({
+    ...channelBase,
+    kind: v.literal('qdeveloper'),
+    topicArn: v.pipe(v.string(), v.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/)),
+  }),
+]);
 
 /** Reads the deliverer's configuration; throws one {@link ConfigError} listing every problem. */
 export function loadDelivererConfig(env: Readonly<Record<string, string | undefined>>): Readonly<DelivererConfig> {

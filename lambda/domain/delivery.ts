@@ -1,19 +1,35 @@
 import { DeliveryError } from './errors.js';
 import type { EventType, MonitorEvent } from './events.js';
-import { type SlackMentions, slackMessage, teamsMessage } from './render-chat.js';
+import { qDeveloperNotification, type SlackMentions, slackMessage, teamsMessage } from './render-chat.js';
 
-/** A chat or webhook channel the deliverer posts to. */
-export interface Channel {
+interface ChannelBase {
   /** Stable id, used in the delivery log and in error messages (never the URL). */
   readonly id: string;
+  /** Only these event types. @default all */
+  readonly eventTypes?: readonly EventType[];
+}
+
+/** A channel posted to over HTTPS (Slack incoming webhook, Teams Workflows webhook, signed generic webhook). */
+export interface WebhookChannel extends ChannelBase {
   readonly kind: 'slack' | 'teams' | 'webhook';
   /** Secrets Manager secret holding the webhook URL (`{"url"}`, or the bare URL; `{"url","signingSecret"}` for webhooks). */
   readonly secret: string;
-  /** Only these event types. @default all */
-  readonly eventTypes?: readonly EventType[];
   /** Slack only: mention per severity. */
   readonly mentions?: SlackMentions;
 }
+
+/**
+ * An Amazon Q Developer in chat applications (AWS Chatbot) channel: custom notifications are published to the SNS
+ * topic its channel configuration subscribes to. CloudWatch alarm messages are forwarded as they are (Q Developer
+ * renders them natively).
+ */
+export interface QDeveloperChannel extends ChannelBase {
+  readonly kind: 'qdeveloper';
+  readonly topicArn: string;
+}
+
+/** A chat or webhook channel the deliverer serves. */
+export type Channel = WebhookChannel | QDeveloperChannel;
 
 /** Where a channel posts (from its secret). */
 export interface ChannelTarget {
@@ -23,12 +39,17 @@ export interface ChannelTarget {
 
 /** Reads a channel's target from its secret (cached by the adapter). */
 export interface ChannelTargets {
-  target(channel: Channel): Promise<ChannelTarget>;
+  target(channel: WebhookChannel): Promise<ChannelTarget>;
 }
 
 /** Posts a rendered body; throws `DeliveryError`. */
 export interface ChannelPoster {
   post(channelId: string, target: ChannelTarget, body: string, options?: { signal?: AbortSignal }): Promise<void>;
+}
+
+/** Publishes a rendered message to a channel's SNS topic; throws `DeliveryError`. */
+export interface TopicPoster {
+  publish(channelId: string, topicArn: string, body: string, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 /**
@@ -48,6 +69,8 @@ export interface DeliveryLog {
 export interface DeliveryDeps {
   readonly targets: ChannelTargets;
   readonly poster: ChannelPoster;
+  /** Needed only when a `qdeveloper` channel is configured. */
+  readonly topics?: TopicPoster;
   readonly log: DeliveryLog;
   readonly now: () => Date;
   /** @default 2 min */
@@ -71,6 +94,8 @@ export function bodyFor(channel: Channel, event: MonitorEvent): string {
       return JSON.stringify(teamsMessage(event));
     case 'webhook':
       return JSON.stringify(event);
+    case 'qdeveloper':
+      return JSON.stringify(qDeveloperNotification(event));
   }
 }
 
@@ -85,23 +110,55 @@ export async function deliverEvent(
   deps: DeliveryDeps,
   signal?: AbortSignal,
 ): Promise<DeliveryReport> {
+  const accepted = channels.filter(
+    (c) => !c.eventTypes || c.eventTypes.length === 0 || c.eventTypes.includes(event.type),
+  );
+  const filtered = channels.filter((c) => !accepted.includes(c)).map((c) => c.id);
+  const report = await deliverEach(
+    accepted.map((channel) => ({ channel, body: () => bodyFor(channel, event) })),
+    event.eventId,
+    deps,
+    signal,
+  );
+  return { ...report, filtered };
+}
+
+/**
+ * Forwards a message that is not a monitor event (a CloudWatch alarm notification sharing the topic) to the channels
+ * that understand it as it is: Amazon Q Developer renders alarms natively. Deduplicated by the SNS message id.
+ */
+export async function forwardAlarm(
+  messageId: string,
+  message: string,
+  channels: readonly Channel[],
+  deps: DeliveryDeps,
+  signal?: AbortSignal,
+): Promise<DeliveryReport> {
+  const accepted = channels.filter((c) => c.kind === 'qdeveloper');
+  const filtered = channels.filter((c) => c.kind !== 'qdeveloper').map((c) => c.id);
+  const report = await deliverEach(
+    accepted.map((channel) => ({ channel, body: () => message })),
+    `alarm/${messageId}`,
+    deps,
+    signal,
+  );
+  return { ...report, filtered };
+}
+
+/** Posts each (channel, body) once per `key`, recording it in the delivery log; throws naming every failure. */
+async function deliverEach(
+  posts: readonly { channel: Channel; body: () => string }[],
+  key: string,
+  deps: DeliveryDeps,
+  signal: AbortSignal | undefined,
+): Promise<Omit<DeliveryReport, 'filtered'>> {
   const delivered: string[] = [];
   const duplicates: string[] = [];
-  const filtered: string[] = [];
   const failures: { channel: string; error: DeliveryError }[] = [];
   await Promise.all(
-    channels.map(async (channel) => {
-      if (channel.eventTypes && channel.eventTypes.length > 0 && !channel.eventTypes.includes(event.type)) {
-        filtered.push(channel.id);
-        return;
-      }
+    posts.map(async ({ channel, body }) => {
       const now = deps.now();
-      const claim = await deps.log.claim(
-        channel.id,
-        event.eventId,
-        now,
-        new Date(now.getTime() + (deps.leaseMs ?? 120_000)),
-      );
+      const claim = await deps.log.claim(channel.id, key, now, new Date(now.getTime() + (deps.leaseMs ?? 120_000)));
       if (claim === 'delivered') {
         duplicates.push(channel.id);
         return;
@@ -114,10 +171,9 @@ export async function deliverEvent(
         return;
       }
       try {
-        const target = await deps.targets.target(channel);
-        await deps.poster.post(channel.id, target, bodyFor(channel, event), { signal });
+        await postTo(channel, body(), deps, signal);
       } catch (err) {
-        await deps.log.release(channel.id, event.eventId);
+        await deps.log.release(channel.id, key);
         const error =
           err instanceof DeliveryError
             ? err
@@ -125,19 +181,25 @@ export async function deliverEvent(
         failures.push({ channel: channel.id, error });
         return;
       }
-      await deps.log.delivered(
-        channel.id,
-        event.eventId,
-        new Date(deps.now().getTime() + (deps.dedupeMs ?? 7 * 86_400_000)),
-      );
+      await deps.log.delivered(channel.id, key, new Date(deps.now().getTime() + (deps.dedupeMs ?? 7 * 86_400_000)));
       delivered.push(channel.id);
     }),
   );
   if (failures.length > 0) {
     throw new DeliveryError(
-      `event ${event.eventId} not delivered to ${failures.length} channel(s): ${failures.map((f) => f.error.message).join('; ')}`,
+      `event ${key} not delivered to ${failures.length} channel(s): ${failures.map((f) => f.error.message).join('; ')}`,
       failures.some((f) => f.error.retryable),
     );
   }
-  return { delivered, duplicates, filtered };
+  return { delivered, duplicates };
+}
+
+async function postTo(channel: Channel, body: string, deps: DeliveryDeps, signal?: AbortSignal): Promise<void> {
+  if (channel.kind === 'qdeveloper') {
+    if (!deps.topics) throw new DeliveryError(`channel ${channel.id}: no topic publisher configured`, false);
+    await deps.topics.publish(channel.id, channel.topicArn, body, { signal });
+    return;
+  }
+  const target = await deps.targets.target(channel);
+  await deps.poster.post(channel.id, target, body, { signal });
 }

@@ -31,12 +31,40 @@ export function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Escapes Markdown (Teams TextBlock, Q Developer client-markdown): emphasis, links, code, headings, HTML. */
+/**
+ * Escapes CommonMark (Teams TextBlock) with backslashes: emphasis, links, code, tables, HTML, and block markers at the
+ * start. Characters that only format next to others that are escaped (`(`, `-` mid-text) are left as they are.
+ */
 export function markdownEscape(text: string): string {
   return text
-    .replace(/[\\`*_{}[\]()#+!|~>-]/g, (c) => `\\${c}`)
+    .replace(/\r?\n/g, ' ')
+    .replace(/[\\`*_[\]|~>]/g, (c) => `\\${c}`)
     .replace(/</g, '&lt;')
-    .replace(/\r?\n/g, ' ');
+    .replace(/^(\s*)([#+!-])/, '$1\\$2');
+}
+
+/** Look-alikes of the characters that format or link in Slack mrkdwn and Markdown. */
+const LITERAL: Readonly<Record<string, string>> = {
+  '*': '∗',
+  _: 'ˍ',
+  '`': 'ˋ',
+  '~': '∼',
+  '<': '‹',
+  '>': '›',
+  '[': '［',
+  ']': '］',
+  '|': '¦',
+};
+
+/**
+ * Makes server text inert in Amazon Q Developer's `client-markdown`, which is passed on to the chat platform's own
+ * Markdown (Slack mrkdwn has no backslash escapes, so they would show): formatting characters become look-alikes.
+ */
+export function literalMarkdown(text: string): string {
+  return text
+    .replace(/\r?\n/g, ' ')
+    .replace(/[*_`~<>[\]|]/g, (c) => LITERAL[c] ?? c)
+    .replace(/^(\s*)#/, '$1＃');
 }
 
 /** A progress bar of 10 cells, e.g. `▓▓▓▓░░░░░░ 42 %`. */
@@ -148,7 +176,7 @@ export function teamsMessage(event: MonitorEvent): Record<string, unknown> {
  */
 export function qDeveloperNotification(event: MonitorEvent): Record<string, unknown> {
   const v = viewOf(event);
-  const md = (text: string, max = 1000) => markdownEscape(truncate(text, max, '…'));
+  const md = (text: string, max = 1000) => literalMarkdown(truncate(text, max, '…'));
   const lines = [
     md(v.headline),
     ...v.facts.map((f) => `*${md(f.label, 40)}:* ${md(f.value)}`),

@@ -329,9 +329,20 @@ describe('MonitorStack — chat and webhook delivery', () => {
   const withChannels: MonitorConfig = {
     ...one,
     notifications: {
-      slackWebhookSecrets: ['vb365/slack-ops'],
+      slackWebhookSecrets: [
+        'vb365/slack-ops',
+        { secretName: 'vb365/slack-mgmt', eventTypes: ['sync.failed'], mentions: { critical: '<!subteam^S0123ABCD>' } },
+      ],
       teamsWebhookSecrets: ['vb365/teams'],
-      webhookSecrets: ['vb365/siem'],
+      webhookSecrets: [{ secretName: 'vb365/siem', eventTypes: ['sync.failed', 'sync.completed'] }],
+      qDeveloperSlackChannels: [{ workspaceId: 'T0123ABCDE', channelId: 'C0123ABCDEF', eventTypes: ['sync.failed'] }],
+      qDeveloperTeamsChannels: [
+        {
+          tenantId: '8a7d3c52-1f4e-4b6a-9c2d-0e5f7a8b9c10',
+          teamId: '2b4c6d8e-0a1b-4c3d-8e5f-6a7b8c9d0e1f',
+          channelId: '19:abcdefABCDEF0123456789@thread.tacv2',
+        },
+      ],
     },
   };
 
@@ -350,14 +361,70 @@ describe('MonitorStack — chat and webhook delivery', () => {
 
     expect(JSON.parse(text(deliverer?.Properties.Environment.Variables.CHANNELS))).toEqual([
       { id: 'slack-1', kind: 'slack', secret: 'vb365/slack-ops' },
+      {
+        id: 'slack-2',
+        kind: 'slack',
+        secret: 'vb365/slack-mgmt',
+        eventTypes: ['sync.failed'],
+        mentions: { critical: '<!subteam^S0123ABCD>' },
+      },
       { id: 'teams-1', kind: 'teams', secret: 'vb365/teams' },
-      { id: 'webhook-1', kind: 'webhook', secret: 'vb365/siem' },
+      { id: 'webhook-1', kind: 'webhook', secret: 'vb365/siem', eventTypes: ['sync.failed', 'sync.completed'] },
+      { id: 'qdeveloper-slack-1', kind: 'qdeveloper', topicArn: expect.any(String), eventTypes: ['sync.failed'] },
+      { id: 'qdeveloper-teams-1', kind: 'qdeveloper', topicArn: expect.any(String) },
     ]);
     expect(deliverer?.Properties.DeadLetterConfig).toBeDefined();
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda' });
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 2 });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmDescription: Match.stringLikeRegexp('could not be delivered to a chat or webhook channel'),
+    });
+  });
+
+  it('gives each Amazon Q Developer channel its own encrypted topic, a notification-only role and a guardrail', () => {
+    const { template } = synth(withChannels);
+    const topics = template.findResources('AWS::SNS::Topic', {
+      Properties: { DisplayName: Match.stringLikeRegexp('Amazon Q Developer') },
+    });
+    const [slackTopic, teamsTopic] = Object.keys(topics);
+
+    expect(Object.keys(topics)).toHaveLength(2);
+    for (const t of Object.values(topics) as { Properties: { KmsMasterKeyId?: unknown } }[])
+      expect(t.Properties.KmsMasterKeyId).toBeDefined();
+    template.hasResourceProperties('AWS::Chatbot::SlackChannelConfiguration', {
+      SlackWorkspaceId: 'T0123ABCDE',
+      SlackChannelId: 'C0123ABCDEF',
+      SnsTopicArns: [{ Ref: slackTopic }],
+      GuardrailPolicies: [
+        Match.objectLike({
+          'Fn::Join': Match.arrayWith([Match.arrayWith([':iam::aws:policy/CloudWatchReadOnlyAccess'])]),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Chatbot::MicrosoftTeamsChannelConfiguration', {
+      TeamsTenantId: '8a7d3c52-1f4e-4b6a-9c2d-0e5f7a8b9c10',
+      TeamId: '2b4c6d8e-0a1b-4c3d-8e5f-6a7b8c9d0e1f',
+      TeamsChannelId: '19%3AabcdefABCDEF0123456789%40thread.tacv2',
+      SnsTopicArns: [{ Ref: teamsTopic }],
+    });
+    const roles = template.findResources('AWS::IAM::Role', {
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'chatbot.amazonaws.com' } })],
+        },
+      },
+    }) as Record<string, { Properties: { ManagedPolicyArns?: unknown; Policies?: unknown } }>;
+    expect(Object.keys(roles)).toHaveLength(2);
+    for (const role of Object.values(roles)) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.Policies).toBeUndefined();
+    }
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'sns:Publish', Resource: [{ Ref: slackTopic }, { Ref: teamsTopic }] }),
+        ]),
+      },
     });
   });
 

@@ -9,6 +9,7 @@ import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
 import { sampleEvent } from '../../local/sample-events.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { generatePki } from '../../local/simulator/certs.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
 import { captureOutput } from '../fixtures/capture-output.js';
 
 type Handler = (event: SNSEvent, context: Context) => Promise<DeliveryReport[]>;
@@ -16,6 +17,8 @@ type Handler = (event: SNSEvent, context: Context) => Promise<DeliveryReport[]>;
 let receiver: Server;
 let base: string;
 let secrets: SecretsStandIn;
+let snsStandIn: SnsStandIn;
+const Q_TOPIC = 'arn:aws:sns:us-east-1:123456789012:vb365-qdeveloper-1';
 let handler: Handler;
 const posts: { path: string; body: string; headers: IncomingMessage['headers'] }[] = [];
 const failing = new Set<string>();
@@ -28,7 +31,7 @@ const context = {
   getRemainingTimeInMillis: () => 30_000,
 } as unknown as Context;
 
-function sns(message: string, subject = 'x'): SNSEvent {
+function sns(message: string, subject = 'x', messageId = 'm1'): SNSEvent {
   return {
     Records: [
       {
@@ -37,7 +40,7 @@ function sns(message: string, subject = 'x'): SNSEvent {
         EventSubscriptionArn: 'arn:aws:sns:us-east-1:123456789012:events:sub',
         Sns: {
           Message: message,
-          MessageId: 'm1',
+          MessageId: messageId,
           Subject: subject,
           Type: 'Notification',
           TopicArn: 'arn:aws:sns:us-east-1:123456789012:events',
@@ -71,6 +74,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
   base = `https://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   secrets = await startSecretsStandIn();
+  snsStandIn = await startSnsStandIn();
   secrets.secrets.set('vb365/slack', `${base}/slack/T000/B000/slacksecretpath`);
   secrets.secrets.set('vb365/teams', JSON.stringify({ url: `${base}/teams/workflows/teamssecretpath` }));
   secrets.secrets.set(
@@ -87,6 +91,7 @@ beforeAll(async () => {
       { id: 'slack-ops', kind: 'slack', secret: 'vb365/slack' },
       { id: 'teams-backup', kind: 'teams', secret: 'vb365/teams', eventTypes: ['sync.failed'] },
       { id: 'siem', kind: 'webhook', secret: 'vb365/siem' },
+      { id: 'qdeveloper-1', kind: 'qdeveloper', topicArn: Q_TOPIC, eventTypes: ['sync.failed', 'sync.stalled'] },
     ]),
     DELIVERY_CA_BUNDLE: pki.caCert,
     AWS_REGION: 'us-east-1',
@@ -94,6 +99,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: inject('ddbEndpoint'),
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_ENDPOINT_URL_SNS: snsStandIn.endpoint,
   };
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
   // Everything the function prints (logs, EMF metrics) is kept to check that no secret appears in it.
@@ -109,6 +115,7 @@ afterAll(async () => {
   receiver.closeAllConnections();
   await new Promise<void>((r) => receiver.close(() => r()));
   await secrets.close();
+  await snsStandIn.close();
 });
 
 describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)', () => {
@@ -118,8 +125,8 @@ describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)
     const [first] = await handler(sns(JSON.stringify(event)), context);
     const [again] = await handler(sns(JSON.stringify(event)), context);
 
-    expect([...(first?.delivered ?? [])].sort()).toEqual(['siem', 'slack-ops', 'teams-backup']);
-    expect([...(again?.duplicates ?? [])].sort()).toEqual(['siem', 'slack-ops', 'teams-backup']);
+    expect([...(first?.delivered ?? [])].sort()).toEqual(['qdeveloper-1', 'siem', 'slack-ops', 'teams-backup']);
+    expect([...(again?.duplicates ?? [])].sort()).toEqual(['qdeveloper-1', 'siem', 'slack-ops', 'teams-backup']);
     expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack', 'teams']);
     const siem = posts.find((p) => p.path === '/siem/hook');
     expect(JSON.parse(siem?.body ?? '{}')).toEqual(event);
@@ -132,6 +139,15 @@ describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)
           Math.floor(Date.now() / 1000),
         ),
     ).toBe(true);
+    // Amazon Q Developer: one custom notification on the channel's topic, threaded by session.
+    expect(snsStandIn.received).toHaveLength(1);
+    expect(snsStandIn.received[0]?.topicArn).toBe(Q_TOPIC);
+    expect(JSON.parse(snsStandIn.received[0]?.message ?? '{}')).toMatchObject({
+      version: '1.0',
+      source: 'custom',
+      content: { description: expect.stringContaining('FAILED') },
+      metadata: { threadId: event.session?.id },
+    });
   });
 
   it('throws when a channel fails, and a retry posts only to that channel', async () => {
@@ -144,21 +160,28 @@ describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)
     await handler(sns(JSON.stringify(event)), context);
 
     expect((err as Error).message).toMatch(/not delivered to 1 channel\(s\): channel teams-backup: HTTP 503/);
+    expect(snsStandIn.received.filter((m) => m.message.includes(event.eventId))).toHaveLength(1);
     expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack', 'teams']);
   });
 
-  it('respects channel filters and skips messages that are not monitor events (alarms)', async () => {
+  it('respects channel filters; alarms reach only Amazon Q Developer, as they are, once', async () => {
     posts.length = 0;
+    snsStandIn.received.length = 0;
+    const alarmJson = '{"AlarmName":"Heartbeat-vb365-prod","NewStateValue":"ALARM"}';
 
-    const [report] = await handler(sns(JSON.stringify(sampleEvent('sync.stalled', {}, 43))), context);
-    const alarm = await handler(
-      sns('{"AlarmName":"Heartbeat-vb365-prod","NewStateValue":"ALARM"}', 'ALARM: "Heartbeat"'),
-      context,
-    );
+    const [report] = await handler(sns(JSON.stringify(sampleEvent('sync.completed', {}, 43))), context);
+    const [alarm] = await handler(sns(alarmJson, 'ALARM: "Heartbeat"', 'alarm-1'), context);
+    const [again] = await handler(sns(alarmJson, 'ALARM: "Heartbeat"', 'alarm-1'), context);
 
-    expect(report?.filtered).toEqual(['teams-backup']);
-    expect(alarm).toEqual([]);
+    expect([...(report?.filtered ?? [])].sort()).toEqual(['qdeveloper-1', 'teams-backup']);
+    expect(alarm).toEqual({
+      delivered: ['qdeveloper-1'],
+      duplicates: [],
+      filtered: ['slack-ops', 'teams-backup', 'siem'],
+    });
+    expect(again?.duplicates).toEqual(['qdeveloper-1']);
     expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack']);
+    expect(snsStandIn.received.map((m) => m.message)).toEqual([alarmJson]);
   });
 
   it('never logs a webhook URL or signing secret', () => {

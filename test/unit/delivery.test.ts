@@ -5,6 +5,8 @@ import {
   type ChannelPoster,
   type ChannelTarget,
   deliverEvent,
+  forwardAlarm,
+  type TopicPoster,
 } from '../../lambda/domain/delivery.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
@@ -29,7 +31,21 @@ const channels: Channel[] = [
   { id: 'siem', kind: 'webhook', secret: 'vb365/siem' },
 ];
 
+/** Topic publisher that records what it published. */
+class RecordingTopics implements TopicPoster {
+  readonly published: { channelId: string; topicArn: string; body: string }[] = [];
+  failure: DeliveryError | undefined;
+
+  async publish(channelId: string, topicArn: string, body: string): Promise<void> {
+    if (this.failure) throw this.failure;
+    this.published.push({ channelId, topicArn, body });
+  }
+}
+
+const Q: Channel = { id: 'q-ops', kind: 'qdeveloper', topicArn: 'arn:aws:sns:eu-west-1:123456789012:q-ops' };
+
 let log: InMemoryDeliveryLog;
+let topics: RecordingTopics;
 let poster: RecordingPoster;
 let clock: number;
 
@@ -37,6 +53,7 @@ function deps() {
   return {
     log,
     poster,
+    topics,
     targets: { target: async (c: Channel) => ({ url: `https://hooks.example/${c.id}` }) },
     now: () => new Date(clock),
   };
@@ -45,6 +62,7 @@ function deps() {
 beforeEach(() => {
   log = new InMemoryDeliveryLog();
   poster = new RecordingPoster();
+  topics = new RecordingTopics();
   clock = Date.parse('2026-11-28T12:00:00Z');
 });
 
@@ -109,5 +127,54 @@ describe('deliverEvent', () => {
     expect(Object.keys(JSON.parse(bodyFor(channels[0] as Channel, event)))).toEqual(['text', 'attachments']);
     expect(JSON.parse(bodyFor(channels[1] as Channel, event)).type).toBe('message');
     expect(JSON.parse(bodyFor(channels[2] as Channel, event))).toEqual(event);
+  });
+
+  it('publishes an Amazon Q Developer custom notification to the channel topic, once', async () => {
+    const event = sampleEvent('sync.failed');
+
+    const first = await deliverEvent(event, [...channels, Q], deps());
+    const again = await deliverEvent(event, [...channels, Q], deps());
+
+    expect(first.delivered).toContain('q-ops');
+    expect(again.duplicates).toContain('q-ops');
+    expect(topics.published).toHaveLength(1);
+    expect(topics.published[0]?.topicArn).toBe('arn:aws:sns:eu-west-1:123456789012:q-ops');
+    expect(JSON.parse(topics.published[0]?.body ?? '{}')).toMatchObject({ version: '1.0', source: 'custom' });
+  });
+
+  it('fails a Q Developer channel without a topic publisher as not retryable (a wiring fault)', async () => {
+    const err = await deliverEvent(sampleEvent('sync.failed'), [Q], { ...deps(), topics: undefined }).catch(
+      (e: unknown) => e,
+    );
+
+    expect((err as DeliveryError).retryable).toBe(false);
+    expect((err as DeliveryError).message).toMatch(/channel q-ops: no topic publisher/);
+  });
+});
+
+describe('forwardAlarm', () => {
+  const alarm = '{"AlarmName":"vb365-heartbeat","NewStateValue":"ALARM"}';
+
+  it('forwards a CloudWatch alarm as it is to Q Developer channels only, once per SNS message', async () => {
+    const first = await forwardAlarm('msg-1', alarm, [...channels, Q], deps());
+    const again = await forwardAlarm('msg-1', alarm, [...channels, Q], deps());
+    const next = await forwardAlarm('msg-2', alarm, [...channels, Q], deps());
+
+    expect(first).toEqual({ delivered: ['q-ops'], duplicates: [], filtered: ['slack-ops', 'teams-backup', 'siem'] });
+    expect(again.duplicates).toEqual(['q-ops']);
+    expect(next.delivered).toEqual(['q-ops']);
+    expect(topics.published.map((p) => p.body)).toEqual([alarm, alarm]);
+    expect(poster.posts).toEqual([]);
+  });
+
+  it('throws when the topic refuses, so SNS retries the alarm', async () => {
+    topics.failure = new DeliveryError('channel q-ops: SNS publish failed (ThrottlingException 400)', true, 400);
+
+    const err = await forwardAlarm('msg-3', alarm, [Q], deps()).catch((e: unknown) => e);
+
+    expect((err as DeliveryError).message).toBe(
+      'event alarm/msg-3 not delivered to 1 channel(s): channel q-ops: SNS publish failed (ThrottlingException 400)',
+    );
+    expect((err as DeliveryError).retryable).toBe(true);
   });
 });

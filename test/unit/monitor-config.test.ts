@@ -10,6 +10,11 @@ const files: Record<string, string> = {
 const read = (path: string) => files[path];
 const server = { id: 'vb365-prod', url: 'https://vb365.example.local:4443', credentials: { secretName: 'vb365/prod' } };
 const base: MonitorConfig = { servers: [server] };
+const TEAMS = {
+  tenantId: '8a7d3c52-1f4e-4b6a-9c2d-0e5f7a8b9c10',
+  teamId: '2b4c6d8e-0a1b-4c3d-8e5f-6a7b8c9d0e1f',
+  channelId: '19:abcdef0123456789@thread.tacv2',
+};
 
 function problems(config: unknown): readonly string[] {
   try {
@@ -210,6 +215,61 @@ describe('resolveConfig', () => {
       { ...base, notifications: { qDeveloperSlackChannels: [{ workspaceId: 'T0123456789', channelId: '#ops' }] } },
       'channelId: "#ops" — use the Slack channel id',
     ],
+    [
+      'notifications.slackWebhookSecrets[].secretName',
+      { ...base, notifications: { slackWebhookSecrets: [{ secretName: ' ' }] } },
+      'notifications.slackWebhookSecrets[0].secretName: " " — name a Secrets Manager secret',
+    ],
+    [
+      'notifications.webhookSecrets[].eventTypes',
+      { ...base, notifications: { webhookSecrets: [{ secretName: 'siem', eventTypes: ['sync.done'] }] } },
+      'notifications.webhookSecrets[0].eventTypes: "sync.done" — use event types from',
+    ],
+    [
+      'notifications.teamsWebhookSecrets[].eventTypes (empty)',
+      { ...base, notifications: { teamsWebhookSecrets: [{ secretName: 'teams', eventTypes: [] }] } },
+      'notifications.teamsWebhookSecrets[0].eventTypes: [] — list at least one event type',
+    ],
+    [
+      'notifications.slackWebhookSecrets[].mentions',
+      { ...base, notifications: { slackWebhookSecrets: [{ secretName: 's', mentions: { critical: '@here' } }] } },
+      'notifications.slackWebhookSecrets[0].mentions.critical: "@here" — use <!here>, <!channel>',
+    ],
+    [
+      'notifications.slackWebhookSecrets[].mentions (severity)',
+      { ...base, notifications: { slackWebhookSecrets: [{ secretName: 's', mentions: { fatal: '<!here>' } }] } },
+      'notifications.slackWebhookSecrets[0].mentions.fatal: "<!here>" — use the severities info, warning or critical',
+    ],
+    [
+      'notifications.qDeveloperSlackChannels[].eventTypes',
+      {
+        ...base,
+        notifications: {
+          qDeveloperSlackChannels: [{ workspaceId: 'T0123456789', channelId: 'C0123456789', eventTypes: ['x'] }],
+        },
+      },
+      'notifications.qDeveloperSlackChannels[0].eventTypes: "x"',
+    ],
+    [
+      'notifications.qDeveloperTeamsChannels[].tenantId',
+      { ...base, notifications: { qDeveloperTeamsChannels: [{ ...TEAMS, tenantId: 'contoso' }] } },
+      'notifications.qDeveloperTeamsChannels[0].tenantId: "contoso" — use the Microsoft Entra tenant id',
+    ],
+    [
+      'notifications.qDeveloperTeamsChannels[].teamId',
+      { ...base, notifications: { qDeveloperTeamsChannels: [{ ...TEAMS, teamId: 'Backup' }] } },
+      'notifications.qDeveloperTeamsChannels[0].teamId: "Backup" — use the team id',
+    ],
+    [
+      'notifications.qDeveloperTeamsChannels[].channelId',
+      { ...base, notifications: { qDeveloperTeamsChannels: [{ ...TEAMS, channelId: 'General' }] } },
+      'notifications.qDeveloperTeamsChannels[0].channelId: "General" — use the channel id from the channel link',
+    ],
+    [
+      'notifications (too many channels)',
+      { ...base, notifications: { webhookSecrets: Array.from({ length: 21 }, (_, i) => `hook-${i}`) } },
+      'use at most 20 chat and webhook channels',
+    ],
     ['logRetentionDays', { ...base, logRetentionDays: 10 }, 'logRetentionDays: 10 — use one of 1, 3, 5'],
     ['heartbeatIntervals', { ...base, heartbeatIntervals: 0 }, 'heartbeatIntervals: 0'],
     ['stackName', { ...base, stackName: '1-bad_name' }, 'stackName: "1-bad_name" — use letters, digits and "-"'],
@@ -218,6 +278,39 @@ describe('resolveConfig', () => {
 
     expect(found).toHaveLength(1);
     expect(found[0]).toContain(message);
+  });
+
+  it('accepts channels as secret names or objects with filters and mentions, and encodes Teams channel ids', () => {
+    const resolved = resolveConfig(
+      {
+        ...base,
+        notifications: {
+          slackWebhookSecrets: [
+            'vb365/slack',
+            {
+              secretName: 'vb365/mgmt',
+              eventTypes: ['sync.failed'],
+              mentions: { critical: '<!here> <@U012AB3CD>', warning: '' },
+            },
+          ],
+          qDeveloperTeamsChannels: [TEAMS, { ...TEAMS, channelId: '19%3aabcdef0123456789%40thread.tacv2' }],
+        },
+      },
+      read,
+    );
+
+    expect(resolved.notifications.slackWebhookSecrets).toEqual([
+      { secretName: 'vb365/slack' },
+      {
+        secretName: 'vb365/mgmt',
+        eventTypes: ['sync.failed'],
+        mentions: { critical: '<!here> <@U012AB3CD>', warning: '' },
+      },
+    ]);
+    expect(resolved.notifications.qDeveloperTeamsChannels.map((c) => c.channelId)).toEqual([
+      '19%3Aabcdef0123456789%40thread.tacv2',
+      '19%3Aabcdef0123456789%40thread.tacv2',
+    ]);
   });
 
   it('reports every problem at once', () => {

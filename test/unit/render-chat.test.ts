@@ -2,6 +2,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import {
+  literalMarkdown,
   markdownEscape,
   progressBar,
   qDeveloperNotification,
@@ -184,10 +185,10 @@ describe('teamsMessage', () => {
   it('escapes Markdown so a repository name cannot become a link or emphasis', () => {
     const card = JSON.stringify(teamsMessage(hostile()));
 
-    expect(card).not.toMatch(/\]\(https/);
+    expect(card).not.toMatch(/[^\\]\]\(https/); // every `]` before a URL is escaped
     expect(card).not.toContain('**urgent**');
     expect(card).not.toContain('<!channel>');
-    expect(card).toContain('\\\\[login\\\\]\\\\(https://evil.example\\\\)');
+    expect(card).toContain('\\\\[login\\\\](https://evil.example)');
   });
 });
 
@@ -214,6 +215,8 @@ describe('qDeveloperNotification', () => {
 
     expect(n).not.toContain('<!channel>');
     expect(n).not.toMatch(/\]\(https/);
+    expect(n).not.toContain('**urgent**');
+    expect(n).not.toContain('\\\\'); // no backslash escapes: Slack mrkdwn would show them
   });
 });
 
@@ -226,12 +229,26 @@ describe('escaping helpers', () => {
   });
 
   it.each([
-    ['[x](http://e)', '\\[x\\]\\(http://e\\)'],
+    ['[x](http://e)', '\\[x\\](http://e)'],
     ['**b** _i_ `c`', '\\*\\*b\\*\\* \\_i\\_ \\`c\\`'],
     ['a\nb', 'a b'],
     ['<b>', '&lt;b\\>'],
+    ['# heading', '\\# heading'],
+    ['- item', '\\- item'],
+    ['S3 (eu-west-1) #2', 'S3 (eu-west-1) #2'],
+    ['a | b', 'a \\| b'],
   ])('markdownEscape(%j)', (input, expected) => {
     expect(markdownEscape(input)).toBe(expected);
+  });
+
+  it.each([
+    ['<!channel> see <https://evil.example|here>', '‹!channel› see ‹https://evil.example¦here›'],
+    ['[login](https://evil.example)', '［login］(https://evil.example)'],
+    ['*bold* _it_ ~s~ `c`', '∗bold∗ ˍitˍ ∼s∼ ˋcˋ'],
+    ['# title\nnext', '＃ title next'],
+    ['S3 Immutable (eu-west-1)', 'S3 Immutable (eu-west-1)'],
+  ])('literalMarkdown(%j)', (input, expected) => {
+    expect(literalMarkdown(input)).toBe(expected);
   });
 
   it.each([

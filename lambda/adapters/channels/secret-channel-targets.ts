@@ -1,4 +1,4 @@
-import type { Channel, ChannelTarget, ChannelTargets } from '../../domain/delivery.js';
+import type { ChannelTarget, ChannelTargets, WebhookChannel } from '../../domain/delivery.js';
 import { DeliveryError } from '../../domain/errors.js';
 
 /** Reads a secret's string value (the Powertools SecretsProvider, with its cache, in production). */
@@ -11,7 +11,7 @@ export type SecretReader = (name: string) => Promise<string | undefined>;
 export class SecretChannelTargets implements ChannelTargets {
   constructor(private readonly read: SecretReader) {}
 
-  async target(channel: Channel): Promise<ChannelTarget> {
+  async target(channel: WebhookChannel): Promise<ChannelTarget> {
     let value: string | undefined;
     try {
       value = await this.read(channel.secret);
