@@ -7,7 +7,7 @@ import { truncate, viewOf } from './render-text.js';
  *
  * Text that comes from the VB365 server (repository names, error text) is untrusted: in Slack it only goes into
  * `plain_text` and `rich_text` elements, which Slack renders literally (no mentions, links or formatting); in Teams and
- * Q Developer it is escaped for their Markdown. Over-long text is cut with an ellipsis within each platform's limits.
+ * Q Developer its formatting characters become look-alikes (`literalMarkdown`). Over-long text is cut with an ellipsis within each platform's limits.
  */
 
 /** Who to notify per severity in Slack, e.g. `{ critical: '<!here>' }` (trusted: it comes from configuration). */
@@ -31,18 +31,6 @@ export function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/**
- * Escapes CommonMark (Teams TextBlock) with backslashes: emphasis, links, code, tables, HTML, and block markers at the
- * start. Characters that only format next to others that are escaped (`(`, `-` mid-text) are left as they are.
- */
-export function markdownEscape(text: string): string {
-  return text
-    .replace(/\r?\n/g, ' ')
-    .replace(/[\\`*_[\]|~>]/g, (c) => `\\${c}`)
-    .replace(/</g, '&lt;')
-    .replace(/^(\s*)([#+!-])/, '$1\\$2');
-}
-
 /** Look-alikes of the characters that format or link in Slack mrkdwn and Markdown. */
 const LITERAL: Readonly<Record<string, string>> = {
   '*': '∗',
@@ -57,8 +45,9 @@ const LITERAL: Readonly<Record<string, string>> = {
 };
 
 /**
- * Makes server text inert in Amazon Q Developer's `client-markdown`, which is passed on to the chat platform's own
- * Markdown (Slack mrkdwn has no backslash escapes, so they would show): formatting characters become look-alikes.
+ * Makes server text inert wherever Markdown of an unknown dialect is rendered: Teams TextBlocks, and Amazon Q
+ * Developer's `client-markdown`, which is passed on to the chat platform's own Markdown. Backslash escapes are not an
+ * option (Slack mrkdwn and some Adaptive Card hosts show them), so formatting characters become look-alikes.
  */
 export function literalMarkdown(text: string): string {
   return text
@@ -116,7 +105,7 @@ export function slackMessage(
 /** A Microsoft Teams message for a Workflows ("When a Teams webhook request is received") webhook. */
 export function teamsMessage(event: MonitorEvent): Record<string, unknown> {
   const v = viewOf(event);
-  const md = (text: string, max = 2000) => markdownEscape(truncate(text, max, '…'));
+  const md = (text: string, max = 2000) => literalMarkdown(truncate(text, max, '…'));
   const body: Record<string, unknown>[] = [
     {
       type: 'Container',
