@@ -1,5 +1,11 @@
 import { normalisePin } from '../lambda/adapters/vb365/tls.js';
 import { EVENT_TYPES, type EventType } from '../lambda/domain/events.js';
+import {
+  type MaintenanceWindow,
+  maintenanceWindowProblems,
+  type QuietHours,
+  quietHoursProblems,
+} from '../lambda/domain/policy.js';
 
 /*
  * The deployment's configuration: what a user edits (infra/monitor-config.ts) to deploy the monitor. Validated at
@@ -101,7 +107,22 @@ export interface MonitorConfig {
     readonly unreachableAfterMinutes?: number;
     /** @default 30 */
     readonly finishedRetentionDays?: number;
+    /** Working cycles in a row before `server.recovered` (no storm from a flapping server). @default 2 */
+    readonly recoverAfterCycles?: number;
+    /** `server.certificate_expiring` this many days before the REST API certificate expires. @default 14 */
+    readonly certificateWarningDays?: number;
+    /** Hours between `sync.still_failed` reminders while a session stays failed; 0 for none. @default 24 */
+    readonly remindEveryHours?: number;
+    /** Reminders at most per failure. @default 3 */
+    readonly maxReminders?: number;
   };
+  /**
+   * Daily quiet hours: non-critical events are held and summarised in one `monitor.held_summary` when they end;
+   * critical ones go through. @default none
+   */
+  readonly quietHours?: QuietHours;
+  /** Planned maintenance: every event of the servers concerned is held, and summarised after. @default [] */
+  readonly maintenanceWindows?: readonly MaintenanceWindow[];
   readonly notifications?: {
     readonly emails?: readonly EmailRecipient[];
     /** Slack incoming webhooks: a secret name, or `{ secretName, eventTypes?, mentions? }`. */
@@ -133,6 +154,8 @@ export interface ResolvedConfig {
   readonly servers: readonly (ServerEntry & { readonly name: string; readonly caBundle?: string })[];
   readonly pollEveryMinutes: number;
   readonly policy: Required<NonNullable<MonitorConfig['policy']>>;
+  readonly quietHours: QuietHours | null;
+  readonly maintenanceWindows: readonly MaintenanceWindow[];
   readonly notifications: {
     readonly emails: readonly EmailRecipient[];
     readonly slackWebhookSecrets: readonly SlackChannelEntry[];
@@ -274,7 +297,22 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
     vanishGraceCycles: int('policy.vanishGraceCycles', p.vanishGraceCycles, 2, 1, 100),
     unreachableAfterMinutes: int('policy.unreachableAfterMinutes', p.unreachableAfterMinutes, 15, 0, 24 * 60),
     finishedRetentionDays: int('policy.finishedRetentionDays', p.finishedRetentionDays, 30, 1, 3650),
+    recoverAfterCycles: int('policy.recoverAfterCycles', p.recoverAfterCycles, 2, 1, 20),
+    certificateWarningDays: int('policy.certificateWarningDays', p.certificateWarningDays, 14, 0, 365),
+    remindEveryHours: int('policy.remindEveryHours', p.remindEveryHours, 24, 0, 24 * 30),
+    maxReminders: int('policy.maxReminders', p.maxReminders, 3, 0, 100),
   };
+  const quietHours = config.quietHours ?? null;
+  if (quietHours !== null) {
+    for (const problem of quietHoursProblems(quietHours)) problems.push(`quietHours.${problem}`);
+  }
+  const maintenanceWindows = config.maintenanceWindows ?? [];
+  maintenanceWindows.forEach((w, i) => {
+    for (const problem of maintenanceWindowProblems(w)) problems.push(`maintenanceWindows[${i}].${problem}`);
+    for (const id of w.servers ?? []) {
+      if (!ids.has(id)) bad(`maintenanceWindows[${i}].servers`, id, 'name a server id of this configuration');
+    }
+  });
   if (policy.stallAfterMinutes < pollEveryMinutes) {
     bad(
       'policy.stallAfterMinutes',
@@ -379,6 +417,8 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
     servers,
     pollEveryMinutes,
     policy,
+    quietHours,
+    maintenanceWindows,
     notifications: {
       emails: n.emails ?? [],
       slackWebhookSecrets,

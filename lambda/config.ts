@@ -1,8 +1,15 @@
 import * as v from 'valibot';
-import { normalisePin } from './adapters/vb365/tls.js';
+import { isLoopback, normalisePin } from './adapters/vb365/tls.js';
 import type { Channel } from './domain/delivery.js';
 import { EVENT_TYPES } from './domain/events.js';
-import { DEFAULT_POLICY, type Policy } from './domain/policy.js';
+import {
+  DEFAULT_POLICY,
+  type MaintenanceWindow,
+  maintenanceWindowProblems,
+  type Policy,
+  type QuietHours,
+  quietHoursProblems,
+} from './domain/policy.js';
 import { API_VERSIONS, type ApiVersionSetting } from './domain/types.js';
 
 /** Environment variable names the poll Lambda reads; the CDK construct sets them through this same map. */
@@ -17,7 +24,19 @@ export const ENV = {
   vanishGraceCycles: 'VANISH_GRACE_CYCLES',
   unreachableAfterMinutes: 'UNREACHABLE_AFTER_MINUTES',
   finishedRetentionDays: 'FINISHED_RETENTION_DAYS',
+  recoverAfterCycles: 'RECOVER_AFTER_CYCLES',
+  certificateWarningDays: 'CERTIFICATE_WARNING_DAYS',
+  /** Hours between `sync.still_failed` reminders; `0` for none. */
+  remindEveryHours: 'REMIND_EVERY_HOURS',
+  maxReminders: 'MAX_REMINDERS',
+  /** JSON `{"timeZone","start","end"}`; empty for none. */
+  quietHours: 'QUIET_HOURS',
+  /** JSON array of `{"start","end","note"?,"servers"?}`; empty for none. */
+  maintenanceWindows: 'MAINTENANCE_WINDOWS',
 } as const;
+
+/** Development only, never set by the deployment: `true` lets a server URL use plain http to a loopback address. */
+export const ALLOW_HTTP_LOOPBACK = 'ALLOW_HTTP_LOOPBACK';
 
 /** Environment variable names the deliverer Lambda reads. */
 export const DELIVERER_ENV = {
@@ -72,6 +91,16 @@ const serverSchema = v.looseObject({
   pinSha256: v.optional(v.string()),
 });
 
+const quietHoursSchema: v.GenericSchema<unknown, QuietHours | null> = v.nullable(
+  v.object({ timeZone: v.string(), start: v.string(), end: v.string() }),
+);
+const maintenanceSchema: v.GenericSchema<unknown, MaintenanceWindow> = v.object({
+  start: v.string(),
+  end: v.string(),
+  note: v.optional(v.string()),
+  servers: v.optional(v.array(v.string())),
+});
+
 /**
  * Reads and checks the configuration from an environment record (pure: pass `process.env`). Resource names have no
  * defaults; policy tunables default to DESIGN §3. Throws one {@link ConfigError} listing every problem.
@@ -86,6 +115,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     }
     return value.trim();
   };
+  const httpAllowed = (url: URL) => env[ALLOW_HTTP_LOOPBACK] === 'true' && isLoopback(url);
   const tableName = required(ENV.tableName);
   const topicArn = required(ENV.topicArn);
   if (topicArn && !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(topicArn)) {
@@ -130,7 +160,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
         } catch {
           problems.push(`${at}.url ${JSON.stringify(s.url)} is not a URL: use https://host:4443`);
         }
-        if (url && url.protocol !== 'https:') problems.push(`${at}.url ${s.url} must use https://`);
+        if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && httpAllowed(url))) {
+          problems.push(
+            `${at}.url ${s.url} must use https://${url.protocol === 'http:' && isLoopback(url) ? ' (plain http only to a loopback address with ALLOW_HTTP_LOOPBACK=true, for development)' : ''}`,
+          );
+        }
         const apiVersion = s.apiVersion ?? 'auto';
         if (apiVersion !== 'auto' && !(API_VERSIONS as readonly string[]).includes(apiVersion)) {
           problems.push(`${at}.apiVersion ${JSON.stringify(apiVersion)} must be one of v5, v6, v7, v8, auto`);
@@ -164,6 +198,39 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     }
     return n;
   };
+  /** A JSON setting: empty for the fallback; shape checked by `schema`, meaning by `check` (`field: value — fix`). */
+  const json = <T>(
+    name: string,
+    schema: v.GenericSchema<unknown, T>,
+    fallback: T,
+    check: (value: T) => string[],
+  ): T => {
+    const raw = env[name]?.trim() ?? '';
+    if (raw === '') return fallback;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      problems.push(`${name} is not valid JSON`);
+      return fallback;
+    }
+    const result = v.safeParse(schema, parsed);
+    if (!result.success) {
+      for (const issue of result.issues) {
+        const field = `${name}${issue.path?.[0]?.type === 'array' ? '' : '.'}${v.getDotPath(issue) ?? ''}`;
+        problems.push(
+          issue.received === 'undefined'
+            ? `${field} is required`
+            : `${field}: expected ${issue.expected ?? 'a valid value'}, got ${issue.received}`,
+        );
+      }
+      return fallback;
+    }
+    const found = check(result.output);
+    for (const p of found) problems.push(`${name}${p.startsWith('[') ? '' : '.'}${p}`);
+    return found.length > 0 ? fallback : result.output;
+  };
+  const remindEveryMs = (hours: number) => (hours === 0 ? null : hours * 3_600_000);
   const milestonesRaw = env[ENV.milestones] ?? '';
   const milestones = milestonesRaw
     .split(',')
@@ -180,6 +247,19 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       number(ENV.unreachableAfterMinutes, DEFAULT_POLICY.unreachableAfterMs / 60_000, 0, false) * 60_000,
     finishedRetentionMs:
       number(ENV.finishedRetentionDays, DEFAULT_POLICY.finishedRetentionMs / 86_400_000, 1, false) * 86_400_000,
+    recoverAfterCycles: number(ENV.recoverAfterCycles, DEFAULT_POLICY.recoverAfterCycles, 1, true),
+    certificateWarningMs:
+      number(ENV.certificateWarningDays, DEFAULT_POLICY.certificateWarningMs / 86_400_000, 0, false) * 86_400_000,
+    remindEveryMs: remindEveryMs(
+      number(ENV.remindEveryHours, (DEFAULT_POLICY.remindEveryMs ?? 0) / 3_600_000, 0, false),
+    ),
+    maxReminders: number(ENV.maxReminders, DEFAULT_POLICY.maxReminders, 0, true),
+    quietHours: json<QuietHours | null>(ENV.quietHours, quietHoursSchema, null, (q) =>
+      q ? quietHoursProblems(q) : [],
+    ),
+    maintenanceWindows: json(ENV.maintenanceWindows, v.array(maintenanceSchema), [], (ws) =>
+      ws.flatMap((w, i) => maintenanceWindowProblems(w).map((p) => `[${i}].${p}`)),
+    ),
   };
 
   if (problems.length > 0) throw new ConfigError(problems);

@@ -33,6 +33,8 @@ export function buildDeps(config: Config): Deps {
       if (!api) {
         api = new HttpVb365Api({
           baseUrl: server.url,
+          // Configuration admits plain http only to a loopback address with ALLOW_HTTP_LOOPBACK=true.
+          allowHttpLoopback: server.url.startsWith('http:'),
           apiVersion: server.apiVersion,
           ca: server.caBundle,
           pinSha256: server.pinSha256,

@@ -14,6 +14,10 @@ export const EVENT_TYPES = [
   'server.unreachable',
   'server.recovered',
   'server.auth_failed',
+  'server.api_unsupported',
+  'server.certificate_expiring',
+  'sync.still_failed',
+  'monitor.held_summary',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -33,6 +37,10 @@ export const SEVERITY: Readonly<Record<EventType, Severity>> = {
   'server.unreachable': 'critical',
   'server.recovered': 'info',
   'server.auth_failed': 'critical',
+  'server.api_unsupported': 'critical',
+  'server.certificate_expiring': 'warning',
+  'sync.still_failed': 'warning',
+  'monitor.held_summary': 'info',
 };
 
 export interface ServerRef {
@@ -96,6 +104,50 @@ export interface ServerProblem {
   readonly outageSeconds: number | null;
 }
 
+/** `server.certificate_expiring`: the REST API's TLS certificate. */
+export interface CertificateInfo {
+  readonly subject: string;
+  /** ISO-8601 UTC. */
+  readonly validTo: string;
+  readonly fingerprint256: string;
+  /** Whole days left when the event was emitted (0: expires within a day). */
+  readonly daysLeft: number;
+}
+
+/** `sync.still_failed`: which reminder this is. */
+export interface Reminder {
+  /** 1 for the first reminder. */
+  readonly count: number;
+  /** Reminders at most (then silence until the session changes). */
+  readonly of: number;
+  /** When the failure was first announced. */
+  readonly failedSince: string;
+}
+
+/** One event held back by quiet hours or a maintenance window. */
+export interface HeldItem {
+  readonly eventId: string;
+  readonly type: EventType;
+  readonly severity: Severity;
+  readonly occurredAt: string;
+  /** The event's title, as a chat card shows it. */
+  readonly title: string;
+}
+
+/** `monitor.held_summary`: what quiet hours or a maintenance window held back, sent when it ended. */
+export interface HeldSummary {
+  readonly reason: 'quiet-hours' | 'maintenance';
+  /** Maintenance window description, if one was given. */
+  readonly note: string | null;
+  /** First and last held event times. */
+  readonly from: string;
+  readonly until: string;
+  readonly total: number;
+  readonly byType: Readonly<Partial<Record<EventType, number>>>;
+  /** The first {@link SUMMARY_LIMIT} held events, in order. */
+  readonly items: readonly HeldItem[];
+}
+
 /**
  * One notification, contract v1: the JSON published to SNS (`default`), printed by `--json`, and rendered by every
  * channel. `eventId` is deterministic (server, subject, per-subject sequence, type), so a consumer can drop
@@ -111,6 +163,9 @@ export interface MonitorEvent {
   readonly session?: SessionSnapshot;
   readonly summary?: MonitorSummary;
   readonly problem?: ServerProblem;
+  readonly certificate?: CertificateInfo;
+  readonly reminder?: Reminder;
+  readonly held?: HeldSummary;
 }
 
 /** Deterministic event id: `<server>/<subject>/<sequence>/<type>`; the subject is a session id, or `server`. */

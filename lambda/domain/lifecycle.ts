@@ -12,7 +12,7 @@ import {
 } from './events.js';
 import type { Policy } from './policy.js';
 import { INITIAL_SERVER, type Outcome, type RepositoryRecord, type ServerRecord, type SessionRecord } from './state.js';
-import type { Lookup, RepositoryInfo, SessionState, SyncSession } from './types.js';
+import type { Lookup, RepositoryInfo, ServerCertificate, SessionState, SyncSession } from './types.js';
 
 /** A fetch that failed for this one item (logged, retried next cycle); it never fails the cycle. */
 export const FETCH_FAILED = 'fetch-failed' as const;
@@ -28,6 +28,8 @@ export type Observation =
       readonly lookedUp: ReadonlyMap<string, Fetched<SyncSession>>;
       /** Repositories fetched this cycle (fresh in-sync status), by repository id. */
       readonly repositories: ReadonlyMap<string, Fetched<RepositoryInfo>>;
+      /** The server's TLS certificate, when the client saw one. */
+      readonly certificate?: ServerCertificate | undefined;
     }
   | { readonly reachable: false; readonly kind: UpstreamErrorKind; readonly reason: string };
 
@@ -76,7 +78,7 @@ export function evaluate(input: CycleInput): CycleResult {
   const previous = input.serverRecord ?? INITIAL_SERVER;
   const serverEvents: MonitorEvent[] = [];
   let server: ServerRecord = previous;
-  const emitServer = (type: EventType, extra: Pick<MonitorEvent, 'summary' | 'problem'>) => {
+  const emitServer = (type: EventType, extra: Pick<MonitorEvent, 'summary' | 'problem' | 'certificate'>) => {
     server = { ...server, sequence: server.sequence + 1 };
     serverEvents.push({
       schemaVersion: 1,
@@ -91,12 +93,19 @@ export function evaluate(input: CycleInput): CycleResult {
 
   if (!observation.reachable) {
     const failingSince = previous.failingSince ?? nowIso;
-    server = { ...server, failingSince, failure: { kind: observation.kind, reason: observation.reason } };
+    server = {
+      ...withoutStreak(server),
+      failingSince,
+      failure: { kind: observation.kind, reason: observation.reason },
+    };
     const problem = { reason: observation.reason, kind: observation.kind, since: failingSince, outageSeconds: null };
-    if (observation.kind === 'auth') {
-      if (previous.alerted !== 'auth') {
-        emitServer('server.auth_failed', { problem });
-        server = { ...server, alerted: 'auth' };
+    // Refused logins and an API version no longer served are announced at once (waiting does not fix them); a
+    // network failure only once it has lasted `unreachableAfterMs`. Each alert once, until the server recovers.
+    const immediate = IMMEDIATE_ALERT[observation.kind];
+    if (immediate) {
+      if (previous.alerted !== observation.kind) {
+        emitServer(immediate, { problem });
+        server = { ...server, alerted: observation.kind as 'auth' | 'unsupported' };
       }
     } else if (previous.alerted === null && now.getTime() - Date.parse(failingSince) >= policy.unreachableAfterMs) {
       emitServer('server.unreachable', { problem });
@@ -106,16 +115,42 @@ export function evaluate(input: CycleInput): CycleResult {
   }
 
   if (previous.alerted !== null && previous.failingSince !== null) {
-    emitServer('server.recovered', {
-      problem: {
-        reason: previous.failure?.reason ?? null,
-        kind: previous.failure?.kind ?? null,
-        since: previous.failingSince,
-        outageSeconds: seconds(previous.failingSince, nowIso),
-      },
-    });
+    // Hysteresis: the alert stands until the server worked for `recoverAfterCycles` cycles in a row, so a flapping
+    // server raises one alert, not a storm of unreachable/recovered pairs.
+    const streak = (previous.reachableStreak ?? 0) + 1;
+    if (streak >= policy.recoverAfterCycles) {
+      emitServer('server.recovered', {
+        problem: {
+          reason: previous.failure?.reason ?? null,
+          kind: previous.failure?.kind ?? null,
+          since: previous.failingSince,
+          outageSeconds: seconds(previous.failingSince, nowIso),
+        },
+      });
+      server = { ...withoutStreak(server), failingSince: null, failure: null, alerted: null };
+    } else {
+      server = { ...server, reachableStreak: streak };
+    }
+  } else {
+    server = { ...server, failingSince: null, failure: null, alerted: null };
   }
-  server = { ...server, failingSince: null, failure: null, alerted: null };
+
+  const cert = observation.certificate;
+  if (cert && server.certificateWarnedFor !== cert.validTo) {
+    const left = Date.parse(cert.validTo) - now.getTime();
+    if (left <= policy.certificateWarningMs) {
+      emitServer('server.certificate_expiring', {
+        problem: {
+          reason: `certificate ${cert.subject} expires ${cert.validTo}`,
+          kind: 'certificate',
+          since: nowIso,
+          outageSeconds: null,
+        },
+        certificate: { ...cert, daysLeft: Math.max(0, Math.floor(left / 86_400_000)) },
+      });
+      server = { ...server, certificateWarnedFor: cert.validTo };
+    }
+  }
 
   const names = new Map(input.repositoryNames.map((r) => [r.id, r.name]));
   const learned = new Map<string, string | null>();
@@ -156,10 +191,17 @@ export function evaluate(input: CycleInput): CycleResult {
     if (!step) return;
     const repositoryName = step.record.repositoryName ?? nameOf(step.record.repositoryId);
     let record: SessionRecord = { ...step.record, repositoryName };
+    if (step.events.some((e) => e.type === 'sync.failed') || (record.phase === 'failed' && !record.lastAlertAt)) {
+      // A new failure (or one found failed, summarised by monitor.started): reminders count from now.
+      record = { ...record, failedAt: nowIso, lastAlertAt: nowIso, reminders: 0 };
+    } else if (record.phase !== 'failed' && record.lastAlertAt !== undefined) {
+      const { failedAt: _f, lastAlertAt: _a, reminders: _r, ...rest } = record;
+      record = rest;
+    }
     const events: MonitorEvent[] = [];
     for (const e of step.events) {
       record = { ...record, sequence: record.sequence + 1 };
-      events.push(sessionEvent(input.server, record, e, nowIso));
+      events.push(sessionEvent(input.server, record, e, nowIso, policy));
     }
     if (firstCycle && seen !== 'missing') {
       const item: SummaryItem = {
@@ -224,6 +266,8 @@ interface PendingEvent {
   readonly previousState: SessionState;
   readonly completionConfirmed?: boolean;
   readonly milestone?: number;
+  /** `sync.still_failed`: which reminder. */
+  readonly reminder?: number;
 }
 
 interface Step {
@@ -320,7 +364,7 @@ function advance(
   if (state === 'None') return end(observed, rec.state, ctx);
 
   if (state === 'Failed') {
-    if (rec.state === 'Failed') return { record: { ...observed, phase: 'failed' }, events: [] };
+    if (rec.state === 'Failed') return remind({ ...observed, phase: 'failed' }, ctx);
     return { record: { ...observed, phase: 'failed' }, events: [{ type: 'sync.failed', previousState: rec.state }] };
   }
 
@@ -360,6 +404,20 @@ function advance(
     };
   }
   return { record: observed, events: [] };
+}
+
+/** A session still failed: a `sync.still_failed` reminder every `remindEveryMs`, at most `maxReminders` times. */
+function remind(rec: SessionRecord, ctx: RuleContext): Step {
+  const { remindEveryMs, maxReminders } = ctx.policy;
+  const reminders = rec.reminders ?? 0;
+  if (remindEveryMs === null || rec.lastAlertAt === undefined || reminders >= maxReminders) {
+    return { record: rec, events: [] };
+  }
+  if (ctx.now.getTime() - Date.parse(rec.lastAlertAt) < remindEveryMs) return { record: rec, events: [] };
+  return {
+    record: { ...rec, lastAlertAt: ctx.now.toISOString(), reminders: reminders + 1 },
+    events: [{ type: 'sync.still_failed', previousState: rec.state, reminder: reminders + 1 }],
+  };
 }
 
 /**
@@ -408,7 +466,13 @@ function milestoneReached(policy: Policy, progress: number | null, current: numb
   return policy.milestones.reduce((best, m) => (m <= progress && m > best ? m : best), current);
 }
 
-function sessionEvent(server: ServerRef, rec: SessionRecord, e: PendingEvent, nowIso: string): MonitorEvent {
+function sessionEvent(
+  server: ServerRef,
+  rec: SessionRecord,
+  e: PendingEvent,
+  nowIso: string,
+  policy: Policy,
+): MonitorEvent {
   const session: SessionSnapshot = {
     id: rec.id,
     repositoryId: rec.repositoryId,
@@ -431,7 +495,21 @@ function sessionEvent(server: ServerRef, rec: SessionRecord, e: PendingEvent, no
     occurredAt: nowIso,
     server,
     session,
+    ...(e.reminder === undefined
+      ? {}
+      : { reminder: { count: e.reminder, of: policy.maxReminders, failedSince: rec.failedAt ?? rec.firstSeenAt } }),
   };
+}
+
+/** Upstream failures announced at once, and their event. */
+const IMMEDIATE_ALERT: Partial<Record<UpstreamErrorKind, EventType>> = {
+  auth: 'server.auth_failed',
+  unsupported: 'server.api_unsupported',
+};
+
+function withoutStreak(server: ServerRecord): ServerRecord {
+  const { reachableStreak: _, ...rest } = server;
+  return rest;
 }
 
 function seconds(fromIso: string, toIso: string): number {

@@ -1,3 +1,24 @@
+/** Non-critical events are held during these hours every day, and summarised when they end. */
+export interface QuietHours {
+  /** IANA time zone, e.g. `Europe/Berlin`. */
+  readonly timeZone: string;
+  /** Local `HH:MM` the quiet hours start. */
+  readonly start: string;
+  /** Local `HH:MM` they end (earlier than `start`: they run past midnight). */
+  readonly end: string;
+}
+
+/** A planned maintenance: every event of the servers concerned is held, and summarised when it ends. */
+export interface MaintenanceWindow {
+  /** ISO-8601 with offset, e.g. `2026-12-05T20:00:00+01:00`. */
+  readonly start: string;
+  readonly end: string;
+  /** Shown in the summary, e.g. "VB365 upgrade to v8". */
+  readonly note?: string | undefined;
+  /** Server ids concerned. @default all */
+  readonly servers?: readonly string[] | undefined;
+}
+
 /** Tunables of the lifecycle rules (DESIGN §3). */
 export interface Policy {
   /** Progress percentages announced with `sync.progress` when crossed, ascending. @default [] (none) */
@@ -10,6 +31,18 @@ export interface Policy {
   readonly unreachableAfterMs: number;
   /** Finished sessions are kept this long (DynamoDB TTL). @default 30 days */
   readonly finishedRetentionMs: number;
+  /** Reachable cycles in a row before `server.recovered` (no alert storm from a flapping server). @default 2 */
+  readonly recoverAfterCycles: number;
+  /** `server.certificate_expiring` when the certificate expires within this. @default 14 days */
+  readonly certificateWarningMs: number;
+  /** `sync.still_failed` reminders this often while a session stays failed; `null`: none. @default 24 h */
+  readonly remindEveryMs: number | null;
+  /** Reminders at most per failure. @default 3 */
+  readonly maxReminders: number;
+  /** @default null (none) */
+  readonly quietHours: QuietHours | null;
+  /** @default [] */
+  readonly maintenanceWindows: readonly MaintenanceWindow[];
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -18,6 +51,12 @@ export const DEFAULT_POLICY: Policy = {
   vanishGraceCycles: 2,
   unreachableAfterMs: 15 * 60_000,
   finishedRetentionMs: 30 * 86_400_000,
+  recoverAfterCycles: 2,
+  certificateWarningMs: 14 * 86_400_000,
+  remindEveryMs: 24 * 3_600_000,
+  maxReminders: 3,
+  quietHours: null,
+  maintenanceWindows: [],
 };
 
 /**
@@ -43,4 +82,42 @@ export function formatDuration(totalSeconds: number): string {
   if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
   if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
   return `${m}m`;
+}
+
+/** Problems of a quiet-hours setting, each as `field: value — fix` (field relative to the object). */
+export function quietHoursProblems(q: QuietHours): string[] {
+  const problems: string[] = [];
+  if (!validTimeZone(q.timeZone)) {
+    problems.push(`timeZone: ${JSON.stringify(q.timeZone)} — use an IANA time zone such as Europe/Berlin`);
+  }
+  for (const key of ['start', 'end'] as const) {
+    if (typeof q[key] !== 'string' || !/^([01]\d|2[0-3]):[0-5]\d$/.test(q[key]))
+      problems.push(`${key}: ${JSON.stringify(q[key])} — use a 24-hour local time HH:MM, e.g. 22:00`);
+  }
+  if (problems.length === 0 && q.start === q.end)
+    problems.push(`end: ${JSON.stringify(q.end)} — must differ from start (use no quiet hours instead)`);
+  return problems;
+}
+
+/** Problems of a maintenance window, each as `field: value — fix` (field relative to the object). */
+export function maintenanceWindowProblems(w: MaintenanceWindow): string[] {
+  const problems: string[] = [];
+  const iso = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+  for (const key of ['start', 'end'] as const) {
+    if (typeof w[key] !== 'string' || !iso.test(w[key]) || Number.isNaN(Date.parse(w[key])))
+      problems.push(`${key}: ${JSON.stringify(w[key])} — use ISO-8601 with an offset, e.g. 2026-12-05T20:00:00+01:00`);
+  }
+  if (problems.length === 0 && Date.parse(w.end) <= Date.parse(w.start))
+    problems.push(`end: ${JSON.stringify(w.end)} — must be after start`);
+  return problems;
+}
+
+function validTimeZone(timeZone: unknown): boolean {
+  if (typeof timeZone !== 'string' || timeZone === '') return false;
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import { StateConflictError, UpstreamError } from './errors.js';
 import type { EventType, MonitorEvent, ServerRef } from './events.js';
 import { evaluate, FETCH_FAILED, type Fetched, type Observation, sessionsToLookUp } from './lifecycle.js';
+import { applyNoiseControl } from './noise.js';
 import type { Policy } from './policy.js';
 import type { ItemKey, ItemWrite, Notifier, PublishResult, StateStore, Vb365Api } from './ports.js';
 import { leasedByOther, type ServerRecord, type SessionRecord } from './state.js';
@@ -112,7 +113,7 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       (id) => deps.api.getSession(id, call),
       (id, err) => problems.push({ sessionId: id, message: messageOf(err) }),
     );
-    observation = { reachable: true, listed, lookedUp, repositories: new Map() };
+    observation = { reachable: true, listed, lookedUp, repositories: new Map(), certificate: deps.api.certificate() };
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
     status = err.kind;
@@ -141,6 +142,7 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     );
     result = evaluate({ ...input, observation: { ...observation, repositories } });
   }
+  result = applyNoiseControl(result, now, deps.server, deps.policy);
 
   // Commit: every changed item, plus any item whose outbox still holds events from an earlier cycle.
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? 5 * 60_000)).toISOString();
@@ -191,19 +193,29 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
   let conflicts = 0;
   let storeFailure: unknown;
   const committed: Committed[] = [];
-  await Promise.all(
-    writes.map(({ write, expected }, index) =>
-      limit(async () => {
-        try {
-          const version = await deps.store.write(serverId, write, expected, call);
-          committed.push({ index, write, version });
-        } catch (err) {
-          if (err instanceof StateConflictError) conflicts += 1;
-          else storeFailure ??= err;
-        }
-      }),
-    ),
-  );
+  const commit = async (write: ItemWrite, expected: number, index: number) => {
+    try {
+      const version = await deps.store.write(serverId, write, expected, call);
+      committed.push({ index, write, version });
+      return true;
+    } catch (err) {
+      if (err instanceof StateConflictError) conflicts += 1;
+      else storeFailure ??= err;
+      return false;
+    }
+  };
+  // Held events live only in the server record: it is written first, and the sessions only if it was, so a crash or
+  // a lost race never advances a session whose held event was not recorded (re-evaluation holds it again, once).
+  const heldFirst = serverChanged && !sameJson(snapshot.server?.record.held, result.server.held);
+  const first = heldFirst ? writes.slice(0, 1) : [];
+  const proceed = await Promise.all(first.map(({ write, expected }, index) => commit(write, expected, index)));
+  if (proceed.every(Boolean)) {
+    await Promise.all(
+      writes
+        .slice(first.length)
+        .map(({ write, expected }, i) => limit(() => commit(write, expected, first.length + i))),
+    );
+  }
   if (result.learnedNames.length > 0 && storeFailure === undefined) {
     await deps.store.saveRepositoryNames(serverId, result.learnedNames, call);
   }

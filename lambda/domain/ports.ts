@@ -1,6 +1,6 @@
 import type { MonitorEvent } from './events.js';
 import type { Lease, RepositoryRecord, ServerRecord, ServerSnapshot, SessionRecord } from './state.js';
-import type { ApiVersion, Lookup, RepositoryInfo, SessionList, SyncSession } from './types.js';
+import type { ApiVersion, Lookup, RepositoryInfo, ServerCertificate, SessionList, SyncSession } from './types.js';
 
 /** Options every remote call accepts. */
 export interface CallOptions {
@@ -21,6 +21,8 @@ export interface Vb365Api {
   getSession(id: string, options?: CallOptions): Promise<Lookup<SyncSession>>;
   /** One backup repository (name, out-of-sync flag); `{ found: false }` when it no longer exists. */
   getRepository(id: string, options?: CallOptions): Promise<Lookup<RepositoryInfo>>;
+  /** The server's TLS certificate as last seen on a new connection; `undefined` before any, or over plain HTTP. */
+  certificate(): ServerCertificate | undefined;
 }
 
 /** Identifies one stored item of a server: its health record, or one session. */

@@ -8,10 +8,13 @@ import { formatDuration } from './policy.js';
 
 const SUBJECT_MAX = 100;
 
+const AFTER_FAILURE =
+  'Check the object storage (credentials, reachability, bucket/container) and the proxy, then start the synchronization again from the VB365 console (Backup Infrastructure > Backup Repositories > Synchronize).';
+
 /** What a person should look at next, by event type. */
 const NEXT_STEP: Partial<Record<MonitorEvent['type'], string>> = {
-  'sync.failed':
-    'Check the object storage (credentials, reachability, bucket/container) and the proxy, then start the synchronization again from the VB365 console (Backup Infrastructure > Backup Repositories > Synchronize).',
+  'sync.failed': AFTER_FAILURE,
+  'sync.still_failed': AFTER_FAILURE,
   'sync.stalled':
     'Progress has not moved. Check the proxy serving this repository and its connection to the object storage; a very large cache can also sync slowly.',
   'sync.stopped':
@@ -21,6 +24,10 @@ const NEXT_STEP: Partial<Record<MonitorEvent['type'], string>> = {
     'Check that the "Veeam Backup for Microsoft 365 REST API Service" is running, that port 4443 is reachable from the monitor, and that its certificate is the one configured.',
   'server.auth_failed':
     "Check the monitor's VB365 account (password, lockout, role) and update the credentials secret. Sessions are not watched until this is fixed.",
+  'server.api_unsupported':
+    'The REST API no longer serves the API version the monitor uses (VB365 upgraded or downgraded?). Set apiVersion to "auto" or to a version the server serves, and redeploy. Sessions are not watched until this is fixed.',
+  'server.certificate_expiring':
+    "Renew the REST API certificate in the VB365 console (Main menu > REST API), then update the monitor's CA bundle or pin if you set one.",
 };
 
 /** `[VB365] …` subject: at most 100 characters, ASCII only (SNS and mail clients). */
@@ -73,6 +80,18 @@ export function titleOf(event: MonitorEvent): string {
       break;
     case 'server.auth_failed':
       text = `${server} refused the monitor's login`;
+      break;
+    case 'server.api_unsupported':
+      text = `${server} no longer serves the monitor's API version`;
+      break;
+    case 'server.certificate_expiring':
+      text = `${server} certificate expires in ${event.certificate?.daysLeft ?? '?'} days`;
+      break;
+    case 'sync.still_failed':
+      text = `${repo} sync still failed on ${server} (reminder ${event.reminder?.count ?? '?'}/${event.reminder?.of ?? '?'})`;
+      break;
+    case 'monitor.held_summary':
+      text = `${event.held?.total ?? 0} notifications held during ${event.held?.reason === 'maintenance' ? 'maintenance' : 'quiet hours'} on ${server}`;
       break;
   }
   return text;
@@ -131,7 +150,13 @@ export function viewOf(event: MonitorEvent): EventView {
       );
     }
   }
-  if (event.problem) {
+  if (event.reminder) fact('Failed since', utc(event.reminder.failedSince));
+  if (event.certificate) {
+    fact('Certificate', event.certificate.subject);
+    fact('Expires', `${utc(event.certificate.validTo)} (${event.certificate.daysLeft} days)`);
+    fact('SHA-256', event.certificate.fingerprint256);
+  }
+  if (event.problem && event.type !== 'server.certificate_expiring') {
     fact('Problem', event.problem.reason);
     fact('Since', utc(event.problem.since));
     if (event.problem.outageSeconds !== null) fact('Outage', formatDuration(event.problem.outageSeconds));
@@ -156,6 +181,22 @@ export function viewOf(event: MonitorEvent): EventView {
     list('Syncing now', running, totals.running);
     list('Failed', failed, totals.failed);
     list('Other states', other, totals.other);
+  }
+  if (event.held) {
+    const h = event.held;
+    if (h.note) fact('Window', h.note);
+    fact('Held', `${h.total} from ${utc(h.from)} to ${utc(h.until)}`);
+    fact(
+      'By type',
+      Object.entries(h.byType)
+        .map(([type, n]) => `${type} ${n}`)
+        .join(', '),
+    );
+    lists.push({
+      title: `Held notifications (${h.total})`,
+      items: h.items.map((i) => `${utc(i.occurredAt)} [${i.severity}] ${i.title}`),
+      more: h.total - h.items.length,
+    });
   }
   const footer = [`Event ${event.eventId} (${event.severity}) at ${utc(event.occurredAt)}`];
   if (s) footer.push(`Session ${s.id}`);
@@ -222,6 +263,14 @@ function headline(event: MonitorEvent): string {
       return `VB365 server ${event.server.name} is reachable again; monitoring has resumed.`;
     case 'server.auth_failed':
       return `VB365 server ${event.server.name} REFUSED the monitor's credentials.`;
+    case 'server.api_unsupported':
+      return `VB365 server ${event.server.name} no longer serves the REST API version the monitor uses: sync sessions are not being watched.`;
+    case 'server.certificate_expiring':
+      return `The REST API certificate of ${event.server.name} expires in ${event.certificate?.daysLeft ?? '?'} days; after that the monitor cannot connect.`;
+    case 'sync.still_failed':
+      return `Synchronization of ${repo} is STILL FAILED (reminder ${event.reminder?.count ?? '?'} of ${event.reminder?.of ?? '?'}).`;
+    case 'monitor.held_summary':
+      return `${event.held?.total ?? 0} notifications about ${event.server.name} were held during ${event.held?.reason === 'maintenance' ? 'a maintenance window' : 'quiet hours'}; here they are in short.`;
   }
 }
 

@@ -1,4 +1,4 @@
-import type { MonitorEvent } from './events.js';
+import type { EventType, HeldItem, MonitorEvent } from './events.js';
 import type { SessionState } from './types.js';
 
 /**
@@ -31,6 +31,12 @@ export interface SessionRecord {
   readonly milestone: number;
   /** Events emitted for this session so far (the last event's sequence number). */
   readonly sequence: number;
+  /** `failed` phase: when the failure was announced (or first seen). */
+  readonly failedAt?: string;
+  /** `failed` phase: when the failure, or the last reminder, was announced (absent in records of older versions). */
+  readonly lastAlertAt?: string;
+  /** `failed` phase: `sync.still_failed` reminders sent for this failure. */
+  readonly reminders?: number;
 }
 
 /** Per-server health and bookkeeping. */
@@ -41,11 +47,31 @@ export interface ServerRecord {
   readonly failingSince: string | null;
   readonly failure: { readonly kind: string; readonly reason: string } | null;
   /** The outstanding alert about the server, if any: cleared by `server.recovered`. */
-  readonly alerted: 'unreachable' | 'auth' | null;
+  readonly alerted: 'unreachable' | 'auth' | 'unsupported' | null;
+  /** While an alert is out: reachable cycles in a row so far (`server.recovered` waits for `recoverAfterCycles`). */
+  readonly reachableStreak?: number;
+  /** `validTo` of the certificate `server.certificate_expiring` was sent for (once per certificate). */
+  readonly certificateWarnedFor?: string;
+  /** Events held by quiet hours or a maintenance window, summarised when it ends. */
+  readonly held?: HeldBuffer;
   // No "last success" time here: it would change the record, and cost a write, on every cycle. Liveness is watched
   // by metrics and the heartbeat alarm instead.
   /** Server-level events emitted so far. */
   readonly sequence: number;
+}
+
+/** Held events of a server, until the window ends. */
+export interface HeldBuffer {
+  readonly reason: 'quiet-hours' | 'maintenance';
+  readonly note: string | null;
+  readonly from: string;
+  readonly until: string;
+  readonly total: number;
+  readonly byType: Readonly<Partial<Record<EventType, number>>>;
+  /** The first items (capped), for the summary. */
+  readonly items: readonly HeldItem[];
+  /** Ids of every held event (capped), so re-evaluating after a crash does not count one twice. */
+  readonly ids: readonly string[];
 }
 
 /** A cached repository name (names rarely change; in-sync status is always fetched fresh). */

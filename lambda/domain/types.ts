@@ -53,3 +53,11 @@ export interface SessionList {
 
 /** A lookup that may legitimately find nothing (the resource is gone): a result, not an exception. */
 export type Lookup<T> = { readonly found: true; readonly value: T } | { readonly found: false };
+
+/** The REST API's TLS certificate as the monitor last saw it. */
+export interface ServerCertificate {
+  readonly subject: string;
+  /** ISO-8601 UTC. */
+  readonly validTo: string;
+  readonly fingerprint256: string;
+}

@@ -16,7 +16,7 @@ export interface TestPki {
  */
 export async function generatePki(options: { commonName?: string; validDays?: number } = {}): Promise<TestPki> {
   const notBeforeDate = new Date(Date.now() - 60_000);
-  const notAfterDate = new Date(notBeforeDate.getTime() + (options.validDays ?? 7) * 86_400_000);
+  const notAfterDate = new Date(notBeforeDate.getTime() + (options.validDays ?? 365) * 86_400_000);
   const ca = await generate([{ name: 'commonName', value: 'vb365-simulator test CA' }], {
     keyType: 'ec',
     curve: 'P-256',

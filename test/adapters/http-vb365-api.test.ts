@@ -453,8 +453,36 @@ describe('HttpVb365Api — TLS', () => {
     expect(err.message).toMatch(/ERR_VB365_CERT_PIN_MISMATCH/);
   });
 
-  it('rejects a plain-http URL at construction', () => {
+  it('rejects a plain-http URL at construction, unless it is a loopback address explicitly allowed', () => {
     expect(() => client({ baseUrl: `http://127.0.0.1:${sim.port}` })).toThrow(/must use https/);
+    expect(() => client({ baseUrl: 'http://vb365.example:4443', allowHttpLoopback: true })).toThrow(/must use https/);
+    expect(() => client({ baseUrl: `http://127.0.0.1:${sim.port}`, allowHttpLoopback: true })).not.toThrow();
+  });
+
+  it('reports the server certificate it verified (for the expiry warning), none before a connection', async () => {
+    const shortLived = await generatePki({ validDays: 5 });
+    const local = await startSimulator({ pki: shortLived });
+    try {
+      const api = client({ baseUrl: local.url, ca: shortLived.caCert });
+      const before = api.certificate();
+      await api.apiVersion();
+      const cert = api.certificate();
+
+      expect(before).toBeUndefined();
+      expect(cert?.fingerprint256).toBe(shortLived.serverFingerprint256);
+      expect(Date.parse(cert?.validTo ?? '') - Date.now()).toBeGreaterThan(4 * 86_400_000);
+      expect(Date.parse(cert?.validTo ?? '') - Date.now()).toBeLessThan(5 * 86_400_000);
+      expect(cert?.subject).toMatch(/^CN=/);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('records no certificate that failed verification', async () => {
+    const api = client({ pinSha256: 'ab'.repeat(32) });
+    await failure(api.listSessions());
+
+    expect(api.certificate()).toBeUndefined();
   });
 });
 

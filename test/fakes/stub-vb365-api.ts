@@ -1,6 +1,13 @@
 import { UpstreamError } from '../../lambda/domain/errors.js';
 import type { Vb365Api } from '../../lambda/domain/ports.js';
-import type { ApiVersion, Lookup, RepositoryInfo, SessionList, SyncSession } from '../../lambda/domain/types.js';
+import type {
+  ApiVersion,
+  Lookup,
+  RepositoryInfo,
+  ServerCertificate,
+  SessionList,
+  SyncSession,
+} from '../../lambda/domain/types.js';
 
 /** Vb365Api over plain data, for use-case tests: set `sessions`, `repositories`, or `down` to fail every call. */
 export class StubVb365Api implements Vb365Api {
@@ -13,6 +20,12 @@ export class StubVb365Api implements Vb365Api {
   /** Session ids that the list omits but whose single GET still finds (list lag). */
   readonly hiddenFromList = new Set<string>();
   readonly calls = { list: 0, getSession: 0, getRepository: 0 };
+  /** What `certificate()` reports. */
+  cert: ServerCertificate | undefined;
+
+  certificate(): ServerCertificate | undefined {
+    return this.cert;
+  }
 
   async apiVersion(): Promise<ApiVersion> {
     this.#check();

@@ -37,6 +37,12 @@ describe('loadConfig', () => {
         vanishGraceCycles: 2,
         unreachableAfterMs: 900_000,
         finishedRetentionMs: 30 * 86_400_000,
+        recoverAfterCycles: 2,
+        certificateWarningMs: 14 * 86_400_000,
+        remindEveryMs: 24 * 3_600_000,
+        maxReminders: 3,
+        quietHours: null,
+        maintenanceWindows: [],
       },
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -50,6 +56,19 @@ describe('loadConfig', () => {
       [ENV.vanishGraceCycles]: '3',
       [ENV.unreachableAfterMinutes]: '0',
       [ENV.finishedRetentionDays]: '7',
+      [ENV.recoverAfterCycles]: '3',
+      [ENV.certificateWarningDays]: '30',
+      [ENV.remindEveryHours]: '0',
+      [ENV.maxReminders]: '5',
+      [ENV.quietHours]: JSON.stringify({ timeZone: 'Europe/Berlin', start: '22:00', end: '07:00' }),
+      [ENV.maintenanceWindows]: JSON.stringify([
+        {
+          start: '2026-12-05T20:00:00+01:00',
+          end: '2026-12-05T23:00:00+01:00',
+          note: 'upgrade',
+          servers: ['vb365-prod'],
+        },
+      ]),
     });
 
     expect(config.policy).toEqual({
@@ -58,6 +77,19 @@ describe('loadConfig', () => {
       vanishGraceCycles: 3,
       unreachableAfterMs: 0,
       finishedRetentionMs: 7 * 86_400_000,
+      recoverAfterCycles: 3,
+      certificateWarningMs: 30 * 86_400_000,
+      remindEveryMs: null,
+      maxReminders: 5,
+      quietHours: { timeZone: 'Europe/Berlin', start: '22:00', end: '07:00' },
+      maintenanceWindows: [
+        {
+          start: '2026-12-05T20:00:00+01:00',
+          end: '2026-12-05T23:00:00+01:00',
+          note: 'upgrade',
+          servers: ['vb365-prod'],
+        },
+      ],
     });
   });
 
@@ -73,6 +105,24 @@ describe('loadConfig', () => {
       'SERVERS[0].url http://vb365:4443 must use https://',
     ],
     [{ [ENV.servers]: JSON.stringify([{ ...server, url: 'vb365' }]) }, 'SERVERS[0].url "vb365" is not a URL'],
+    [
+      { [ENV.servers]: JSON.stringify([{ ...server, url: 'http://127.0.0.1:4443' }]) },
+      'SERVERS[0].url http://127.0.0.1:4443 must use https:// (plain http only to a loopback address with ALLOW_HTTP_LOOPBACK=true, for development)',
+    ],
+    [
+      { [ENV.servers]: JSON.stringify([{ ...server, url: 'http://vb365:4443' }]), ALLOW_HTTP_LOOPBACK: 'true' },
+      'SERVERS[0].url http://vb365:4443 must use https://',
+    ],
+    [
+      { [ENV.quietHours]: '{"timeZone":"Mars/Olympus","start":"22:00","end":"07:00"}' },
+      'QUIET_HOURS.timeZone: "Mars/Olympus" — use an IANA time zone',
+    ],
+    [{ [ENV.quietHours]: '{"timeZone":"UTC","end":"07:00"}' }, 'QUIET_HOURS.start is required'],
+    [
+      { [ENV.maintenanceWindows]: '[{"start":"2026-12-05T20:00:00Z","end":"2026-12-05T19:00:00Z"}]' },
+      'MAINTENANCE_WINDOWS[0].end: "2026-12-05T19:00:00Z" — must be after start',
+    ],
+    [{ [ENV.remindEveryHours]: '-1' }, 'REMIND_EVERY_HOURS=-1 must be a number of at least 0'],
     [{ [ENV.servers]: JSON.stringify([{ ...server, apiVersion: 'v9' }]) }, 'SERVERS[0].apiVersion "v9" must be one of'],
     [
       { [ENV.servers]: JSON.stringify([{ ...server, pinSha256: 'abc' }]) },

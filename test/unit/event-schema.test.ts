@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { UpstreamAuthError, UpstreamUnreachableError } from '../../lambda/domain/errors.js';
+import { UpstreamAuthError, UpstreamUnreachableError, UpstreamUnsupportedError } from '../../lambda/domain/errors.js';
 import { EVENT_TYPES, type MonitorEvent } from '../../lambda/domain/events.js';
-import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
+import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
 import type { SyncSession } from '../../lambda/domain/types.js';
 import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
@@ -33,13 +33,14 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   });
   for (const id of ['a', 'b', 'c', 'd', 'e'])
     api.repositories.set(`r-${id}`, { id: `r-${id}`, name: `Repo ${id}`, isOutOfSync: true });
+  let policy: Policy = { ...DEFAULT_POLICY, milestones: [50] };
   const cycle = async (minutes: number) => {
     clock += minutes * 60_000;
     await pollOnce({
       api,
       store,
       notifier,
-      policy: { ...DEFAULT_POLICY, milestones: [50] },
+      policy,
       server: { id: 'srv', name: 'Server', url: 'https://srv:4443' },
       now: () => new Date(clock),
       owner: `c${clock}`,
@@ -65,6 +66,7 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
     s('a', { state: 'None', progressPercent: 100 }),
     s('b', { progressPercent: 9 }),
     s('c', { state: 'WaitingForProxy' }),
+    s('d', { state: 'Failed', error: 'S3 403' }),
   ];
   await cycle(5); // sync.completed (a); e missing 1
   await cycle(5); // sync.stopped (e)
@@ -74,12 +76,30 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   api.down = new UpstreamAuthError('POST /v8/token (password grant) refused: invalid_grant');
   await cycle(5); // server.auth_failed
   api.down = undefined;
+  await cycle(5);
   await cycle(5); // server.recovered
+  api.cert = { subject: 'CN=srv', validTo: new Date(clock + 5 * 86_400_000).toISOString(), fingerprint256: 'AB:CD' };
+  await cycle(5); // server.certificate_expiring
+  await cycle(24 * 60); // sync.still_failed (d)
+  api.down = new UpstreamUnsupportedError('GET /v8/RepositorySynchronizeSessions answered 404: API v8 is not served');
+  await cycle(5); // server.api_unsupported
+  api.down = undefined;
+  await cycle(5);
+  await cycle(5); // server.recovered
+  policy = {
+    ...policy,
+    maintenanceWindows: [
+      { start: new Date(clock).toISOString(), end: new Date(clock + 30 * 60_000).toISOString(), note: 'upgrade' },
+    ],
+  };
+  api.sessions = [...api.sessions, s('f')];
+  await cycle(5); // sync.started (f), held
+  await cycle(30); // monitor.held_summary
   return notifier.delivered;
 }
 
 describe('event contract v1 (JSON Schema)', () => {
-  it('accepts every event the rules produce, covering all twelve types', async () => {
+  it('accepts every event the rules produce, covering every type', async () => {
     const events = await everyTypeFromTheRules();
 
     for (const e of events) expect(validate(e) ? [] : validate.errors).toEqual([]);

@@ -9,7 +9,7 @@ import {
 } from '../../lambda/domain/lifecycle.js';
 import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { INITIAL_SERVER, type ServerRecord, type SessionRecord } from '../../lambda/domain/state.js';
-import type { RepositoryInfo, SyncSession } from '../../lambda/domain/types.js';
+import type { RepositoryInfo, ServerCertificate, SyncSession } from '../../lambda/domain/types.js';
 
 const T0 = new Date('2026-11-28T10:00:00Z');
 const SERVER = { id: 'vb365-prod', name: 'Contoso VB365', url: 'https://vb365.contoso.local:4443' };
@@ -154,7 +154,16 @@ describe('evaluate — session rules', () => {
     [
       'does not fail a failed session again',
       {
-        sessions: [tracked({ state: 'Failed', phase: 'failed', error: 'S3 403' })],
+        sessions: [
+          tracked({
+            state: 'Failed',
+            phase: 'failed',
+            error: 'S3 403',
+            failedAt: T0.toISOString(),
+            lastAlertAt: T0.toISOString(),
+            reminders: 0,
+          }),
+        ],
         listed: [seen({ state: 'Failed', error: 'S3 403' })],
       },
       [],
@@ -329,7 +338,15 @@ describe('evaluate — first cycle and server health', () => {
     ]);
   });
 
-  const down = (kind: 'unreachable' | 'auth', reason = 'ECONNREFUSED') => ({ reachable: false, kind, reason }) as const;
+  const down = (kind: 'unreachable' | 'auth' | 'unsupported', reason = 'ECONNREFUSED') =>
+    ({ reachable: false, kind, reason }) as const;
+  const up = (certificate?: ServerCertificate): CycleInput['observation'] => ({
+    reachable: true,
+    listed: [seen()],
+    lookedUp: new Map(),
+    repositories: new Map(),
+    certificate,
+  });
 
   function health(server: ServerRecord, now: Date, observation: CycleInput['observation']) {
     return evaluate({
@@ -371,40 +388,143 @@ describe('evaluate — first cycle and server health', () => {
     expect([types(a.serverEvents), types(b.serverEvents)]).toEqual([['server.auth_failed'], []]);
   });
 
-  it('announces recovery with the outage length, only after an alert', () => {
+  it('announces recovery with the outage length after recoverAfterCycles working cycles, only after an alert', () => {
     const out = health(READY, minutes(0), down('unreachable'));
     const alerted = health(out.server, minutes(20), down('unreachable'));
-    const back = health(alerted.server, minutes(30), {
-      reachable: true,
-      listed: [seen()],
-      lookedUp: new Map(),
-      repositories: new Map(),
-    });
-    const blip = health(out.server, minutes(5), {
-      reachable: true,
-      listed: [seen()],
-      lookedUp: new Map(),
-      repositories: new Map(),
-    });
+    const once = health(alerted.server, minutes(30), up());
+    const back = health(once.server, minutes(35), up());
+    const blip = health(out.server, minutes(5), up());
 
+    expect(types(once.serverEvents)).toEqual([]);
     expect(types(back.serverEvents)).toEqual(['server.recovered']);
-    expect(back.serverEvents[0]?.problem?.outageSeconds).toBe(1800);
-    expect(back.server).toMatchObject({ failingSince: null, alerted: null });
+    expect(back.serverEvents[0]?.problem?.outageSeconds).toBe(2100);
+    expect(back.server).toEqual({ ...READY, sequence: 2 });
     expect(types(blip.serverEvents)).toEqual([]);
+  });
+
+  it('raises one alert, not a storm, for a server that flaps', () => {
+    let server = READY;
+    const seenTypes: string[] = [];
+    // Down 20 minutes, then alternately up for one cycle and down for one, for five hours.
+    for (let m = 0; m <= 300; m += 5) {
+      const r = health(server, minutes(m), m < 20 || (m / 5) % 2 === 0 ? down('unreachable') : up());
+      server = r.server;
+      seenTypes.push(...types(r.serverEvents));
+    }
+    for (const m of [305, 310]) {
+      const r = health(server, minutes(m), up());
+      server = r.server;
+      seenTypes.push(...types(r.serverEvents));
+    }
+
+    expect(seenTypes).toEqual(['server.unreachable', 'server.recovered']);
+  });
+
+  it('announces an API version no longer served at once, once, until it works again', () => {
+    const a = health(READY, minutes(0), down('unsupported', 'GET /v6/Jobs answered 404'));
+    const b = health(a.server, minutes(30), down('unsupported', 'GET /v6/Jobs answered 404'));
+    const c = health(b.server, minutes(35), up());
+    const d = health(c.server, minutes(40), up());
+
+    expect([a, b, c, d].map((r) => types(r.serverEvents))).toEqual([
+      ['server.api_unsupported'],
+      [],
+      [],
+      ['server.recovered'],
+    ]);
+    expect(a.serverEvents[0]?.severity).toBe('critical');
+  });
+
+  it('warns once per certificate that expires within certificateWarning, again for a renewed one', () => {
+    const cert = (validTo: string): ServerCertificate => ({
+      subject: 'CN=vb365.contoso.local',
+      validTo,
+      fingerprint256: 'AB:CD',
+    });
+    const far = health(READY, minutes(0), up(cert('2027-06-01T00:00:00.000Z')));
+    const near = health(far.server, minutes(5), up(cert('2026-12-10T09:00:00.000Z')));
+    const again = health(near.server, minutes(10), up(cert('2026-12-10T09:00:00.000Z')));
+    const renewedButShort = health(again.server, minutes(15), up(cert('2026-12-11T09:00:00.000Z')));
+
+    expect([far, near, again, renewedButShort].map((r) => types(r.serverEvents))).toEqual([
+      [],
+      ['server.certificate_expiring'],
+      [],
+      ['server.certificate_expiring'],
+    ]);
+    expect(near.serverEvents[0]?.certificate).toEqual({ ...cert('2026-12-10T09:00:00.000Z'), daysLeft: 11 });
   });
 
   it('numbers server events in sequence', () => {
     const a = health(READY, minutes(0), down('auth'));
-    const b = health(a.server, minutes(1), {
-      reachable: true,
-      listed: [seen()],
-      lookedUp: new Map(),
-      repositories: new Map(),
-    });
+    const b = health(a.server, minutes(1), up());
+    const c = health(b.server, minutes(2), up());
 
-    expect([...a.serverEvents, ...b.serverEvents].map((e) => e.eventId)).toEqual([
+    expect([...a.serverEvents, ...b.serverEvents, ...c.serverEvents].map((e) => e.eventId)).toEqual([
       'vb365-prod/server/1/server.auth_failed',
       'vb365-prod/server/2/server.recovered',
     ]);
+  });
+});
+
+describe('evaluate — reminders for sessions still failed', () => {
+  const failed = (overrides: Partial<SessionRecord> = {}) =>
+    tracked({
+      state: 'Failed',
+      phase: 'failed',
+      error: 'S3 403',
+      failedAt: T0.toISOString(),
+      lastAlertAt: T0.toISOString(),
+      reminders: 0,
+      ...overrides,
+    });
+  const listed = [seen({ state: 'Failed', error: 'S3 403' })];
+  const hours = (n: number) => minutes(n * 60);
+
+  it.each<[string, Case, string[]]>([
+    ['none before remindEvery', { now: hours(23), sessions: [failed()], listed }, []],
+    ['the first after remindEvery', { now: hours(24), sessions: [failed()], listed }, ['sync.still_failed']],
+    [
+      'none once maxReminders were sent',
+      { now: hours(200), sessions: [failed({ reminders: 3, lastAlertAt: hours(72).toISOString() })], listed },
+      [],
+    ],
+    [
+      'none when reminders are off',
+      { now: hours(48), policy: { remindEveryMs: null }, sessions: [failed()], listed },
+      [],
+    ],
+    [
+      'none for a session that has left Failed',
+      { now: hours(48), sessions: [failed()], listed: [seen({ state: 'None' })] },
+      [],
+    ],
+  ])('%s', (_name, c, expected) => {
+    expect(types(allEvents(run(c)))).toEqual(expected);
+  });
+
+  it('numbers reminders, counts from the last one, and says when the failure began', () => {
+    const first = run({ now: hours(24), sessions: [failed()], listed });
+    const record = first.sessions[0]?.record as SessionRecord;
+    const early = run({ now: hours(47), sessions: [record], listed });
+    const second = run({ now: hours(48), sessions: [record], listed });
+
+    expect(first.sessions[0]?.events[0]?.reminder).toEqual({ count: 1, of: 3, failedSince: T0.toISOString() });
+    expect(record).toMatchObject({ reminders: 1, lastAlertAt: hours(24).toISOString(), failedAt: T0.toISOString() });
+    expect(types(allEvents(early))).toEqual([]);
+    expect(second.sessions[0]?.events[0]?.reminder).toMatchObject({ count: 2 });
+  });
+
+  it('starts counting at a new failure and forgets it when the session runs again', () => {
+    const failedNow = run({ now: hours(1), sessions: [tracked()], listed });
+    const rerun = run({ now: hours(2), sessions: [failed()], listed: [seen({ state: 'Synchronizing' })] });
+
+    expect(failedNow.sessions[0]?.record).toMatchObject({
+      failedAt: hours(1).toISOString(),
+      lastAlertAt: hours(1).toISOString(),
+      reminders: 0,
+    });
+    expect(rerun.sessions[0]?.record).not.toHaveProperty('lastAlertAt');
+    expect(rerun.sessions[0]?.record).not.toHaveProperty('reminders');
   });
 });

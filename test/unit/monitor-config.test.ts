@@ -270,6 +270,45 @@ describe('resolveConfig', () => {
       { ...base, notifications: { webhookSecrets: Array.from({ length: 21 }, (_, i) => `hook-${i}`) } },
       'use at most 20 chat and webhook channels',
     ],
+    [
+      'policy.recoverAfterCycles',
+      { ...base, policy: { recoverAfterCycles: 0 } },
+      'policy.recoverAfterCycles: 0 — use a whole number from 1 to 20',
+    ],
+    [
+      'policy.remindEveryHours',
+      { ...base, policy: { remindEveryHours: 1.5 } },
+      'policy.remindEveryHours: 1.5 — use a whole number from 0',
+    ],
+    ['policy.maxReminders', { ...base, policy: { maxReminders: -1 } }, 'policy.maxReminders: -1'],
+    [
+      'policy.certificateWarningDays',
+      { ...base, policy: { certificateWarningDays: 400 } },
+      'policy.certificateWarningDays: 400',
+    ],
+    [
+      'quietHours.timeZone',
+      { ...base, quietHours: { timeZone: 'CET+1', start: '22:00', end: '07:00' } },
+      'quietHours.timeZone: "CET+1" — use an IANA time zone',
+    ],
+    [
+      'quietHours.start',
+      { ...base, quietHours: { timeZone: 'Europe/Paris', start: '10pm', end: '07:00' } },
+      'quietHours.start: "10pm" — use a 24-hour local time HH:MM',
+    ],
+    [
+      'maintenanceWindows[].end',
+      { ...base, maintenanceWindows: [{ start: '2026-12-05T20:00:00Z', end: '2026-12-05T18:00:00Z' }] },
+      'maintenanceWindows[0].end: "2026-12-05T18:00:00Z" — must be after start',
+    ],
+    [
+      'maintenanceWindows[].servers',
+      {
+        ...base,
+        maintenanceWindows: [{ start: '2026-12-05T20:00:00Z', end: '2026-12-05T23:00:00Z', servers: ['vb365-test'] }],
+      },
+      'maintenanceWindows[0].servers: "vb365-test" — name a server id of this configuration',
+    ],
     ['logRetentionDays', { ...base, logRetentionDays: 10 }, 'logRetentionDays: 10 — use one of 1, 3, 5'],
     ['heartbeatIntervals', { ...base, heartbeatIntervals: 0 }, 'heartbeatIntervals: 0'],
     ['stackName', { ...base, stackName: '1-bad_name' }, 'stackName: "1-bad_name" — use letters, digits and "-"'],

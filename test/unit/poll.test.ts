@@ -168,6 +168,7 @@ describe('pollOnce', () => {
     api.down = undefined;
     api.sessions = [session('a')];
     await tick();
+    await tick(); // recoverAfterCycles: 2
 
     expect(down).toMatchObject({ status: 'unreachable', reason: expect.stringContaining('ECONNREFUSED') });
     expect(notifier.types()).toEqual(['monitor.started', 'server.unreachable', 'server.recovered']);

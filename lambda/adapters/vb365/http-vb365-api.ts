@@ -1,3 +1,4 @@
+import type { PeerCertificate } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import {
   UpstreamAuthError,
@@ -14,12 +15,13 @@ import {
   type ApiVersionSetting,
   type Lookup,
   type RepositoryInfo,
+  type ServerCertificate,
   type SessionList,
   type SyncSession,
 } from '../../domain/types.js';
 import { Redactor } from '../redact.js';
 import { backoff } from '../retry-policy.js';
-import { PIN_MISMATCH_CODE, serverIdentityCheck } from './tls.js';
+import { isLoopback, PIN_MISMATCH_CODE, serverIdentityCheck } from './tls.js';
 import { Agent, retry } from './undici.js';
 import { parseRepository, parseSession, parseSessionList } from './wire.js';
 
@@ -31,6 +33,8 @@ export interface Vb365Credentials {
 
 /** Options of {@link HttpVb365Api}. Only `baseUrl` and `credentials` are required. */
 export interface HttpVb365ApiOptions {
+  /** Development only: accept `http://` to a loopback address (a local stand-in without TLS). @default false */
+  readonly allowHttpLoopback?: boolean;
   /** `https://host:4443` (a path prefix is kept, e.g. behind a reverse proxy). */
   readonly baseUrl: string;
   /** @default 'auto' — probe `GET /{v}/ServiceInstance` from v8 down, once. */
@@ -187,9 +191,10 @@ export class HttpVb365Api implements Vb365Api {
   #versionProbe: Promise<ApiVersion> | undefined;
   #token: Token | undefined;
   #tokenRequest: Promise<Token> | undefined;
+  #certificate: ServerCertificate | undefined;
 
   constructor(options: HttpVb365ApiOptions) {
-    this.#base = parseBaseUrl(options.baseUrl);
+    this.#base = parseBaseUrl(options.baseUrl, options.allowHttpLoopback === true);
     this.#setting = options.apiVersion ?? 'auto';
     this.#version = this.#setting === 'auto' ? undefined : this.#setting;
     this.#credentials = options.credentials;
@@ -211,13 +216,33 @@ export class HttpVb365Api implements Vb365Api {
         connect: {
           timeout: options.connectTimeoutMs ?? 5_000,
           ...(options.ca === undefined ? {} : { ca: options.ca }),
-          checkServerIdentity: serverIdentityCheck(options.pinSha256),
+          checkServerIdentity: this.#recordCertificate(serverIdentityCheck(options.pinSha256)),
         },
         headersTimeout: options.headersTimeoutMs ?? 15_000,
         bodyTimeout: options.bodyTimeoutMs ?? 15_000,
         keepAliveTimeout: 10_000,
         connections: 4,
       });
+  }
+
+  /** The server's TLS certificate as last seen on a new connection (for `server.certificate_expiring`). */
+  certificate(): ServerCertificate | undefined {
+    return this.#certificate;
+  }
+
+  #recordCertificate(check: (host: string, cert: PeerCertificate) => Error | undefined) {
+    return (host: string, cert: PeerCertificate): Error | undefined => {
+      const error = check(host, cert);
+      const validTo = Date.parse(cert.valid_to);
+      if (error === undefined && Number.isFinite(validTo)) {
+        this.#certificate = {
+          subject: cert.subject?.CN ? `CN=${cert.subject.CN}` : (cert.subjectaltname ?? 'unknown'),
+          validTo: new Date(validTo).toISOString(),
+          fingerprint256: cert.fingerprint256,
+        };
+      }
+      return error;
+    };
   }
 
   /** The server's base URL as configured (no credentials in it). */
@@ -563,14 +588,14 @@ export class HttpVb365Api implements Vb365Api {
   }
 }
 
-function parseBaseUrl(raw: string): URL {
+function parseBaseUrl(raw: string, allowHttpLoopback: boolean): URL {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     throw new TypeError(`VB365 server URL ${JSON.stringify(raw)} is not a URL: use https://host:4443`);
   }
-  if (url.protocol !== 'https:') {
+  if (url.protocol !== 'https:' && !(allowHttpLoopback && url.protocol === 'http:' && isLoopback(url))) {
     throw new TypeError(`VB365 server URL ${url.origin} must use https: (the REST API is served over TLS, port 4443)`);
   }
   if (url.username || url.password) {

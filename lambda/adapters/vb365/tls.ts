@@ -59,3 +59,8 @@ function readPem(path: string): string {
     throw new Error(`cannot read CA bundle file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
 }
+
+/** Whether a URL points at this machine (`localhost`, `127.0.0.0/8`, `::1`). */
+export function isLoopback(url: URL): boolean {
+  return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+}
