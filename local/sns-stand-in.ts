@@ -49,6 +49,11 @@ export class SnsStandIn {
     return this.received.map((m) => JSON.parse((JSON.parse(m.message) as { default: string }).default) as T);
   }
 
+  /** Drops faults not served yet. */
+  clearFaults(): void {
+    this.#faults.length = 0;
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }

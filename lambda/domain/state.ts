@@ -1,4 +1,4 @@
-import type { EventType, HeldItem, MonitorEvent } from './events.js';
+import type { HeldSummary, MonitorEvent } from './events.js';
 import type { SessionState } from './types.js';
 
 /**
@@ -60,16 +60,8 @@ export interface ServerRecord {
   readonly sequence: number;
 }
 
-/** Held events of a server, until the window ends. */
-export interface HeldBuffer {
-  readonly reason: 'quiet-hours' | 'maintenance';
-  readonly note: string | null;
-  readonly from: string;
-  readonly until: string;
-  readonly total: number;
-  readonly byType: Readonly<Partial<Record<EventType, number>>>;
-  /** The first items (capped), for the summary. */
-  readonly items: readonly HeldItem[];
+/** Held events of a server, until the window ends: the summary to send, and every held event's id. */
+export interface HeldBuffer extends HeldSummary {
   /** Ids of every held event (capped), so re-evaluating after a crash does not count one twice. */
   readonly ids: readonly string[];
 }

@@ -118,10 +118,30 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     );
   });
 
-  it('never prints the password or a token', () => {
+  it('keeps the password and tokens out of events, summaries, logs and metrics, even when the server echoes them', async () => {
+    const token = sim.issuedTokens()[0] ?? '';
+    const echo = JSON.stringify({
+      message: `upstream said: password=${sim.password} token=${token} Authorization: Bearer ${token}`,
+    });
+    sim.inject({ route: 'listSessions', fault: { kind: 'status', status: 400, body: echo }, times: Infinity });
+    vi.stubEnv('UNREACHABLE_AFTER_MINUTES', '0');
+    const summaries = [];
+    try {
+      summaries.push(await handler({ serverId: 'sim' }, context('req-5')));
+    } finally {
+      sim.clearFaults();
+    }
     const printed = output.join('');
+    const published = JSON.stringify(sns.received);
 
+    // The server's message is quoted (it helps), with the secrets cut out.
+    expect(summaries[0]).toMatchObject({ reason: expect.stringContaining('upstream said: password=[redacted]') });
     expect(printed.length).toBeGreaterThan(500);
-    for (const secret of [sim.password, ...sim.issuedTokens()]) expect(printed).not.toContain(secret);
+    expect(token.length).toBeGreaterThan(10);
+    for (const secret of [sim.password, token, ...sim.issuedTokens()]) {
+      expect(printed).not.toContain(secret);
+      expect(published).not.toContain(secret);
+      expect(JSON.stringify(summaries)).not.toContain(secret);
+    }
   });
 });
