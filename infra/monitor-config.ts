@@ -18,6 +18,9 @@ const config: MonitorConfig = {
   ],
   pollEveryMinutes: 5,
   policy: { milestones: [], stallAfterMinutes: 60, vanishGraceCycles: 2, unreachableAfterMinutes: 15 },
+  // Hold non-critical events at night, summarised in the morning; hold everything during planned maintenance:
+  // quietHours: { timeZone: 'Europe/Berlin', start: '22:00', end: '07:00' },
+  // maintenanceWindows: [{ start: '2026-12-05T20:00:00+01:00', end: '2026-12-05T23:00:00+01:00', note: 'VB365 upgrade' }],
   notifications: {
     emails: [
       {
