@@ -1,3 +1,4 @@
+import type { Estimate } from './estimate.js';
 import type { SessionState } from './types.js';
 
 /** Every event type of contract v1 (DESIGN §3). */
@@ -166,6 +167,8 @@ export interface MonitorEvent {
   readonly certificate?: CertificateInfo;
   readonly reminder?: Reminder;
   readonly held?: HeldSummary;
+  /** Running-session events: the rate and the estimated finish (`null`s while estimating). */
+  readonly estimate?: Estimate;
 }
 
 /** Deterministic event id: `<server>/<subject>/<sequence>/<type>`; the subject is a session id, or `server`. */

@@ -1,4 +1,5 @@
 import type { UpstreamErrorKind } from './errors.js';
+import { addSample, estimateOf } from './estimate.js';
 import {
   type EventType,
   eventId,
@@ -198,6 +199,7 @@ export function evaluate(input: CycleInput): CycleResult {
       const { failedAt: _f, lastAlertAt: _a, reminders: _r, ...rest } = record;
       record = rest;
     }
+    record = withSamples(record, now);
     const events: MonitorEvent[] = [];
     for (const e of step.events) {
       record = { ...record, sequence: record.sequence + 1 };
@@ -495,10 +497,32 @@ function sessionEvent(
     occurredAt: nowIso,
     server,
     session,
+    ...(ESTIMATED.has(e.type) ? { estimate: estimateOf(rec.samples, new Date(nowIso)) } : {}),
     ...(e.reminder === undefined
       ? {}
       : { reminder: { count: e.reminder, of: policy.maxReminders, failedSince: rec.failedAt ?? rec.firstSeenAt } }),
   };
+}
+
+/** Events of a running session, which carry its rate and estimated finish. */
+const ESTIMATED = new Set<EventType>([
+  'sync.started',
+  'sync.progress',
+  'sync.stalled',
+  'sync.resumed',
+  'sync.state_changed',
+]);
+
+/** Keeps the progress samples of a running session (one more when progress moved); drops them once it is not. */
+function withSamples(record: SessionRecord, now: Date): SessionRecord {
+  if (record.phase === 'ended' || record.phase === 'failed') {
+    if (record.samples === undefined) return record;
+    const { samples: _, ...rest } = record;
+    return rest;
+  }
+  const samples = addSample(record.samples, now, record.progressPercent);
+  const same = samples.length === (record.samples?.length ?? 0) && samples.at(-1) === record.samples?.at(-1);
+  return same ? record : { ...record, samples };
 }
 
 /** Upstream failures announced at once, and their event. */

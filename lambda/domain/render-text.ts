@@ -138,6 +138,18 @@ export function viewOf(event: MonitorEvent): EventView {
         : (s.state ?? 'gone'),
     );
     fact('Progress', s.progressPercent === null ? null : `${s.progressPercent} %`);
+    const e = event.estimate;
+    if (e && event.type === 'sync.stalled') {
+      fact('Rate before', e.ratePercentPerHour === null ? null : `${e.ratePercentPerHour} %/h`);
+    } else if (e) {
+      fact('Rate', e.ratePercentPerHour === null ? 'estimating…' : `${e.ratePercentPerHour} %/h`);
+      fact(
+        'ETA',
+        e.estimatedFinishAt === null
+          ? 'estimating…'
+          : `${utc(e.estimatedFinishAt)} (in ${formatDuration((Date.parse(e.estimatedFinishAt) - Date.parse(event.occurredAt)) / 1000)})`,
+      );
+    }
     fact(
       s.finishedAt ? 'Took' : 'Running for',
       `${formatDuration(s.durationSeconds)} (first seen ${utc(s.firstSeenAt)})`,

@@ -1,3 +1,4 @@
+import type { Sample } from './estimate.js';
 import type { HeldSummary, MonitorEvent } from './events.js';
 import type { SessionState } from './types.js';
 
@@ -37,6 +38,8 @@ export interface SessionRecord {
   readonly lastAlertAt?: string;
   /** `failed` phase: `sync.still_failed` reminders sent for this failure. */
   readonly reminders?: number;
+  /** While running: recent (time, progress) samples, for the rate and the finish estimate. */
+  readonly samples?: readonly Sample[];
 }
 
 /** Per-server health and bookkeeping. */

@@ -44,6 +44,7 @@ function tracked(overrides: Partial<SessionRecord> = {}): SessionRecord {
     missingCycles: 0,
     milestone: 0,
     sequence: 1,
+    samples: [[T0.getTime() / 1000, 10]],
     ...overrides,
   };
 }
@@ -162,6 +163,7 @@ describe('evaluate — session rules', () => {
             failedAt: T0.toISOString(),
             lastAlertAt: T0.toISOString(),
             reminders: 0,
+            samples: undefined,
           }),
         ],
         listed: [seen({ state: 'Failed', error: 'S3 403' })],
@@ -250,7 +252,7 @@ describe('evaluate — session rules', () => {
     [
       'leaves an ended session alone while it stays listed as None',
       {
-        sessions: [tracked({ phase: 'ended', outcome: 'completed', state: 'None' })],
+        sessions: [tracked({ phase: 'ended', outcome: 'completed', state: 'None', samples: undefined })],
         listed: [seen({ state: 'None' })],
       },
       [],
@@ -464,6 +466,43 @@ describe('evaluate — first cycle and server health', () => {
       'vb365-prod/server/1/server.auth_failed',
       'vb365-prod/server/2/server.recovered',
     ]);
+  });
+});
+
+describe('evaluate — rate and estimated finish', () => {
+  it('says "estimating" at the start, then carries the rate and the finish once progress moved over time', () => {
+    let record: SessionRecord | undefined;
+    const seenEvents: MonitorEvent[] = [];
+    const progress = [0, 10, 20, 30, 40, 50];
+    for (const [k, p] of progress.entries()) {
+      const r = run({
+        now: minutes(k * 30),
+        policy: { milestones: [50] },
+        sessions: record ? [record] : [],
+        listed: [seen({ progressPercent: p })],
+      });
+      record = r.sessions[0]?.record ?? record;
+      seenEvents.push(...allEvents(r));
+    }
+
+    expect(types(seenEvents)).toEqual(['sync.started', 'sync.progress']);
+    expect(seenEvents[0]?.estimate).toEqual({ ratePercentPerHour: null, estimatedFinishAt: null, samples: 1 });
+    expect(seenEvents[1]?.estimate).toEqual({
+      ratePercentPerHour: 20,
+      estimatedFinishAt: minutes(150 + 150).toISOString(),
+      samples: 6,
+    });
+  });
+
+  it('forgets the samples once the session has ended', () => {
+    const r = run({
+      sessions: [tracked()],
+      listed: [seen({ state: 'None', progressPercent: 100 })],
+      repository: inSync,
+    });
+
+    expect(r.sessions[0]?.record).not.toHaveProperty('samples');
+    expect(r.sessions[0]?.events[0]).not.toHaveProperty('estimate');
   });
 });
 
