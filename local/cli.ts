@@ -18,11 +18,14 @@ import { type EmbeddedDynamoDb, ensureTable, localClient, startDynalite } from '
 import { everyEventType } from './sample-events.js';
 import { demoScenario } from './simulator/scenarios.js';
 import { startSimulator } from './simulator/simulator.js';
+import { formatStatus, statusOf } from './status.js';
 
 const USAGE = `vb365-sync-monitor — alerts for Veeam Backup for Microsoft 365 repository synchronization sessions
 
   vb365-sync-monitor demo [--fast]     the whole product on an embedded VB365 simulator (what npm start runs)
   vb365-sync-monitor run --server URL  monitor a real VB365 server from this machine (run --help for options)
+  vb365-sync-monitor status [--table NAME | --state-dir DIR] [--server ID] [--all] [--json]
+                                       sessions per server from the state table: state, progress, rate, ETA, age
   vb365-sync-monitor simulator         start the VB365 simulator by hand (npm run simulator -- --help)
   vb365-sync-monitor test-notification [--channel email|slack|teams|webhook|qdeveloper] [--type TYPE] [--topic-arn ARN]
                                        print every channel's rendering of every event type; with --topic-arn,
@@ -46,6 +49,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await run(parseRunArgs(rest, process.env));
       case 'test-notification':
         return await testNotification(rest);
+      case 'status':
+        return await status(rest);
       case 'simulator':
         process.argv = [process.argv[0] ?? 'node', 'simulator', ...rest];
         await import('./simulator/main.js');
@@ -123,7 +128,9 @@ async function run(opts: RunOptions): Promise<number> {
   }
 }
 
-async function openStore(opts: RunOptions): Promise<{ store: StateStore; close: () => Promise<void> }> {
+async function openStore(
+  opts: Pick<RunOptions, 'table' | 'stateDir'>,
+): Promise<{ store: DynamoDbStateStore; close: () => Promise<void> }> {
   if (opts.table) {
     const client = new DynamoDBClient({});
     return { store: new DynamoDbStateStore(client, opts.table), close: async () => client.destroy() };
@@ -151,6 +158,40 @@ class TeeNotifier implements Notifier {
     const result = await this.primary.publish(events, options);
     await this.echo.publish(events.filter((e) => result.delivered.has(e.eventId)));
     return result;
+  }
+}
+
+// ---- status: what the state table knows -------------------------------------------------------------------------
+
+async function status(args: readonly string[]): Promise<number> {
+  let values: { table?: string; 'state-dir'?: string; server?: string; all?: boolean; json?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      options: {
+        table: { type: 'string' },
+        'state-dir': { type: 'string' },
+        server: { type: 'string' },
+        all: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError(`status: ${(err as Error).message}`);
+  }
+  if (!values.table === !values['state-dir'])
+    throw new UsageError('status: give --table NAME (AWS) or --state-dir DIR (local state of `run --state-dir`)');
+  const { store, close } = await openStore({ table: values.table, stateDir: values['state-dir'] });
+  try {
+    const ids = values.server ? [values.server] : await store.serverIds();
+    const now = new Date();
+    const statuses = [];
+    for (const id of ids) statuses.push(statusOf(id, await store.load(id), now, values.all));
+    process.stdout.write(`${values.json ? JSON.stringify(statuses, null, 2) : formatStatus(statuses, now)}\n`);
+    return 0;
+  } finally {
+    await close();
   }
 }
 

@@ -6,6 +6,7 @@ import {
   type DynamoDBClient,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { StateConflictError, StateStoreError } from '../domain/errors.js';
 import type { MonitorEvent } from '../domain/events.js';
@@ -97,6 +98,32 @@ export class DynamoDbStateStore implements StateStore {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return { server, sessions, repositories };
+  }
+
+  /** Ids of every server with state in the table (a Scan: for the `status` command, not for cycles). */
+  async serverIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.#send('Scan', () =>
+        this.client.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: '#sk = :server',
+            ProjectionExpression: '#pk',
+            ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey, '#sk': TABLE_SCHEMA.sortKey },
+            ExpressionAttributeValues: { ':server': { S: 'SERVER' } },
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const pk = item[TABLE_SCHEMA.partitionKey]?.S ?? '';
+        if (pk.startsWith('SERVER#')) ids.push(pk.slice('SERVER#'.length));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return ids.sort();
   }
 
   async write(serverId: string, item: ItemWrite, expectedVersion: number, options: CallOptions = {}): Promise<number> {

@@ -286,7 +286,8 @@ function headline(event: MonitorEvent): string {
   }
 }
 
-function utc(iso: string): string {
+/** `2026-11-28 12:30 UTC` from an ISO-8601 UTC time. */
+export function utc(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 }
 

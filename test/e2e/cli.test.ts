@@ -143,6 +143,38 @@ describe('vb365-sync-monitor run (end to end)', () => {
     expect(back1.events[0]?.session?.error).toBe('Bucket not found');
   });
 
+  it('status: shows the sessions in the state, with rate and ETA, as a table and as JSON', async () => {
+    sim.apply([
+      { op: 'start', session: 'a1b2c3d4-0000-4000-8000-000000000001', repository: 'r1', progress: 10 },
+      { op: 'start', session: 'a1b2c3d4-0000-4000-8000-000000000002', repository: 'r2', progress: 5 },
+      { op: 'fail', session: 'a1b2c3d4-0000-4000-8000-000000000002', error: 'Bucket not found' },
+    ]);
+    await cycle();
+
+    const table = await cli(['status', '--state-dir', join(dir, 'state')]);
+    const json = await cli(['status', '--state-dir', join(dir, 'state'), '--json']);
+    const usage = await cli(['status']);
+
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^sim: ok$/m);
+    expect(table.stdout).toMatch(/SESSION\s+REPOSITORY\s+STATE\s+PROGRESS\s+RATE\s+ETA\s+LAST CHANGE\s+AGE/);
+    expect(table.stdout).toMatch(/a1b2c3d4\s+S3 Archive\s+Synchronizing\s+10 %\s+estimating…/);
+    expect(table.stdout).toMatch(/a1b2c3d4\s+Wasabi\s+Failed/);
+    expect(table.stdout).toContain('error: Bucket not found');
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({
+        serverId: 'sim',
+        health: 'ok',
+        sessions: [
+          expect.objectContaining({ repository: 'S3 Archive', progressPercent: 10, ratePercentPerHour: null }),
+          expect.objectContaining({ repository: 'Wasabi', phase: 'failed', error: 'Bucket not found' }),
+        ],
+      }),
+    ]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/give --table NAME \(AWS\) or --state-dir DIR/);
+  });
+
   it('exits 1 with a one-line reason when the credentials are refused', async () => {
     const run = await cli(['run', '--server', sim.url, '--ca', caFile, '--once'], {
       VB365_USERNAME: sim.username,
