@@ -106,7 +106,8 @@ async function handle(cmd: Command): Promise<unknown> {
             api: apis[i] as HttpVb365Api,
             store,
             notifier,
-            policy: DEFAULT_POLICY,
+            // The session path alone; the out-of-sync detector adds one repository listing every 15 minutes.
+            policy: { ...DEFAULT_POLICY, outOfSyncAfterMs: null },
             server: { id: s.id, name: s.id, url: s.url },
             now: () => new Date(clock),
             owner: `bench-${clock}-${i}`,

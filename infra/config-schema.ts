@@ -1,6 +1,8 @@
 import { normalisePin } from '../lambda/adapters/vb365/tls.js';
+import { type DigestSchedule, WEEKDAYS } from '../lambda/domain/digest.js';
 import { EVENT_TYPES, type EventType } from '../lambda/domain/events.js';
 import {
+  digestProblems,
   type MaintenanceWindow,
   maintenanceWindowProblems,
   type QuietHours,
@@ -115,7 +117,15 @@ export interface MonitorConfig {
     readonly remindEveryHours?: number;
     /** Reminders at most per failure. @default 3 */
     readonly maxReminders?: number;
+    /** `repository.out_of_sync` after a repository stays out of sync this long with nothing syncing it; 0: off. @default 30 */
+    readonly outOfSyncAfterMinutes?: number;
+    /** How long finished syncs are kept for the weekly digest. @default 90 */
+    readonly historyRetentionDays?: number;
   };
+  /** When the weekly digest (`digest.weekly`) goes out; `false` for none. @default Monday 08:00 UTC */
+  readonly digest?:
+    | { readonly weekday: (typeof WEEKDAYS)[number]; readonly time: string; readonly timeZone: string }
+    | false;
   /**
    * Daily quiet hours: non-critical events are held and summarised in one `monitor.held_summary` when they end;
    * critical ones go through. @default none
@@ -156,6 +166,7 @@ export interface ResolvedConfig {
   readonly policy: Required<NonNullable<MonitorConfig['policy']>>;
   readonly quietHours: QuietHours | null;
   readonly maintenanceWindows: readonly MaintenanceWindow[];
+  readonly digest: DigestSchedule | null;
   readonly notifications: {
     readonly emails: readonly EmailRecipient[];
     readonly slackWebhookSecrets: readonly SlackChannelEntry[];
@@ -301,7 +312,17 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
     certificateWarningDays: int('policy.certificateWarningDays', p.certificateWarningDays, 14, 0, 365),
     remindEveryHours: int('policy.remindEveryHours', p.remindEveryHours, 24, 0, 24 * 30),
     maxReminders: int('policy.maxReminders', p.maxReminders, 3, 0, 100),
+    outOfSyncAfterMinutes: int('policy.outOfSyncAfterMinutes', p.outOfSyncAfterMinutes, 30, 0, 7 * 24 * 60),
+    historyRetentionDays: int('policy.historyRetentionDays', p.historyRetentionDays, 90, 8, 3650),
   };
+  let digest: DigestSchedule | null = { weekday: 1, time: '08:00', timeZone: 'UTC' };
+  if (config.digest === false) digest = null;
+  else if (config.digest !== undefined) {
+    const weekday = (WEEKDAYS as readonly string[]).indexOf(config.digest.weekday);
+    if (weekday < 0) bad('digest.weekday', config.digest.weekday, `use one of ${WEEKDAYS.join(', ')}`);
+    digest = { weekday: Math.max(0, weekday), time: config.digest.time, timeZone: config.digest.timeZone };
+    for (const problem of digestProblems(digest)) problems.push(`digest.${problem}`);
+  }
   const quietHours = config.quietHours ?? null;
   if (quietHours !== null) {
     for (const problem of quietHoursProblems(quietHours)) problems.push(`quietHours.${problem}`);
@@ -419,6 +440,7 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
     policy,
     quietHours,
     maintenanceWindows,
+    digest,
     notifications: {
       emails: n.emails ?? [],
       slackWebhookSecrets,

@@ -1,9 +1,11 @@
 import * as v from 'valibot';
 import { isLoopback, normalisePin } from './adapters/vb365/tls.js';
 import type { Channel } from './domain/delivery.js';
+import type { DigestSchedule } from './domain/digest.js';
 import { EVENT_TYPES } from './domain/events.js';
 import {
   DEFAULT_POLICY,
+  digestProblems,
   type MaintenanceWindow,
   maintenanceWindowProblems,
   type Policy,
@@ -29,6 +31,11 @@ export const ENV = {
   /** Hours between `sync.still_failed` reminders; `0` for none. */
   remindEveryHours: 'REMIND_EVERY_HOURS',
   maxReminders: 'MAX_REMINDERS',
+  /** Minutes a repository may stay out of sync with nothing syncing it before `repository.out_of_sync`; `0`: off. */
+  outOfSyncAfterMinutes: 'OUT_OF_SYNC_AFTER_MINUTES',
+  /** JSON `{"weekday":0-6,"time":"HH:MM","timeZone"}`, or `null` for no digest; empty for the default. */
+  digest: 'DIGEST',
+  historyRetentionDays: 'HISTORY_RETENTION_DAYS',
   /** JSON `{"timeZone","start","end"}`; empty for none. */
   quietHours: 'QUIET_HOURS',
   /** JSON array of `{"start","end","note"?,"servers"?}`; empty for none. */
@@ -93,6 +100,9 @@ const serverSchema = v.looseObject({
 
 const quietHoursSchema: v.GenericSchema<unknown, QuietHours | null> = v.nullable(
   v.object({ timeZone: v.string(), start: v.string(), end: v.string() }),
+);
+const digestSchema: v.GenericSchema<unknown, DigestSchedule | null> = v.nullable(
+  v.object({ weekday: v.number(), time: v.string(), timeZone: v.string() }),
 );
 const maintenanceSchema: v.GenericSchema<unknown, MaintenanceWindow> = v.object({
   start: v.string(),
@@ -231,6 +241,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     return found.length > 0 ? fallback : result.output;
   };
   const remindEveryMs = (hours: number) => (hours === 0 ? null : hours * 3_600_000);
+  const minutesOrOff = (minutes: number) => (minutes === 0 ? null : minutes * 60_000);
   const milestonesRaw = env[ENV.milestones] ?? '';
   const milestones = milestonesRaw
     .split(',')
@@ -254,6 +265,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       number(ENV.remindEveryHours, (DEFAULT_POLICY.remindEveryMs ?? 0) / 3_600_000, 0, false),
     ),
     maxReminders: number(ENV.maxReminders, DEFAULT_POLICY.maxReminders, 0, true),
+    digest: json<DigestSchedule | null>(ENV.digest, digestSchema, DEFAULT_POLICY.digest, (d) =>
+      d ? digestProblems(d) : [],
+    ),
+    historyRetentionMs:
+      number(ENV.historyRetentionDays, DEFAULT_POLICY.historyRetentionMs / 86_400_000, 1, false) * 86_400_000,
+    outOfSyncAfterMs: minutesOrOff(
+      number(ENV.outOfSyncAfterMinutes, (DEFAULT_POLICY.outOfSyncAfterMs ?? 0) / 60_000, 0, false),
+    ),
     quietHours: json<QuietHours | null>(ENV.quietHours, quietHoursSchema, null, (q) =>
       q ? quietHoursProblems(q) : [],
     ),

@@ -219,6 +219,8 @@ export class FaultHarness {
       {
         load: (...a) => box.store.load(...a),
         saveRepositoryNames: (...a) => box.store.saveRepositoryNames(...a),
+        recordHistory: (...a) => box.store.recordHistory(...a),
+        history: (...a) => box.store.history(...a),
         write: async (serverId, item, expected, o) => {
           try {
             const version = await box.store.write(serverId, item, expected, o);

@@ -8,6 +8,7 @@ import {
   QueryCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { HistoryEntry } from '../domain/digest.js';
 import { StateConflictError, StateStoreError } from '../domain/errors.js';
 import type { MonitorEvent } from '../domain/events.js';
 import type { CallOptions, ItemKey, ItemWrite, StateStore } from '../domain/ports.js';
@@ -173,23 +174,65 @@ export class DynamoDbStateStore implements StateStore {
     }
   }
 
+  async recordHistory(
+    serverId: string,
+    entries: readonly HistoryEntry[],
+    expiresAt: number,
+    options: CallOptions = {},
+  ): Promise<void> {
+    await this.#putAll(
+      entries.map((e) => ({
+        [TABLE_SCHEMA.partitionKey]: { S: historyPartitionOf(serverId) },
+        [TABLE_SCHEMA.sortKey]: { S: `${e.finishedAt}#${e.eventId}` },
+        data: { S: JSON.stringify(e) },
+        [TABLE_SCHEMA.ttlAttribute]: { N: String(expiresAt) },
+      })),
+      options,
+    );
+  }
+
+  async history(serverId: string, sinceIso: string, options: CallOptions = {}): Promise<HistoryEntry[]> {
+    const entries: HistoryEntry[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.#send('Query', () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk AND #sk >= :since',
+            ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey, '#sk': TABLE_SCHEMA.sortKey },
+            ExpressionAttributeValues: { ':pk': { S: historyPartitionOf(serverId) }, ':since': { S: sinceIso } },
+            ExclusiveStartKey: startKey,
+          }),
+          { abortSignal: options.signal },
+        ),
+      );
+      for (const item of page.Items ?? []) entries.push(JSON.parse(item.data?.S ?? '{}') as HistoryEntry);
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return entries;
+  }
+
   async saveRepositoryNames(
     serverId: string,
     names: readonly RepositoryRecord[],
     options: CallOptions = {},
   ): Promise<void> {
     const expiresAt = Math.floor(Date.now() / 1000) + NAME_TTL_SECONDS;
-    let requests = names.map((n) => ({
-      PutRequest: {
-        Item: {
-          [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
-          [TABLE_SCHEMA.sortKey]: { S: `REPO#${n.id}` },
-          data: { S: JSON.stringify(n) },
-          [TABLE_SCHEMA.ttlAttribute]: { N: String(expiresAt) },
-        },
-      },
-    }));
-    // BatchWriteItem takes 25 items; unprocessed ones (throttling) are retried a few times, then left for next cycle.
+    await this.#putAll(
+      names.map((n) => ({
+        [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
+        [TABLE_SCHEMA.sortKey]: { S: `REPO#${n.id}` },
+        data: { S: JSON.stringify(n) },
+        [TABLE_SCHEMA.ttlAttribute]: { N: String(expiresAt) },
+      })),
+      options,
+    );
+  }
+
+  /** Unconditional puts in BatchWriteItem calls of 25; unprocessed ones (throttling) are retried a few times. */
+  async #putAll(items: readonly Record<string, AttributeValue>[], options: CallOptions): Promise<void> {
+    let requests = items.map((Item) => ({ PutRequest: { Item } }));
     for (let attempt = 0; requests.length > 0 && attempt < 4; attempt++) {
       const unprocessed: typeof requests = [];
       for (let i = 0; i < requests.length; i += 25) {
@@ -223,6 +266,11 @@ export class DynamoDbStateStore implements StateStore {
       else this.stats.writeCapacity += c.CapacityUnits ?? c.WriteCapacityUnits ?? 0;
     }
   }
+}
+
+/** Finished syncs live in their own partition, so a cycle's Query never reads them. */
+function historyPartitionOf(serverId: string): string {
+  return `HISTORY#${serverId}`;
 }
 
 function partitionOf(serverId: string): string {

@@ -1,3 +1,4 @@
+import type { Digest } from './digest.js';
 import type { Estimate } from './estimate.js';
 import type { SessionState } from './types.js';
 
@@ -19,6 +20,9 @@ export const EVENT_TYPES = [
   'server.certificate_expiring',
   'sync.still_failed',
   'monitor.held_summary',
+  'repository.out_of_sync',
+  'repository.in_sync',
+  'digest.weekly',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -42,6 +46,9 @@ export const SEVERITY: Readonly<Record<EventType, Severity>> = {
   'server.certificate_expiring': 'warning',
   'sync.still_failed': 'warning',
   'monitor.held_summary': 'info',
+  'repository.out_of_sync': 'warning',
+  'repository.in_sync': 'info',
+  'digest.weekly': 'info',
 };
 
 export interface ServerRef {
@@ -115,6 +122,22 @@ export interface CertificateInfo {
   readonly daysLeft: number;
 }
 
+/** `repository.*`: a repository out of sync with nothing syncing it. */
+export interface RepositoryProblem {
+  readonly id: string;
+  readonly name: string | null;
+  /** Since when the monitor has seen it out of sync with no session running. */
+  readonly outOfSyncSince: string;
+  readonly outOfSyncSeconds: number;
+}
+
+/** What a repository problem blocks: the backup jobs that target the repository. */
+export interface Impact {
+  /** The first {@link SUMMARY_LIMIT} jobs. */
+  readonly jobs: readonly { readonly id: string; readonly name: string; readonly isEnabled: boolean }[];
+  readonly total: number;
+}
+
 /** `sync.still_failed`: which reminder this is. */
 export interface Reminder {
   /** 1 for the first reminder. */
@@ -169,6 +192,11 @@ export interface MonitorEvent {
   readonly held?: HeldSummary;
   /** Running-session events: the rate and the estimated finish (`null`s while estimating). */
   readonly estimate?: Estimate;
+  readonly repository?: RepositoryProblem;
+  /** Failures, stalls, stopped syncs and out-of-sync repositories: the backup jobs they block. */
+  readonly impact?: Impact;
+  /** `digest.weekly`: the last seven days. */
+  readonly digest?: Digest;
 }
 
 /** Deterministic event id: `<server>/<subject>/<sequence>/<type>`; the subject is a session id, or `server`. */

@@ -1,3 +1,4 @@
+import { buildDigest, type HistoryEntry } from './digest.js';
 import type { UpstreamErrorKind } from './errors.js';
 import { addSample, estimateOf } from './estimate.js';
 import {
@@ -5,6 +6,7 @@ import {
   eventId,
   type MonitorEvent,
   type MonitorSummary,
+  type RepositoryProblem,
   SEVERITY,
   type ServerRef,
   type SessionSnapshot,
@@ -31,6 +33,8 @@ export type Observation =
       readonly repositories: ReadonlyMap<string, Fetched<RepositoryInfo>>;
       /** The server's TLS certificate, when the client saw one. */
       readonly certificate?: ServerCertificate | undefined;
+      /** Every repository, when they were listed this cycle (see {@link repositoryScanDue}). */
+      readonly repositoryList?: readonly RepositoryInfo[] | undefined;
     }
   | { readonly reachable: false; readonly kind: UpstreamErrorKind; readonly reason: string };
 
@@ -45,6 +49,8 @@ export interface CycleInput {
   /** Cached repository names. */
   readonly repositoryNames: readonly RepositoryRecord[];
   readonly observation: Observation;
+  /** Finished syncs of the last seven days, given when the weekly digest is due (see `digestDue`). */
+  readonly history?: readonly HistoryEntry[] | undefined;
 }
 
 export interface CycleResult {
@@ -79,7 +85,10 @@ export function evaluate(input: CycleInput): CycleResult {
   const previous = input.serverRecord ?? INITIAL_SERVER;
   const serverEvents: MonitorEvent[] = [];
   let server: ServerRecord = previous;
-  const emitServer = (type: EventType, extra: Pick<MonitorEvent, 'summary' | 'problem' | 'certificate'>) => {
+  const emitServer = (
+    type: EventType,
+    extra: Pick<MonitorEvent, 'summary' | 'problem' | 'certificate' | 'repository' | 'digest'>,
+  ) => {
     server = { ...server, sequence: server.sequence + 1 };
     serverEvents.push({
       schemaVersion: 1,
@@ -235,6 +244,40 @@ export function evaluate(input: CycleInput): CycleResult {
     else observe(rec, 'missing');
   }
 
+  if (observation.repositoryList) {
+    const sessionsNow = new Map(input.sessions.map((r) => [r.id, r]));
+    for (const c of changed) sessionsNow.set(c.record.id, c.record);
+    const scan = detectOutOfSync(
+      server.outOfSync ?? {},
+      observation.repositoryList,
+      [...sessionsNow.values()],
+      now,
+      policy,
+    );
+    const { outOfSync: _, ...rest } = server;
+    server = {
+      ...rest,
+      repositoriesScannedAt: nowIso,
+      ...(Object.keys(scan.state).length > 0 ? { outOfSync: scan.state } : {}),
+    };
+    for (const e of scan.events) emitServer(e.type, { repository: e.repository });
+  }
+
+  if (policy.digest !== null && server.lastDigestAt === undefined) {
+    // Counting starts now: a new install sends its first digest at the next scheduled time, not at once.
+    server = { ...server, lastDigestAt: nowIso };
+  } else if (input.history !== undefined) {
+    const sessionsNow = new Map(input.sessions.map((r) => [r.id, r]));
+    for (const c of changed) sessionsNow.set(c.record.id, c.record);
+    const running = [...sessionsNow.values()].filter((r) => ['running', 'stalled', 'other'].includes(r.phase)).length;
+    const outOfSync = Object.entries(server.outOfSync ?? {})
+      .filter(([, r]) => r.alerted)
+      .map(([id, r]) => ({ id, name: r.name, since: r.since }));
+    const from = new Date(now.getTime() - 7 * 86_400_000).toISOString();
+    emitServer('digest.weekly', { digest: buildDigest(input.history, from, nowIso, outOfSync, running) });
+    server = { ...server, lastDigestAt: nowIso };
+  }
+
   if (firstCycle) {
     server = { ...server, initialized: true };
     const capped: MonitorSummary = {
@@ -253,6 +296,63 @@ export function evaluate(input: CycleInput): CycleResult {
     learnedNames: [...learned].map(([id, name]) => ({ id, name })),
     needRepositories: [...needRepositories],
   };
+}
+
+/** How often the repositories are listed for the out-of-sync detector. */
+export const REPOSITORY_SCAN_MS = 15 * 60_000;
+
+/** Whether this cycle should list the repositories (detector on, and the last listing is `REPOSITORY_SCAN_MS` old). */
+export function repositoryScanDue(server: ServerRecord | undefined, now: Date, policy: Policy): boolean {
+  if (policy.outOfSyncAfterMs === null) return false;
+  const last = server?.repositoriesScannedAt;
+  return (
+    last === undefined || now.getTime() - Date.parse(last) >= Math.min(REPOSITORY_SCAN_MS, policy.outOfSyncAfterMs)
+  );
+}
+
+type OutOfSyncState = NonNullable<ServerRecord['outOfSync']>;
+
+/**
+ * Repositories out of sync with nothing syncing them: once one has been so for `outOfSyncAfterMs`,
+ * `repository.out_of_sync` (once); `repository.in_sync` when it clears. A repository with a running session, or with
+ * a failed one still listed (its failure and reminders speak for it), is not counted.
+ */
+function detectOutOfSync(
+  previous: OutOfSyncState,
+  repositories: readonly RepositoryInfo[],
+  sessions: readonly SessionRecord[],
+  now: Date,
+  policy: Policy,
+): { state: OutOfSyncState; events: { type: EventType; repository: RepositoryProblem }[] } {
+  const busy = new Set(sessions.filter((s) => s.phase !== 'ended').map((s) => s.repositoryId));
+  const state: Record<string, OutOfSyncState[string]> = {};
+  const events: { type: EventType; repository: RepositoryProblem }[] = [];
+  const problem = (id: string, name: string | null, since: string): RepositoryProblem => ({
+    id,
+    name,
+    outOfSyncSince: since,
+    outOfSyncSeconds: seconds(since, now.toISOString()),
+  });
+  const byId = new Map(repositories.map((r) => [r.id, r]));
+  for (const repo of [...repositories].sort((a, b) => a.id.localeCompare(b.id))) {
+    const prior = previous[repo.id];
+    if (repo.isOutOfSync !== true || busy.has(repo.id)) continue;
+    const since = prior?.since ?? now.toISOString();
+    let alerted = prior?.alerted ?? false;
+    if (!alerted && now.getTime() - Date.parse(since) >= (policy.outOfSyncAfterMs ?? Number.POSITIVE_INFINITY)) {
+      events.push({ type: 'repository.out_of_sync', repository: problem(repo.id, repo.name, since) });
+      alerted = true;
+    }
+    state[repo.id] = { since, name: repo.name, alerted };
+  }
+  for (const [id, prior] of Object.entries(previous).sort(([a], [b]) => a.localeCompare(b))) {
+    if (state[id] || !prior.alerted) continue;
+    const repo = byId.get(id);
+    // Cleared, or a session now syncs it (its own events take over), or the repository is gone.
+    if (repo?.isOutOfSync === true) continue;
+    events.push({ type: 'repository.in_sync', repository: problem(id, repo?.name ?? prior.name, prior.since) });
+  }
+  return { state, events };
 }
 
 /** Ids of tracked, not-ended sessions absent from the list: the cycle GETs each one. */

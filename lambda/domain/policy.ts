@@ -1,3 +1,5 @@
+import type { DigestSchedule } from './digest.js';
+
 /** Non-critical events are held during these hours every day, and summarised when they end. */
 export interface QuietHours {
   /** IANA time zone, e.g. `Europe/Berlin`. */
@@ -39,6 +41,12 @@ export interface Policy {
   readonly remindEveryMs: number | null;
   /** Reminders at most per failure. @default 3 */
   readonly maxReminders: number;
+  /** `repository.out_of_sync` when a repository stays out of sync this long with nothing syncing; `null`: off. @default 30 min */
+  readonly outOfSyncAfterMs: number | null;
+  /** When the weekly digest goes out; `null`: never. @default Monday 08:00 UTC */
+  readonly digest: DigestSchedule | null;
+  /** How long finished syncs are kept for the digest. @default 90 days */
+  readonly historyRetentionMs: number;
   /** @default null (none) */
   readonly quietHours: QuietHours | null;
   /** @default [] */
@@ -55,6 +63,9 @@ export const DEFAULT_POLICY: Policy = {
   certificateWarningMs: 14 * 86_400_000,
   remindEveryMs: 24 * 3_600_000,
   maxReminders: 3,
+  outOfSyncAfterMs: 30 * 60_000,
+  digest: { weekday: 1, time: '08:00', timeZone: 'UTC' },
+  historyRetentionMs: 90 * 86_400_000,
   quietHours: null,
   maintenanceWindows: [],
 };
@@ -96,6 +107,16 @@ export function quietHoursProblems(q: QuietHours): string[] {
   }
   if (problems.length === 0 && q.start === q.end)
     problems.push(`end: ${JSON.stringify(q.end)} — must differ from start (use no quiet hours instead)`);
+  return problems;
+}
+
+/** Problems of a digest schedule, each as `field: value — fix` (field relative to the object). */
+export function digestProblems(d: DigestSchedule): string[] {
+  const problems = quietHoursProblems({ timeZone: d.timeZone, start: d.time, end: '' })
+    .filter((p) => !p.startsWith('end:'))
+    .map((p) => p.replace(/^start:/, 'time:'));
+  if (!Number.isInteger(d.weekday) || d.weekday < 0 || d.weekday > 6)
+    problems.push(`weekday: ${JSON.stringify(d.weekday)} — use 0 (Sunday) to 6 (Saturday)`);
   return problems;
 }
 

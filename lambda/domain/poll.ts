@@ -1,12 +1,21 @@
 import pLimit from 'p-limit';
+import { digestDue, type HistoryEntry, historyEntryOf } from './digest.js';
 import { StateConflictError, UpstreamError } from './errors.js';
 import type { EventType, MonitorEvent, ServerRef } from './events.js';
-import { evaluate, FETCH_FAILED, type Fetched, type Observation, sessionsToLookUp } from './lifecycle.js';
+import { needsImpact, withImpact } from './impact.js';
+import {
+  evaluate,
+  FETCH_FAILED,
+  type Fetched,
+  type Observation,
+  repositoryScanDue,
+  sessionsToLookUp,
+} from './lifecycle.js';
 import { applyNoiseControl } from './noise.js';
 import type { Policy } from './policy.js';
 import type { ItemKey, ItemWrite, Notifier, PublishResult, StateStore, Vb365Api } from './ports.js';
 import { leasedByOther, type ServerRecord, type SessionRecord } from './state.js';
-import type { Lookup, SyncSession } from './types.js';
+import type { Lookup, RepositoryInfo, SyncSession } from './types.js';
 
 export interface PollDeps {
   readonly api: Vb365Api;
@@ -113,7 +122,23 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       (id) => deps.api.getSession(id, call),
       (id, err) => problems.push({ sessionId: id, message: messageOf(err) }),
     );
-    observation = { reachable: true, listed, lookedUp, repositories: new Map(), certificate: deps.api.certificate() };
+    let repositoryList: RepositoryInfo[] | undefined;
+    if (repositoryScanDue(snapshot.server?.record, now, deps.policy)) {
+      try {
+        repositoryList = await deps.api.listRepositories(call);
+      } catch (err) {
+        if (!(err instanceof UpstreamError)) throw err;
+        problems.push({ message: `listing the repositories (out-of-sync check): ${err.message}` });
+      }
+    }
+    observation = {
+      reachable: true,
+      listed,
+      lookedUp,
+      repositories: new Map(),
+      certificate: deps.api.certificate(),
+      repositoryList,
+    };
   } catch (err) {
     if (!(err instanceof UpstreamError)) throw err;
     status = err.kind;
@@ -121,8 +146,19 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     observation = { reachable: false, kind: err.kind, reason: err.message };
   }
 
+  // The weekly digest needs the history of finished syncs: read only when one is due.
+  let history: HistoryEntry[] | undefined;
+  if (observation.reachable && digestDue(snapshot.server?.record.lastDigestAt, now, deps.policy.digest)) {
+    try {
+      history = await deps.store.history(serverId, new Date(now.getTime() - 7 * 86_400_000).toISOString(), call);
+    } catch (err) {
+      problems.push({ message: `reading the sync history (weekly digest, retried next cycle): ${messageOf(err)}` });
+    }
+  }
+
   const input = {
     now,
+    history,
     policy: deps.policy,
     server: deps.server,
     serverRecord: snapshot.server?.record,
@@ -141,6 +177,14 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       (id, err) => problems.push({ repositoryId: id, message: messageOf(err) }),
     );
     result = evaluate({ ...input, observation: { ...observation, repositories } });
+  }
+  if (observation.reachable && needsImpact(result)) {
+    try {
+      result = withImpact(result, await deps.api.listJobs(call));
+    } catch (err) {
+      if (!(err instanceof UpstreamError)) throw err;
+      problems.push({ message: `listing the backup jobs (impact): ${err.message}` });
+    }
   }
   result = applyNoiseControl(result, now, deps.server, deps.policy);
 
@@ -215,6 +259,17 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
         .slice(first.length)
         .map(({ write, expected }, i) => limit(() => commit(write, expected, first.length + i))),
     );
+  }
+  // Finished syncs of this cycle go to the history (for the digest); losing one only thins a digest.
+  const ended = committed
+    .flatMap((c) => c.write.pending)
+    .map(historyEntryOf)
+    .filter((e): e is HistoryEntry => e !== undefined);
+  if (ended.length > 0) {
+    const expiresAt = Math.floor((now.getTime() + deps.policy.historyRetentionMs) / 1000);
+    await deps.store.recordHistory(serverId, ended, expiresAt, call).catch((err: unknown) => {
+      problems.push({ message: `recording ${ended.length} finished sync(s) in the history: ${messageOf(err)}` });
+    });
   }
   if (result.learnedNames.length > 0 && storeFailure === undefined) {
     await deps.store.saveRepositoryNames(serverId, result.learnedNames, call);

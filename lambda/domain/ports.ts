@@ -1,6 +1,15 @@
+import type { HistoryEntry } from './digest.js';
 import type { MonitorEvent } from './events.js';
 import type { Lease, RepositoryRecord, ServerRecord, ServerSnapshot, SessionRecord } from './state.js';
-import type { ApiVersion, Lookup, RepositoryInfo, ServerCertificate, SessionList, SyncSession } from './types.js';
+import type {
+  ApiVersion,
+  JobInfo,
+  Lookup,
+  RepositoryInfo,
+  ServerCertificate,
+  SessionList,
+  SyncSession,
+} from './types.js';
 
 /** Options every remote call accepts. */
 export interface CallOptions {
@@ -21,6 +30,10 @@ export interface Vb365Api {
   getSession(id: string, options?: CallOptions): Promise<Lookup<SyncSession>>;
   /** One backup repository (name, out-of-sync flag); `{ found: false }` when it no longer exists. */
   getRepository(id: string, options?: CallOptions): Promise<Lookup<RepositoryInfo>>;
+  /** Every backup repository (v8 pages through `offset`/`limit`); malformed items are skipped. */
+  listRepositories(options?: CallOptions): Promise<RepositoryInfo[]>;
+  /** Every backup job (for what a repository problem blocks); malformed items are skipped. */
+  listJobs(options?: CallOptions): Promise<JobInfo[]>;
   /** The server's TLS certificate as last seen on a new connection; `undefined` before any, or over plain HTTP. */
   certificate(): ServerCertificate | undefined;
 }
@@ -50,6 +63,15 @@ export interface StateStore {
    * the new version (`expectedVersion + 1`). Throws `StateConflictError` otherwise.
    */
   write(serverId: string, item: ItemWrite, expectedVersion: number, options?: CallOptions): Promise<number>;
+  /** Keeps finished syncs for the digest until `expiresAt` (epoch seconds); writing one twice is harmless. */
+  recordHistory(
+    serverId: string,
+    entries: readonly HistoryEntry[],
+    expiresAt: number,
+    options?: CallOptions,
+  ): Promise<void>;
+  /** Finished syncs of the server since `sinceIso`, oldest first. */
+  history(serverId: string, sinceIso: string, options?: CallOptions): Promise<HistoryEntry[]>;
   /** Caches repository names (unconditional; a lost race only costs a lookup). */
   saveRepositoryNames(serverId: string, names: readonly RepositoryRecord[], options?: CallOptions): Promise<void>;
 }

@@ -26,6 +26,8 @@ const NEXT_STEP: Partial<Record<MonitorEvent['type'], string>> = {
     "Check the monitor's VB365 account (password, lockout, role) and update the credentials secret. Sessions are not watched until this is fixed.",
   'server.api_unsupported':
     'The REST API no longer serves the API version the monitor uses (VB365 upgraded or downgraded?). Set apiVersion to "auto" or to a version the server serves, and redeploy. Sessions are not watched until this is fixed.',
+  'repository.out_of_sync':
+    'Start a synchronization: VB365 console, Backup Infrastructure > Backup Repositories > Synchronize (or Start-VBORepositorySynchronizeSession). If it fails, check the object storage and the proxy.',
   'server.certificate_expiring':
     "Renew the REST API certificate in the VB365 console (Main menu > REST API), then update the monitor's CA bundle or pin if you set one.",
 };
@@ -90,6 +92,17 @@ export function titleOf(event: MonitorEvent): string {
     case 'sync.still_failed':
       text = `${repo} sync still failed on ${server} (reminder ${event.reminder?.count ?? '?'}/${event.reminder?.of ?? '?'})`;
       break;
+    case 'repository.out_of_sync':
+      text = `${event.repository?.name ?? event.repository?.id ?? 'a repository'} out of sync, nothing syncing it, on ${server}`;
+      break;
+    case 'repository.in_sync':
+      text = `${event.repository?.name ?? event.repository?.id ?? 'a repository'} back in sync on ${server}`;
+      break;
+    case 'digest.weekly': {
+      const d = event.digest;
+      text = `Weekly digest for ${server}: ${d?.syncs.total ?? 0} syncs, ${(d?.syncs.failed ?? 0) + (d?.syncs.stopped ?? 0)} not completed, ${d?.outOfSync.length ?? 0} out of sync now`;
+      break;
+    }
     case 'monitor.held_summary':
       text = `${event.held?.total ?? 0} notifications held during ${event.held?.reason === 'maintenance' ? 'maintenance' : 'quiet hours'} on ${server}`;
       break;
@@ -163,6 +176,23 @@ export function viewOf(event: MonitorEvent): EventView {
     }
   }
   if (event.reminder) fact('Failed since', utc(event.reminder.failedSince));
+  if (event.repository) {
+    fact('Repository', `${event.repository.name ?? 'unnamed'} (${event.repository.id})`);
+    fact(
+      'Out of sync',
+      `since ${utc(event.repository.outOfSyncSince)} (${formatDuration(event.repository.outOfSyncSeconds)})`,
+    );
+  }
+  if (event.impact) {
+    const jobs = event.impact.jobs.map((j) => `${j.name}${j.isEnabled ? '' : ' (disabled)'}`);
+    const more = event.impact.total - event.impact.jobs.length;
+    fact(
+      'Blocks',
+      event.impact.total === 0
+        ? 'no backup job targets this repository'
+        : `${event.impact.total} backup job${event.impact.total === 1 ? '' : 's'}: ${jobs.join(', ')}${more > 0 ? `, and ${more} more` : ''}`,
+    );
+  }
   if (event.certificate) {
     fact('Certificate', event.certificate.subject);
     fact('Expires', `${utc(event.certificate.validTo)} (${event.certificate.daysLeft} days)`);
@@ -209,6 +239,35 @@ export function viewOf(event: MonitorEvent): EventView {
       items: h.items.map((i) => `${utc(i.occurredAt)} [${i.severity}] ${i.title}`),
       more: h.total - h.items.length,
     });
+  }
+  if (event.digest) {
+    const d = event.digest;
+    fact(
+      'Syncs',
+      `${d.syncs.total}: ${d.syncs.completed} completed, ${d.syncs.stopped} stopped, ${d.syncs.failed} failed`,
+    );
+    if (d.durations.medianSeconds !== null)
+      fact(
+        'Durations',
+        `median ${formatDuration(d.durations.medianSeconds)}, longest ${formatDuration(d.durations.maxSeconds ?? 0)}`,
+      );
+    fact('Running now', String(d.running));
+    if (d.problems.length > 0)
+      lists.push({
+        title: `Failed or stopped (${d.syncs.failed + d.syncs.stopped})`,
+        items: d.problems.map(
+          (p) => `${utc(p.finishedAt)} ${p.repositoryName ?? 'unknown'}: ${p.outcome}${p.error ? ` - ${p.error}` : ''}`,
+        ),
+        more: d.syncs.failed + d.syncs.stopped - d.problems.length,
+      });
+    if (d.outOfSync.length > 0)
+      lists.push({
+        title: `Out of sync now, nothing syncing (${d.outOfSync.length})`,
+        items: d.outOfSync.map((r) => `${r.name ?? r.id} since ${utc(r.since)}`),
+        more: 0,
+      });
+    if (d.syncs.total === 0 && d.outOfSync.length === 0)
+      note = 'No repository synchronization this week, and nothing out of sync.';
   }
   const footer = [`Event ${event.eventId} (${event.severity}) at ${utc(event.occurredAt)}`];
   if (s) footer.push(`Session ${s.id}`);
@@ -281,6 +340,12 @@ function headline(event: MonitorEvent): string {
       return `The REST API certificate of ${event.server.name} expires in ${event.certificate?.daysLeft ?? '?'} days; after that the monitor cannot connect.`;
     case 'sync.still_failed':
       return `Synchronization of ${repo} is STILL FAILED (reminder ${event.reminder?.count ?? '?'} of ${event.reminder?.of ?? '?'}).`;
+    case 'repository.out_of_sync':
+      return `Repository ${event.repository?.name ?? event.repository?.id} has been OUT OF SYNC for ${formatDuration(event.repository?.outOfSyncSeconds ?? 0)} and no synchronization is running: backups to it and restores from it are blocked.`;
+    case 'repository.in_sync':
+      return `Repository ${event.repository?.name ?? event.repository?.id} is in sync again.`;
+    case 'digest.weekly':
+      return `Repository synchronization on ${event.server.name}, ${utc(event.digest?.from ?? event.occurredAt)} to ${utc(event.digest?.to ?? event.occurredAt)}.`;
     case 'monitor.held_summary':
       return `${event.held?.total ?? 0} notifications about ${event.server.name} were held during ${event.held?.reason === 'maintenance' ? 'a maintenance window' : 'quiet hours'}; here they are in short.`;
   }

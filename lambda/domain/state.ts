@@ -55,6 +55,14 @@ export interface ServerRecord {
   readonly reachableStreak?: number;
   /** `validTo` of the certificate `server.certificate_expiring` was sent for (once per certificate). */
   readonly certificateWarnedFor?: string;
+  /** Last listing of the repositories (the out-of-sync detector runs every `REPOSITORY_SCAN_MS`). */
+  readonly repositoriesScannedAt?: string;
+  /** Repositories out of sync with nothing syncing them, by id; `alerted` once `repository.out_of_sync` was sent. */
+  readonly outOfSync?: Readonly<
+    Record<string, { readonly since: string; readonly name: string | null; readonly alerted: boolean }>
+  >;
+  /** When the last weekly digest went out (set at the first cycle, so a new install does not send one at once). */
+  readonly lastDigestAt?: string;
   /** Events held by quiet hours or a maintenance window, summarised when it ends. */
   readonly held?: HeldBuffer;
   // No "last success" time here: it would change the record, and cost a write, on every cycle. Liveness is watched

@@ -61,3 +61,12 @@ export interface ServerCertificate {
   readonly validTo: string;
   readonly fingerprint256: string;
 }
+
+/** A backup job, for saying what a repository problem blocks. */
+export interface JobInfo {
+  readonly id: string;
+  readonly name: string;
+  /** The repository it backs up to; `null` when the server did not say. */
+  readonly repositoryId: string | null;
+  readonly isEnabled: boolean;
+}

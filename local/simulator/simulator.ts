@@ -22,12 +22,20 @@ export type Route =
   | 'getSession'
   | 'listRepositories'
   | 'getRepository'
+  | 'listJobs'
   | 'unknown';
 
 export interface SimRepository {
   id: string;
   name: string;
   isOutOfSync: boolean;
+}
+
+export interface SimJob {
+  id: string;
+  name: string;
+  repositoryId: string;
+  isEnabled?: boolean;
 }
 
 export interface SimSession {
@@ -69,6 +77,8 @@ export interface Scenario {
   readonly name: string;
   readonly description?: string;
   readonly repositories?: readonly SimRepository[];
+  /** Backup jobs (`GET /vN/Jobs`), to say what a repository problem blocks. */
+  readonly jobs?: readonly SimJob[];
   readonly steps: readonly ScenarioStep[];
 }
 
@@ -134,6 +144,7 @@ const ROUTES: readonly Route[] = [
   'getSession',
   'listRepositories',
   'getRepository',
+  'listJobs',
   'unknown',
 ];
 
@@ -148,6 +159,7 @@ export class Vb365Simulator {
   tokenLifetimeSeconds: number;
   readonly counters: Record<Route, number>;
   readonly repositories = new Map<string, SimRepository>();
+  readonly jobs: SimJob[] = [];
   readonly sessions = new Map<string, SimSession>();
   /** Notes of the steps applied so far, in order. */
   readonly applied: string[] = [];
@@ -206,6 +218,7 @@ export class Vb365Simulator {
     this.repositories.clear();
     this.applied.length = 0;
     for (const repo of scenario.repositories ?? []) this.repositories.set(repo.id, { ...repo });
+    this.jobs.splice(0, this.jobs.length, ...(scenario.jobs ?? []).map((j) => ({ ...j })));
   }
 
   /** Apply the next step of the scenario whatever its time. Returns its note, or `undefined` when none is left. */
@@ -387,20 +400,41 @@ export class Vb365Simulator {
         if (!repo) return { status: 404, json: this.#notFound(version, 'Backup repository not found.') };
         return { status: 200, json: this.#repositoryJson(version, repo) };
       }
-      case 'listRepositories': {
-        const all = [...this.repositories.values()].map((r) => this.#repositoryJson(version, r));
-        if (version !== 'v8') return { status: 200, json: all };
-        const query = new URL(req.url ?? '/', this.url).searchParams;
-        const offset = Number(query.get('offset') ?? 0);
-        const limit = Math.min(Number(query.get('limit') ?? 30), 10_000);
-        return {
-          status: 200,
-          json: { offset, limit, setId: randomUUID(), results: all.slice(offset, offset + limit), _links: {} },
-        };
-      }
+      case 'listRepositories':
+        return this.#page(
+          version,
+          req,
+          [...this.repositories.values()].map((r) => this.#repositoryJson(version, r)),
+        );
+      case 'listJobs':
+        return this.#page(
+          version,
+          req,
+          this.jobs.map((j) => ({
+            id: j.id,
+            name: j.name,
+            description: '',
+            repositoryId: j.repositoryId,
+            isEnabled: j.isEnabled ?? true,
+            lastStatus: 'Success',
+            _links: { self: { href: this.#href(version, `jobs/${j.id}`) } },
+          })),
+        );
       default:
         return { status: 404, json: this.#notFound(version, 'The requested resource is not found.') };
     }
+  }
+
+  /** A collection: a plain array before v8; a page (`offset`, `limit`, default 30) in v8. */
+  #page(version: SimVersion, req: IncomingMessage, all: unknown[]): { status: number; json: unknown } {
+    if (version !== 'v8') return { status: 200, json: all };
+    const query = new URL(req.url ?? '/', this.url).searchParams;
+    const offset = Number(query.get('offset') ?? 0);
+    const limit = Math.min(Number(query.get('limit') ?? 30), 10_000);
+    return {
+      status: 200,
+      json: { offset, limit, setId: randomUUID(), results: all.slice(offset, offset + limit), _links: {} },
+    };
   }
 
   #token(req: IncomingMessage, body: string): { status: number; json: unknown } {
@@ -599,6 +633,7 @@ function routeOf(method: string, rest: string[]): Route {
     return id ? 'getSession' : 'listSessions';
   if (collection === 'backuprepositories' && method === 'GET' && !action)
     return id ? 'getRepository' : 'listRepositories';
+  if (collection === 'jobs' && method === 'GET' && !id) return 'listJobs';
   return 'unknown';
 }
 

@@ -186,6 +186,53 @@ describe('HttpVb365Api — shapes of each version', () => {
   });
 });
 
+describe('HttpVb365Api — repositories and jobs', () => {
+  const many = {
+    name: 'many',
+    repositories: Array.from({ length: 150 }, (_, i) => ({ id: `r${i}`, name: `Repo ${i}`, isOutOfSync: i % 2 === 0 })),
+    jobs: Array.from({ length: 120 }, (_, i) => ({ id: `j${i}`, name: `Job ${i}`, repositoryId: `r${i}` })),
+    steps: [],
+  };
+
+  it('pages through every repository and job on v8 (offset/limit)', async () => {
+    sim.load(many);
+    const api = client();
+
+    const repositories = await api.listRepositories();
+    const jobs = await api.listJobs();
+
+    expect(repositories).toHaveLength(150);
+    expect(repositories[149]).toEqual({ id: 'r149', name: 'Repo 149', isOutOfSync: false });
+    expect(jobs).toHaveLength(120);
+    expect(jobs[0]).toEqual({ id: 'j0', name: 'Job 0', repositoryId: 'r0', isEnabled: true });
+    expect(sim.counters.listRepositories).toBe(2);
+    expect(sim.counters.listJobs).toBe(2);
+  });
+
+  it('reads the plain arrays of v6 in one request', async () => {
+    const v6 = await startSimulator({ pki, versions: ['v6'] });
+    try {
+      v6.load(many);
+      const api = client({ baseUrl: v6.url });
+
+      expect(await api.listRepositories()).toHaveLength(150);
+      expect(v6.counters.listRepositories).toBe(1);
+    } finally {
+      await v6.close();
+    }
+  });
+
+  it('skips a malformed job and keeps the rest', async () => {
+    sim.load(many);
+    sim.inject({
+      route: 'listJobs',
+      fault: { kind: 'body', json: [{ id: 'ok', name: 'Fine', repositoryId: 'r1' }, { name: 7 }] },
+    });
+
+    expect(await client().listJobs()).toEqual([{ id: 'ok', name: 'Fine', repositoryId: 'r1', isEnabled: true }]);
+  });
+});
+
 describe('HttpVb365Api — tokens', () => {
   it('logs in once with disable_antiforgery_token and reuses the token across calls', async () => {
     const api = client({ apiVersion: 'v8' });

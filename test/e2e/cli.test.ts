@@ -243,6 +243,7 @@ describe('vb365-sync-monitor demo', () => {
       '[VB365] Demo VB365 reachable again',
       '[VB365] Wasabi Archive sync failed on Demo VB365',
       '[VB365] Azure Blob (West Europe) sync completed on Demo VB365',
+      '[VB365] MinIO On-Prem out of sync, nothing syncing it, on Demo VB365',
       '[VB365] S3 Immutable (eu-west-1) sync completed on Demo VB365',
     ]);
     expect(run.stdout).toMatch(/Sessions at the end of the demo:/);

@@ -1,3 +1,4 @@
+import type { HistoryEntry } from '../../lambda/domain/digest.js';
 import { StateConflictError } from '../../lambda/domain/errors.js';
 import type { ItemWrite, StateStore } from '../../lambda/domain/ports.js';
 import type {
@@ -17,6 +18,7 @@ interface Stored {
 export class InMemoryStateStore implements StateStore {
   readonly items = new Map<string, Stored>();
   readonly names = new Map<string, RepositoryRecord>();
+  readonly historyEntries = new Map<string, HistoryEntry & { expiresAt: number }>();
   /** Calls to `write`, successful or not. */
   writes = 0;
   /** Makes the next `write` calls throw this (e.g. throttling), once each. */
@@ -37,6 +39,17 @@ export class InMemoryStateStore implements StateStore {
         .map(([, s]) => envelope<SessionRecord>(s)),
       repositories: [...this.names.entries()].filter(([k]) => k.startsWith(`${serverId}|`)).map(([, r]) => r),
     };
+  }
+
+  async recordHistory(serverId: string, entries: readonly HistoryEntry[], expiresAt: number): Promise<void> {
+    for (const e of entries) this.historyEntries.set(`${serverId}|${e.finishedAt}#${e.eventId}`, { ...e, expiresAt });
+  }
+
+  async history(serverId: string, sinceIso: string): Promise<HistoryEntry[]> {
+    return [...this.historyEntries.entries()]
+      .filter(([k, e]) => k.startsWith(`${serverId}|`) && e.finishedAt >= sinceIso)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([, { expiresAt: _, ...e }]) => e);
   }
 
   async write(serverId: string, item: ItemWrite, expectedVersion: number): Promise<number> {

@@ -2,6 +2,7 @@ import { UpstreamError } from '../../lambda/domain/errors.js';
 import type { Vb365Api } from '../../lambda/domain/ports.js';
 import type {
   ApiVersion,
+  JobInfo,
   Lookup,
   RepositoryInfo,
   ServerCertificate,
@@ -19,7 +20,24 @@ export class StubVb365Api implements Vb365Api {
   readonly brokenSessions = new Set<string>();
   /** Session ids that the list omits but whose single GET still finds (list lag). */
   readonly hiddenFromList = new Set<string>();
-  readonly calls = { list: 0, getSession: 0, getRepository: 0 };
+  readonly calls = { list: 0, getSession: 0, getRepository: 0, listRepositories: 0, listJobs: 0 };
+  jobs: JobInfo[] = [];
+  /** When set, listing the jobs fails (and only that). */
+  jobsDown = false;
+
+  async listRepositories(): Promise<RepositoryInfo[]> {
+    this.calls.listRepositories += 1;
+    this.#check();
+    return [...this.repositories.values()].map((r) => ({ ...r }));
+  }
+
+  async listJobs(): Promise<JobInfo[]> {
+    this.calls.listJobs += 1;
+    this.#check();
+    if (this.jobsDown) throw new UpstreamError('response', 'GET /v8/Jobs: malformed');
+    return this.jobs.map((j) => ({ ...j }));
+  }
+
   /** What `certificate()` reports. */
   cert: ServerCertificate | undefined;
 

@@ -85,6 +85,38 @@ describe(`DynamoDbStateStore (${inject('ddbEngine')})`, () => {
     expect(store.stats.queries).toBe(1);
   });
 
+  it('keeps finished syncs in their own partition, reads them back since a time, and lists the servers', async () => {
+    const entry = (i: number, finishedAt: string) => ({
+      eventId: `srv-h/s${i}/2/sync.completed`,
+      sessionId: `s${i}`,
+      repositoryId: 'r1',
+      repositoryName: 'S3',
+      outcome: 'completed' as const,
+      startedAt: '2026-11-20T00:00:00.000Z',
+      finishedAt,
+      durationSeconds: 60,
+      error: null,
+    });
+    await store.recordHistory(
+      'srv-h',
+      [entry(1, '2026-11-20T01:00:00.000Z'), entry(2, '2026-11-27T01:00:00.000Z')],
+      2_000_000_000,
+    );
+    await store.recordHistory('srv-h', [entry(2, '2026-11-27T01:00:00.000Z')], 2_000_000_000); // again: harmless
+    await store.write(
+      'srv-h',
+      { key: { kind: 'server' }, record: INITIAL_SERVER, pending: [], lease: null, expiresAt: null },
+      0,
+    );
+
+    const since = await store.history('srv-h', '2026-11-23T08:00:00.000Z');
+    const snapshot = await store.load('srv-h');
+
+    expect(since).toEqual([entry(2, '2026-11-27T01:00:00.000Z')]);
+    expect(snapshot.sessions).toEqual([]); // the cycle's Query never reads the history
+    expect(await store.serverIds()).toContain('srv-h');
+  });
+
   it('refuses a write whose expected version is stale, and a create of an existing item', async () => {
     const write: ItemWrite = {
       key: { kind: 'session', id: 's1' },

@@ -41,6 +41,9 @@ describe('loadConfig', () => {
         certificateWarningMs: 14 * 86_400_000,
         remindEveryMs: 24 * 3_600_000,
         maxReminders: 3,
+        outOfSyncAfterMs: 30 * 60_000,
+        digest: { weekday: 1, time: '08:00', timeZone: 'UTC' },
+        historyRetentionMs: 90 * 86_400_000,
         quietHours: null,
         maintenanceWindows: [],
       },
@@ -60,6 +63,9 @@ describe('loadConfig', () => {
       [ENV.certificateWarningDays]: '30',
       [ENV.remindEveryHours]: '0',
       [ENV.maxReminders]: '5',
+      [ENV.outOfSyncAfterMinutes]: '0',
+      [ENV.digest]: JSON.stringify({ weekday: 5, time: '16:30', timeZone: 'Europe/Paris' }),
+      [ENV.historyRetentionDays]: '30',
       [ENV.quietHours]: JSON.stringify({ timeZone: 'Europe/Berlin', start: '22:00', end: '07:00' }),
       [ENV.maintenanceWindows]: JSON.stringify([
         {
@@ -81,6 +87,9 @@ describe('loadConfig', () => {
       certificateWarningMs: 30 * 86_400_000,
       remindEveryMs: null,
       maxReminders: 5,
+      outOfSyncAfterMs: null,
+      digest: { weekday: 5, time: '16:30', timeZone: 'Europe/Paris' },
+      historyRetentionMs: 30 * 86_400_000,
       quietHours: { timeZone: 'Europe/Berlin', start: '22:00', end: '07:00' },
       maintenanceWindows: [
         {
@@ -123,6 +132,10 @@ describe('loadConfig', () => {
       'MAINTENANCE_WINDOWS[0].end: "2026-12-05T19:00:00Z" — must be after start',
     ],
     [{ [ENV.remindEveryHours]: '-1' }, 'REMIND_EVERY_HOURS=-1 must be a number of at least 0'],
+    [
+      { [ENV.digest]: '{"weekday":7,"time":"08:00","timeZone":"UTC"}' },
+      'DIGEST.weekday: 7 — use 0 (Sunday) to 6 (Saturday)',
+    ],
     [{ [ENV.servers]: JSON.stringify([{ ...server, apiVersion: 'v9' }]) }, 'SERVERS[0].apiVersion "v9" must be one of'],
     [
       { [ENV.servers]: JSON.stringify([{ ...server, pinSha256: 'abc' }]) },

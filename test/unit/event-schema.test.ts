@@ -86,6 +86,9 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   api.down = undefined;
   await cycle(5);
   await cycle(5); // server.recovered
+  for (const [id, r] of api.repositories) api.repositories.set(id, { ...r, isOutOfSync: false });
+  await cycle(15); // repository.in_sync
+  await cycle(3 * 24 * 60); // digest.weekly (a Monday 08:00 UTC has passed)
   policy = {
     ...policy,
     maintenanceWindows: [

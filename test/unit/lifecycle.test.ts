@@ -400,7 +400,7 @@ describe('evaluate — first cycle and server health', () => {
     expect(types(once.serverEvents)).toEqual([]);
     expect(types(back.serverEvents)).toEqual(['server.recovered']);
     expect(back.serverEvents[0]?.problem?.outageSeconds).toBe(2100);
-    expect(back.server).toEqual({ ...READY, sequence: 2 });
+    expect(back.server).toEqual({ ...READY, sequence: 2, lastDigestAt: once.server.lastDigestAt });
     expect(types(blip.serverEvents)).toEqual([]);
   });
 

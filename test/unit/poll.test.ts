@@ -34,7 +34,8 @@ function deps(overrides: Partial<PollDeps> = {}): PollDeps {
     api,
     store,
     notifier,
-    policy: DEFAULT_POLICY,
+    // The out-of-sync detector has its own tests below; these repositories are out of sync on purpose.
+    policy: { ...DEFAULT_POLICY, outOfSyncAfterMs: null },
     server: SERVER,
     now: () => new Date(clock),
     owner: `cycle-${cycle}`,
@@ -218,5 +219,111 @@ describe('pollOnce', () => {
     await tick();
 
     expect(notifier.types().sort()).toEqual(['monitor.started', 'sync.started', 'sync.started']);
+  });
+});
+
+describe('pollOnce — out-of-sync repositories and what they block', () => {
+  const detector = { policy: { ...DEFAULT_POLICY, outOfSyncAfterMs: 30 * 60_000 } };
+
+  it('warns once about a repository out of sync with nothing syncing it, naming its jobs, and says when it clears', async () => {
+    api.repositories.clear();
+    api.repositories.set('repo-x', { id: 'repo-x', name: 'Wasabi Archive', isOutOfSync: true });
+    api.repositories.set('repo-y', { id: 'repo-y', name: 'Busy', isOutOfSync: true });
+    api.sessions = [session('y', { repositoryId: 'repo-y' })];
+    api.jobs = [
+      { id: 'j1', name: 'Mailboxes daily', repositoryId: 'REPO-X', isEnabled: true },
+      { id: 'j2', name: 'Teams weekly', repositoryId: 'repo-x', isEnabled: false },
+      { id: 'j3', name: 'Other', repositoryId: 'repo-y', isEnabled: true },
+    ];
+    await tick(0, detector);
+    await tick(15, detector);
+    await tick(15, detector); // 30 minutes out of sync
+    await tick(15, detector);
+    api.repositories.set('repo-x', { id: 'repo-x', name: 'Wasabi Archive', isOutOfSync: false });
+    await tick(15, detector);
+
+    expect(notifier.types().filter((t) => !t.startsWith('sync.'))).toEqual([
+      'monitor.started',
+      'repository.out_of_sync',
+      'repository.in_sync',
+    ]);
+    const warning = notifier.delivered[1];
+    expect(warning).toMatchObject({
+      severity: 'warning',
+      repository: {
+        id: 'repo-x',
+        name: 'Wasabi Archive',
+        outOfSyncSince: new Date(T0).toISOString(),
+        outOfSyncSeconds: 1800,
+      },
+      impact: {
+        total: 2,
+        jobs: [
+          { id: 'j1', name: 'Mailboxes daily', isEnabled: true },
+          { id: 'j2', name: 'Teams weekly', isEnabled: false },
+        ],
+      },
+    });
+    expect(notifier.delivered[2]).not.toHaveProperty('impact');
+  });
+
+  it('lists the repositories at most every 15 minutes, and the jobs only when an event needs them', async () => {
+    api.repositories.clear();
+    await tick(0, detector);
+    await tick(5, detector);
+    await tick(5, detector);
+    await tick(5, detector);
+
+    expect(api.calls.listRepositories).toBe(2);
+    expect(api.calls.listJobs).toBe(0);
+  });
+
+  it('names the jobs a failure blocks, and keeps the event when the jobs cannot be listed', async () => {
+    api.sessions = [session('a')];
+    api.jobs = [{ id: 'j1', name: 'Mailboxes daily', repositoryId: 'repo-a', isEnabled: true }];
+    await tick(0);
+    api.sessions = [session('a', { state: 'Failed', error: 'S3 403' })];
+    await tick();
+
+    api.jobsDown = true;
+    api.sessions = [session('a', { state: 'Failed', error: 'S3 403' }), session('b')];
+    await tick();
+    api.sessions = [session('a', { state: 'Failed', error: 'S3 403' }), session('b', { state: 'Failed' })];
+    const summary = await tick();
+
+    expect(notifier.delivered.filter((e) => e.type === 'sync.failed')).toEqual([
+      expect.objectContaining({ impact: { total: 1, jobs: [{ id: 'j1', name: 'Mailboxes daily', isEnabled: true }] } }),
+      expect.not.objectContaining({ impact: expect.anything() }),
+    ]);
+    expect(summary.problems).toEqual([{ message: 'listing the backup jobs (impact): GET /v8/Jobs: malformed' }]);
+  });
+});
+
+describe('pollOnce — history and the weekly digest', () => {
+  it('records each finished sync and sends one digest when Monday 08:00 UTC has passed', async () => {
+    api.sessions = [session('a'), session('b')];
+    await tick(0); // Saturday 10:00: the digest clock starts
+    api.sessions = [
+      session('a', { state: 'None', progressPercent: 100 }),
+      session('b', { state: 'Failed', error: 'S3 403' }),
+    ];
+    api.repositories.set('repo-a', { id: 'repo-a', name: 'Repo A', isOutOfSync: false });
+    await tick();
+    await tick(24 * 60); // Sunday
+    const beforeMonday = notifier.types().length;
+    await tick(24 * 60); // Monday 10:10
+    await tick(5);
+
+    expect([...store.historyEntries.values()].map((e) => [e.sessionId, e.outcome])).toEqual([
+      ['a', 'completed'],
+      ['b', 'failed'],
+    ]);
+    const digests = notifier.delivered.filter((e) => e.type === 'digest.weekly');
+    expect(digests).toHaveLength(1);
+    expect(notifier.types().slice(beforeMonday)).toContain('digest.weekly');
+    expect(digests[0]?.digest).toMatchObject({
+      syncs: { total: 2, completed: 1, stopped: 0, failed: 1 },
+      problems: [{ repositoryName: 'Repo B', outcome: 'failed', error: 'S3 403' }],
+    });
   });
 });

@@ -13,6 +13,7 @@ import {
   API_VERSIONS,
   type ApiVersion,
   type ApiVersionSetting,
+  type JobInfo,
   type Lookup,
   type RepositoryInfo,
   type ServerCertificate,
@@ -23,7 +24,7 @@ import { Redactor } from '../redact.js';
 import { backoff } from '../retry-policy.js';
 import { isLoopback, PIN_MISMATCH_CODE, serverIdentityCheck } from './tls.js';
 import { Agent, retry } from './undici.js';
-import { parseRepository, parseSession, parseSessionList } from './wire.js';
+import { parseJobList, parseRepository, parseRepositoryList, parseSession, parseSessionList } from './wire.js';
 
 /** Username and password for the password grant. */
 export interface Vb365Credentials {
@@ -287,6 +288,34 @@ export class HttpVb365Api implements Vb365Api {
       if (!parsed.ok) throw new UpstreamResponseError(`${label}: malformed repository (${parsed.reason})`);
       return { found: true, value: parsed.value };
     });
+  }
+
+  async listRepositories(options: CallOptions = {}): Promise<RepositoryInfo[]> {
+    return this.#call(options, (ctx) => this.#listAll('BackupRepositories', parseRepositoryList, ctx));
+  }
+
+  async listJobs(options: CallOptions = {}): Promise<JobInfo[]> {
+    return this.#call(options, (ctx) => this.#listAll('Jobs', parseJobList, ctx));
+  }
+
+  /** A whole collection: one GET on v5–v7 (a plain array), pages of `PAGE_LIMIT` on v8 (`offset`/`limit`). */
+  async #listAll<T>(path: string, parse: (body: unknown) => T[] | undefined, ctx: Ctx): Promise<T[]> {
+    const all: T[] = [];
+    for (let offset = 0, page = 0; page < MAX_PAGES; page++) {
+      const paged = (await this.#resolveVersion(ctx)) === 'v8';
+      const { label, exchange } = await this.#authorizedGet(
+        paged ? `${path}?offset=${offset}&limit=${PAGE_LIMIT}` : path,
+        ctx,
+      );
+      const body = this.#json(label, this.#expectOk(label, exchange));
+      const items = parse(body);
+      if (items === undefined) throw new UpstreamResponseError(`${label}: body is not a list`);
+      all.push(...items);
+      const received = Array.isArray(body) ? body.length : ((body as { results: unknown[] }).results?.length ?? 0);
+      if (!paged || received < PAGE_LIMIT) return all;
+      offset += received;
+    }
+    return all;
   }
 
   /** Ends the session on the server where the version supports it (v7+), then closes the connection pool. */
@@ -587,6 +616,10 @@ export class HttpVb365Api implements Vb365Api {
     return new UpstreamUnreachableError(`cannot reach ${where}: ${what}`, { cause });
   }
 }
+
+/** v8 page size for collections, and a bound on pages (10,000 items). */
+const PAGE_LIMIT = 100;
+const MAX_PAGES = 100;
 
 function parseBaseUrl(raw: string, allowHttpLoopback: boolean): URL {
   let url: URL;

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import {
+  type JobInfo,
   KNOWN_SESSION_STATES,
   type MalformedItem,
   type RepositoryInfo,
@@ -155,6 +156,50 @@ export function parseRepository(input: unknown, requestedId: string): ParseResul
     ok: true,
     value: { id: nonEmpty(wire.id) ?? requestedId, name: nonEmpty(wire.name), isOutOfSync: toBool(wire.isOutOfSync) },
   };
+}
+
+const wireJob = v.looseObject({
+  id: optionalString,
+  name: optionalString,
+  repositoryId: optionalString,
+  isEnabled: v.nullish(v.union([v.boolean(), v.string()])),
+});
+
+/** The items of a list body: a plain array (v5–v7), or a v8 page `{ results: [...] }`; `undefined` otherwise. */
+export function pageItems(body: unknown): unknown[] | undefined {
+  if (Array.isArray(body)) return body;
+  if (isRecord(body) && Array.isArray(body.results)) return body.results;
+  return undefined;
+}
+
+/** Repositories of a list body; malformed items are skipped (they never fail the list). */
+export function parseRepositoryList(body: unknown): RepositoryInfo[] | undefined {
+  const items = pageItems(body);
+  if (items === undefined) return undefined;
+  return items.flatMap((item) => {
+    const parsed = parseRepository(item, '');
+    return parsed.ok && parsed.value.id !== '' ? [parsed.value] : [];
+  });
+}
+
+/** Backup jobs of a list body (id, name, target repository); malformed items are skipped. */
+export function parseJobList(body: unknown): JobInfo[] | undefined {
+  const items = pageItems(body);
+  if (items === undefined) return undefined;
+  return items.flatMap((item) => {
+    const parsed = v.safeParse(wireJob, item);
+    if (!parsed.success) return [];
+    const id = nonEmpty(parsed.output.id);
+    if (id === null) return [];
+    return [
+      {
+        id,
+        name: nonEmpty(parsed.output.name) ?? id,
+        repositoryId: nonEmpty(parsed.output.repositoryId),
+        isEnabled: toBool(parsed.output.isEnabled) ?? true,
+      },
+    ];
+  });
 }
 
 function toBool(raw: boolean | string | null | undefined): boolean | null {

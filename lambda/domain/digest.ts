@@ -1,0 +1,183 @@
+import { type MonitorEvent, SUMMARY_LIMIT } from './events.js';
+
+/*
+ * History of finished syncs and the weekly digest (pure). Every end of a sync (completed, stopped, failed) becomes a
+ * history entry, kept for a while; once a week the cycle sums up the last seven days in one `digest.weekly`.
+ */
+
+/** One finished sync, as kept in the history. */
+export interface HistoryEntry {
+  /** The terminal event's id (keeps writing the same end twice harmless). */
+  readonly eventId: string;
+  readonly sessionId: string;
+  readonly repositoryId: string | null;
+  readonly repositoryName: string | null;
+  readonly outcome: 'completed' | 'stopped' | 'failed';
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly durationSeconds: number;
+  readonly error: string | null;
+}
+
+/** When the weekly digest goes out: a weekday and a local time in an IANA time zone. */
+export interface DigestSchedule {
+  /** 0 = Sunday … 6 = Saturday. */
+  readonly weekday: number;
+  /** Local `HH:MM`. */
+  readonly time: string;
+  readonly timeZone: string;
+}
+
+export const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
+
+/** `digest.weekly`: the last seven days of a server. */
+export interface Digest {
+  readonly from: string;
+  readonly to: string;
+  readonly syncs: {
+    readonly total: number;
+    readonly completed: number;
+    readonly stopped: number;
+    readonly failed: number;
+  };
+  /** Of completed syncs; `null` when none completed. */
+  readonly durations: { readonly medianSeconds: number | null; readonly maxSeconds: number | null };
+  /** The most recent failures and stops (at most {@link SUMMARY_LIMIT}). */
+  readonly problems: readonly {
+    readonly repositoryName: string | null;
+    readonly outcome: 'stopped' | 'failed';
+    readonly finishedAt: string;
+    readonly error: string | null;
+  }[];
+  /** Repositories out of sync right now with nothing syncing them. */
+  readonly outOfSync: readonly { readonly id: string; readonly name: string | null; readonly since: string }[];
+  /** Sessions running right now. */
+  readonly running: number;
+}
+
+/** The history entry of a terminal event, or `undefined` for any other event. */
+export function historyEntryOf(event: MonitorEvent): HistoryEntry | undefined {
+  const outcome =
+    event.type === 'sync.completed'
+      ? 'completed'
+      : event.type === 'sync.stopped'
+        ? 'stopped'
+        : event.type === 'sync.failed'
+          ? 'failed'
+          : undefined;
+  const s = event.session;
+  if (!outcome || !s) return undefined;
+  return {
+    eventId: event.eventId,
+    sessionId: s.id,
+    repositoryId: s.repositoryId,
+    repositoryName: s.repositoryName,
+    outcome,
+    startedAt: s.firstSeenAt,
+    finishedAt: s.finishedAt ?? event.occurredAt,
+    durationSeconds: s.durationSeconds,
+    error: s.error,
+  };
+}
+
+/** The most recent scheduled digest time at or before `now` (ISO-8601 UTC). */
+export function lastDigestTime(now: Date, schedule: DigestSchedule): string {
+  const [hh, mm] = schedule.time.split(':').map(Number) as [number, number];
+  for (let back = 0; back <= 7; back++) {
+    const day = new Date(now.getTime() - back * 86_400_000);
+    const local = localParts(day, schedule.timeZone);
+    if (local.weekday !== schedule.weekday) continue;
+    const instant = zonedToUtc(local.year, local.month, local.day, hh, mm, schedule.timeZone);
+    if (instant <= now.getTime()) return new Date(instant).toISOString();
+  }
+  // Today is the weekday but the time has not come yet: a week earlier.
+  const weekAgo = localParts(new Date(now.getTime() - 7 * 86_400_000), schedule.timeZone);
+  return new Date(zonedToUtc(weekAgo.year, weekAgo.month, weekAgo.day, hh, mm, schedule.timeZone)).toISOString();
+}
+
+/** Whether a digest is due: one was scheduled since the last one sent (never right after the first start). */
+export function digestDue(lastSentAt: string | undefined, now: Date, schedule: DigestSchedule | null): boolean {
+  if (schedule === null || lastSentAt === undefined) return false;
+  return Date.parse(lastDigestTime(now, schedule)) > Date.parse(lastSentAt);
+}
+
+/** The digest of `entries` between `from` and `to`, with what is out of sync and running now. */
+export function buildDigest(
+  entries: readonly HistoryEntry[],
+  from: string,
+  to: string,
+  outOfSync: Digest['outOfSync'],
+  running: number,
+): Digest {
+  const inWindow = entries.filter((e) => e.finishedAt >= from && e.finishedAt <= to);
+  const count = (o: HistoryEntry['outcome']) => inWindow.filter((e) => e.outcome === o).length;
+  const durations = inWindow
+    .filter((e) => e.outcome === 'completed')
+    .map((e) => e.durationSeconds)
+    .sort((a, b) => a - b);
+  const middle = durations.length === 0 ? null : durations[Math.floor((durations.length - 1) / 2)];
+  return {
+    from,
+    to,
+    syncs: {
+      total: inWindow.length,
+      completed: count('completed'),
+      stopped: count('stopped'),
+      failed: count('failed'),
+    },
+    durations: { medianSeconds: middle ?? null, maxSeconds: durations.at(-1) ?? null },
+    problems: inWindow
+      .filter((e): e is HistoryEntry & { outcome: 'stopped' | 'failed' } => e.outcome !== 'completed')
+      .sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))
+      .slice(0, SUMMARY_LIMIT)
+      .map((e) => ({
+        repositoryName: e.repositoryName ?? e.repositoryId,
+        outcome: e.outcome,
+        finishedAt: e.finishedAt,
+        error: e.error,
+      })),
+    outOfSync: outOfSync.slice(0, SUMMARY_LIMIT),
+    running,
+  };
+}
+
+function localParts(date: Date, timeZone: string) {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    weekday: 'short',
+    hourCycle: 'h23',
+  }).formatToParts(date);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return {
+    year: Number(get('year')),
+    month: Number(get('month')),
+    day: Number(get('day')),
+    weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(get('weekday')),
+  };
+}
+
+/** Epoch ms of a local wall-clock time in `timeZone` (DST-aware: the offset is read at the instant itself). */
+function zonedToUtc(year: number, month: number, day: number, hh: number, mm: number, timeZone: string): number {
+  const guess = Date.UTC(year, month - 1, day, hh, mm);
+  const first = guess - offsetOf(guess, timeZone);
+  return guess - offsetOf(first, timeZone);
+}
+
+function offsetOf(instant: number, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+    hourCycle: 'h23',
+  }).formatToParts(new Date(instant));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(instant / 1000) * 1000;
+}
