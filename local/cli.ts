@@ -8,7 +8,7 @@ import { loadCaBundle } from '../lambda/adapters/vb365/tls.js';
 import { EVENT_TYPES, type MonitorEvent } from '../lambda/domain/events.js';
 import { DEFAULT_POLICY, formatDuration } from '../lambda/domain/policy.js';
 import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
-import type { CallOptions, Notifier, PublishResult, StateStore } from '../lambda/domain/ports.js';
+import type { CallOptions, Notifier, PublishResult } from '../lambda/domain/ports.js';
 import { qDeveloperNotification, slackMessage, teamsMessage } from '../lambda/domain/render-chat.js';
 import { subjectOf, textOf } from '../lambda/domain/render-text.js';
 import type { SessionRecord } from '../lambda/domain/state.js';

@@ -1,4 +1,5 @@
 import { type MonitorEvent, SUMMARY_LIMIT } from './events.js';
+import { localTime, zonedToUtc } from './time-zone.js';
 
 /*
  * History of finished syncs and the weekly digest (pure). Every end of a sync (completed, stopped, failed) becomes a
@@ -85,13 +86,13 @@ export function lastDigestTime(now: Date, schedule: DigestSchedule): string {
   const [hh, mm] = schedule.time.split(':').map(Number) as [number, number];
   for (let back = 0; back <= 7; back++) {
     const day = new Date(now.getTime() - back * 86_400_000);
-    const local = localParts(day, schedule.timeZone);
+    const local = localTime(day, schedule.timeZone);
     if (local.weekday !== schedule.weekday) continue;
     const instant = zonedToUtc(local.year, local.month, local.day, hh, mm, schedule.timeZone);
     if (instant <= now.getTime()) return new Date(instant).toISOString();
   }
   // Today is the weekday but the time has not come yet: a week earlier.
-  const weekAgo = localParts(new Date(now.getTime() - 7 * 86_400_000), schedule.timeZone);
+  const weekAgo = localTime(new Date(now.getTime() - 7 * 86_400_000), schedule.timeZone);
   return new Date(zonedToUtc(weekAgo.year, weekAgo.month, weekAgo.day, hh, mm, schedule.timeZone)).toISOString();
 }
 
@@ -139,45 +140,4 @@ export function buildDigest(
     outOfSync: outOfSync.slice(0, SUMMARY_LIMIT),
     running,
   };
-}
-
-function localParts(date: Date, timeZone: string) {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    weekday: 'short',
-    hourCycle: 'h23',
-  }).formatToParts(date);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return {
-    year: Number(get('year')),
-    month: Number(get('month')),
-    day: Number(get('day')),
-    weekday: ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'].indexOf(get('weekday')),
-  };
-}
-
-/** Epoch ms of a local wall-clock time in `timeZone` (DST-aware: the offset is read at the instant itself). */
-function zonedToUtc(year: number, month: number, day: number, hh: number, mm: number, timeZone: string): number {
-  const guess = Date.UTC(year, month - 1, day, hh, mm);
-  const first = guess - offsetOf(guess, timeZone);
-  return guess - offsetOf(first, timeZone);
-}
-
-function offsetOf(instant: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-    hourCycle: 'h23',
-  }).formatToParts(new Date(instant));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - Math.floor(instant / 1000) * 1000;
 }

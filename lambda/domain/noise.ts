@@ -3,6 +3,7 @@ import type { CycleResult } from './lifecycle.js';
 import type { MaintenanceWindow, Policy, QuietHours } from './policy.js';
 import { titleOf } from './render-text.js';
 import type { HeldBuffer } from './state.js';
+import { localTime } from './time-zone.js';
 
 /*
  * Noise control (pure): quiet hours hold non-critical events, a maintenance window holds every event of the servers
@@ -49,14 +50,8 @@ export function minutesOf(hhmm: string): number {
 }
 
 function localMinutes(now: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(now);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  return get('hour') * 60 + get('minute');
+  const t = localTime(now, timeZone);
+  return t.hour * 60 + t.minute;
 }
 
 /** Whether a window holds this event: maintenance holds all, quiet hours all but critical ones. */
