@@ -186,6 +186,11 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       problems.push({ message: `listing the backup jobs (impact): ${err.message}` });
     }
   }
+  // Finished syncs go to the history whether or not quiet hours hold their message.
+  const finished = result.sessions
+    .flatMap((s) => s.events)
+    .map(historyEntryOf)
+    .filter((e): e is HistoryEntry => e !== undefined);
   result = applyNoiseControl(result, now, deps.server, deps.policy);
 
   // Commit: every changed item, plus any item whose outbox still holds events from an earlier cycle.
@@ -260,11 +265,10 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
         .map(({ write, expected }, i) => limit(() => commit(write, expected, first.length + i))),
     );
   }
-  // Finished syncs of this cycle go to the history (for the digest); losing one only thins a digest.
-  const ended = committed
-    .flatMap((c) => c.write.pending)
-    .map(historyEntryOf)
-    .filter((e): e is HistoryEntry => e !== undefined);
+  // Finished syncs of this cycle whose session was committed go to the history (for the digest); writing one twice
+  // is harmless, losing one (a crash right here) only thins a digest.
+  const committedSessions = new Set(committed.map((c) => (c.write.key.kind === 'session' ? c.write.key.id : '')));
+  const ended = finished.filter((e) => committedSessions.has(e.sessionId));
   if (ended.length > 0) {
     const expiresAt = Math.floor((now.getTime() + deps.policy.historyRetentionMs) / 1000);
     await deps.store.recordHistory(serverId, ended, expiresAt, call).catch((err: unknown) => {

@@ -326,4 +326,16 @@ describe('pollOnce — history and the weekly digest', () => {
       problems: [{ repositoryName: 'Repo B', outcome: 'failed', error: 'S3 403' }],
     });
   });
+
+  it('keeps in the history a sync that finished during quiet hours, though its message was held', async () => {
+    const quiet = { policy: { ...DEFAULT_POLICY, quietHours: { timeZone: 'UTC', start: '10:00', end: '12:00' } } };
+    api.sessions = [session('a')];
+    await tick(0, quiet);
+    api.sessions = [session('a', { state: 'None', progressPercent: 100 })];
+    api.repositories.set('repo-a', { id: 'repo-a', name: 'Repo A', isOutOfSync: false });
+    await tick(5, quiet);
+
+    expect(notifier.types()).not.toContain('sync.completed');
+    expect([...store.historyEntries.values()].map((e) => e.outcome)).toEqual(['completed']);
+  });
 });
