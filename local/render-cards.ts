@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import type { EventType } from '../lambda/domain/events.js';
@@ -10,7 +10,7 @@ import { sampleEvent } from './sample-events.js';
 
 /*
  * Renders the Slack and Teams messages of a few events to PNG for the README (`npm run render-cards`), in a headless
- * Chromium (Debian's `chromium`, or CHROMIUM_PATH). Teams cards go through Microsoft's own Adaptive Cards renderer;
+ * Chromium (found on PATH, or CHROMIUM_PATH). Teams cards go through Microsoft's own Adaptive Cards renderer;
  * Slack has no offline renderer, so its Block Kit message is laid out here the way Slack shows an attachment (colour
  * bar, header, fields, code block, context), from the exact payload the deliverer posts.
  */
@@ -116,10 +116,20 @@ function teamsHtml(message: Record<string, unknown>): string {
 </script>`;
 }
 
+/** The first of `names` found in a directory of PATH. */
+function findOnPath(names: readonly string[]): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    for (const name of names) if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
 async function main(): Promise<void> {
   const out = resolve(process.argv[2] ?? 'docs/img');
   mkdirSync(out, { recursive: true });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' });
+  const executablePath = process.env.CHROMIUM_PATH ?? findOnPath(['chromium', 'chromium-browser', 'google-chrome']);
+  if (!executablePath) throw new Error('no Chromium found: install it (Debian package chromium) or set CHROMIUM_PATH');
+  const browser = await chromium.launch({ executablePath });
   try {
     const page = await browser.newPage({ deviceScaleFactor: 2 });
     const scratch = join(tmpdir(), `render-cards-${process.pid}.html`);
