@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SNSClient } from '@aws-sdk/client-sns';
 
 /*
  * A loopback stand-in for Amazon SNS that speaks the awsQuery protocol the AWS SDK v3 SNS client uses (Publish and
@@ -47,6 +48,16 @@ export class SnsStandIn {
   /** Parsed `default` JSON of every message received (MessageStructure=json), in order. */
   defaults<T = unknown>(): T[] {
     return this.received.map((m) => JSON.parse((JSON.parse(m.message) as { default: string }).default) as T);
+  }
+
+  /** A real SDK client pointed at the stand-in (`maxAttempts: 1` to see each fault as the caller would). */
+  client(maxAttempts = 2): SNSClient {
+    return new SNSClient({
+      endpoint: this.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts,
+    });
   }
 
   /** Drops faults not served yet. */

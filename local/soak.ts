@@ -1,6 +1,4 @@
 import { pathToFileURL } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
 import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
@@ -186,13 +184,8 @@ export class FaultHarness {
       retryMaxDelayMs: 20,
       maxRetryAfterMs: 200,
     });
-    const local = {
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      maxAttempts: 2,
-    };
-    const ddb = new DynamoDBClient({ ...local, endpoint: this.proxy.endpoint });
-    const snsClient = new SNSClient({ ...local, endpoint: this.sns.endpoint });
+    const ddb = localClient(this.proxy.endpoint);
+    const snsClient = this.sns.client();
     return {
       api,
       store: new DynamoDbStateStore(ddb, this.table),

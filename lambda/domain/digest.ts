@@ -84,16 +84,14 @@ export function historyEntryOf(event: MonitorEvent): HistoryEntry | undefined {
 /** The most recent scheduled digest time at or before `now` (ISO-8601 UTC). */
 export function lastDigestTime(now: Date, schedule: DigestSchedule): string {
   const [hh, mm] = schedule.time.split(':').map(Number) as [number, number];
+  // Today or up to a week back: the weekday comes once or twice (today, before its time, and a week ago).
   for (let back = 0; back <= 7; back++) {
-    const day = new Date(now.getTime() - back * 86_400_000);
-    const local = localTime(day, schedule.timeZone);
+    const local = localTime(new Date(now.getTime() - back * 86_400_000), schedule.timeZone);
     if (local.weekday !== schedule.weekday) continue;
     const instant = zonedToUtc(local.year, local.month, local.day, hh, mm, schedule.timeZone);
     if (instant <= now.getTime()) return new Date(instant).toISOString();
   }
-  // Today is the weekday but the time has not come yet: a week earlier.
-  const weekAgo = localTime(new Date(now.getTime() - 7 * 86_400_000), schedule.timeZone);
-  return new Date(zonedToUtc(weekAgo.year, weekAgo.month, weekAgo.day, hh, mm, schedule.timeZone)).toISOString();
+  throw new RangeError(`digest weekday ${schedule.weekday} is not 0 (Sunday) to 6 (Saturday)`);
 }
 
 /** Whether a digest is due: one was scheduled since the last one sent (never right after the first start). */

@@ -244,9 +244,11 @@ export function evaluate(input: CycleInput): CycleResult {
     else observe(rec, 'missing');
   }
 
+  // Every tracked session as this cycle leaves it.
+  const sessionsNow = new Map(input.sessions.map((r) => [r.id, r]));
+  for (const c of changed) sessionsNow.set(c.record.id, c.record);
+
   if (observation.repositoryList) {
-    const sessionsNow = new Map(input.sessions.map((r) => [r.id, r]));
-    for (const c of changed) sessionsNow.set(c.record.id, c.record);
     const scan = detectOutOfSync(
       server.outOfSync ?? {},
       observation.repositoryList,
@@ -267,8 +269,6 @@ export function evaluate(input: CycleInput): CycleResult {
     // Counting starts now: a new install sends its first digest at the next scheduled time, not at once.
     server = { ...server, lastDigestAt: nowIso };
   } else if (input.history !== undefined) {
-    const sessionsNow = new Map(input.sessions.map((r) => [r.id, r]));
-    for (const c of changed) sessionsNow.set(c.record.id, c.record);
     const running = [...sessionsNow.values()].filter((r) => ['running', 'stalled', 'other'].includes(r.phase)).length;
     const outOfSync = Object.entries(server.outOfSync ?? {})
       .filter(([, r]) => r.alerted)

@@ -1,6 +1,6 @@
 import { eventId, type HeldItem, type MonitorEvent, SEVERITY, type ServerRef, SUMMARY_LIMIT } from './events.js';
 import type { CycleResult } from './lifecycle.js';
-import type { MaintenanceWindow, Policy, QuietHours } from './policy.js';
+import { type MaintenanceWindow, type Policy, type QuietHours, TIME_OF_DAY } from './policy.js';
 import { titleOf } from './render-text.js';
 import type { HeldBuffer } from './state.js';
 import { localTime } from './time-zone.js';
@@ -44,7 +44,7 @@ export function inQuietHours(now: Date, q: QuietHours): boolean {
 
 /** `HH:MM` → minutes after midnight; throws on anything else (configuration is validated before). */
 export function minutesOf(hhmm: string): number {
-  const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(hhmm);
+  const m = TIME_OF_DAY.exec(hhmm);
   if (!m) throw new Error(`not a HH:MM time: ${hhmm}`);
   return Number(m[1]) * 60 + Number(m[2]);
 }

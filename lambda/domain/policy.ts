@@ -97,14 +97,11 @@ export function formatDuration(totalSeconds: number): string {
 
 /** Problems of a quiet-hours setting, each as `field: value — fix` (field relative to the object). */
 export function quietHoursProblems(q: QuietHours): string[] {
-  const problems: string[] = [];
-  if (!validTimeZone(q.timeZone)) {
-    problems.push(`timeZone: ${JSON.stringify(q.timeZone)} — use an IANA time zone such as Europe/Berlin`);
-  }
-  for (const key of ['start', 'end'] as const) {
-    if (typeof q[key] !== 'string' || !/^([01]\d|2[0-3]):[0-5]\d$/.test(q[key]))
-      problems.push(`${key}: ${JSON.stringify(q[key])} — use a 24-hour local time HH:MM, e.g. 22:00`);
-  }
+  const problems = [
+    ...timeZoneProblems(q.timeZone),
+    ...timeOfDayProblems('start', q.start),
+    ...timeOfDayProblems('end', q.end),
+  ];
   if (problems.length === 0 && q.start === q.end)
     problems.push(`end: ${JSON.stringify(q.end)} — must differ from start (use no quiet hours instead)`);
   return problems;
@@ -112,9 +109,7 @@ export function quietHoursProblems(q: QuietHours): string[] {
 
 /** Problems of a digest schedule, each as `field: value — fix` (field relative to the object). */
 export function digestProblems(d: DigestSchedule): string[] {
-  const problems = quietHoursProblems({ timeZone: d.timeZone, start: d.time, end: '' })
-    .filter((p) => !p.startsWith('end:'))
-    .map((p) => p.replace(/^start:/, 'time:'));
+  const problems = [...timeZoneProblems(d.timeZone), ...timeOfDayProblems('time', d.time)];
   if (!Number.isInteger(d.weekday) || d.weekday < 0 || d.weekday > 6)
     problems.push(`weekday: ${JSON.stringify(d.weekday)} — use 0 (Sunday) to 6 (Saturday)`);
   return problems;
@@ -133,12 +128,22 @@ export function maintenanceWindowProblems(w: MaintenanceWindow): string[] {
   return problems;
 }
 
-function validTimeZone(timeZone: unknown): boolean {
-  if (typeof timeZone !== 'string' || timeZone === '') return false;
+/** A 24-hour local time `HH:MM`. */
+export const TIME_OF_DAY = /^([01]\d|2[0-3]):([0-5]\d)$/;
+
+function timeOfDayProblems(field: string, value: unknown): string[] {
+  return typeof value === 'string' && TIME_OF_DAY.test(value)
+    ? []
+    : [`${field}: ${JSON.stringify(value)} — use a 24-hour local time HH:MM, e.g. 22:00`];
+}
+
+function timeZoneProblems(timeZone: unknown): string[] {
+  const problem = [`timeZone: ${JSON.stringify(timeZone)} — use an IANA time zone such as Europe/Berlin`];
+  if (typeof timeZone !== 'string' || timeZone === '') return problem;
   try {
     new Intl.DateTimeFormat('en-GB', { timeZone });
-    return true;
+    return [];
   } catch {
-    return false;
+    return problem;
   }
 }

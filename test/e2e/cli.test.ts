@@ -2,9 +2,12 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { EVENT_TYPES } from '../../lambda/domain/events.js';
+import { INITIAL_SERVER } from '../../lambda/domain/state.js';
+import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
 
 const BIN = join(import.meta.dirname, '../../local/bin.mjs');
@@ -173,6 +176,30 @@ describe('vb365-sync-monitor run (end to end)', () => {
     ]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/give --table NAME \(AWS\) or --state-dir DIR/);
+  });
+
+  it('status --table: reads a real DynamoDB table, every server in it', async () => {
+    const table = `status-${process.pid}`;
+    const ddb = localClient(inject('ddbEndpoint'));
+    await ensureTable(ddb, table);
+    const store = new DynamoDbStateStore(ddb, table);
+    const record = { ...INITIAL_SERVER, initialized: true };
+    for (const id of ['vb365-a', 'vb365-b'])
+      await store.write(id, { key: { kind: 'server' }, record, pending: [], lease: null, expiresAt: null }, 0);
+    ddb.destroy();
+
+    const run = await cli(['status', '--table', table, '--json'], {
+      AWS_ENDPOINT_URL_DYNAMODB: inject('ddbEndpoint'),
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    });
+
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual([
+      { serverId: 'vb365-a', health: 'ok', held: 0, pending: 0, sessions: [] },
+      { serverId: 'vb365-b', health: 'ok', held: 0, pending: 0, sessions: [] },
+    ]);
   });
 
   it('exits 1 with a one-line reason when the credentials are refused', async () => {

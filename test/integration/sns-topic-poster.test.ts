@@ -1,4 +1,4 @@
-import { SNSClient } from '@aws-sdk/client-sns';
+import type { SNSClient } from '@aws-sdk/client-sns';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SnsTopicPoster } from '../../lambda/adapters/channels/sns-topic-poster.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
@@ -10,12 +10,7 @@ let client: SNSClient;
 
 beforeEach(async () => {
   sns = await startSnsStandIn();
-  client = new SNSClient({
-    endpoint: sns.endpoint,
-    region: 'eu-west-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
-    maxAttempts: 1,
-  });
+  client = sns.client(1);
 });
 
 afterEach(async () => {

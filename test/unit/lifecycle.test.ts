@@ -49,6 +49,19 @@ function tracked(overrides: Partial<SessionRecord> = {}): SessionRecord {
   };
 }
 
+/** A session failed and announced at T0, no reminder sent yet. */
+function failed(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return tracked({
+    state: 'Failed',
+    phase: 'failed',
+    error: 'S3 403',
+    failedAt: T0.toISOString(),
+    lastAlertAt: T0.toISOString(),
+    reminders: 0,
+    ...overrides,
+  });
+}
+
 const inSync: Fetched<RepositoryInfo> = { found: true, value: { id: 'r1', name: 'S3 Archive', isOutOfSync: false } };
 const outOfSync: Fetched<RepositoryInfo> = { found: true, value: { id: 'r1', name: 'S3 Archive', isOutOfSync: true } };
 
@@ -155,17 +168,7 @@ describe('evaluate — session rules', () => {
     [
       'does not fail a failed session again',
       {
-        sessions: [
-          tracked({
-            state: 'Failed',
-            phase: 'failed',
-            error: 'S3 403',
-            failedAt: T0.toISOString(),
-            lastAlertAt: T0.toISOString(),
-            reminders: 0,
-            samples: undefined,
-          }),
-        ],
+        sessions: [failed({ samples: undefined })],
         listed: [seen({ state: 'Failed', error: 'S3 403' })],
       },
       [],
@@ -507,16 +510,6 @@ describe('evaluate — rate and estimated finish', () => {
 });
 
 describe('evaluate — reminders for sessions still failed', () => {
-  const failed = (overrides: Partial<SessionRecord> = {}) =>
-    tracked({
-      state: 'Failed',
-      phase: 'failed',
-      error: 'S3 403',
-      failedAt: T0.toISOString(),
-      lastAlertAt: T0.toISOString(),
-      reminders: 0,
-      ...overrides,
-    });
   const listed = [seen({ state: 'Failed', error: 'S3 403' })];
   const hours = (n: number) => minutes(n * 60);
 
