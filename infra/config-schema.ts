@@ -121,6 +121,11 @@ export interface MonitorConfig {
     readonly outOfSyncAfterMinutes?: number;
     /** How long finished syncs are kept for the weekly digest. @default 90 */
     readonly historyRetentionDays?: number;
+    /**
+     * Storm control: this many items of one server with the same event type in one cycle reach email and chat as one
+     * `monitor.grouped` message (webhooks and JSON consumers still get every event); 0: off. @default 10
+     */
+    readonly groupThreshold?: number;
   };
   /** When the weekly digest (`digest.weekly`) goes out; `false` for none. @default Monday 08:00 UTC */
   readonly digest?:
@@ -314,6 +319,7 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
     maxReminders: int('policy.maxReminders', p.maxReminders, 3, 0, 100),
     outOfSyncAfterMinutes: int('policy.outOfSyncAfterMinutes', p.outOfSyncAfterMinutes, 30, 0, 7 * 24 * 60),
     historyRetentionDays: int('policy.historyRetentionDays', p.historyRetentionDays, 90, 8, 3650),
+    groupThreshold: int('policy.groupThreshold', p.groupThreshold, 10, 0, 10_000),
   };
   let digest: DigestSchedule | null = { weekday: 1, time: '08:00', timeZone: 'UTC' };
   if (config.digest === false) digest = null;

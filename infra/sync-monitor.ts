@@ -416,6 +416,7 @@ export class Vb365SyncMonitor extends Construct {
       [ENV.remindEveryHours]: String(config.policy.remindEveryHours),
       [ENV.maxReminders]: String(config.policy.maxReminders),
       [ENV.outOfSyncAfterMinutes]: String(config.policy.outOfSyncAfterMinutes),
+      [ENV.groupThreshold]: String(config.policy.groupThreshold),
       [ENV.digest]: JSON.stringify(config.digest),
       [ENV.historyRetentionDays]: String(config.policy.historyRetentionDays),
       [ENV.quietHours]: config.quietHours ? JSON.stringify(config.quietHours) : '',

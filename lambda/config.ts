@@ -40,6 +40,8 @@ export const ENV = {
   quietHours: 'QUIET_HOURS',
   /** JSON array of `{"start","end","note"?,"servers"?}`; empty for none. */
   maintenanceWindows: 'MAINTENANCE_WINDOWS',
+  /** Items of one event type in one cycle that are sent as one `monitor.grouped` message; `0`: off. */
+  groupThreshold: 'GROUP_THRESHOLD',
 } as const;
 
 /** Development only, never set by the deployment: `true` lets a server URL use plain http to a loopback address. */
@@ -242,6 +244,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
   };
   const remindEveryMs = (hours: number) => (hours === 0 ? null : hours * 3_600_000);
   const minutesOrOff = (minutes: number) => (minutes === 0 ? null : minutes * 60_000);
+  const orOff = (n: number) => (n === 0 ? null : n);
   const milestonesRaw = env[ENV.milestones] ?? '';
   const milestones = milestonesRaw
     .split(',')
@@ -265,6 +268,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
       number(ENV.remindEveryHours, (DEFAULT_POLICY.remindEveryMs ?? 0) / 3_600_000, 0, false),
     ),
     maxReminders: number(ENV.maxReminders, DEFAULT_POLICY.maxReminders, 0, true),
+    groupThreshold: orOff(number(ENV.groupThreshold, DEFAULT_POLICY.groupThreshold ?? 0, 0, true)),
     digest: json<DigestSchedule | null>(ENV.digest, digestSchema, DEFAULT_POLICY.digest, (d) =>
       d ? digestProblems(d) : [],
     ),

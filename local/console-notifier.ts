@@ -5,8 +5,9 @@ import { subjectOf, textOf } from '../lambda/domain/render-text.js';
 const MARK: Record<MonitorEvent['severity'], string> = { info: 'INFO', warning: 'WARNING', critical: 'CRITICAL' };
 
 /**
- * Delivers events to a stream: as readable text (what an email reader would see), or with `json` as exactly one
- * event JSON per line (contract v1) and nothing else.
+ * Delivers events to a stream: as readable text (what an email reader would see: a `monitor.grouped` message instead
+ * of the events it stands for), or with `json` as exactly one event JSON per line (contract v1, every event) and
+ * nothing else.
  */
 export class ConsoleNotifier implements Notifier {
   constructor(
@@ -17,7 +18,7 @@ export class ConsoleNotifier implements Notifier {
   async publish(events: readonly MonitorEvent[]): Promise<PublishResult> {
     for (const e of events) {
       if (this.json) this.out.write(`${JSON.stringify(e)}\n`);
-      else this.out.write(`${formatReadable(e)}\n\n`);
+      else if (e.groupedIn === undefined) this.out.write(`${formatReadable(e)}\n\n`);
     }
     return { delivered: new Set(events.map((e) => e.eventId)), failed: [] };
   }

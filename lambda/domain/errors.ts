@@ -5,8 +5,12 @@
 
 /** What went wrong with the VB365 server, as the monitor must react to it. */
 export type UpstreamErrorKind =
-  /** Network error, timeout, 5xx, 429 or a certificate that does not verify: the server cannot be used right now. */
+  /** Network error, timeout, 5xx or 429: the server cannot be used right now (it may come back by itself). */
   | 'unreachable'
+  /** The server's certificate was refused (unknown CA, changed, name mismatch, expired): a human must act. */
+  | 'tls'
+  /** The monitor is not set up for this server yet (e.g. the credentials secret still holds its placeholder). */
+  | 'setup'
   /** Credentials refused: a human has to act; retrying does not help. */
   | 'auth'
   /** The server answered, but with something the monitor cannot use (bad JSON, too large, unexpected status). */
@@ -41,11 +45,25 @@ export class UpstreamUnreachableError extends UpstreamError {
   }
 }
 
-/** The server's certificate was refused: unknown CA, wrong name, expired, or not the pinned one. */
+/**
+ * The server's certificate was refused: unknown CA, wrong name, expired, or not the pinned one. Waiting does not fix
+ * it, so it is announced at once (`server.tls_failed`), with the fix in the message.
+ */
 export class UpstreamTlsError extends UpstreamError {
   override readonly name = 'UpstreamTlsError';
   constructor(message: string, options?: UpstreamErrorOptions) {
-    super('unreachable', message, options);
+    super('tls', message, options);
+  }
+}
+
+/**
+ * Not set up yet: the credentials secret still holds the placeholder the deployment wrote. Announced once, as
+ * information (`server.setup_required`), with what to do; not an outage.
+ */
+export class UpstreamSetupError extends UpstreamError {
+  override readonly name = 'UpstreamSetupError';
+  constructor(message: string, options?: UpstreamErrorOptions) {
+    super('setup', message, options);
   }
 }
 

@@ -23,6 +23,9 @@ export const EVENT_TYPES = [
   'repository.out_of_sync',
   'repository.in_sync',
   'digest.weekly',
+  'server.tls_failed',
+  'server.setup_required',
+  'monitor.grouped',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -49,6 +52,10 @@ export const SEVERITY: Readonly<Record<EventType, Severity>> = {
   'repository.out_of_sync': 'warning',
   'repository.in_sync': 'info',
   'digest.weekly': 'info',
+  'server.tls_failed': 'critical',
+  'server.setup_required': 'info',
+  // A group carries the severity of the events it stands for (see `groupSeverity`); this is the fallback.
+  'monitor.grouped': 'info',
 };
 
 export interface ServerRef {
@@ -197,6 +204,36 @@ export interface MonitorEvent {
   readonly impact?: Impact;
   /** `digest.weekly`: the last seven days. */
   readonly digest?: Digest;
+  /** `monitor.grouped`: the events of one type it stands for (storm control). */
+  readonly group?: EventGroup;
+  /**
+   * Set on an event that a `monitor.grouped` event of the same cycle stands for: people's channels (email, chat) get
+   * the group instead; machine consumers (`--json`, webhooks, SQS/Lambda subscribers) still get every event.
+   */
+  readonly groupedIn?: string;
+}
+
+/**
+ * `monitor.grouped`: at least `groupThreshold` items of one server produced the same event type in one cycle; one
+ * message lists them instead of one message each.
+ */
+export interface EventGroup {
+  /** The event type every grouped event has. */
+  readonly type: EventType;
+  /** How many events the group stands for. */
+  readonly total: number;
+  /** The first {@link SUMMARY_LIMIT} of them, in order. */
+  readonly items: readonly GroupItem[];
+}
+
+/** One event of a {@link EventGroup}, reduced to what a list line shows. */
+export interface GroupItem {
+  readonly eventId: string;
+  readonly sessionId: string | null;
+  readonly repositoryId: string | null;
+  readonly repositoryName: string | null;
+  readonly progressPercent: number | null;
+  readonly error: string | null;
 }
 
 /** Deterministic event id: `<server>/<subject>/<sequence>/<type>`; the subject is a session id, or `server`. */

@@ -109,13 +109,14 @@ export function evaluate(input: CycleInput): CycleResult {
       failure: { kind: observation.kind, reason: observation.reason },
     };
     const problem = { reason: observation.reason, kind: observation.kind, since: failingSince, outageSeconds: null };
-    // Refused logins and an API version no longer served are announced at once (waiting does not fix them); a
-    // network failure only once it has lasted `unreachableAfterMs`. Each alert once, until the server recovers.
+    // Refused logins, refused certificates, an API version no longer served and a missing setup are announced at once
+    // (waiting does not fix them); a network failure only once it has lasted `unreachableAfterMs`. Each alert once,
+    // until the server recovers.
     const immediate = IMMEDIATE_ALERT[observation.kind];
     if (immediate) {
       if (previous.alerted !== observation.kind) {
         emitServer(immediate, { problem });
-        server = { ...server, alerted: observation.kind as 'auth' | 'unsupported' };
+        server = { ...server, alerted: observation.kind as NonNullable<ServerRecord['alerted']> };
       }
     } else if (previous.alerted === null && now.getTime() - Date.parse(failingSince) >= policy.unreachableAfterMs) {
       emitServer('server.unreachable', { problem });
@@ -124,7 +125,10 @@ export function evaluate(input: CycleInput): CycleResult {
     return { server, serverEvents, sessions: [], learnedNames: [], needRepositories: [] };
   }
 
-  if (previous.alerted !== null && previous.failingSince !== null) {
+  if (previous.alerted === 'setup') {
+    // Set up at last: the first cycle's monitor.started says so; there was no outage to recover from.
+    server = { ...withoutStreak(server), failingSince: null, failure: null, alerted: null };
+  } else if (previous.alerted !== null && previous.failingSince !== null) {
     // Hysteresis: the alert stands until the server worked for `recoverAfterCycles` cycles in a row, so a flapping
     // server raises one alert, not a storm of unreachable/recovered pairs.
     const streak = (previous.reachableStreak ?? 0) + 1;
@@ -629,6 +633,8 @@ function withSamples(record: SessionRecord, now: Date): SessionRecord {
 const IMMEDIATE_ALERT: Partial<Record<UpstreamErrorKind, EventType>> = {
   auth: 'server.auth_failed',
   unsupported: 'server.api_unsupported',
+  tls: 'server.tls_failed',
+  setup: 'server.setup_required',
 };
 
 function withoutStreak(server: ServerRecord): ServerRecord {

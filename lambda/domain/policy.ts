@@ -51,6 +51,11 @@ export interface Policy {
   readonly quietHours: QuietHours | null;
   /** @default [] */
   readonly maintenanceWindows: readonly MaintenanceWindow[];
+  /**
+   * Storm control: when this many items of one server produce the same event type in one cycle, people's channels get
+   * one `monitor.grouped` message listing them instead of one message each; `null`: off. @default 10
+   */
+  readonly groupThreshold: number | null;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -68,6 +73,7 @@ export const DEFAULT_POLICY: Policy = {
   historyRetentionMs: 90 * 86_400_000,
   quietHours: null,
   maintenanceWindows: [],
+  groupThreshold: 10,
 };
 
 /**

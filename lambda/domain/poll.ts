@@ -15,6 +15,7 @@ import { applyNoiseControl } from './noise.js';
 import type { Policy } from './policy.js';
 import type { ItemKey, ItemWrite, Notifier, PublishResult, StateStore, Vb365Api } from './ports.js';
 import { leasedByOther, type ServerRecord, type SessionRecord } from './state.js';
+import { groupStorms } from './storm.js';
 import type { Lookup, RepositoryInfo, SyncSession } from './types.js';
 
 export interface PollDeps {
@@ -191,7 +192,7 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     .flatMap((s) => s.events)
     .map(historyEntryOf)
     .filter((e): e is HistoryEntry => e !== undefined);
-  result = applyNoiseControl(result, now, deps.server, deps.policy);
+  result = groupStorms(applyNoiseControl(result, now, deps.server, deps.policy), now, deps.server, deps.policy);
 
   // Commit: every changed item, plus any item whose outbox still holds events from an earlier cycle.
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? 5 * 60_000)).toISOString();

@@ -1,4 +1,4 @@
-import type { MonitorEvent, SummaryItem } from './events.js';
+import type { EventType, MonitorEvent, SummaryItem } from './events.js';
 import { formatDuration } from './policy.js';
 
 /*
@@ -28,6 +28,10 @@ const NEXT_STEP: Partial<Record<MonitorEvent['type'], string>> = {
     'The REST API no longer serves the API version the monitor uses (VB365 upgraded or downgraded?). Set apiVersion to "auto" or to a version the server serves, and redeploy. Sessions are not watched until this is fixed.',
   'repository.out_of_sync':
     'Start a synchronization: VB365 console, Backup Infrastructure > Backup Repositories > Synchronize (or Start-VBORepositorySynchronizeSession). If it fails, check the object storage and the proxy.',
+  'server.tls_failed':
+    'The monitor did not send its credentials to a server it cannot verify. Apply the fix named in the problem (the CA bundle, or the pin with the fingerprint shown), redeploy, and the next cycle connects.',
+  'server.setup_required':
+    'Store the VB365 account in the credentials secret, e.g. aws secretsmanager put-secret-value --secret-id <secret> --secret-string \'{"username":"DOMAIN\\\\svc-vb365-monitor","password":"..."}\'. The next cycle picks it up; nothing else to do.',
   'server.certificate_expiring':
     "Renew the REST API certificate in the VB365 console (Main menu > REST API), then update the monitor's CA bundle or pin if you set one.",
 };
@@ -106,9 +110,44 @@ export function titleOf(event: MonitorEvent): string {
     case 'monitor.held_summary':
       text = `${event.held?.total ?? 0} notifications held during ${event.held?.reason === 'maintenance' ? 'maintenance' : 'quiet hours'} on ${server}`;
       break;
+    case 'server.tls_failed':
+      text = `${server} certificate refused`;
+      break;
+    case 'server.setup_required':
+      text = `${server} waits for its credentials`;
+      break;
+    case 'monitor.grouped':
+      text = `${event.group?.total ?? 0} ${event.group ? GROUP_NOUN[event.group.type] : 'events'} on ${server}`;
+      break;
   }
   return text;
 }
+
+/** What a group of events of one type is called, in the plural. */
+const GROUP_NOUN: Readonly<Record<EventType, string>> = {
+  'monitor.started': 'monitoring starts',
+  'sync.started': 'syncs started',
+  'sync.progress': 'syncs passed a milestone',
+  'sync.stalled': 'syncs stalled',
+  'sync.resumed': 'syncs moving again',
+  'sync.failed': 'syncs failed',
+  'sync.completed': 'syncs completed',
+  'sync.stopped': 'syncs stopped, still out of sync',
+  'sync.state_changed': 'syncs changed state',
+  'server.unreachable': 'unreachable alerts',
+  'server.recovered': 'recoveries',
+  'server.auth_failed': 'login refusals',
+  'server.api_unsupported': 'API version alerts',
+  'server.certificate_expiring': 'certificate warnings',
+  'sync.still_failed': 'syncs still failed',
+  'monitor.held_summary': 'held summaries',
+  'repository.out_of_sync': 'repositories out of sync, nothing syncing them,',
+  'repository.in_sync': 'repositories back in sync',
+  'digest.weekly': 'digests',
+  'server.tls_failed': 'certificate refusals',
+  'server.setup_required': 'setup reminders',
+  'monitor.grouped': 'groups',
+};
 
 /** What every channel shows of an event, before any formatting. Values are raw (unescaped) text. */
 export interface EventView {
@@ -240,6 +279,18 @@ export function viewOf(event: MonitorEvent): EventView {
       more: h.total - h.items.length,
     });
   }
+  if (event.group) {
+    const g = event.group;
+    lists.push({
+      title: `${g.type} (${g.total})`,
+      items: g.items.map((i) => {
+        const progress = i.progressPercent === null ? '' : ` ${i.progressPercent} %`;
+        const error = i.error ? ` - ${i.error}` : '';
+        return `${i.repositoryName ?? i.repositoryId ?? i.sessionId ?? i.eventId}${progress}${error}`;
+      }),
+      more: g.total - g.items.length,
+    });
+  }
   if (event.digest) {
     const d = event.digest;
     fact(
@@ -279,7 +330,7 @@ export function viewOf(event: MonitorEvent): EventView {
     error: s?.error ?? null,
     lists,
     note,
-    next: NEXT_STEP[event.type] ?? null,
+    next: NEXT_STEP[event.group?.type ?? event.type] ?? null,
     footer,
   };
 }
@@ -348,6 +399,12 @@ function headline(event: MonitorEvent): string {
       return `Repository synchronization on ${event.server.name}, ${utc(event.digest?.from ?? event.occurredAt)} to ${utc(event.digest?.to ?? event.occurredAt)}.`;
     case 'monitor.held_summary':
       return `${event.held?.total ?? 0} notifications about ${event.server.name} were held during ${event.held?.reason === 'maintenance' ? 'a maintenance window' : 'quiet hours'}; here they are in short.`;
+    case 'server.tls_failed':
+      return `The monitor REFUSED the TLS certificate of ${event.server.name}: sync sessions are not being watched.`;
+    case 'server.setup_required':
+      return `The monitor is deployed for ${event.server.name} but its credentials secret still holds the placeholder: sessions are watched once it holds a VB365 account.`;
+    case 'monitor.grouped':
+      return `${event.group?.total ?? 0} ${event.group ? GROUP_NOUN[event.group.type] : 'events'} on ${event.server.name} in one cycle; one message lists them.`;
   }
 }
 

@@ -50,7 +50,7 @@ export interface ServerRecord {
   readonly failingSince: string | null;
   readonly failure: { readonly kind: string; readonly reason: string } | null;
   /** The outstanding alert about the server, if any: cleared by `server.recovered`. */
-  readonly alerted: 'unreachable' | 'auth' | 'unsupported' | null;
+  readonly alerted: 'unreachable' | 'auth' | 'unsupported' | 'tls' | 'setup' | null;
   /** While an alert is out: reachable cycles in a row so far (`server.recovered` waits for `recoverAfterCycles`). */
   readonly reachableStreak?: number;
   /** `validTo` of the certificate `server.certificate_expiring` was sent for (once per certificate). */

@@ -46,6 +46,7 @@ describe('loadConfig', () => {
         historyRetentionMs: 90 * 86_400_000,
         quietHours: null,
         maintenanceWindows: [],
+        groupThreshold: 10,
       },
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -63,6 +64,7 @@ describe('loadConfig', () => {
       [ENV.certificateWarningDays]: '30',
       [ENV.remindEveryHours]: '0',
       [ENV.maxReminders]: '5',
+      [ENV.groupThreshold]: '0',
       [ENV.outOfSyncAfterMinutes]: '0',
       [ENV.digest]: JSON.stringify({ weekday: 5, time: '16:30', timeZone: 'Europe/Paris' }),
       [ENV.historyRetentionDays]: '30',
@@ -87,6 +89,7 @@ describe('loadConfig', () => {
       certificateWarningMs: 30 * 86_400_000,
       remindEveryMs: null,
       maxReminders: 5,
+      groupThreshold: null,
       outOfSyncAfterMs: null,
       digest: { weekday: 5, time: '16:30', timeZone: 'Europe/Paris' },
       historyRetentionMs: 30 * 86_400_000,

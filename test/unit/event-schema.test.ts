@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { UpstreamAuthError, UpstreamUnreachableError, UpstreamUnsupportedError } from '../../lambda/domain/errors.js';
+import {
+  UpstreamAuthError,
+  UpstreamSetupError,
+  UpstreamTlsError,
+  UpstreamUnreachableError,
+  UpstreamUnsupportedError,
+} from '../../lambda/domain/errors.js';
 import { EVENT_TYPES, type MonitorEvent } from '../../lambda/domain/events.js';
 import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
@@ -33,7 +39,7 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   });
   for (const id of ['a', 'b', 'c', 'd', 'e'])
     api.repositories.set(`r-${id}`, { id: `r-${id}`, name: `Repo ${id}`, isOutOfSync: true });
-  let policy: Policy = { ...DEFAULT_POLICY, milestones: [50] };
+  let policy: Policy = { ...DEFAULT_POLICY, milestones: [50], groupThreshold: 4 };
   const cycle = async (minutes: number) => {
     clock += minutes * 60_000;
     await pollOnce({
@@ -49,7 +55,7 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   api.sessions = [s('a', { progressPercent: 20 }), s('z', { state: 'Failed', error: 'old news' })];
   await cycle(0); // monitor.started
   api.sessions = [s('a', { progressPercent: 20 }), s('b'), s('c'), s('d'), s('e')];
-  await cycle(5); // sync.started x4
+  await cycle(5); // sync.started x4, grouped
   api.sessions = [s('a', { progressPercent: 60 }), s('b'), s('c', { state: 'WaitingForProxy' }), s('d'), s('e')];
   await cycle(5); // sync.progress (a), sync.state_changed (c)
   await cycle(70); // sync.stalled (b, d, e)
@@ -83,9 +89,13 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   await cycle(24 * 60); // sync.still_failed (d)
   api.down = new UpstreamUnsupportedError('GET /v8/RepositorySynchronizeSessions answered 404: API v8 is not served');
   await cycle(5); // server.api_unsupported
+  api.down = new UpstreamTlsError('TLS: certificate of https://srv:4443 changed: now SHA-256 AB:CD');
+  await cycle(5); // server.tls_failed
+  api.down = new UpstreamSetupError('secret vb365/srv still holds the placeholder');
+  await cycle(5); // server.setup_required
   api.down = undefined;
+  await cycle(5); // set up: monitoring resumes without a recovery message
   await cycle(5);
-  await cycle(5); // server.recovered
   for (const [id, r] of api.repositories) api.repositories.set(id, { ...r, isOutOfSync: false });
   await cycle(15); // repository.in_sync
   await cycle(3 * 24 * 60); // digest.weekly (a Monday 08:00 UTC has passed)

@@ -343,7 +343,7 @@ describe('evaluate — first cycle and server health', () => {
     ]);
   });
 
-  const down = (kind: 'unreachable' | 'auth' | 'unsupported', reason = 'ECONNREFUSED') =>
+  const down = (kind: 'unreachable' | 'auth' | 'unsupported' | 'tls' | 'setup', reason = 'ECONNREFUSED') =>
     ({ reachable: false, kind, reason }) as const;
   const up = (certificate?: ServerCertificate): CycleInput['observation'] => ({
     reachable: true,
@@ -458,6 +458,36 @@ describe('evaluate — first cycle and server health', () => {
       ['server.certificate_expiring'],
     ]);
     expect(near.serverEvents[0]?.certificate).toEqual({ ...cert('2026-12-10T09:00:00.000Z'), daysLeft: 11 });
+  });
+
+  it('announces a refused certificate on the first cycle, critical, once, and its recovery', () => {
+    const reason = 'TLS: certificate of https://vb365:4443 changed: new SHA-256 AB:CD; update the pin';
+    const a = health(READY, minutes(0), down('tls', reason));
+    const b = health(a.server, minutes(30), down('tls', reason));
+    const c = health(b.server, minutes(35), up());
+    const d = health(c.server, minutes(40), up());
+
+    expect([a, b, c, d].map((r) => types(r.serverEvents))).toEqual([
+      ['server.tls_failed'],
+      [],
+      [],
+      ['server.recovered'],
+    ]);
+    expect(a.serverEvents[0]).toMatchObject({ severity: 'critical', problem: { kind: 'tls', reason } });
+  });
+
+  it('says once, as information, that the credentials are not set up, and starts monitoring once they are', () => {
+    const fresh = health(INITIAL_SERVER, minutes(0), down('setup', 'secret still holds the placeholder'));
+    const waiting = health(fresh.server, minutes(60), down('setup', 'secret still holds the placeholder'));
+    const filled = health(waiting.server, minutes(65), up());
+
+    expect([fresh, waiting, filled].map((r) => types(r.serverEvents))).toEqual([
+      ['server.setup_required'],
+      [],
+      ['monitor.started'],
+    ]);
+    expect(fresh.serverEvents[0]?.severity).toBe('info');
+    expect(filled.server).toMatchObject({ alerted: null, failingSince: null, failure: null });
   });
 
   it('numbers server events in sequence', () => {
