@@ -23,7 +23,7 @@ import {
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambda/adapters/dynamodb-state-store.js';
-import { DELIVERER_ENV, ENV } from '../lambda/config.js';
+import { CREDENTIALS_PLACEHOLDER_USERNAME, DELIVERER_ENV, ENV } from '../lambda/config.js';
 import type { Channel } from '../lambda/domain/delivery.js';
 import type { EventType } from '../lambda/domain/events.js';
 import type { ResolvedConfig } from './config-schema.js';
@@ -153,7 +153,7 @@ export class Vb365SyncMonitor extends Construct {
             : new secretsmanager.Secret(this, secretId, {
                 description: `VB365 REST API credentials for ${server.name} (${server.url}): set {"username","password"}`,
                 generateSecretString: {
-                  secretStringTemplate: JSON.stringify({ username: 'CHANGE-ME' }),
+                  secretStringTemplate: JSON.stringify({ username: CREDENTIALS_PLACEHOLDER_USERNAME }),
                   generateStringKey: 'password',
                 },
                 removalPolicy: RemovalPolicy.RETAIN,

@@ -44,6 +44,12 @@ export const ENV = {
   groupThreshold: 'GROUP_THRESHOLD',
 } as const;
 
+/**
+ * Username the deployment writes into a credentials secret it creates (`credentials: { create: true }`): until someone
+ * stores a real account, the monitor says once what to do (`server.setup_required`) instead of trying to log in.
+ */
+export const CREDENTIALS_PLACEHOLDER_USERNAME = 'CHANGE-ME';
+
 /** Development only, never set by the deployment: `true` lets a server URL use plain http to a loopback address. */
 export const ALLOW_HTTP_LOOPBACK = 'ALLOW_HTTP_LOOPBACK';
 

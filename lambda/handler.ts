@@ -55,7 +55,7 @@ function record(summary: CycleSummary, durationMs: number): void {
   metrics.addMetric(
     'ApiErrors',
     MetricUnit.Count,
-    isolated + (summary.status === 'ok' || summary.status === 'busy' ? 0 : 1),
+    isolated + (['ok', 'busy', 'setup'].includes(summary.status) ? 0 : 1),
   );
   metrics.addMetric('CycleDuration', MetricUnit.Milliseconds, durationMs);
   for (const [type, count] of Object.entries(summary.eventsByType)) {
@@ -64,7 +64,8 @@ function record(summary: CycleSummary, durationMs: number): void {
     single.addDimension('EventType', type);
     single.addMetric('Events', MetricUnit.Count, count ?? 0);
   }
-  for (const problem of summary.problems) logger.warn('session problem', { ...problem });
+  // `message` is reserved by the logger (a field of that name is dropped): the problem's text goes under `reason`.
+  for (const { message: reason, ...where } of summary.problems) logger.warn('session problem', { ...where, reason });
   const { problems: _problems, ...counts } = summary;
   if (summary.status === 'ok') logger.info('cycle completed', { summary: counts, durationMs });
   else logger.warn('server not usable', { summary: counts, durationMs });

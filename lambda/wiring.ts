@@ -5,7 +5,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDbStateStore } from './adapters/dynamodb-state-store.js';
 import { SnsNotifier } from './adapters/sns-notifier.js';
 import { HttpVb365Api, type Vb365Credentials } from './adapters/vb365/http-vb365-api.js';
-import type { Config, ServerConfig } from './config.js';
+import { type Config, CREDENTIALS_PLACEHOLDER_USERNAME, type ServerConfig } from './config.js';
+import { UpstreamSetupError } from './domain/errors.js';
 
 /** Credentials are re-read from Secrets Manager at most this often (a rotated password is picked up). */
 const SECRET_MAX_AGE_SECONDS = 300;
@@ -38,9 +39,10 @@ export function buildDeps(config: Config): Deps {
           apiVersion: server.apiVersion,
           ca: server.caBundle,
           pinSha256: server.pinSha256,
+          // The secret is read as text and parsed here: a parser's error would quote the value (a password).
           credentials: async () =>
             credentialsFrom(
-              await secrets.get(server.credentialsSecret, { maxAge: SECRET_MAX_AGE_SECONDS, transform: 'json' }),
+              await secrets.get(server.credentialsSecret, { maxAge: SECRET_MAX_AGE_SECONDS }),
               server.credentialsSecret,
             ),
         });
@@ -51,11 +53,34 @@ export function buildDeps(config: Config): Deps {
   };
 }
 
-/** `{"username","password"}` from the secret; the error names the secret and the fields, never their values. */
+/**
+ * `{"username","password"}` from the secret's text. Every error names the secret and the expected form, never any part
+ * of the value (a plain-text secret is often the password itself). Throws `UpstreamSetupError` while the secret still
+ * holds the placeholder the deployment wrote (`credentials: { create: true }`): nothing is sent to the server then.
+ */
 export function credentialsFrom(value: unknown, secretName: string): Vb365Credentials {
-  const v = value as Partial<Record<'username' | 'password', unknown>> | null | undefined;
-  if (typeof v?.username !== 'string' || v.username === '' || typeof v.password !== 'string' || v.password === '') {
-    throw new Error(`secret ${secretName} must be JSON with non-empty "username" and "password" strings`);
+  const form = 'JSON {"username": "…", "password": "…"} with non-empty strings';
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new Error(`secret ${secretName} is not JSON (its value is not shown): store ${form}`);
+    }
+  } else if (value instanceof Uint8Array) {
+    throw new Error(`secret ${secretName} is binary: store ${form} as its text value`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`secret ${secretName} must hold ${form}`);
+  }
+  const v = parsed as Partial<Record<'username' | 'password', unknown>>;
+  if (v.username === CREDENTIALS_PLACEHOLDER_USERNAME) {
+    throw new UpstreamSetupError(
+      `the credentials secret ${secretName} still holds the placeholder written at deployment: store the VB365 account as ${form}`,
+    );
+  }
+  if (typeof v.username !== 'string' || v.username === '' || typeof v.password !== 'string' || v.password === '') {
+    throw new Error(`secret ${secretName} must hold ${form}`);
   }
   return { username: v.username, password: v.password };
 }

@@ -8,6 +8,13 @@ import { startSimulator, type Vb365Simulator } from '../../local/simulator/simul
 import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
 import { captureOutput } from '../fixtures/capture-output.js';
 
+/** A plain-text secret (not JSON): a JSON parser's error would quote its start. */
+const PLAIN_TEXT_SECRET = 'zQ8#kXw3!Pv7$Rt2&Ym';
+const PLACEHOLDER_PASSWORD = 'gN4^hB9*cV6%jL1@dF5';
+
+/** Every 4-character piece of `secret`. */
+const piecesOf = (secret: string) => Array.from({ length: secret.length - 3 }, (_, i) => secret.slice(i, i + 4));
+
 type Handler = (event: { serverId: string }, context: Context) => Promise<CycleSummary>;
 
 let sim: Vb365Simulator;
@@ -32,6 +39,8 @@ beforeAll(async () => {
   sns = await startSnsStandIn();
   secrets = await startSecretsStandIn();
   secrets.secrets.set('vb365/sim', JSON.stringify({ username: sim.username, password: sim.password }));
+  secrets.secrets.set('vb365/plain', PLAIN_TEXT_SECRET);
+  secrets.secrets.set('vb365/placeholder', JSON.stringify({ username: 'CHANGE-ME', password: PLACEHOLDER_PASSWORD }));
   const table = `handler-${process.pid}`;
   const ddb = localClient(inject('ddbEndpoint'));
   await ensureTable(ddb, table);
@@ -49,7 +58,17 @@ beforeAll(async () => {
         credentialsSecret: 'vb365/missing',
         caBundle: sim.pki.caCert,
       },
+      { id: 'plain', name: 'Plain secret', url: sim.url, credentialsSecret: 'vb365/plain', caBundle: sim.pki.caCert },
+      {
+        id: 'fresh',
+        name: 'Fresh deployment',
+        url: sim.url,
+        credentialsSecret: 'vb365/placeholder',
+        caBundle: sim.pki.caCert,
+      },
     ]),
+    // An answer the monitor cannot use is announced at once (the secret-echo test below needs a published event).
+    UNREACHABLE_AFTER_MINUTES: '0',
     // DynamoDB Local keeps one database per access key and region: the same as the client that created the table.
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
@@ -124,7 +143,7 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
       message: `upstream said: password=${sim.password} token=${token} Authorization: Bearer ${token}`,
     });
     sim.inject({ route: 'listSessions', fault: { kind: 'status', status: 400, body: echo }, times: Infinity });
-    vi.stubEnv('UNREACHABLE_AFTER_MINUTES', '0');
+    const before = sns.received.length;
     const summaries = [];
     try {
       summaries.push(await handler({ serverId: 'sim' }, context('req-5')));
@@ -134,8 +153,11 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     const printed = output.join('');
     const published = JSON.stringify(sns.received);
 
-    // The server's message is quoted (it helps), with the secrets cut out.
+    // The server's message is quoted (it helps), with the secrets cut out, in the summary and the published alert.
     expect(summaries[0]).toMatchObject({ reason: expect.stringContaining('upstream said: password=[redacted]') });
+    expect(sns.defaults<MonitorEvent>().slice(before)).toMatchObject([
+      { type: 'server.unreachable', problem: { reason: expect.stringContaining('password=[redacted]') } },
+    ]);
     expect(printed.length).toBeGreaterThan(500);
     expect(token.length).toBeGreaterThan(10);
     for (const secret of [sim.password, token, ...sim.issuedTokens()]) {
@@ -143,5 +165,67 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
       expect(published).not.toContain(secret);
       expect(JSON.stringify(summaries)).not.toContain(secret);
     }
+  });
+
+  it('never shows any part of a plain-text credentials secret: events, email text, logs, metrics, summary', async () => {
+    const start = output.join('').length;
+    const before = sns.received.length;
+
+    const summary = await handler({ serverId: 'plain' }, context('req-6'));
+
+    const printed = output.join('').slice(start);
+    const published = JSON.stringify(sns.received.slice(before));
+    expect(summary).toMatchObject({ status: 'auth', reason: expect.stringContaining('vb365/plain is not JSON') });
+    expect(sns.defaults<MonitorEvent>().at(-1)).toMatchObject({ type: 'server.auth_failed', server: { id: 'plain' } });
+    expect(printed).toContain('vb365/plain is not JSON');
+    expect(published).toContain('"username'); // the expected form is named
+    for (const piece of piecesOf(PLAIN_TEXT_SECRET)) {
+      expect(printed).not.toContain(piece);
+      expect(published).not.toContain(piece);
+      expect(JSON.stringify(summary)).not.toContain(piece);
+    }
+  });
+
+  it('says once, as information, that a created secret still holds its placeholder, and never sends it', async () => {
+    const before = sns.received.length;
+    const tokenRequests = sim.counters.token;
+
+    const first = await handler({ serverId: 'fresh' }, context('req-7'));
+    const second = await handler({ serverId: 'fresh' }, context('req-8'));
+
+    expect([first.status, second.status]).toEqual(['setup', 'setup']);
+    expect(sns.defaults<MonitorEvent>().slice(before)).toMatchObject([
+      {
+        type: 'server.setup_required',
+        severity: 'info',
+        problem: { reason: expect.stringContaining('vb365/placeholder still holds the placeholder') },
+      },
+    ]);
+    expect(sim.counters.token).toBe(tokenRequests);
+    expect(JSON.stringify(sns.received.slice(before))).not.toContain(PLACEHOLDER_PASSWORD);
+  });
+
+  it('logs each problem of a session with its reason', async () => {
+    const start = output.join('').length;
+    sim.inject({
+      route: 'listSessions',
+      fault: { kind: 'body', json: [{ id: 'ok-1', state: 'Synchronizing' }, { state: 42 }] },
+    });
+
+    await handler({ serverId: 'sim' }, context('req-9'));
+
+    const problems = output
+      .join('')
+      .slice(start)
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((j) => j.message === 'session problem');
+    expect(problems).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        reason: expect.stringContaining('malformed session in the list (item 1)'),
+      }),
+    ]);
   });
 });
