@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { SERVER_TEXT } from '../../lambda/adapters/limits.js';
 import {
   normaliseProgress,
   normaliseState,
+  parseJobList,
   parseRepository,
+  parseRepositoryList,
   parseSession,
   parseSessionList,
   resolveLinks,
@@ -216,5 +219,134 @@ describe('parseRepository', () => {
 
   it('reports a repository whose name is not a string', () => {
     expect(parseRepository({ id: RID, name: 7 }, RID).ok).toBe(false);
+  });
+});
+
+describe('bounds on server text', () => {
+  it('cuts a 300 KB error to 4,096 characters ending with an ellipsis', () => {
+    const result = parseSession(
+      { id: SID, state: 'Failed', error: `Object storage refused: ${'x'.repeat(300_000)}` },
+      BASE,
+    );
+
+    const error = result.ok ? result.value.error : null;
+    expect(error).toHaveLength(SERVER_TEXT.errorChars);
+    expect(error?.startsWith('Object storage refused: xxx')).toBe(true);
+    expect(error?.endsWith('…')).toBe(true);
+  });
+
+  it('keeps an error of exactly 4,096 characters as it is', () => {
+    const text = 'e'.repeat(4_096);
+
+    const result = parseSession({ id: SID, state: 'Failed', error: text }, BASE);
+
+    expect(result.ok && result.value.error).toBe(text);
+  });
+
+  it('never splits a surrogate pair when cutting', () => {
+    const result = parseSession({ id: SID, state: 'Failed', error: '☁️😀'.repeat(3_000) }, BASE);
+
+    const error = (result.ok && result.value.error) || '';
+    expect(error.length).toBeLessThanOrEqual(SERVER_TEXT.errorChars);
+    expect(error).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+  });
+
+  it('cuts an unknown state value and a repository name to 256 characters', () => {
+    const session = parseSession({ id: SID, state: `Queued${'q'.repeat(2_000)}` }, BASE);
+    const repository = parseRepository({ id: RID, name: `Archive ${'n'.repeat(5_000)}` }, RID);
+
+    expect(session.ok && session.value.state?.length).toBe(SERVER_TEXT.nameChars);
+    expect(repository.ok && repository.value.name?.length).toBe(SERVER_TEXT.nameChars);
+    expect(repository.ok && repository.value.name?.endsWith('…')).toBe(true);
+  });
+
+  it('reports a 2,000-character session id as malformed, quoting it cut, and keeps the rest of the list', () => {
+    const longId = 'L'.repeat(2_000);
+
+    const list = parseSessionList(
+      [
+        { id: longId, state: 'Synchronizing' },
+        { id: SID, state: 'Synchronizing' },
+      ],
+      BASE,
+    );
+
+    expect(list?.sessions.map((s) => s.id)).toEqual([SID]);
+    expect(list?.malformed).toHaveLength(1);
+    expect(list?.malformed[0]?.index).toBe(0);
+    expect(list?.malformed[0]?.reason).toMatch(/^id: 2000 characters \(2000 bytes\), over the 256-byte limit/);
+    expect(list?.malformed[0]?.id?.length).toBeLessThanOrEqual(SERVER_TEXT.quotedIdChars);
+  });
+
+  it('counts an id in UTF-8 bytes: 100 four-byte characters are over the limit', () => {
+    const result = parseSession({ id: '😀'.repeat(100), state: 'Synchronizing' }, BASE);
+
+    expect(result.ok).toBe(false);
+  });
+
+  it('reports a session whose repositoryId is over the id limit as malformed', () => {
+    const result = parseSession({ id: SID, repositoryId: 'r'.repeat(1_025), state: 'Synchronizing' }, BASE);
+
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toMatch(/^repositoryId: 1025 characters/);
+  });
+
+  it('skips repositories and jobs whose id is over the id limit, and cuts job names', () => {
+    const repositories = parseRepositoryList([
+      { id: 'R'.repeat(2_000), name: 'huge' },
+      { id: RID, name: 'ok' },
+    ]);
+    const jobs = parseJobList([
+      { id: 'J'.repeat(2_000), name: 'huge', repositoryId: RID },
+      { id: 'j1', name: `Nightly ${'n'.repeat(1_000)}`, repositoryId: RID },
+      { id: 'j2', name: 'other', repositoryId: 'R'.repeat(2_000) },
+    ]);
+
+    expect(repositories?.map((r) => r.id)).toEqual([RID]);
+    expect(parseRepository({ id: 'R'.repeat(2_000) }, RID).ok).toBe(false);
+    expect(jobs?.map((j) => j.id)).toEqual(['j1']);
+    expect(jobs?.[0]?.name).toHaveLength(SERVER_TEXT.nameChars);
+  });
+
+  it('drops an href over 2,048 characters and keeps at most 16 links', () => {
+    const links = resolveLinks(
+      {
+        self: { href: `/v6/RepositorySynchronizeSessions/${'a'.repeat(3_000)}` },
+        ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`l${i}`, `/v8/x/${i}`])),
+      },
+      BASE,
+    );
+
+    expect(links.self).toBeUndefined();
+    expect(Object.keys(links)).toHaveLength(SERVER_TEXT.linksPerItem);
+  });
+
+  it('cuts the reason of a malformed item', () => {
+    const result = parseSession({ id: SID, state: { [`k${'k'.repeat(5_000)}`]: 1 }, progressPercent: [] }, BASE);
+
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason.length).toBeLessThanOrEqual(SERVER_TEXT.reasonChars);
+  });
+});
+
+describe('malformed links', () => {
+  const badSelf = { state: 'Synchronizing', _links: { self: { href: '/v6/RepositorySynchronizeSessions/%E0%A4%A' } } };
+
+  it('reports a session whose only id is a self link with a malformed escape, and keeps the rest of the list', () => {
+    const list = parseSessionList([badSelf, { id: SID, state: 'Synchronizing' }], BASE);
+
+    expect(list?.sessions.map((s) => s.id)).toEqual([SID]);
+    expect(list?.malformed).toEqual([
+      { index: 0, id: null, reason: 'id: missing, and no self link names the session' },
+    ]);
+  });
+
+  it('leaves the repository unknown when its link has a malformed escape', () => {
+    const result = parseSession(
+      { id: SID, state: 'Synchronizing', _links: { repository: { href: '/v6/backuprepositories/%zz' } } },
+      BASE,
+    );
+
+    expect(result.ok && result.value.repositoryId).toBeNull();
   });
 });

@@ -8,11 +8,14 @@ import {
   type SessionState,
   type SyncSession,
 } from '../../domain/types.js';
+import { cut, SERVER_TEXT, utf8Bytes } from '../limits.js';
 
 /*
  * Lenient translation of VB365 JSON into domain types. The API documents every field as nullable, older builds send
  * `progressPercent` as a string, and newer builds add enum values: anything we can make sense of is accepted, a field
  * of an impossible type makes that one item malformed (reported, skipped), and nothing here ever throws on content.
+ * Every string that leaves this module is bounded (`SERVER_TEXT`): text is cut, an over-long id makes its item
+ * malformed, an over-long href is dropped.
  */
 
 const optionalString = v.nullish(v.string());
@@ -38,11 +41,14 @@ const wireRepository = v.looseObject({
 
 type WireLinks = v.InferOutput<typeof wireLinks>;
 
-/** Canonical spelling of a documented state (any letter case), an unknown one verbatim, or `null` for none/empty. */
+/**
+ * Canonical spelling of a documented state (any letter case), an unknown one verbatim (cut to `SERVER_TEXT.nameChars`),
+ * or `null` for none/empty.
+ */
 export function normaliseState(raw: string | null | undefined): SessionState {
   if (raw === null || raw === undefined || raw.trim() === '') return null;
   const known = KNOWN_SESSION_STATES.find((s) => s.toLowerCase() === raw.trim().toLowerCase());
-  return known ?? raw;
+  return known ?? cut(raw, SERVER_TEXT.nameChars);
 }
 
 /** A number, or a numeric string such as `"35"`, `" 35.5 "` or `"35%"`, clamped to 0..100; anything else is `null`. */
@@ -54,14 +60,21 @@ export function normaliseProgress(raw: number | string | null | undefined): numb
   return Math.min(100, Math.max(0, n));
 }
 
-/** HAL links (absolute, or relative to the server) as absolute URLs by name; unusable hrefs are left out. */
+/**
+ * HAL links (absolute, or relative to the server) as absolute URLs by name; unusable hrefs (not a URL, longer than
+ * `SERVER_TEXT.hrefChars`, under an over-long name) are left out, and at most `SERVER_TEXT.linksPerItem` are kept.
+ */
 export function resolveLinks(links: WireLinks, baseUrl: string): Record<string, string> {
   const out: Record<string, string> = {};
+  let kept = 0;
   for (const [name, link] of Object.entries(links ?? {})) {
+    if (kept >= SERVER_TEXT.linksPerItem) break;
     const href = typeof link === 'string' ? link : link?.href;
-    if (!href) continue;
+    if (!href || href.length > SERVER_TEXT.hrefChars || name.length > SERVER_TEXT.nameChars) continue;
+    if (name === '__proto__') continue;
     try {
       out[name] = new URL(href, baseUrl).toString();
+      kept += 1;
     } catch {
       // An href that is not a URL carries no information we can use.
     }
@@ -69,23 +82,46 @@ export function resolveLinks(links: WireLinks, baseUrl: string): Record<string, 
   return out;
 }
 
-/** The last path segment after `collection` (case-insensitive) in a resolved link, e.g. the id in `/v6/backuprepositories/{id}`. */
+/**
+ * The last path segment after `collection` (case-insensitive) in a resolved link, e.g. the id in
+ * `/v6/backuprepositories/{id}`; `null` when the link names none or its escapes are not valid percent-encoding.
+ */
 function idFromLink(href: string | undefined, collection: string): string | null {
   if (!href) return null;
   const segments = new URL(href).pathname.split('/').filter(Boolean);
   const at = segments.findIndex((s) => s.toLowerCase() === collection.toLowerCase());
   const id = at >= 0 ? segments[at + 1] : undefined;
-  return id ? decodeURIComponent(id) : null;
+  if (!id) return null;
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    // A malformed escape (`%E0%A4%A`): the link names nothing usable, and only this item is affected.
+    return null;
+  }
+}
+
+/** Why `id` cannot be used as an id (too long for the keys it ends up in), or `undefined` when it can. */
+function idProblem(field: string, id: string | null): string | undefined {
+  if (id === null) return undefined;
+  const bytes = utf8Bytes(id);
+  if (bytes <= SERVER_TEXT.idBytes) return undefined;
+  return `${field}: ${id.length} characters (${bytes} bytes), over the ${SERVER_TEXT.idBytes}-byte limit for ids`;
+}
+
+/** An id as quoted in a malformed item's report: cut, so a huge id does not flood the logs. */
+function quotedId(id: string | null): string | null {
+  return id === null ? null : cut(id, SERVER_TEXT.quotedIdChars);
 }
 
 function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
-  return issues
+  const text = issues
     .map((issue) => {
       const path = v.getDotPath(issue);
       const received = issue.received;
       return `${path ?? 'item'}: expected ${issue.expected ?? 'a valid value'}, got ${received}`;
     })
     .join('; ');
+  return cut(text, SERVER_TEXT.reasonChars);
 }
 
 type ParseResult<T> = { ok: true; value: T } | { ok: false; id: string | null; reason: string };
@@ -98,20 +134,24 @@ export function parseSession(input: unknown, baseUrl: string, fallbackId?: strin
   const parsed = v.safeParse(wireSession, input);
   if (!parsed.success) {
     const rawId = isRecord(input) && typeof input.id === 'string' ? input.id : null;
-    return { ok: false, id: rawId ?? fallbackId ?? null, reason: describeIssues(parsed.issues) };
+    return { ok: false, id: quotedId(rawId ?? fallbackId ?? null), reason: describeIssues(parsed.issues) };
   }
   const wire = parsed.output;
   const links = resolveLinks(wire._links, baseUrl);
   const id = nonEmpty(wire.id) ?? idFromLink(links.self, 'RepositorySynchronizeSessions') ?? fallbackId ?? null;
   if (id === null) return { ok: false, id: null, reason: 'id: missing, and no self link names the session' };
+  const repositoryId = nonEmpty(wire.repositoryId) ?? idFromLink(links.repository, 'BackupRepositories');
+  const problem = idProblem('id', id) ?? idProblem('repositoryId', repositoryId);
+  if (problem !== undefined) return { ok: false, id: quotedId(id), reason: problem };
+  const error = nonEmpty(wire.error);
   return {
     ok: true,
     value: {
       id,
-      repositoryId: nonEmpty(wire.repositoryId) ?? idFromLink(links.repository, 'BackupRepositories'),
+      repositoryId,
       state: normaliseState(wire.state),
       progressPercent: normaliseProgress(wire.progressPercent),
-      error: nonEmpty(wire.error),
+      error: error === null ? null : cut(error, SERVER_TEXT.errorChars),
       links,
     },
   };
@@ -133,8 +173,9 @@ export function parseSessionList(body: unknown, baseUrl: string): SessionList | 
   const sessions: SyncSession[] = [];
   const malformed: MalformedItem[] = [];
   const seen = new Set<string>();
-  items.forEach((item, index) => {
-    const result = parseSession(item, baseUrl);
+  // An index loop, not forEach: a hole in a sparse array is an item too (reported, not silently skipped).
+  for (let index = 0; index < items.length; index++) {
+    const result = parseSession(items[index], baseUrl);
     if (!result.ok) {
       malformed.push({ index, id: result.id, reason: result.reason });
     } else if (seen.has(result.value.id.toLowerCase())) {
@@ -143,18 +184,22 @@ export function parseSessionList(body: unknown, baseUrl: string): SessionList | 
       seen.add(result.value.id.toLowerCase());
       sessions.push(result.value);
     }
-  });
+  }
   return { sessions, malformed };
 }
 
-/** One backup repository; `requestedId` stands in for a missing `id`. */
+/** One backup repository; `requestedId` stands in for a missing `id`. An id over `SERVER_TEXT.idBytes` is malformed. */
 export function parseRepository(input: unknown, requestedId: string): ParseResult<RepositoryInfo> {
   const parsed = v.safeParse(wireRepository, input);
-  if (!parsed.success) return { ok: false, id: requestedId, reason: describeIssues(parsed.issues) };
+  if (!parsed.success) return { ok: false, id: quotedId(requestedId), reason: describeIssues(parsed.issues) };
   const wire = parsed.output;
+  const id = nonEmpty(wire.id) ?? requestedId;
+  const problem = idProblem('id', id);
+  if (problem !== undefined) return { ok: false, id: quotedId(id), reason: problem };
+  const name = nonEmpty(wire.name);
   return {
     ok: true,
-    value: { id: nonEmpty(wire.id) ?? requestedId, name: nonEmpty(wire.name), isOutOfSync: toBool(wire.isOutOfSync) },
+    value: { id, name: name === null ? null : cut(name, SERVER_TEXT.nameChars), isOutOfSync: toBool(wire.isOutOfSync) },
   };
 }
 
@@ -182,7 +227,10 @@ export function parseRepositoryList(body: unknown): RepositoryInfo[] | undefined
   });
 }
 
-/** Backup jobs of a list body (id, name, target repository); malformed items are skipped. */
+/**
+ * Backup jobs of a list body (id, name, target repository); malformed items (including an id or repository id over
+ * `SERVER_TEXT.idBytes`) are skipped.
+ */
 export function parseJobList(body: unknown): JobInfo[] | undefined {
   const items = pageItems(body);
   if (items === undefined) return undefined;
@@ -190,12 +238,13 @@ export function parseJobList(body: unknown): JobInfo[] | undefined {
     const parsed = v.safeParse(wireJob, item);
     if (!parsed.success) return [];
     const id = nonEmpty(parsed.output.id);
-    if (id === null) return [];
+    const repositoryId = nonEmpty(parsed.output.repositoryId);
+    if (id === null || idProblem('id', id) || idProblem('repositoryId', repositoryId)) return [];
     return [
       {
         id,
-        name: nonEmpty(parsed.output.name) ?? id,
-        repositoryId: nonEmpty(parsed.output.repositoryId),
+        name: cut(nonEmpty(parsed.output.name) ?? id, SERVER_TEXT.nameChars),
+        repositoryId,
         isEnabled: toBool(parsed.output.isEnabled) ?? true,
       },
     ];
