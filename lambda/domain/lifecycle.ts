@@ -201,7 +201,7 @@ export function evaluate(input: CycleInput): CycleResult {
   const observe = (rec: SessionRecord | undefined, seen: SyncSession | 'missing'): void => {
     const step = rec
       ? advance(rec, seen, { now, policy, repositoryStatus })
-      : discover(seen as SyncSession, { now, policy, firstCycle });
+      : discover(seen as SyncSession, { now, policy, firstCycle, repositoryStatus });
     if (!step) return;
     const repositoryName = step.record.repositoryName ?? nameOf(step.record.repositoryId);
     let record: SessionRecord = { ...step.record, repositoryName };
@@ -302,6 +302,12 @@ export function evaluate(input: CycleInput): CycleResult {
   };
 }
 
+/**
+ * An ended session still listed by the server has its `listedAt` renewed this often (one write per session and day),
+ * which keeps its record from expiring while the server still lists it.
+ */
+export const LISTED_REFRESH_MS = 86_400_000;
+
 /** How often the repositories are listed for the out-of-sync detector. */
 export const REPOSITORY_SCAN_MS = 15 * 60_000;
 
@@ -386,8 +392,18 @@ interface RuleContext {
   readonly policy: Policy;
 }
 
-/** A session not tracked yet. On the first cycle it is recorded silently (the summary reports it). */
-function discover(seen: SyncSession, ctx: RuleContext & { firstCycle: boolean }): Step {
+/**
+ * A session not tracked yet. On the first cycle it is recorded silently (the summary reports it). Later, one already
+ * ended (`None`) ran from start to end between two cycles: it is announced like any ended sync, once (its repository
+ * decides completed or stopped; `undefined` until that status is fetched). One already `Failed` is announced as failed.
+ */
+function discover(
+  seen: SyncSession,
+  ctx: RuleContext & {
+    firstCycle: boolean;
+    repositoryStatus: (id: string | null) => Fetched<RepositoryInfo> | undefined;
+  },
+): Step | undefined {
   const nowIso = ctx.now.toISOString();
   const state = seen.state;
   const base: SessionRecord = {
@@ -406,9 +422,14 @@ function discover(seen: SyncSession, ctx: RuleContext & { firstCycle: boolean })
     milestone: milestoneReached(ctx.policy, seen.progressPercent, 0),
     sequence: 0,
   };
-  if (state === 'None') {
-    // Already finished when first seen: nothing to announce (its start was never observed).
+  if (state === 'None' && ctx.firstCycle) {
+    // Already finished when monitoring started: old news, nothing to announce.
     return { record: { ...base, phase: 'ended', outcome: 'unobserved', finishedAt: nowIso }, events: [] };
+  }
+  if (state === 'None') {
+    // Started and finished between two cycles (shorter than the poll interval): never seen running.
+    const step = end({ ...base, state: 'Synchronizing', phase: 'running' }, 'None', ctx);
+    return step && { ...step, events: step.events.map((e) => ({ ...e, previousState: null })) };
   }
   if (ctx.firstCycle) return { record: base, events: [] };
   return {
@@ -464,7 +485,10 @@ function advance(
         events: [{ type: 'sync.failed', previousState: rec.state }],
       };
     }
-    return { record: { ...rec, missingCycles: 0 }, events: [] };
+    // Still listed: its record must outlive its TTL, or the session would be found again as new (and re-announced).
+    const listedAt = rec.listedAt ?? rec.finishedAt ?? nowIso;
+    const refresh = ctx.now.getTime() - Date.parse(listedAt) >= LISTED_REFRESH_MS;
+    return { record: { ...rec, missingCycles: 0, ...(refresh ? { listedAt: nowIso } : {}) }, events: [] };
   }
 
   if (state === 'None') return end(observed, rec.state, ctx);

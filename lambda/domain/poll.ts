@@ -277,7 +277,10 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     });
   }
   if (result.learnedNames.length > 0 && storeFailure === undefined) {
-    await deps.store.saveRepositoryNames(serverId, result.learnedNames, call);
+    // A cache: failing to write it costs a lookup next cycle, never the publishing of what was committed.
+    await deps.store.saveRepositoryNames(serverId, result.learnedNames, call).catch((err: unknown) => {
+      problems.push({ message: `caching ${result.learnedNames.length} repository name(s): ${messageOf(err)}` });
+    });
   }
 
   // Publish in a stable order: server events first, then sessions as they were evaluated.
@@ -420,10 +423,11 @@ function outboxWrite(
   };
 }
 
-/** Ended sessions are forgotten `finishedRetentionMs` after they finished. */
+/** Ended sessions are forgotten `finishedRetentionMs` after they finished, or after the server last listed them. */
 function expiryOf(record: SessionRecord, policy: Policy): number | null {
   if (record.phase !== 'ended' || record.finishedAt === null) return null;
-  return Math.floor((Date.parse(record.finishedAt) + policy.finishedRetentionMs) / 1000);
+  const last = Math.max(Date.parse(record.finishedAt), Date.parse(record.listedAt ?? record.finishedAt));
+  return Math.floor((last + policy.finishedRetentionMs) / 1000);
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

@@ -38,6 +38,11 @@ export interface SessionRecord {
   readonly lastAlertAt?: string;
   /** `failed` phase: `sync.still_failed` reminders sent for this failure. */
   readonly reminders?: number;
+  /**
+   * Ended sessions: when the server was last seen still listing it (renewed daily). The record expires
+   * `finishedRetention` after this (or after `finishedAt`), never while the server lists the session.
+   */
+  readonly listedAt?: string;
   /** While running: recent (time, progress) samples, for the rate and the finish estimate. */
   readonly samples?: readonly Sample[];
 }

@@ -23,6 +23,8 @@ export class InMemoryStateStore implements StateStore {
   writes = 0;
   /** Makes the next `write` calls throw this (e.g. throttling), once each. */
   failNextWrites: unknown[] = [];
+  /** While set, `saveRepositoryNames` throws it. */
+  failRepositoryNames: unknown;
 
   async load(serverId: string): Promise<ServerSnapshot> {
     const envelope = <T>(s: Stored): Envelope<T> => ({
@@ -66,6 +68,7 @@ export class InMemoryStateStore implements StateStore {
   }
 
   async saveRepositoryNames(serverId: string, names: readonly RepositoryRecord[]): Promise<void> {
+    if (this.failRepositoryNames !== undefined) throw this.failRepositoryNames;
     for (const n of names) this.names.set(`${serverId}|${n.id}`, n);
   }
 }

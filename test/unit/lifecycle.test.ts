@@ -122,10 +122,32 @@ describe('evaluate — session rules', () => {
       { phase: 'other' },
     ],
     [
-      'records a new session already in None silently',
-      { listed: [seen({ state: 'None' })] },
-      [],
+      'records a session already in None at the first cycle silently (old news)',
+      { server: undefined, listed: [seen({ state: 'None' })] },
+      ['monitor.started'],
       { phase: 'ended', outcome: 'unobserved' },
+    ],
+    [
+      'announces a sync that started and finished between two cycles as completed, once',
+      { listed: [seen({ state: 'None', progressPercent: 100 })], repository: inSync },
+      ['sync.completed'],
+      { phase: 'ended', outcome: 'completed', finishedAt: minutes(5).toISOString(), sequence: 1 },
+    ],
+    [
+      'announces a sync that started and ended between two cycles, repository still out of sync, as stopped',
+      { listed: [seen({ state: 'None' })], repository: outOfSync },
+      ['sync.stopped'],
+      { phase: 'ended', outcome: 'stopped' },
+    ],
+    [
+      'renews the record of an ended session the server still lists a day after it finished',
+      {
+        now: minutes(24 * 60 + 5),
+        sessions: [tracked({ phase: 'ended', outcome: 'completed', state: 'None', finishedAt: T0.toISOString() })],
+        listed: [seen({ state: 'None' })],
+      },
+      [],
+      { phase: 'ended', listedAt: minutes(24 * 60 + 5).toISOString() },
     ],
     ['emits nothing when nothing changed', { sessions: [tracked()], listed: [seen()] }, [], undefined],
     [

@@ -162,17 +162,56 @@ describe('pollOnce', () => {
     await tick(0);
     api.down = new UpstreamUnreachableError('cannot reach https://vb365:4443: ECONNREFUSED');
     api.sessions = [];
-    const down = await tick();
-    await tick(10);
-    await tick(10);
-    await tick(10);
+    const down = await tick(); // failing since here
+    const alertsAfter: [number, string[]][] = [];
+    for (const minutes of [5, 5, 4, 1, 5]) {
+      await tick(minutes);
+      alertsAfter.push([(clock - T0) / 60_000 - 5, notifier.types().slice(1)]);
+    }
     api.down = undefined;
     api.sessions = [session('a')];
     await tick();
     await tick(); // recoverAfterCycles: 2
 
     expect(down).toMatchObject({ status: 'unreachable', reason: expect.stringContaining('ECONNREFUSED') });
+    expect(alertsAfter).toEqual([
+      [5, []],
+      [10, []],
+      [14, []],
+      [15, ['server.unreachable']],
+      [20, ['server.unreachable']],
+    ]);
     expect(notifier.types()).toEqual(['monitor.started', 'server.unreachable', 'server.recovered']);
+    expect(store.items.get('srv|session|a')?.version).toBe(1); // never touched during the outage
+  });
+
+  it('announces a sync shorter than one interval once, and keeps its record while the server lists it', async () => {
+    api.repositories.set('repo-q', { id: 'repo-q', name: 'Quick', isOutOfSync: false });
+    await tick(0);
+    api.sessions = [session('q', { state: 'None', progressPercent: 100 })];
+    await tick();
+    for (let day = 0; day < 40; day++) await tick(24 * 60);
+
+    expect(notifier.types().filter((t) => t !== 'digest.weekly')).toEqual(['monitor.started', 'sync.completed']);
+    expect(notifier.delivered[1]?.session).toMatchObject({ previousState: null, completionConfirmed: true });
+    const stored = store.items.get('srv|session|q')?.write;
+    // 30 days after it was last seen listed, not after it finished 40 days ago.
+    expect(stored?.expiresAt).toBe(Math.floor((clock + 30 * 86_400_000) / 1000));
+  });
+
+  it('publishes what it committed when caching repository names fails, and reports it', async () => {
+    await tick(0);
+    api.sessions = [session('a')];
+    store.failRepositoryNames = new Error('ProvisionedThroughputExceededException');
+
+    const summary = await tick();
+
+    expect(notifier.types()).toEqual(['monitor.started', 'sync.started']);
+    expect(summary.problems).toEqual([
+      {
+        message: expect.stringContaining('caching 1 repository name(s): Error: ProvisionedThroughputExceededException'),
+      },
+    ]);
   });
 
   it('reports refused credentials at once and only once', async () => {
