@@ -6,8 +6,25 @@ import { SNSClient } from '@aws-sdk/client-sns';
 /*
  * A loopback stand-in for Amazon SNS that speaks the awsQuery protocol the AWS SDK v3 SNS client uses (Publish and
  * PublishBatch). It records what it received and can fail entries or whole requests, so the real SDK client can be
- * tested without AWS.
+ * tested without AWS. It refuses what SNS refuses (see SNS_RULES), with SNS's error codes: a message over 256 KiB, a
+ * batch over 256 KiB in all or over 10 entries, bad or repeated batch ids, a subject that is not short printable ASCII,
+ * more than 10 attributes, an empty attribute value, a MessageStructure=json message without a `default` string.
  */
+
+/**
+ * The Amazon SNS publish limits the stand-in enforces. Written out here rather than imported from the adapters, so
+ * that a wrong constant there is caught here.
+ */
+export const SNS_RULES = {
+  /** `Message` (the whole JSON with MessageStructure=json) plus every attribute's name, type and value. */
+  messageBytes: 262_144,
+  batchBytes: 262_144,
+  batchEntries: 10,
+  subjectChars: 100,
+  attributes: 10,
+  /** Batch entry ids: letters, digits, hyphens and underscores, 1 to 80 characters. */
+  batchId: /^[A-Za-z0-9_-]{1,80}$/,
+} as const;
 
 export interface ReceivedMessage {
   readonly topicArn: string;
@@ -15,6 +32,14 @@ export interface ReceivedMessage {
   readonly subject: string | undefined;
   readonly messageStructure: string | undefined;
   readonly attributes: Readonly<Record<string, string>>;
+  /** Size as SNS counts it against `SNS_RULES.messageBytes`. */
+  readonly bytes: number;
+}
+
+/** A request SNS refuses as a whole. */
+interface Refusal {
+  readonly code: string;
+  readonly message: string;
 }
 
 /** What to do with the next requests: fail the whole request with an AWS error, or fail chosen entries. */
@@ -24,7 +49,8 @@ export type SnsFault =
 
 export class SnsStandIn {
   readonly received: ReceivedMessage[] = [];
-  readonly requests: { action: string; entries: number }[] = [];
+  /** Every request: its action, its entry count, its size as SNS counts it, and the error code if it was refused. */
+  readonly requests: { action: string; entries: number; bytes?: number; refused?: string }[] = [];
   /** Delay before each answer (benchmark latency). */
   latencyMs = 0;
   readonly #faults: { fault: SnsFault; times: number }[] = [];
@@ -92,8 +118,14 @@ export class SnsStandIn {
     }
     const topicArn = params.get('TopicArn') ?? '';
     if (action === 'Publish') {
-      this.requests.push({ action, entries: 1 });
-      this.received.push(messageFrom(params, '', topicArn));
+      const message = messageFrom(params, '', topicArn);
+      const refusal = entryRefusal(message, params, '');
+      this.requests.push({ action, entries: 1, bytes: message.bytes, ...(refusal ? { refused: refusal.code } : {}) });
+      if (refusal) {
+        refuse(res, refusal);
+        return;
+      }
+      this.received.push(message);
       xml(
         res,
         200,
@@ -104,13 +136,28 @@ export class SnsStandIn {
     if (action === 'PublishBatch') {
       const ok: string[] = [];
       const failed: string[] = [];
-      let count = 0;
+      const entries: { id: string; prefix: string; message: ReceivedMessage }[] = [];
       for (let n = 1; params.has(`PublishBatchRequestEntries.member.${n}.Id`); n++) {
-        count += 1;
         const prefix = `PublishBatchRequestEntries.member.${n}.`;
-        const id = params.get(`${prefix}Id`) ?? '';
-        const message = messageFrom(params, prefix, topicArn);
-        if (fault?.kind === 'entries' && fault.fail(message)) {
+        entries.push({ id: params.get(`${prefix}Id`) ?? '', prefix, message: messageFrom(params, prefix, topicArn) });
+      }
+      const bytes = entries.reduce((sum, e) => sum + e.message.bytes, 0);
+      const refusal = batchRefusal(
+        entries.map((e) => e.id),
+        bytes,
+      );
+      this.requests.push({ action, entries: entries.length, bytes, ...(refusal ? { refused: refusal.code } : {}) });
+      if (refusal) {
+        refuse(res, refusal);
+        return;
+      }
+      for (const { id, prefix, message } of entries) {
+        const invalid = entryRefusal(message, params, prefix);
+        if (invalid) {
+          failed.push(
+            `<member><Id>${id}</Id><Code>${invalid.code}</Code><Message>${xmlEscape(invalid.message)}</Message><SenderFault>true</SenderFault></member>`,
+          );
+        } else if (fault?.kind === 'entries' && fault.fail(message)) {
           failed.push(
             `<member><Id>${id}</Id><Code>${fault.code ?? 'InternalError'}</Code><Message>injected</Message><SenderFault>${fault.senderFault ?? false}</SenderFault></member>`,
           );
@@ -119,7 +166,6 @@ export class SnsStandIn {
           ok.push(`<member><Id>${id}</Id><MessageId>${randomUUID()}</MessageId></member>`);
         }
       }
-      this.requests.push({ action, entries: count });
       xml(
         res,
         200,
@@ -147,17 +193,112 @@ const NS = 'http://sns.amazonaws.com/doc/2010-03-31/';
 
 function messageFrom(params: URLSearchParams, prefix: string, topicArn: string): ReceivedMessage {
   const attributes: Record<string, string> = {};
+  const message = params.get(`${prefix}Message`) ?? '';
+  let bytes = Buffer.byteLength(message);
   for (let m = 1; params.has(`${prefix}MessageAttributes.entry.${m}.Name`); m++) {
     const name = params.get(`${prefix}MessageAttributes.entry.${m}.Name`) ?? '';
-    attributes[name] = params.get(`${prefix}MessageAttributes.entry.${m}.Value.StringValue`) ?? '';
+    const value = params.get(`${prefix}MessageAttributes.entry.${m}.Value.StringValue`) ?? '';
+    const type = params.get(`${prefix}MessageAttributes.entry.${m}.Value.DataType`) ?? '';
+    attributes[name] = value;
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(type) + Buffer.byteLength(value);
   }
   return {
     topicArn,
-    message: params.get(`${prefix}Message`) ?? '',
+    message,
     subject: params.get(`${prefix}Subject`) ?? undefined,
     messageStructure: params.get(`${prefix}MessageStructure`) ?? undefined,
     attributes,
+    bytes,
   };
+}
+
+/** Why SNS would refuse this message (Publish: the request; PublishBatch: this entry), or `undefined`. */
+function entryRefusal(m: ReceivedMessage, params: URLSearchParams, prefix: string): Refusal | undefined {
+  if (m.message === '') return { code: 'InvalidParameter', message: 'Invalid parameter: Empty message' };
+  if (m.bytes > SNS_RULES.messageBytes) {
+    return { code: 'InvalidParameter', message: 'Invalid parameter: Message too long' };
+  }
+  if (m.messageStructure === 'json') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(m.message);
+    } catch {
+      return {
+        code: 'InvalidParameter',
+        message: 'Invalid parameter: Message Structure - JSON message body failed to parse',
+      };
+    }
+    const fallback =
+      typeof parsed === 'object' && parsed !== null ? (parsed as { default?: unknown }).default : undefined;
+    if (typeof fallback !== 'string') {
+      return {
+        code: 'InvalidParameter',
+        message: 'Invalid parameter: Message Structure - No default entry in JSON message body',
+      };
+    }
+  }
+  if (
+    m.subject !== undefined &&
+    (m.subject.length === 0 || m.subject.length > SNS_RULES.subjectChars || !/^[\x20-\x7e]+$/.test(m.subject))
+  ) {
+    return { code: 'InvalidParameter', message: 'Invalid parameter: Subject' };
+  }
+  const names = Object.keys(m.attributes);
+  if (names.length > SNS_RULES.attributes) {
+    return {
+      code: 'InvalidParameterValue',
+      message: `Number of message attributes [${names.length}] exceeds the allowed maximum [${SNS_RULES.attributes}].`,
+    };
+  }
+  for (let n = 1; params.has(`${prefix}MessageAttributes.entry.${n}.Name`); n++) {
+    const value = params.get(`${prefix}MessageAttributes.entry.${n}.Value.StringValue`);
+    const binary = params.get(`${prefix}MessageAttributes.entry.${n}.Value.BinaryValue`);
+    if (!value && !binary) {
+      const name = params.get(`${prefix}MessageAttributes.entry.${n}.Name`);
+      return {
+        code: 'InvalidParameterValue',
+        message: `The message attribute '${name}' must contain non-empty message attribute value.`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** Why SNS would refuse a PublishBatch as a whole, or `undefined`. */
+function batchRefusal(ids: readonly string[], bytes: number): Refusal | undefined {
+  if (ids.length === 0)
+    return { code: 'EmptyBatchRequest', message: 'The batch request does not contain any entries.' };
+  if (ids.length > SNS_RULES.batchEntries) {
+    return {
+      code: 'TooManyEntriesInBatchRequest',
+      message: `The batch request contains more entries than permissible (more than ${SNS_RULES.batchEntries}).`,
+    };
+  }
+  const invalid = ids.find((id) => !SNS_RULES.batchId.test(id));
+  if (invalid !== undefined) {
+    return {
+      code: 'InvalidBatchEntryId',
+      message: `The Id of a batch entry in a batch request doesn't abide by the specification: ${invalid}`,
+    };
+  }
+  if (new Set(ids).size !== ids.length) {
+    return { code: 'BatchEntryIdsNotDistinct', message: 'Two or more batch entries in the request have the same Id.' };
+  }
+  if (bytes > SNS_RULES.batchBytes) {
+    return {
+      code: 'BatchRequestTooLong',
+      message: `The length of all the messages put together (${bytes} bytes) is more than the limit (${SNS_RULES.batchBytes}).`,
+    };
+  }
+  return undefined;
+}
+
+function refuse(res: ServerResponse, refusal: Refusal): void {
+  xml(
+    res,
+    400,
+    `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${refusal.code}</Code><Message>${xmlEscape(refusal.message)}</Message></Error><RequestId>${randomUUID()}</RequestId></ErrorResponse>`,
+  );
 }
 
 function meta(): string {
