@@ -9,17 +9,17 @@ import type { MonitorEvent } from '../domain/events.js';
 import type { CallOptions, Notifier, PublishResult } from '../domain/ports.js';
 import { subjectOf, textOf } from '../domain/render-text.js';
 import { awsCause } from './aws-errors.js';
-
-/** PublishBatch limits: 10 entries, 256 KiB for the whole request. */
-const MAX_ENTRIES = 10;
-const MAX_BATCH_BYTES = 256 * 1024 - 8 * 1024;
+import { SNS_LIMITS, utf8Bytes } from './limits.js';
+import { LAST_SHRINK_STEP, shrinkEvent } from './shrink-event.js';
 
 /**
  * Publishes events to an SNS topic: one message per event, in PublishBatch calls of up to 10, with
  * `MessageStructure=json` so email subscribers get readable text (`email`) while every other protocol gets the
- * event JSON (`default`). Message attributes `type`, `severity`, `serverId` and `repositoryId` let subscriptions
- * filter. Entries SNS fails on its side are retried once; what still fails is reported, never thrown. Throws
- * `NotifierError` only when no event at all got through because every call failed (SNS down, no permission).
+ * event JSON (`default`). Message attributes `type`, `severity`, `serverId` and `repositoryId` let
+ * subscriptions filter. Every message fits SNS's 256 KiB limit (an event too large is shrunk: its free text and item
+ * lists, never the JSON text), and every batch does too (batches are split by size). Entries SNS fails on its side
+ * are retried once; what still fails is reported, never thrown. Throws `NotifierError` only when no event at all got
+ * through because every call failed (SNS down, no permission).
  */
 export class SnsNotifier implements Notifier {
   /** PublishBatch calls made (for metrics and the benchmark). */
@@ -35,12 +35,19 @@ export class SnsNotifier implements Notifier {
     const failures = new Map<string, string>();
     let lastError: unknown;
     let attempted = 0;
-    let pending: { event: MonitorEvent; entry: PublishBatchRequestEntry }[] = events.map((event) => ({
-      event,
-      entry: entryOf(event),
-    }));
+    let pending: Prepared[] = [];
+    for (const event of events) {
+      const prepared = entryOf(event);
+      if (prepared) pending.push({ event, ...prepared });
+      else {
+        failures.set(
+          event.eventId,
+          `too large for SNS even shrunk (over ${SNS_LIMITS.messageBytes} bytes): check the server's configured name and URL`,
+        );
+      }
+    }
     for (let round = 0; round < 2 && pending.length > 0; round++) {
-      const retry: typeof pending = [];
+      const retry: Prepared[] = [];
       for (const batch of batches(pending)) {
         attempted += 1;
         this.calls += 1;
@@ -85,8 +92,27 @@ export class SnsNotifier implements Notifier {
   }
 }
 
-/** One SNS entry for one event (without its batch Id). */
-export function entryOf(event: MonitorEvent): PublishBatchRequestEntry {
+interface Prepared {
+  readonly event: MonitorEvent;
+  readonly entry: PublishBatchRequestEntry;
+  /** Size as SNS counts it (see {@link messageBytes}). */
+  readonly bytes: number;
+}
+
+/**
+ * One SNS entry for one event (without its batch Id) and its size, shrunk step by step until the message fits
+ * `SNS_LIMITS.messageBytes`; `undefined` when even the smallest form does not fit.
+ */
+export function entryOf(event: MonitorEvent): { entry: PublishBatchRequestEntry; bytes: number } | undefined {
+  for (let step = 0; step <= LAST_SHRINK_STEP; step++) {
+    const entry = rawEntryOf(step === 0 ? event : shrinkEvent(event, step));
+    const bytes = messageBytes(entry);
+    if (bytes <= SNS_LIMITS.messageBytes) return { entry, bytes };
+  }
+  return undefined;
+}
+
+function rawEntryOf(event: MonitorEvent): PublishBatchRequestEntry {
   const attributes: Record<string, MessageAttributeValue> = {
     type: { DataType: 'String', StringValue: event.type },
     severity: { DataType: 'String', StringValue: event.severity },
@@ -105,19 +131,35 @@ export function entryOf(event: MonitorEvent): PublishBatchRequestEntry {
   };
 }
 
-function batches<T extends { entry: PublishBatchRequestEntry }>(items: readonly T[]): T[][] {
+/**
+ * Size of an entry as SNS limits it: the whole `Message` (with `MessageStructure=json`, the JSON text holding every
+ * protocol's message) and every attribute's name, type and value, in UTF-8 bytes. The subject is counted too, which
+ * SNS may not do: a margin of at most 100 bytes.
+ */
+export function messageBytes(entry: PublishBatchRequestEntry): number {
+  let bytes = utf8Bytes(entry.Message ?? '') + utf8Bytes(entry.Subject ?? '');
+  for (const [name, value] of Object.entries(entry.MessageAttributes ?? {})) {
+    bytes += utf8Bytes(name) + utf8Bytes(value.DataType ?? '') + utf8Bytes(value.StringValue ?? '');
+  }
+  return bytes;
+}
+
+/** Greedy batches of at most `SNS_LIMITS.batchEntries` entries whose sizes add up to at most `SNS_LIMITS.batchBytes`. */
+function batches<T extends { bytes: number }>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
   for (const item of items) {
-    const size = Buffer.byteLength(item.entry.Message ?? '') + Buffer.byteLength(item.entry.Subject ?? '') + 512;
-    if (current.length > 0 && (current.length === MAX_ENTRIES || bytes + size > MAX_BATCH_BYTES)) {
+    if (
+      current.length > 0 &&
+      (current.length === SNS_LIMITS.batchEntries || bytes + item.bytes > SNS_LIMITS.batchBytes)
+    ) {
       out.push(current);
       current = [];
       bytes = 0;
     }
     current.push(item);
-    bytes += size;
+    bytes += item.bytes;
   }
   if (current.length > 0) out.push(current);
   return out;

@@ -1,5 +1,6 @@
 import type { SNSClient } from '@aws-sdk/client-sns';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SNS_LIMITS } from '../../lambda/adapters/limits.js';
 import { SnsNotifier } from '../../lambda/adapters/sns-notifier.js';
 import { NotifierError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
@@ -24,6 +25,24 @@ function many(n: number): MonitorEvent[] {
   return Array.from({ length: n }, (_, i) => sampleEvent('sync.started', {}, i + 1));
 }
 
+/** A `sync.failed` whose error text is `error` (the notifier does not rely on the parser's bound). */
+function failedWith(error: string, sequence = 1): MonitorEvent {
+  const sample = sampleEvent('sync.failed', {}, sequence);
+  return { ...sample, session: { ...(sample.session as NonNullable<MonitorEvent['session']>), error } };
+}
+
+/** The summary item of a failed session with a long error. */
+function failedItem(i: number, error: string) {
+  return {
+    sessionId: `s${i}`,
+    repositoryId: `r${i}`,
+    repositoryName: `Repository ${i}`,
+    state: 'Failed',
+    progressPercent: 10,
+    error,
+  };
+}
+
 describe('SnsNotifier', () => {
   it('publishes one message per event in batches of 10, JSON for machines and text for email', async () => {
     const events = many(23);
@@ -31,10 +50,10 @@ describe('SnsNotifier', () => {
     const result = await new SnsNotifier(client, TOPIC).publish(events);
 
     expect(result.delivered.size).toBe(23);
-    expect(sns.requests).toEqual([
-      { action: 'PublishBatch', entries: 10 },
-      { action: 'PublishBatch', entries: 10 },
-      { action: 'PublishBatch', entries: 3 },
+    expect(sns.requests.map((r) => [r.action, r.entries])).toEqual([
+      ['PublishBatch', 10],
+      ['PublishBatch', 10],
+      ['PublishBatch', 3],
     ]);
     expect(sns.defaults()).toEqual(events);
     const first = sns.received[0];
@@ -122,5 +141,72 @@ describe('SnsNotifier', () => {
 
     expect(err).toBeInstanceOf(NotifierError);
     expect((err as Error).message).toMatch(/NotFound.*Topic does not exist/);
+  });
+
+  it('shrinks a message that would exceed 256 KiB: a 150 KB error is cut, the JSON stays valid', async () => {
+    const event = failedWith(`Object storage said: ${'x'.repeat(150_000)}`);
+
+    const result = await new SnsNotifier(client, TOPIC).publish([event]);
+
+    expect(result).toEqual({ delivered: new Set([event.eventId]), failed: [] });
+    expect(sns.received[0]?.bytes).toBeLessThanOrEqual(SNS_LIMITS.messageBytes);
+    const [published] = sns.defaults<MonitorEvent>();
+    expect(published?.eventId).toBe(event.eventId);
+    expect(published?.session?.error?.length).toBeLessThanOrEqual(1_024);
+    expect(published?.session?.error).toMatch(/^Object storage said: x+…$/);
+    expect(JSON.parse(sns.received[0]?.message ?? '{}').email).toContain('Object storage said: xxx');
+  });
+
+  it('shrinks the lists of a large summary and keeps its totals', async () => {
+    const items = Array.from({ length: 25 }, (_, i) => failedItem(i, 'é'.repeat(4_096)));
+    const event = sampleEvent('monitor.started', {
+      summary: { running: [], failed: items, other: [], totals: { running: 0, failed: 60, other: 0 } },
+    });
+
+    await new SnsNotifier(client, TOPIC).publish([event]);
+
+    const [published] = sns.defaults<MonitorEvent>();
+    expect(sns.received[0]?.bytes).toBeLessThanOrEqual(SNS_LIMITS.messageBytes);
+    expect(published?.summary?.totals).toEqual({ running: 0, failed: 60, other: 0 });
+    expect(published?.summary?.failed.length).toBeGreaterThan(0);
+    expect(published?.summary?.failed.length).toBeLessThan(25);
+    expect(published?.summary?.failed[0]?.sessionId).toBe('s0');
+    expect(JSON.parse(sns.received[0]?.message ?? '{}').email).toMatch(/\.\.\. and \d+ more/);
+  });
+
+  it('leaves a message that fits as it is', async () => {
+    const event = failedWith('e'.repeat(4_096));
+
+    await new SnsNotifier(client, TOPIC).publish([event]);
+
+    expect(sns.defaults()).toEqual([event]);
+  });
+
+  it('splits batches by size: no PublishBatch is over 256 KiB in all, every event delivered in order', async () => {
+    const events = Array.from({ length: 10 }, (_, i) => failedWith(`${i}:${'y'.repeat(30_000)}`, i + 1));
+
+    const result = await new SnsNotifier(client, TOPIC).publish(events);
+
+    expect(result.delivered.size).toBe(10);
+    expect(result.failed).toEqual([]);
+    expect(sns.requests.length).toBeGreaterThanOrEqual(3);
+    for (const r of sns.requests) {
+      expect(r.refused).toBeUndefined();
+      expect(r.bytes).toBeLessThanOrEqual(SNS_LIMITS.batchBytes);
+    }
+    expect(sns.defaults<MonitorEvent>().map((e) => e.eventId)).toEqual(events.map((e) => e.eventId));
+    expect(sns.defaults()).toEqual(events);
+  });
+
+  it('sends at most 10 attributes, none empty, for every event type', async () => {
+    const events = everyEventType().map((e) => ({ ...e, groupedIn: 'vb365-prod/server/9/monitor.grouped' }));
+
+    const result = await new SnsNotifier(client, TOPIC).publish(events);
+
+    expect(result.failed).toEqual([]);
+    for (const m of sns.received) {
+      expect(Object.keys(m.attributes).length).toBeLessThanOrEqual(SNS_LIMITS.attributes);
+      expect(Object.values(m.attributes).every((v) => v !== '')).toBe(true);
+    }
   });
 });
