@@ -198,6 +198,16 @@ describe('SnsNotifier', () => {
     expect(sns.defaults()).toEqual(events);
   });
 
+  it('marks an event a monitor.grouped event stands for with the attribute grouped=true', async () => {
+    const grouped = { ...sampleEvent('sync.failed'), groupedIn: 'vb365-prod/server/4/monitor.grouped' };
+    const alone = sampleEvent('sync.started');
+
+    await new SnsNotifier(client, TOPIC).publish([grouped, alone]);
+
+    expect(sns.received.map((m) => m.attributes.grouped)).toEqual(['true', undefined]);
+    expect(sns.received[0]?.attributes).toMatchObject({ type: 'sync.failed', severity: 'critical' });
+  });
+
   it('sends at most 10 attributes, none empty, for every event type', async () => {
     const events = everyEventType().map((e) => ({ ...e, groupedIn: 'vb365-prod/server/9/monitor.grouped' }));
 
