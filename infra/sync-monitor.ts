@@ -333,7 +333,7 @@ export class Vb365SyncMonitor extends Construct {
     this.table.grant(fn, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem');
     for (const [i, c] of channels.entries()) {
       if (c.kind !== 'qdeveloper')
-        secretsmanager.Secret.fromSecretNameV2(this, `ChannelSecret${i + 1}`, c.secret).grantRead(fn);
+        readSecretValue(secretsmanager.Secret.fromSecretNameV2(this, `ChannelSecret${i + 1}`, c.secret), fn);
     }
     if (qTopics.length > 0) {
       // The key grant above already covers the topics' encryption.
@@ -483,7 +483,8 @@ export class Vb365SyncMonitor extends Construct {
       reason:
         'Publishing to the KMS-encrypted topic needs kms:GenerateDataKey* on that one key (the resource is the key ARN).',
     });
-    for (const s of servers) (secrets.get(s.id) as secretsmanager.ISecret).grantRead(fn);
+    // Only the action the function sends (GetSecretValue), on the servers' secrets: a test records the calls.
+    for (const s of servers) readSecretValue(secrets.get(s.id) as secretsmanager.ISecret, fn);
     return fn;
   }
 
@@ -570,4 +571,17 @@ export class Vb365SyncMonitor extends Construct {
     );
     return dashboard;
   }
+}
+
+/**
+ * `secretsmanager:GetSecretValue` on one secret, and nothing else (`grantRead` adds `DescribeSecret`, which the
+ * functions never call). A secret known by name only is matched with Secrets Manager's six-character ARN suffix.
+ */
+function readSecretValue(secret: secretsmanager.ISecret, grantee: iam.IGrantable): void {
+  iam.Grant.addToPrincipalOrResource({
+    grantee,
+    actions: ['secretsmanager:GetSecretValue'],
+    resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+    resource: secret,
+  });
 }

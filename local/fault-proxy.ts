@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 
 /*
- * A loopback HTTP proxy in front of a real AWS-protocol engine (DynamoDB Local, dynalite) that can answer chosen
- * requests with an AWS error instead of forwarding them: throttling and 5xx, which a local engine never produces.
+ * A loopback HTTP proxy in front of a real AWS-protocol engine (DynamoDB Local, dynalite) that records every request
+ * and can answer chosen ones with an AWS error instead of forwarding them: throttling and 5xx, which a local engine
+ * never produces.
  * The real SDK client sees a real HTTP error response and runs its own retry logic on it.
  */
 
@@ -21,6 +22,8 @@ export class FaultProxy {
   readonly #faults: ProxyFault[] = [];
   /** Requests answered with a fault, by operation. */
   readonly injected = new Map<string, number>();
+  /** Every request seen, in order: its operation and parsed JSON body (to check what a client really sends). */
+  readonly requests: { operation: string; body: Record<string, unknown> }[] = [];
 
   constructor(
     private readonly server: Server,
@@ -33,6 +36,7 @@ export class FaultProxy {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+        this.requests.push({ operation, body: parseBody(Buffer.concat(chunks)) });
         const fault = this.#take(operation);
         if (fault) {
           this.injected.set(operation, (this.injected.get(operation) ?? 0) + 1);
@@ -80,6 +84,14 @@ export class FaultProxy {
     fault.times -= 1;
     if (fault.times <= 0) this.#faults.splice(this.#faults.indexOf(fault), 1);
     return fault;
+  }
+}
+
+function parseBody(body: Buffer): Record<string, unknown> {
+  try {
+    return JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return {};
   }
 }
 

@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 export class SecretsStandIn {
   readonly secrets = new Map<string, string>();
   requests = 0;
+  /** Operation (`X-Amz-Target` without its prefix) and `SecretId` of every request, in order. */
+  readonly calls: { operation: string; secretId: string }[] = [];
 
   constructor(
     private readonly server: Server,
@@ -29,6 +31,7 @@ export class SecretsStandIn {
     this.requests += 1;
     const target = String(req.headers['x-amz-target'] ?? '');
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { SecretId?: string };
+    this.calls.push({ operation: target.split('.')[1] ?? target, secretId: body.SecretId ?? '' });
     const send = (status: number, json: unknown) =>
       res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(json));
     if (target !== 'secretsmanager.GetSecretValue') {

@@ -1,8 +1,13 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { resolveConfig } from '../../infra/config-schema.js';
+import { MonitorStack } from '../../infra/monitor-stack.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import type { CycleSummary } from '../../lambda/domain/poll.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
 import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
@@ -20,6 +25,8 @@ type Handler = (event: { serverId: string }, context: Context) => Promise<CycleS
 let sim: Vb365Simulator;
 let sns: SnsStandIn;
 let secrets: SecretsStandIn;
+/** Every DynamoDB request the function sends passes (and is recorded) here. */
+let ddbProxy: FaultProxy;
 let handler: Handler;
 let capture: ReturnType<typeof captureOutput>;
 let output: string[] = [];
@@ -41,6 +48,7 @@ beforeAll(async () => {
   secrets.secrets.set('vb365/sim', JSON.stringify({ username: sim.username, password: sim.password }));
   secrets.secrets.set('vb365/plain', PLAIN_TEXT_SECRET);
   secrets.secrets.set('vb365/placeholder', JSON.stringify({ username: 'CHANGE-ME', password: PLACEHOLDER_PASSWORD }));
+  ddbProxy = await startFaultProxy(inject('ddbEndpoint'));
   const table = `handler-${process.pid}`;
   const ddb = localClient(inject('ddbEndpoint'));
   await ensureTable(ddb, table);
@@ -73,7 +81,7 @@ beforeAll(async () => {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: inject('ddbEndpoint'),
+    AWS_ENDPOINT_URL_DYNAMODB: ddbProxy.endpoint,
     AWS_ENDPOINT_URL_SNS: sns.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
@@ -89,7 +97,7 @@ beforeAll(async () => {
 afterAll(async () => {
   capture.restore();
   vi.unstubAllEnvs();
-  await Promise.all([sim.close(), sns.close(), secrets.close()]);
+  await Promise.all([sim.close(), sns.close(), secrets.close(), ddbProxy.close()]);
 });
 
 describe('poll handler (real SDK clients, local stand-ins)', () => {
@@ -228,4 +236,93 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
       }),
     ]);
   });
+
+  it('records a finished sync in the history when it completes', async () => {
+    sim.apply([
+      { op: 'state', session: 's1', state: 'None', progress: 100 },
+      { op: 'inSync', repository: 'r1' },
+    ]);
+    await handler({ serverId: 'sim' }, context('req-10'));
+    await handler({ serverId: 'sim' }, context('req-11'));
+
+    expect(sns.defaults<MonitorEvent>().map((e) => e.type)).toContain('sync.completed');
+    expect(ddbProxy.requests.filter((r) => r.operation === 'BatchWriteItem').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('reads the server partition with a consistent read in every cycle', () => {
+    const loads = ddbProxy.requests.filter(
+      (r) => r.operation === 'Query' && JSON.stringify(r.body).includes('"SERVER#'),
+    );
+
+    expect(loads.length).toBeGreaterThanOrEqual(8);
+    expect(loads.every((r) => r.body.ConsistentRead === true)).toBe(true);
+  });
+
+  it('is granted exactly the DynamoDB, SNS and Secrets Manager actions it sends, on exactly its resources', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const secretOf = (id: string) =>
+      ({ sim: 'vb365/sim', broken: 'vb365/missing', plain: 'vb365/plain', fresh: 'vb365/placeholder' })[id] ?? '';
+    const config = resolveConfig(
+      {
+        servers: ['sim', 'broken', 'plain', 'fresh'].map((id) => ({
+          id,
+          url: 'https://vb365.example.local:4443',
+          credentials: { secretName: secretOf(id) },
+        })),
+        notifications: { emails: [{ address: 'ops@example.com' }] },
+      },
+      () => '',
+    );
+    const stack = new MonitorStack(app, 'Grants', { config, env: { account: '123456789012', region: 'eu-west-1' } });
+    const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> };
+    const resources = template.Resources;
+    const pollFunction = Object.entries(resources).find(
+      ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.SERVERS !== undefined,
+    );
+    const role = pollFunction?.[1].Properties?.Role?.['Fn::GetAtt']?.[0];
+    const granted = new Map<string, Set<string>>();
+    for (const r of Object.values(resources)) {
+      if (r.Type !== 'AWS::IAM::Policy' || !r.Properties?.Roles?.some((x) => x.Ref === role)) continue;
+      for (const st of r.Properties.PolicyDocument?.Statement ?? []) {
+        for (const action of [st.Action].flat()) {
+          if (!/^(dynamodb|sns|secretsmanager):/.test(action)) continue;
+          const on = granted.get(action) ?? new Set<string>();
+          for (const res of [st.Resource].flat()) on.add(resourceName(res, resources));
+          granted.set(action, on);
+        }
+      }
+    }
+    // What the function sent, as IAM actions (PublishBatch is authorised by sns:Publish), and on what.
+    const sent = new Map<string, Set<string>>();
+    const add = (action: string, on: string) => sent.set(action, (sent.get(action) ?? new Set()).add(on));
+    for (const r of ddbProxy.requests) add(`dynamodb:${r.operation}`, 'the state table');
+    for (const r of sns.requests) add(r.action === 'PublishBatch' ? 'sns:Publish' : `sns:${r.action}`, 'the topic');
+    for (const c of secrets.calls) add(`secretsmanager:${c.operation}`, `secret ${c.secretId}`);
+
+    expect(Object.fromEntries([...granted].map(([a, on]) => [a, [...on].sort()]))).toEqual(
+      Object.fromEntries([...sent].map(([a, on]) => [a, [...on].sort()])),
+    );
+  });
 });
+
+interface Resource {
+  Type: string;
+  Properties?: {
+    Role?: { 'Fn::GetAtt'?: [string, string] };
+    Roles?: { Ref: string }[];
+    Environment?: { Variables?: Record<string, unknown> };
+    PolicyDocument?: { Statement?: { Action: string | string[]; Resource: unknown }[] };
+  };
+}
+
+/** A policy resource in the words the recorded calls use: the state table, the topic, or a secret by name. */
+function resourceName(resource: unknown, resources: Record<string, Resource>): string {
+  const ref = resource as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
+  const logical = ref.Ref ?? ref['Fn::GetAtt']?.[0];
+  if (logical && resources[logical]?.Type === 'AWS::DynamoDB::Table') return 'the state table';
+  if (logical && resources[logical]?.Type === 'AWS::SNS::Topic') return 'the topic';
+  const text = JSON.stringify(resource);
+  const secret = /:secret:([^"]+?)-\?{6}/.exec(text);
+  if (secret) return `secret ${secret[1]}`;
+  return text;
+}
