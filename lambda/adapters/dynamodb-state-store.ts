@@ -21,6 +21,8 @@ import type {
   SessionRecord,
 } from '../domain/state.js';
 import { awsCause } from './aws-errors.js';
+import { DYNAMODB_LIMITS, utf8Bytes } from './limits.js';
+import { LAST_SHRINK_STEP, shrinkEvent } from './shrink-event.js';
 
 /** The table's key and TTL attribute names; the CDK stack and the local engines create the table with these. */
 export const TABLE_SCHEMA = {
@@ -48,8 +50,14 @@ export interface StoreStats {
  * item holds its record as JSON in `data`, its outbox in `pending`, its lease, a `version` for conditional writes,
  * and `expiresAt` for TTL.
  *
- * Failure contract: a lost conditional write is `StateConflictError`; any other DynamoDB failure is
- * `StateStoreError` (message names the operation and the AWS error; the cause is kept).
+ * No item is sent over DynamoDB's limits (400 KB per item, 1,024-byte sort key, 2,048-byte partition key): an item
+ * whose outbox makes it too large is written with its pending events shrunk (free text and item lists cut; ids, types
+ * and totals kept, so they are still published and deduplicated as themselves).
+ *
+ * Failure contract: a lost conditional write is `StateConflictError`; an item that cannot fit even so (its record
+ * alone is too large, or its key is) is refused before sending with a `StateStoreError` naming the item, its size and
+ * the limit; any other DynamoDB failure is `StateStoreError` (message names the operation and the AWS error; the cause
+ * is kept).
  */
 export class DynamoDbStateStore implements StateStore {
   readonly stats: StoreStats = {
@@ -129,18 +137,36 @@ export class DynamoDbStateStore implements StateStore {
 
   async write(serverId: string, item: ItemWrite, expectedVersion: number, options: CallOptions = {}): Promise<number> {
     const version = expectedVersion + 1;
-    const attributes: Record<string, AttributeValue> = {
-      [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
-      [TABLE_SCHEMA.sortKey]: { S: sortKeyOf(item.key) },
-      version: { N: String(version) },
-      data: { S: JSON.stringify(item.record) },
+    const where = `${sortKeyOf(item.key).slice(0, 80)} of server ${serverId.slice(0, 80)}`;
+    const keyProblem = keyProblemOf(partitionOf(serverId), sortKeyOf(item.key));
+    if (keyProblem !== undefined) throw new StateStoreError(`cannot store ${where}: ${keyProblem}`);
+    const attributesWith = (pending: readonly MonitorEvent[]): Record<string, AttributeValue> => {
+      const attributes: Record<string, AttributeValue> = {
+        [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
+        [TABLE_SCHEMA.sortKey]: { S: sortKeyOf(item.key) },
+        version: { N: String(version) },
+        data: { S: JSON.stringify(item.record) },
+      };
+      if (pending.length > 0) attributes.pending = { S: JSON.stringify(pending) };
+      if (item.lease) {
+        attributes.leaseOwner = { S: item.lease.owner };
+        attributes.leaseUntil = { S: item.lease.until };
+      }
+      if (item.expiresAt !== null) attributes[TABLE_SCHEMA.ttlAttribute] = { N: String(item.expiresAt) };
+      return attributes;
     };
-    if (item.pending.length > 0) attributes.pending = { S: JSON.stringify(item.pending) };
-    if (item.lease) {
-      attributes.leaseOwner = { S: item.lease.owner };
-      attributes.leaseUntil = { S: item.lease.until };
+    let attributes = attributesWith(item.pending);
+    // An outbox that grew (SNS down for long, a storm) or holds large events is shrunk rather than refused: the events
+    // keep their ids, so what is published later is the same event, only shorter.
+    for (let step = 1; itemBytes(attributes) > DYNAMODB_LIMITS.itemBytes && step <= LAST_SHRINK_STEP; step++) {
+      attributes = attributesWith(item.pending.map((e) => shrinkEvent(e, step)));
     }
-    if (item.expiresAt !== null) attributes[TABLE_SCHEMA.ttlAttribute] = { N: String(item.expiresAt) };
+    const size = itemBytes(attributes);
+    if (size > DYNAMODB_LIMITS.itemBytes) {
+      throw new StateStoreError(
+        `cannot store ${where}: the item is ${size} bytes even with its ${item.pending.length} pending event(s) shrunk, over DynamoDB's ${DYNAMODB_LIMITS.itemBytes}-byte item limit (the record alone is ${utf8Bytes(JSON.stringify(item.record))} bytes)`,
+      );
+    }
     this.stats.puts += 1;
     try {
       const out = await this.client.send(
@@ -174,21 +200,27 @@ export class DynamoDbStateStore implements StateStore {
     }
   }
 
+  /** Entries whose item would break DynamoDB's limits are not sent: the others are written, then it throws. */
   async recordHistory(
     serverId: string,
     entries: readonly HistoryEntry[],
     expiresAt: number,
     options: CallOptions = {},
   ): Promise<void> {
-    await this.#putAll(
+    const { fit, refused } = withinLimits(
       entries.map((e) => ({
         [TABLE_SCHEMA.partitionKey]: { S: historyPartitionOf(serverId) },
         [TABLE_SCHEMA.sortKey]: { S: `${e.finishedAt}#${e.eventId}` },
         data: { S: JSON.stringify(e) },
         [TABLE_SCHEMA.ttlAttribute]: { N: String(expiresAt) },
       })),
-      options,
     );
+    await this.#putAll(fit, options);
+    if (refused.length > 0) {
+      throw new StateStoreError(
+        `${refused.length} history entr${refused.length === 1 ? 'y' : 'ies'} of server ${serverId.slice(0, 80)} not stored: ${refused[0]}`,
+      );
+    }
   }
 
   async history(serverId: string, sinceIso: string, options: CallOptions = {}): Promise<HistoryEntry[]> {
@@ -213,21 +245,22 @@ export class DynamoDbStateStore implements StateStore {
     return entries;
   }
 
+  /** A name whose item would break DynamoDB's limits is not cached (it costs a lookup next time, nothing more). */
   async saveRepositoryNames(
     serverId: string,
     names: readonly RepositoryRecord[],
     options: CallOptions = {},
   ): Promise<void> {
     const expiresAt = Math.floor(Date.now() / 1000) + NAME_TTL_SECONDS;
-    await this.#putAll(
+    const { fit } = withinLimits(
       names.map((n) => ({
         [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
         [TABLE_SCHEMA.sortKey]: { S: `REPO#${n.id}` },
         data: { S: JSON.stringify(n) },
         [TABLE_SCHEMA.ttlAttribute]: { N: String(expiresAt) },
       })),
-      options,
     );
+    await this.#putAll(fit, options);
   }
 
   /** Unconditional puts in BatchWriteItem calls of 25; unprocessed ones (throttling) are retried a few times. */
@@ -266,6 +299,54 @@ export class DynamoDbStateStore implements StateStore {
       else this.stats.writeCapacity += c.CapacityUnits ?? c.WriteCapacityUnits ?? 0;
     }
   }
+}
+
+/**
+ * Size of an item as DynamoDB counts it against its 400 KB limit: every attribute's name and value in UTF-8 bytes; a
+ * number is counted at its largest (21 bytes), so the estimate never falls short.
+ */
+export function itemBytes(item: Record<string, AttributeValue>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += utf8Bytes(name);
+    if (value.S !== undefined) bytes += utf8Bytes(value.S);
+    else if (value.N !== undefined) bytes += 21;
+    else bytes += utf8Bytes(JSON.stringify(value));
+  }
+  return bytes;
+}
+
+/** Why DynamoDB would refuse these keys, or `undefined`. */
+function keyProblemOf(partitionKey: string, sortKey: string): string | undefined {
+  const pk = utf8Bytes(partitionKey);
+  const sk = utf8Bytes(sortKey);
+  if (pk > DYNAMODB_LIMITS.partitionKeyBytes) {
+    return `its partition key is ${pk} bytes, over DynamoDB's ${DYNAMODB_LIMITS.partitionKeyBytes}-byte limit`;
+  }
+  if (sk > DYNAMODB_LIMITS.sortKeyBytes) {
+    return `its sort key is ${sk} bytes, over DynamoDB's ${DYNAMODB_LIMITS.sortKeyBytes}-byte limit`;
+  }
+  return undefined;
+}
+
+/** The items DynamoDB would accept, and why each of the others would be refused. */
+function withinLimits(items: readonly Record<string, AttributeValue>[]): {
+  fit: Record<string, AttributeValue>[];
+  refused: string[];
+} {
+  const fit: Record<string, AttributeValue>[] = [];
+  const refused: string[] = [];
+  for (const item of items) {
+    const sk = item[TABLE_SCHEMA.sortKey]?.S ?? '';
+    const problem =
+      keyProblemOf(item[TABLE_SCHEMA.partitionKey]?.S ?? '', sk) ??
+      (itemBytes(item) > DYNAMODB_LIMITS.itemBytes
+        ? `the item is ${itemBytes(item)} bytes, over DynamoDB's ${DYNAMODB_LIMITS.itemBytes}-byte limit`
+        : undefined);
+    if (problem === undefined) fit.push(item);
+    else refused.push(`${sk.slice(0, 80)}: ${problem}`);
+  }
+  return { fit, refused };
 }
 
 /** Finished syncs live in their own partition, so a cycle's Query never reads them. */

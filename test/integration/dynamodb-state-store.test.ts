@@ -1,6 +1,7 @@
-import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store.js';
+import { DynamoDbStateStore, itemBytes } from '../../lambda/adapters/dynamodb-state-store.js';
+import { DYNAMODB_LIMITS } from '../../lambda/adapters/limits.js';
 import { StateConflictError, StateStoreError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
@@ -8,6 +9,7 @@ import { pollOnce } from '../../lambda/domain/poll.js';
 import type { ItemWrite } from '../../lambda/domain/ports.js';
 import { INITIAL_SERVER, type SessionRecord } from '../../lambda/domain/state.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { sampleEvent } from '../../local/sample-events.js';
 import { RecordingNotifier } from '../fakes/recording-notifier.js';
 import { StubVb365Api } from '../fakes/stub-vb365-api.js';
 
@@ -145,8 +147,6 @@ describe(`DynamoDbStateStore (${inject('ddbEngine')})`, () => {
       },
       0,
     );
-    const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
-
     const item = await client.send(
       new GetItemCommand({ TableName: table, Key: { pk: { S: 'SERVER#srv' }, sk: { S: 'SESSION#s1' } } }),
     );
@@ -220,5 +220,171 @@ describe(`DynamoDbStateStore (${inject('ddbEngine')})`, () => {
     expect(notifier.types().sort()).toEqual(['monitor.started', 'sync.started', 'sync.started', 'sync.started']);
     expect(x.eventsPublished + y.eventsPublished).toBe(3);
     expect(x.conflicts + y.conflicts).toBeGreaterThanOrEqual(3);
+  });
+});
+
+/** A `sync.failed` of session `id` whose error text is `error`. */
+function failedEvent(id: string, sequence: number, error: string): MonitorEvent {
+  const sample = sampleEvent('sync.failed', {}, sequence);
+  return {
+    ...sample,
+    eventId: `srv/${id}/${sequence}/sync.failed`,
+    session: { ...(sample.session as NonNullable<MonitorEvent['session']>), id, error },
+  };
+}
+
+async function storedItem(sk: string) {
+  const out = await client.send(
+    new GetItemCommand({ TableName: table, Key: { pk: { S: 'SERVER#srv' }, sk: { S: sk } } }),
+  );
+  return out.Item;
+}
+
+describe(`DynamoDbStateStore within DynamoDB's limits (${inject('ddbEngine')})`, () => {
+  it.skipIf(inject('ddbEngine') !== 'dynamodb-local')(
+    'runs on an engine that itself refuses an item over 400 KB and a sort key over 1,024 bytes',
+    async () => {
+      const put = (sk: string, data: string) =>
+        client
+          .send(
+            new PutItemCommand({
+              TableName: table,
+              Item: { pk: { S: 'SERVER#srv' }, sk: { S: sk }, data: { S: data } },
+            }),
+          )
+          .then(
+            () => 'accepted',
+            (e: Error) => e.name,
+          );
+
+      const results = [
+        await put('fits', 'x'.repeat(409_600 - 'pksksdata'.length - 'SERVER#srv'.length - 'fits'.length)),
+        await put('over', 'x'.repeat(409_600)),
+        await put('k'.repeat(1_024), 'x'),
+        await put('k'.repeat(1_025), 'x'),
+      ];
+
+      expect(results).toEqual(['accepted', 'ValidationException', 'accepted', 'ValidationException']);
+    },
+  );
+
+  it('stores a record and an outbox event that both carry a 300 KB error: the event is shrunk, the record kept', async () => {
+    const error = `Object storage said: ${'x'.repeat(300_000)}`;
+    const event = failedEvent('s1', 1, error);
+    const record = sessionRecord('s1', { state: 'Failed', error });
+
+    await store.write(
+      'srv',
+      { key: { kind: 'session', id: 's1' }, record, pending: [event], lease: null, expiresAt: null },
+      0,
+    );
+    const [stored] = (await store.load('srv')).sessions;
+
+    expect(stored?.record).toEqual(record);
+    expect(stored?.pending.map((e) => e.eventId)).toEqual([event.eventId]);
+    expect(stored?.pending[0]?.session?.error?.length).toBeLessThanOrEqual(1_024);
+    expect(stored?.pending[0]?.session?.error).toMatch(/^Object storage said: x+…$/);
+    expect(stored?.pending[0]).toEqual({
+      ...event,
+      session: { ...event.session, error: stored?.pending[0]?.session?.error },
+    });
+  });
+
+  it('shrinks an outbox that grew past 400 KB, keeping every event and its order', async () => {
+    const events = Array.from({ length: 120 }, (_, i) => failedEvent('s1', i + 1, `e${i} ${'é'.repeat(4_000)}`));
+
+    await store.write(
+      'srv',
+      {
+        key: { kind: 'session', id: 's1' },
+        record: sessionRecord('s1'),
+        pending: events,
+        lease: null,
+        expiresAt: null,
+      },
+      0,
+    );
+    const [stored] = (await store.load('srv')).sessions;
+    const item = await storedItem('SESSION#s1');
+
+    expect(stored?.pending.map((e) => e.eventId)).toEqual(events.map((e) => e.eventId));
+    expect(stored?.pending[7]?.session?.error).toMatch(/^e7 é+…$/);
+    expect(itemBytes(item ?? {})).toBeLessThanOrEqual(DYNAMODB_LIMITS.itemBytes);
+  });
+
+  it('leaves an outbox that fits as it is', async () => {
+    const events = [failedEvent('s1', 1, 'e'.repeat(4_096)), failedEvent('s1', 2, 'f'.repeat(4_096))];
+
+    await store.write(
+      'srv',
+      {
+        key: { kind: 'session', id: 's1' },
+        record: sessionRecord('s1'),
+        pending: events,
+        lease: null,
+        expiresAt: null,
+      },
+      0,
+    );
+
+    expect((await store.load('srv')).sessions[0]?.pending).toEqual(events);
+  });
+
+  it('refuses, before sending, an item whose record alone is over 400 KB, with a clear error', async () => {
+    const write: ItemWrite = {
+      key: { kind: 'session', id: 's1' },
+      record: sessionRecord('s1', { error: 'x'.repeat(500_000) }),
+      pending: [],
+      lease: null,
+      expiresAt: null,
+    };
+
+    const err = await store.write('srv', write, 0).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(StateStoreError);
+    expect((err as Error).message).toMatch(
+      /^cannot store SESSION#s1 of server srv: the item is \d+ bytes even with its 0 pending event\(s\) shrunk, over DynamoDB's 409600-byte item limit/,
+    );
+    expect(store.stats.puts).toBe(0);
+  });
+
+  it('refuses, before sending, a sort key over 1,024 bytes, with a clear error', async () => {
+    const id = 'L'.repeat(2_000);
+    const write: ItemWrite = {
+      key: { kind: 'session', id },
+      record: sessionRecord(id),
+      pending: [],
+      lease: null,
+      expiresAt: null,
+    };
+
+    const err = await store.write('srv', write, 0).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(StateStoreError);
+    expect((err as Error).message).toMatch(/its sort key is 2008 bytes, over DynamoDB's 1024-byte limit/);
+    expect(store.stats.puts).toBe(0);
+  });
+
+  it('writes the history entries that fit and reports the one whose key is too long', async () => {
+    const entry = (sessionId: string) => ({
+      eventId: `srv/${sessionId}/2/sync.failed`,
+      sessionId,
+      repositoryId: 'r1',
+      repositoryName: 'S3',
+      outcome: 'failed' as const,
+      startedAt: '2026-11-20T00:00:00.000Z',
+      finishedAt: '2026-11-27T01:00:00.000Z',
+      durationSeconds: 60,
+      error: 'boom',
+    });
+
+    const err = await store
+      .recordHistory('srv', [entry('s1'), entry('L'.repeat(2_000)), entry('s2')], 2_000_000_000)
+      .catch((e: unknown) => e);
+    const kept = await store.history('srv', '2026-11-01T00:00:00.000Z');
+
+    expect(err).toBeInstanceOf(StateStoreError);
+    expect((err as Error).message).toMatch(/^1 history entry of server srv not stored: .*sort key is \d+ bytes/);
+    expect(kept.map((e) => e.sessionId).sort()).toEqual(['s1', 's2']);
   });
 });
