@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpVb365Api, type HttpVb365ApiOptions } from '../../lambda/adapters/vb365/http-vb365-api.js';
@@ -5,6 +6,7 @@ import {
   UpstreamAuthError,
   type UpstreamError,
   UpstreamResponseError,
+  UpstreamSetupError,
   UpstreamTlsError,
   UpstreamUnreachableError,
   UpstreamUnsupportedError,
@@ -21,6 +23,8 @@ const R2 = 'c3e8f1a4-2d6b-4f9c-a5e7-8b1d0f3c6e92';
 let pki: TestPki;
 let sim: Vb365Simulator;
 const clients: HttpVb365Api[] = [];
+/** Simulators with other certificates, started by a test; closed after it. */
+const extraSims: Vb365Simulator[] = [];
 
 beforeAll(async () => {
   pki = await generatePki();
@@ -49,6 +53,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(extraSims.splice(0).map((s) => s.close()));
   await sim.close();
 });
 
@@ -313,6 +318,37 @@ describe('HttpVb365Api — tokens', () => {
     expect(sim.counters.token).toBe(1);
   });
 
+  it('fails with the UpstreamError the credentials callback throws, unchanged (a secret not set up yet)', async () => {
+    const notSetUp = new UpstreamSetupError(
+      'secret vb365/prod still holds its placeholder: fill in username and password',
+    );
+
+    const err = await failure(
+      client({
+        credentials: () => {
+          throw notSetUp;
+        },
+      }).listSessions(),
+    );
+
+    expect(err).toBe(notSetUp);
+    expect(err.kind).toBe('setup');
+    expect(sim.counters.token).toBe(0);
+  });
+
+  it('fails with an authentication error when the credentials callback throws anything else', async () => {
+    const err = await failure(
+      client({
+        credentials: async () => {
+          throw new Error('secret vb365/prod must be JSON with non-empty "username" and "password" strings');
+        },
+      }).listSessions(),
+    );
+
+    expect(err).toBeInstanceOf(UpstreamAuthError);
+    expect(err.message).toMatch(/^credentials unavailable: secret vb365\/prod must be JSON/);
+  });
+
   it.each([
     ['a 503', { kind: 'status', status: 503 } as const],
     ['a 500', { kind: 'status', status: 500 } as const],
@@ -472,32 +508,201 @@ describe('HttpVb365Api — retries, timeouts and limits', () => {
 });
 
 describe('HttpVb365Api — TLS', () => {
-  it('refuses a server whose CA it was not given', async () => {
+  /** A simulator presenting `certs`, started for one test and closed after it. */
+  async function serving(certs: TestPki): Promise<Vb365Simulator> {
+    const local = await startSimulator({ pki: certs });
+    extraSims.push(local);
+    return local;
+  }
+
+  it('refuses a server whose CA it was not given, naming the CA bundle and the pin as fixes', async () => {
     const err = await failure(client({ ca: undefined }).listSessions());
 
     expect(err).toBeInstanceOf(UpstreamTlsError);
-    expect(err.message).toMatch(/certificate of .* refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
+    expect(err.kind).toBe('tls');
+    expect(err.message).toBe(
+      `TLS: certificate of ${sim.url} refused (UNABLE_TO_VERIFY_LEAF_SIGNATURE): it is issued by "vb365-simulator test CA", a CA that is not trusted here; give the issuing CA's certificate as the CA bundle (caBundleFile; CLI: --ca), or pin it: set pinSha256 (CLI: --pin) to SHA-256 ${pki.serverFingerprint256}`,
+    );
   });
 
   it('refuses a server certificate signed by another CA', async () => {
-    const other = await generatePki();
+    const other = await generatePki({ caName: 'Another CA' });
 
     const err = await failure(client({ ca: other.caCert }).listSessions());
 
     expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toContain(`pin it: set pinSha256 (CLI: --pin) to SHA-256 ${pki.serverFingerprint256}`);
+  });
+
+  it('refuses a self-signed certificate it was given neither as CA nor as pin, with its fingerprint', async () => {
+    const selfSigned = await generatePki({ selfSigned: true });
+    const local = await serving(selfSigned);
+
+    const err = await failure(client({ baseUrl: local.url, ca: undefined }).listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toMatch(
+      /refused \(DEPTH_ZERO_SELF_SIGNED_CERT\): it is self-signed; give the certificate itself/,
+    );
+    expect(err.message).toContain(selfSigned.serverFingerprint256);
+    expect(local.totalRequests).toBe(0);
+  });
+
+  it('trusts a self-signed certificate given as the CA bundle', async () => {
+    const selfSigned = await generatePki({ selfSigned: true });
+    const local = await serving(selfSigned);
+
+    const list = await client({ baseUrl: local.url, ca: selfSigned.serverCert }).listSessions();
+
+    expect(list.malformed).toEqual([]);
   });
 
   it('accepts the pinned certificate, even under another host name', async () => {
-    const api = client({ pinSha256: pki.serverFingerprint256, baseUrl: sim.url });
+    // The certificate names only the Windows host; the monitor reaches it by IP address.
+    const windowsHost = await generatePki({ commonName: 'VB365-PROD', hosts: ['vb365-prod.corp.example'] });
+    const local = await serving(windowsHost);
+    const unpinned = await failure(client({ baseUrl: local.url, ca: windowsHost.caCert }).apiVersion());
 
-    expect((await api.listSessions()).sessions).toHaveLength(2);
+    const api = client({ baseUrl: local.url, ca: windowsHost.caCert, pinSha256: windowsHost.serverFingerprint256 });
+
+    expect(unpinned.message).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID/);
+    expect(new URL(local.url).hostname).toBe('127.0.0.1');
+    expect(await api.apiVersion()).toBe('v8');
   });
 
-  it('refuses a certificate that is not the pinned one', async () => {
+  it('on a host-name mismatch gives the pin with the certificate fingerprint as the fix, not the CA bundle', async () => {
+    const windowsHost = await generatePki({ commonName: 'VB365-PROD', hosts: ['vb365-prod.corp.example'] });
+    const local = await serving(windowsHost);
+
+    const err = await failure(client({ baseUrl: local.url, ca: windowsHost.caCert }).listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toBe(
+      `TLS: certificate of ${local.url} refused (ERR_TLS_CERT_ALTNAME_INVALID): it does not name 127.0.0.1 (it names DNS:vb365-prod.corp.example); to trust it at this address, pin it: set pinSha256 (CLI: --pin) to SHA-256 ${windowsHost.serverFingerprint256} (or use a URL with a name it holds)`,
+    );
+    expect(local.totalRequests).toBe(0);
+  });
+
+  it('refuses a certificate that is not the pinned one, giving its new fingerprint', async () => {
     const err = await failure(client({ pinSha256: 'ab'.repeat(32) }).listSessions());
 
     expect(err).toBeInstanceOf(UpstreamTlsError);
-    expect(err.message).toMatch(/ERR_VB365_CERT_PIN_MISMATCH/);
+    expect(err.kind).toBe('tls');
+    expect(err.message).toBe(
+      `TLS: certificate of ${sim.url} changed: now SHA-256 ${pki.serverFingerprint256}; if it was renewed on purpose, set pinSha256 (CLI: --pin) to it, otherwise find out what answers at 127.0.0.1`,
+    );
+  });
+
+  it('with a CA bundle and a pin still verifies the chain against the CA', async () => {
+    const other = await generatePki({ caName: 'Another CA' });
+
+    const err = await failure(client({ ca: other.caCert, pinSha256: pki.serverFingerprint256 }).listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toMatch(
+      /refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): .*or remove the CA bundle to trust the pinned certificate alone$/,
+    );
+  });
+
+  it.each([
+    ['colons, upper case', (fp: string) => fp],
+    ['plain hex, lower case', (fp: string) => fp.replace(/:/g, '').toLowerCase()],
+  ])('trusts a self-signed certificate by its pin alone (%s)', async (_label, format) => {
+    const selfSigned = await generatePki({ selfSigned: true });
+    const local = await serving(selfSigned);
+    const api = client({ baseUrl: local.url, ca: undefined, pinSha256: format(selfSigned.serverFingerprint256) });
+
+    const list = await api.listSessions();
+
+    expect(list.malformed).toEqual([]);
+    expect(api.certificate()?.fingerprint256).toBe(selfSigned.serverFingerprint256);
+  });
+
+  it('trusts a certificate of an unknown CA by its pin alone, under another host name too', async () => {
+    const windowsHost = await generatePki({ hosts: ['vb365-prod.corp.example'] });
+    const local = await serving(windowsHost);
+
+    const api = client({ baseUrl: local.url, ca: undefined, pinSha256: windowsHost.serverFingerprint256 });
+
+    expect(await api.apiVersion()).toBe('v8');
+  });
+
+  it('with a pin alone refuses every other certificate before sending a byte', async () => {
+    const selfSigned = await generatePki({ selfSigned: true });
+    const local = await serving(selfSigned);
+
+    const err = await failure(
+      client({ baseUrl: local.url, ca: undefined, pinSha256: pki.serverFingerprint256 }).listSessions(),
+    );
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toContain(`changed: now SHA-256 ${selfSigned.serverFingerprint256}`);
+    expect(local.totalRequests).toBe(0);
+    expect(local.grants).toEqual([]);
+  });
+
+  it('with a pin alone refuses the pinned certificate once it has expired, saying when', async () => {
+    const expired = await generatePki({
+      selfSigned: true,
+      notBefore: new Date(Date.now() - 10 * 86_400_000),
+      validDays: 1,
+    });
+    const local = await serving(expired);
+    const validTo = new Date(new X509Certificate(expired.serverCert).validTo).toISOString();
+
+    const err = await failure(
+      client({ baseUrl: local.url, ca: undefined, pinSha256: expired.serverFingerprint256 }).listSessions(),
+    );
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toMatch(
+      new RegExp(`refused \\(CERT_HAS_EXPIRED\\): it expired on ${validTo.replace(/\./g, '\\.')}; renew it`),
+    );
+    expect(local.totalRequests).toBe(0);
+  });
+
+  it('refuses an expired certificate and a certificate not valid yet, saying when', async () => {
+    const expired = await generatePki({ notBefore: new Date(Date.now() - 10 * 86_400_000), validDays: 1 });
+    const future = await generatePki({ notBefore: new Date(Date.now() + 86_400_000) });
+    const old = await serving(expired);
+    const early = await serving(future);
+
+    const errOld = await failure(client({ baseUrl: old.url, ca: expired.caCert }).listSessions());
+    const errEarly = await failure(client({ baseUrl: early.url, ca: future.caCert }).listSessions());
+
+    expect(errOld).toBeInstanceOf(UpstreamTlsError);
+    expect(errOld.message).toContain(
+      `(CERT_HAS_EXPIRED): it expired on ${new Date(new X509Certificate(expired.serverCert).validTo).toISOString()}`,
+    );
+    expect(errEarly).toBeInstanceOf(UpstreamTlsError);
+    expect(errEarly.message).toContain(
+      `(CERT_NOT_YET_VALID): it is not valid before ${new Date(new X509Certificate(future.serverCert).validFrom).toISOString()}`,
+    );
+  });
+
+  describe('with NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment', () => {
+    let saved: string | undefined;
+    beforeEach(() => {
+      saved = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    });
+    afterEach(() => {
+      if (saved === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = saved;
+    });
+
+    it.each<[string, () => Promise<Partial<HttpVb365ApiOptions>>]>([
+      ['an unknown CA', async () => ({ ca: undefined })],
+      ['another CA', async () => ({ ca: (await generatePki({ caName: 'Another CA' })).caCert })],
+      ['a wrong pin with the CA', async () => ({ pinSha256: 'ab'.repeat(32) })],
+      ['a wrong pin alone', async () => ({ ca: undefined, pinSha256: 'ab'.repeat(32) })],
+    ])('still refuses %s, and no request (let alone a credential) reaches the server', async (_label, options) => {
+      const err = await failure(client(await options()).listSessions());
+
+      expect(err).toBeInstanceOf(UpstreamTlsError);
+      expect(sim.totalRequests).toBe(0);
+      expect(sim.grants).toEqual([]);
+    });
   });
 
   it('rejects a plain-http URL at construction, unless it is a loopback address explicitly allowed', () => {
@@ -506,23 +711,23 @@ describe('HttpVb365Api — TLS', () => {
     expect(() => client({ baseUrl: `http://127.0.0.1:${sim.port}`, allowHttpLoopback: true })).not.toThrow();
   });
 
+  it('refuses a pin that is not a SHA-256 fingerprint at construction', () => {
+    expect(() => client({ pinSha256: 'ab'.repeat(20) })).toThrow(/SHA-256 fingerprint: 64 hex digits/);
+  });
+
   it('reports the server certificate it verified (for the expiry warning), none before a connection', async () => {
     const shortLived = await generatePki({ validDays: 5 });
-    const local = await startSimulator({ pki: shortLived });
-    try {
-      const api = client({ baseUrl: local.url, ca: shortLived.caCert });
-      const before = api.certificate();
-      await api.apiVersion();
-      const cert = api.certificate();
+    const local = await serving(shortLived);
+    const api = client({ baseUrl: local.url, ca: shortLived.caCert });
+    const before = api.certificate();
+    await api.apiVersion();
+    const cert = api.certificate();
 
-      expect(before).toBeUndefined();
-      expect(cert?.fingerprint256).toBe(shortLived.serverFingerprint256);
-      expect(Date.parse(cert?.validTo ?? '') - Date.now()).toBeGreaterThan(4 * 86_400_000);
-      expect(Date.parse(cert?.validTo ?? '') - Date.now()).toBeLessThan(5 * 86_400_000);
-      expect(cert?.subject).toMatch(/^CN=/);
-    } finally {
-      await local.close();
-    }
+    expect(before).toBeUndefined();
+    expect(cert?.fingerprint256).toBe(shortLived.serverFingerprint256);
+    expect(Date.parse(cert?.validTo ?? '') - Date.now()).toBeGreaterThan(4 * 86_400_000);
+    expect(Date.parse(cert?.validTo ?? '') - Date.now()).toBeLessThan(5 * 86_400_000);
+    expect(cert?.subject).toMatch(/^CN=/);
   });
 
   it('records no certificate that failed verification', async () => {

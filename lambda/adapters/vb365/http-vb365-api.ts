@@ -22,7 +22,13 @@ import {
 } from '../../domain/types.js';
 import { Redactor } from '../redact.js';
 import { backoff } from '../retry-policy.js';
-import { isLoopback, PIN_MISMATCH_CODE, serverIdentityCheck } from './tls.js';
+import {
+  CertificateRefusedError,
+  isLoopback,
+  PIN_MISMATCH_CODE,
+  type PresentedCertificate,
+  pinningConnector,
+} from './tls.js';
 import { Agent, retry } from './undici.js';
 import { parseJobList, parseRepository, parseRepositoryList, parseSession, parseSessionList } from './wire.js';
 
@@ -41,13 +47,21 @@ export interface HttpVb365ApiOptions {
   /** @default 'auto' — probe `GET /{v}/ServiceInstance` from v8 down, once. */
   readonly apiVersion?: ApiVersionSetting;
   /**
-   * Called when a password grant is needed (e.g. reads Secrets Manager). Its values are redacted everywhere; if it
-   * throws, the call fails with `UpstreamAuthError` ("credentials unavailable").
+   * Called when a password grant is needed (e.g. reads Secrets Manager). Its values are redacted everywhere. If it
+   * throws an `UpstreamError` (e.g. `UpstreamSetupError` for a secret still holding its placeholder), the call fails
+   * with exactly that error; anything else fails it with `UpstreamAuthError` ("credentials unavailable").
    */
   readonly credentials: () => Vb365Credentials | Promise<Vb365Credentials>;
-  /** PEM CA bundle trusted for this server, in addition to nothing else (the system store is then not used). */
+  /**
+   * PEM CA bundle trusted for this server, in addition to nothing else (the system store is then not used). Without
+   * it and without a pin, Node's bundled roots decide.
+   */
   readonly ca?: string | undefined;
-  /** SHA-256 fingerprint of the server's certificate; see `serverIdentityCheck`. */
+  /**
+   * SHA-256 fingerprint of the server's certificate (64 hex digits, colons optional, any case). With `ca`, the chain
+   * must verify and the certificate must be this one (instead of naming the host); alone, exactly this certificate is
+   * trusted, self-signed or not, and nothing else. See `pinningConnector`.
+   */
   readonly pinSha256?: string | undefined;
   /** @default 5_000 */
   readonly connectTimeoutMs?: number;
@@ -173,6 +187,7 @@ export class HttpVb365Api implements Vb365Api {
   readonly #credentials: HttpVb365ApiOptions['credentials'];
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
+  readonly #pinned: boolean;
   readonly #redactor = new Redactor();
   readonly #now: () => number;
   readonly #random: () => number;
@@ -211,14 +226,17 @@ export class HttpVb365Api implements Vb365Api {
       tokenRefreshMarginMs: options.tokenRefreshMarginMs ?? 60_000,
     };
     this.#ownsDispatcher = options.dispatcher === undefined;
+    this.#pinned = options.pinSha256 !== undefined;
     this.#dispatcher =
       options.dispatcher ??
       new Agent({
-        connect: {
-          timeout: options.connectTimeoutMs ?? 5_000,
-          ...(options.ca === undefined ? {} : { ca: options.ca }),
-          checkServerIdentity: this.#recordCertificate(serverIdentityCheck(options.pinSha256)),
-        },
+        connect: pinningConnector({
+          ca: options.ca,
+          pinSha256: options.pinSha256,
+          timeoutMs: options.connectTimeoutMs ?? 5_000,
+          onVerified: (cert) => this.#recordCertificate(cert),
+          now: this.#now,
+        }),
         headersTimeout: options.headersTimeoutMs ?? 15_000,
         bodyTimeout: options.bodyTimeoutMs ?? 15_000,
         keepAliveTimeout: 10_000,
@@ -231,18 +249,13 @@ export class HttpVb365Api implements Vb365Api {
     return this.#certificate;
   }
 
-  #recordCertificate(check: (host: string, cert: PeerCertificate) => Error | undefined) {
-    return (host: string, cert: PeerCertificate): Error | undefined => {
-      const error = check(host, cert);
-      const validTo = Date.parse(cert.valid_to);
-      if (error === undefined && Number.isFinite(validTo)) {
-        this.#certificate = {
-          subject: cert.subject?.CN ? `CN=${cert.subject.CN}` : (cert.subjectaltname ?? 'unknown'),
-          validTo: new Date(validTo).toISOString(),
-          fingerprint256: cert.fingerprint256,
-        };
-      }
-      return error;
+  #recordCertificate(cert: PeerCertificate): void {
+    const validTo = Date.parse(cert.valid_to);
+    if (!Number.isFinite(validTo)) return;
+    this.#certificate = {
+      subject: cert.subject?.CN ? `CN=${cert.subject.CN}` : (cert.subjectaltname ?? 'unknown'),
+      validTo: new Date(validTo).toISOString(),
+      fingerprint256: cert.fingerprint256,
     };
   }
 
@@ -421,6 +434,8 @@ export class HttpVb365Api implements Vb365Api {
         const { username, password } = await Promise.resolve()
           .then(() => this.#credentials())
           .catch((err: unknown) => {
+            // The caller already said what it is (e.g. a secret not filled in yet): keep its kind and words.
+            if (err instanceof UpstreamError) throw err;
             // A missing or malformed secret needs a human, like refused credentials do.
             throw new UpstreamAuthError(
               `credentials unavailable: ${this.#redactor.text(String((err as Error)?.message ?? err))}`,
@@ -597,11 +612,9 @@ export class HttpVb365Api implements Vb365Api {
       });
     }
     if (isTlsError(e.code)) {
-      const fix =
-        e.code === PIN_MISMATCH_CODE
-          ? 'update the pin if the certificate was renewed on purpose'
-          : "give the server's CA bundle (or its self-signed certificate) as the CA";
-      return new UpstreamTlsError(`TLS: certificate of ${where} refused (${e.code}): ${fix}`, { cause });
+      return new UpstreamTlsError(tlsFailure(where, this.#base.hostname, e.code, presentedOf(err), this.#pinned), {
+        cause,
+      });
     }
     if (typeof e.statusCode === 'number') {
       return new UpstreamUnreachableError(`${where} answered ${e.statusCode} after retries`, {
@@ -615,6 +628,69 @@ export class HttpVb365Api implements Vb365Api {
         : this.#redactor.text(e.code ?? e.message);
     return new UpstreamUnreachableError(`cannot reach ${where}: ${what}`, { cause });
   }
+}
+
+/** Chain verification failures that a CA bundle or a pin fixes. */
+const UNTRUSTED_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+]);
+const NAME_CODES = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']);
+const PIN_FIX = 'pinSha256 (CLI: --pin)';
+const CA_FIX = 'caBundleFile; CLI: --ca';
+
+function presentedOf(err: unknown): PresentedCertificate | undefined {
+  return err instanceof CertificateRefusedError ? err.presented : undefined;
+}
+
+/**
+ * What a refused certificate means and its fix, with the presented certificate's fingerprint where a pin is the fix.
+ * Fingerprints and dates are public facts of the certificate, safe to log.
+ */
+function tlsFailure(
+  where: string,
+  host: string,
+  code: string,
+  presented: PresentedCertificate | undefined,
+  pinned: boolean,
+): string {
+  const fp = presented?.fingerprint256;
+  const refused = `TLS: certificate of ${where} refused (${code})`;
+  if (code === PIN_MISMATCH_CODE) {
+    return fp
+      ? `TLS: certificate of ${where} changed: now SHA-256 ${fp}; if it was renewed on purpose, set ${PIN_FIX} to it, otherwise find out what answers at ${host}`
+      : `TLS: certificate of ${where} changed: it is not the pinned one; if it was renewed on purpose, set ${PIN_FIX} to its SHA-256 fingerprint`;
+  }
+  if (NAME_CODES.has(code)) {
+    const names = presented?.altNames || (presented?.subject ? `CN=${presented.subject}` : 'other names');
+    const pin = fp ? `set ${PIN_FIX} to SHA-256 ${fp}` : `set ${PIN_FIX} to its SHA-256 fingerprint`;
+    return `${refused}: it does not name ${host} (it names ${names}); to trust it at this address, pin it: ${pin} (or use a URL with a name it holds)`;
+  }
+  if (UNTRUSTED_CODES.has(code)) {
+    const what =
+      code === 'DEPTH_ZERO_SELF_SIGNED_CERT'
+        ? 'it is self-signed'
+        : `it is issued by ${presented?.issuer ? `"${presented.issuer}", ` : ''}a CA that is not trusted here`;
+    const pin = pinned
+      ? 'or remove the CA bundle to trust the pinned certificate alone'
+      : `or pin it: ${fp ? `set ${PIN_FIX} to SHA-256 ${fp}` : `set ${PIN_FIX} to its SHA-256 fingerprint`}`;
+    return `${refused}: ${what}; give ${code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'the certificate itself' : "the issuing CA's certificate"} as the CA bundle (${CA_FIX}), ${pin}`;
+  }
+  if (code === 'CERT_HAS_EXPIRED') {
+    const leafExpired = presented !== undefined && Date.parse(presented.validTo) < Date.now();
+    return leafExpired
+      ? `${refused}: it expired on ${presented.validTo}; renew it on the VB365 server, then trust the new one (CA bundle or pin)`
+      : `${refused}: a CA certificate of its chain has expired; renew the CA and give its new certificate as the CA bundle`;
+  }
+  if (code === 'CERT_NOT_YET_VALID') {
+    return `${refused}: it is not valid before ${presented?.validFrom ?? 'its start date'}; check the clocks of the VB365 server and of this monitor`;
+  }
+  return `TLS: connection to ${where} failed (${code})${fp ? `, certificate SHA-256 ${fp}` : ''}: check that this port serves the VB365 REST API over HTTPS`;
 }
 
 /** v8 page size for collections, and a bound on pages (10,000 items). */
