@@ -140,6 +140,44 @@ describe('HttpChannelSender', () => {
     expect(received).toHaveLength(0);
   });
 
+  it('refuses a receiver whose certificate it cannot verify even with NODE_TLS_REJECT_UNAUTHORIZED=0', async () => {
+    const saved = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    let err: DeliveryError;
+    try {
+      err = await failure(sender({ ca: undefined }).post('ops-slack', { url }, '{}'));
+    } finally {
+      if (saved === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      else process.env.NODE_TLS_REJECT_UNAUTHORIZED = saved;
+    }
+
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+    expect(received).toHaveLength(0);
+  });
+
+  it('trusts the extra CA in addition to the root store, not instead of it', async () => {
+    // Stands for a public receiver (its CA among the roots) and a self-hosted one (its CA given as the extra bundle).
+    const internal = await generatePki({ caName: 'Example Corp internal CA' });
+    const selfHosted = createServer({ key: internal.serverKey, cert: internal.serverCert }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => selfHosted.listen(0, '127.0.0.1', () => r()));
+    const selfHostedUrl = `https://127.0.0.1:${(selfHosted.address() as AddressInfo).port}/hook`;
+    const s = sender({ ca: internal.caCert, trustedRoots: [pki.caCert] });
+
+    try {
+      await s.post('public-slack', { url }, '{}');
+      await s.post('self-hosted', { url: selfHostedUrl }, '{}');
+    } finally {
+      selfHosted.closeAllConnections();
+      await new Promise<void>((r) => selfHosted.close(() => r()));
+    }
+
+    expect(received).toHaveLength(1);
+  });
+
   it('never shows the webhook URL or the signing secret in an error', async () => {
     replies = [{ status: 500 }];
     const errors = [

@@ -1,3 +1,4 @@
+import * as tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { DeliveryError } from '../../domain/errors.js';
 import { Redactor } from '../redact.js';
@@ -11,9 +12,18 @@ export interface ChannelTarget {
   readonly signingSecret?: string | undefined;
 }
 
+/** Options of {@link HttpChannelSender}; all optional. */
 export interface HttpChannelSenderOptions {
-  /** Extra CA bundle (PEM) for self-hosted receivers; public services need none. */
+  /**
+   * Extra CA certificates (PEM) for self-hosted receivers, trusted in addition to `trustedRoots` (Slack, Teams and
+   * other public receivers keep working); public services need none.
+   */
   readonly ca?: string | undefined;
+  /**
+   * The trust store `ca` adds to.
+   * @default Node's default CA certificates (bundled roots plus `NODE_EXTRA_CA_CERTS` where the runtime reports them)
+   */
+  readonly trustedRoots?: readonly string[];
   /** @default 5_000 */
   readonly connectTimeoutMs?: number;
   /** @default 10_000 */
@@ -38,7 +48,7 @@ const NOT_SENT = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIM
  */
 export class HttpChannelSender {
   readonly #agent: Dispatcher;
-  readonly #o: Required<Omit<HttpChannelSenderOptions, 'ca'>>;
+  readonly #o: Required<Omit<HttpChannelSenderOptions, 'ca' | 'trustedRoots'>>;
 
   constructor(options: HttpChannelSenderOptions = {}) {
     this.#o = {
@@ -51,7 +61,15 @@ export class HttpChannelSender {
       random: options.random ?? Math.random,
     };
     this.#agent = new Agent({
-      connect: { timeout: this.#o.connectTimeoutMs, ...(options.ca ? { ca: options.ca } : {}) },
+      connect: {
+        timeout: this.#o.connectTimeoutMs,
+        // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot switch verification off.
+        rejectUnauthorized: true,
+        // A `ca` option replaces Node's roots, so the extra certificates are appended to them rather than given alone.
+        ...(options.ca || options.trustedRoots
+          ? { ca: [...(options.trustedRoots ?? defaultRoots()), ...(options.ca ? [options.ca] : [])] }
+          : {}),
+      },
       headersTimeout: this.#o.responseTimeoutMs,
       bodyTimeout: this.#o.responseTimeoutMs,
     });
@@ -135,4 +153,10 @@ export class HttpChannelSender {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+}
+
+/** Node's default trust store: `tls.getCACertificates('default')` where available (Node 22.15+), else the bundled roots. */
+function defaultRoots(): readonly string[] {
+  const withExtras = (tls as { getCACertificates?: (type: 'default') => string[] }).getCACertificates;
+  return withExtras ? withExtras('default') : tls.rootCertificates;
 }
