@@ -1,4 +1,4 @@
-import { normalisePin } from '../lambda/adapters/vb365/tls.js';
+import { holdsPrivateKey, pinProblem, withoutPassword } from '../lambda/adapters/vb365/tls.js';
 import { type DigestSchedule, WEEKDAYS } from '../lambda/domain/digest.js';
 import { EVENT_TYPES, type EventType } from '../lambda/domain/events.js';
 import {
@@ -233,12 +233,21 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
     else if (ids.has(s.id)) bad(`${at}.id`, s.id, 'server ids must be unique');
     ids.add(s.id);
     let url: URL | undefined;
+    // Shown instead of the URL itself: a password in it must not reach the synth output.
+    const shownUrl = typeof s.url === 'string' ? withoutPassword(s.url) : s.url;
     try {
       url = new URL(s.url);
     } catch {
-      bad(`${at}.url`, s.url, 'use the REST API URL, e.g. https://vb365.example.local:4443');
+      bad(`${at}.url`, shownUrl, 'use the REST API URL, e.g. https://vb365.example.local:4443');
     }
-    if (url && url.protocol !== 'https:') bad(`${at}.url`, s.url, 'use https:// (the REST API is served over TLS)');
+    if (url && url.protocol !== 'https:') bad(`${at}.url`, shownUrl, 'use https:// (the REST API is served over TLS)');
+    if (url && (url.username !== '' || url.password !== '')) {
+      bad(
+        `${at}.url`,
+        shownUrl,
+        'remove "user:password@" from the URL: it would be stored in the template; the account goes in the credentials secret',
+      );
+    }
     if (s.apiVersion !== undefined && !['v5', 'v6', 'v7', 'v8', 'auto'].includes(s.apiVersion)) {
       bad(`${at}.apiVersion`, s.apiVersion, 'use v5, v6, v7, v8 or auto');
     }
@@ -262,14 +271,20 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
       caBundle = readFile(s.caBundleFile);
       if (caBundle === undefined)
         bad(`${at}.caBundleFile`, s.caBundleFile, 'the file cannot be read: give a path relative to the project root');
-      else if (!caBundle.includes('-----BEGIN CERTIFICATE-----')) {
+      else if (holdsPrivateKey(caBundle)) {
+        bad(
+          `${at}.caBundleFile`,
+          s.caBundleFile,
+          'the file holds a private key ("-----BEGIN … PRIVATE KEY-----"): keep only the certificates in it, and treat that key as exposed',
+        );
+        caBundle = undefined;
+      } else if (!caBundle.includes('-----BEGIN CERTIFICATE-----')) {
         bad(`${at}.caBundleFile`, s.caBundleFile, 'the file holds no PEM certificate ("-----BEGIN CERTIFICATE-----")');
         caBundle = undefined;
       }
     }
-    if (s.pinSha256 !== undefined && normalisePin(s.pinSha256) === undefined) {
-      bad(`${at}.pinSha256`, s.pinSha256, 'use the SHA-256 fingerprint: 64 hex digits, colons optional');
-    }
+    const pinIssue = s.pinSha256 === undefined ? undefined : pinProblem(String(s.pinSha256));
+    if (pinIssue !== undefined) bad(`${at}.pinSha256`, s.pinSha256, pinIssue);
     if (s.vpc !== undefined) {
       if (!/^vpc-[0-9a-f]{8,17}$/.test(s.vpc.vpcId ?? ''))
         bad(`${at}.vpc.vpcId`, s.vpc.vpcId, 'use a VPC id such as vpc-0123456789abcdef0');

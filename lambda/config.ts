@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { isLoopback, normalisePin } from './adapters/vb365/tls.js';
+import { holdsPrivateKey, isLoopback, pinProblem, withoutPassword } from './adapters/vb365/tls.js';
 import type { Channel } from './domain/delivery.js';
 import type { DigestSchedule } from './domain/digest.js';
 import { EVENT_TYPES } from './domain/events.js';
@@ -58,7 +58,10 @@ export const DELIVERER_ENV = {
   tableName: 'TABLE_NAME',
   /** JSON array of chat/webhook channels (see `Channel`). */
   channels: 'CHANNELS',
-  /** Optional: extra PEM CA bundle for self-hosted webhook receivers. */
+  /**
+   * Optional: PEM CA certificates trusted for webhook receivers in addition to Node's bundled roots (a self-hosted
+   * receiver with an internal CA). The deployment does not set it; local runs and tests do.
+   */
   deliveryCaBundle: 'DELIVERY_CA_BUNDLE',
 } as const;
 
@@ -73,9 +76,9 @@ export interface ServerConfig {
   readonly apiVersion: ApiVersionSetting;
   /** Secrets Manager secret (name or ARN) holding `{"username": "...", "password": "..."}`. */
   readonly credentialsSecret: string;
-  /** PEM CA bundle for the server's certificate. */
+  /** PEM CA bundle for the server's certificate (certificates only; a private key is refused). */
   readonly caBundle?: string | undefined;
-  /** SHA-256 fingerprint of the server's certificate. */
+  /** SHA-256 fingerprint of the server's certificate; alone, it trusts exactly that certificate. */
   readonly pinSha256?: string | undefined;
 }
 
@@ -173,24 +176,33 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
         if (seen.has(s.id)) problems.push(`${at}.id ${JSON.stringify(s.id)} is used twice: server ids must be unique`);
         seen.add(s.id);
         let url: URL | undefined;
+        const shownUrl = withoutPassword(s.url);
         try {
           url = new URL(s.url);
         } catch {
-          problems.push(`${at}.url ${JSON.stringify(s.url)} is not a URL: use https://host:4443`);
+          problems.push(`${at}.url ${JSON.stringify(shownUrl)} is not a URL: use https://host:4443`);
         }
         if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && httpAllowed(url))) {
           problems.push(
-            `${at}.url ${s.url} must use https://${url.protocol === 'http:' && isLoopback(url) ? ' (plain http only to a loopback address with ALLOW_HTTP_LOOPBACK=true, for development)' : ''}`,
+            `${at}.url ${shownUrl} must use https://${url.protocol === 'http:' && isLoopback(url) ? ' (plain http only to a loopback address with ALLOW_HTTP_LOOPBACK=true, for development)' : ''}`,
+          );
+        }
+        if (url && (url.username !== '' || url.password !== '')) {
+          problems.push(
+            `${at}.url ${shownUrl} must not carry "user:password@": the account belongs in the secret ${s.credentialsSecret}`,
           );
         }
         const apiVersion = s.apiVersion ?? 'auto';
         if (apiVersion !== 'auto' && !(API_VERSIONS as readonly string[]).includes(apiVersion)) {
           problems.push(`${at}.apiVersion ${JSON.stringify(apiVersion)} must be one of v5, v6, v7, v8, auto`);
         }
-        if (s.pinSha256 !== undefined && normalisePin(s.pinSha256) === undefined) {
-          problems.push(`${at}.pinSha256 must be a SHA-256 fingerprint (64 hex digits, colons optional)`);
-        }
-        if (s.caBundle !== undefined && !s.caBundle.includes('-----BEGIN CERTIFICATE-----')) {
+        const pinIssue = s.pinSha256 === undefined ? undefined : pinProblem(s.pinSha256);
+        if (pinIssue !== undefined) problems.push(`${at}.pinSha256 must be a SHA-256 fingerprint: ${pinIssue}`);
+        if (s.caBundle !== undefined && holdsPrivateKey(s.caBundle)) {
+          problems.push(
+            `${at}.caBundle holds a private key ("-----BEGIN … PRIVATE KEY-----"): give only certificates, and treat that key as exposed`,
+          );
+        } else if (s.caBundle !== undefined && !s.caBundle.includes('-----BEGIN CERTIFICATE-----')) {
           problems.push(`${at}.caBundle must be PEM text with at least one "-----BEGIN CERTIFICATE-----" block`);
         }
         servers.push({
@@ -299,6 +311,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
 export interface DelivererConfig {
   readonly tableName: string;
   readonly channels: readonly Channel[];
+  /** Extra PEM CA certificates for webhook receivers, added to Node's bundled roots. */
   readonly caBundle: string | undefined;
 }
 
@@ -340,7 +353,11 @@ export function loadDelivererConfig(env: Readonly<Record<string, string | undefi
     problems.push(`${DELIVERER_ENV.channels} is not valid JSON: it must be an array of channels`);
   }
   const caBundle = env[DELIVERER_ENV.deliveryCaBundle]?.trim() || undefined;
-  if (caBundle !== undefined && !caBundle.includes('-----BEGIN CERTIFICATE-----')) {
+  if (caBundle !== undefined && holdsPrivateKey(caBundle)) {
+    problems.push(
+      `${DELIVERER_ENV.deliveryCaBundle} holds a private key ("-----BEGIN … PRIVATE KEY-----"): give only certificates, and treat that key as exposed`,
+    );
+  } else if (caBundle !== undefined && !caBundle.includes('-----BEGIN CERTIFICATE-----')) {
     problems.push(`${DELIVERER_ENV.deliveryCaBundle} must be PEM text with a "-----BEGIN CERTIFICATE-----" block`);
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { normalisePin } from '../lambda/adapters/vb365/tls.js';
+import { pinProblem, withoutPassword } from '../lambda/adapters/vb365/tls.js';
 import { DEFAULT_POLICY, type Policy, parseDuration } from '../lambda/domain/policy.js';
 import { API_VERSIONS, type ApiVersionSetting } from '../lambda/domain/types.js';
 
@@ -28,7 +28,7 @@ export interface RunOptions {
 
 export const RUN_USAGE = `usage: vb365-sync-monitor run --server https://HOST:4443 [options]
   --ca FILE                 PEM CA bundle (or the server's self-signed certificate)
-  --pin SHA256              SHA-256 fingerprint of the server certificate
+  --pin SHA256              SHA-256 fingerprint of the server certificate; alone, trusts exactly that certificate
   --api-version V           v5, v6, v7, v8 or auto (default auto)
   --once                    one cycle, then exit (0 ok, 1 server problem, 2 usage)
   --interval SECONDS        seconds between cycles (default 300)
@@ -79,12 +79,17 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv): R
   let url: URL | undefined;
   if (!server) problems.push('--server is required: the VB365 REST API URL, e.g. https://vb365.example.local:4443');
   else {
+    const shown = withoutPassword(server);
     try {
       url = new URL(server);
       if (url.protocol !== 'https:')
-        problems.push(`--server ${server} must use https:// (the REST API is served over TLS)`);
+        problems.push(`--server ${shown} must use https:// (the REST API is served over TLS)`);
+      if (url.username !== '' || url.password !== '')
+        problems.push(
+          `--server ${shown} must not carry "user:password@": set VB365_USERNAME and VB365_PASSWORD instead`,
+        );
     } catch {
-      problems.push(`--server ${JSON.stringify(server)} is not a URL: use https://HOST:4443`);
+      problems.push(`--server ${JSON.stringify(shown)} is not a URL: use https://HOST:4443`);
     }
   }
   const apiVersion = str('api-version') ?? 'auto';
@@ -92,8 +97,8 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv): R
     problems.push(`--api-version ${apiVersion} is not one of v5, v6, v7, v8, auto`);
   }
   const pin = str('pin');
-  if (pin !== undefined && normalisePin(pin) === undefined)
-    problems.push(`--pin ${pin} is not a SHA-256 fingerprint (64 hex digits)`);
+  const pinIssue = pin === undefined ? undefined : pinProblem(pin);
+  if (pinIssue !== undefined) problems.push(`--pin ${pin} is not a SHA-256 fingerprint: ${pinIssue}`);
   const interval = Number(str('interval'));
   if (!Number.isFinite(interval) || interval < 10)
     problems.push(`--interval ${str('interval')} must be a number of seconds, at least 10`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ENV, loadConfig } from '../../lambda/config.js';
+import { ConfigError, DELIVERER_ENV, ENV, loadConfig, loadDelivererConfig } from '../../lambda/config.js';
+import { parseRunArgs, UsageError } from '../../local/cli-args.js';
 
 const server = {
   id: 'vb365-prod',
@@ -158,5 +159,116 @@ describe('loadConfig', () => {
 
     expect(found).toHaveLength(4);
     expect(found.join('\n')).toMatch(/TABLE_NAME[\s\S]*TOPIC_ARN[\s\S]*SERVERS[\s\S]*VANISH_GRACE_CYCLES/);
+  });
+});
+
+const CERT = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n';
+const KEY = '-----BEGIN PRIVATE KEY-----\nMIGHAgEAKeyMaterialNotToBeShown\n-----END PRIVATE KEY-----\n';
+
+describe('loadConfig — server URL, CA bundle and pin', () => {
+  it('throws on a URL carrying user:password@, without showing the password', () => {
+    const found = problems({
+      ...valid,
+      [ENV.servers]: JSON.stringify([{ ...server, url: 'https://admin:Pa55-w0rd!@vb365.contoso.local:4443' }]),
+    });
+
+    expect(found).toEqual([
+      'SERVERS[0].url https://admin:***@vb365.contoso.local:4443 must not carry "user:password@": the account belongs in the secret vb365/prod',
+    ]);
+    expect(found.join('\n')).not.toContain('Pa55-w0rd!');
+  });
+
+  it('never shows a password in any URL problem', () => {
+    const found = problems({
+      ...valid,
+      [ENV.servers]: JSON.stringify([
+        { ...server, id: 'a', url: 'http://admin:Pa55-w0rd!@vb365:4443' },
+        { ...server, id: 'b', url: 'https://admin:Pa55 w0rd!@vb 365:4443' },
+      ]),
+    });
+
+    expect(found.length).toBeGreaterThanOrEqual(2);
+    expect(found.join('\n')).not.toContain('Pa55');
+  });
+
+  it('throws on a CA bundle holding a private key, without quoting the key', () => {
+    const found = problems({ ...valid, [ENV.servers]: JSON.stringify([{ ...server, caBundle: `${CERT}${KEY}` }]) });
+
+    expect(found).toEqual([
+      expect.stringMatching(/^SERVERS\[0\]\.caBundle holds a private key .*give only certificates/),
+    ]);
+    expect(found.join('\n')).not.toContain('KeyMaterialNotToBeShown');
+  });
+
+  it('throws on a pin of another length, naming it', () => {
+    const found = problems({
+      ...valid,
+      [ENV.servers]: JSON.stringify([{ ...server, pinSha256: `${'AB:'.repeat(19)}AB` }]),
+    });
+
+    expect(found).toEqual([
+      'SERVERS[0].pinSha256 must be a SHA-256 fingerprint: it has 20 bytes (a SHA-1 fingerprint?), not 32; use the SHA-256 fingerprint: 32 bytes, 64 hex digits, colons optional',
+    ]);
+  });
+
+  it('accepts a pin alone, in any case, with or without colons', () => {
+    const pin = 'ab'.repeat(32);
+
+    const config = loadConfig({ ...valid, [ENV.servers]: JSON.stringify([{ ...server, pinSha256: pin }]) });
+
+    expect(config.servers[0]).toMatchObject({ pinSha256: pin, caBundle: undefined });
+  });
+});
+
+describe('loadDelivererConfig — DELIVERY_CA_BUNDLE', () => {
+  it('reads extra CA certificates', () => {
+    expect(
+      loadDelivererConfig({ [DELIVERER_ENV.tableName]: 't', [DELIVERER_ENV.deliveryCaBundle]: CERT }).caBundle,
+    ).toBe(CERT.trim());
+  });
+
+  it('throws on a bundle holding a private key, without quoting the key', () => {
+    let message = '';
+    try {
+      loadDelivererConfig({ [DELIVERER_ENV.tableName]: 't', [DELIVERER_ENV.deliveryCaBundle]: `${CERT}${KEY}` });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+
+    expect(message).toMatch(/DELIVERY_CA_BUNDLE holds a private key/);
+    expect(message).not.toContain('KeyMaterialNotToBeShown');
+  });
+});
+
+describe('parseRunArgs — server, pin', () => {
+  const credentials = { VB365_USERNAME: 'svc-monitor', VB365_PASSWORD: 'x' };
+  function usageError(args: string[]): string {
+    try {
+      parseRunArgs(args, credentials);
+    } catch (err) {
+      if (err instanceof UsageError) return err.message;
+      throw err;
+    }
+    throw new Error('expected a UsageError');
+  }
+
+  it('accepts --pin alone, without --ca', () => {
+    const opts = parseRunArgs(['--server', 'https://10.0.0.5:4443', '--pin', 'AB'.repeat(32)], credentials);
+
+    expect(opts).toMatchObject({ ca: undefined, pin: 'AB'.repeat(32) });
+  });
+
+  it('throws on a --server URL carrying user:password@, without showing the password', () => {
+    const message = usageError(['--server', 'https://admin:Pa55-w0rd!@vb365:4443']);
+
+    expect(message).toBe(
+      '--server https://admin:***@vb365:4443 must not carry "user:password@": set VB365_USERNAME and VB365_PASSWORD instead',
+    );
+  });
+
+  it('throws on a --pin that is not 32 bytes, naming its length', () => {
+    const message = usageError(['--server', 'https://vb365:4443', '--pin', 'ab'.repeat(20)]);
+
+    expect(message).toContain('it has 20 bytes (a SHA-1 fingerprint?), not 32');
   });
 });

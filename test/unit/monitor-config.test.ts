@@ -6,6 +6,8 @@ const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const files: Record<string, string> = {
   'certs/ok.pem': PEM,
   'certs/key.pem': '-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----',
+  'certs/server-with-key.pem': `${PEM}-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIKeyMaterialNotToBeShown\n-----END EC PRIVATE KEY-----\n`,
+  'certs/public-key.pem': '-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----',
 };
 const read = (path: string) => files[path];
 const server = { id: 'vb365-prod', url: 'https://vb365.example.local:4443', credentials: { secretName: 'vb365/prod' } };
@@ -109,13 +111,28 @@ describe('resolveConfig', () => {
     ],
     [
       'servers[].caBundleFile (not a certificate)',
-      { servers: [{ ...server, caBundleFile: 'certs/key.pem' }] },
+      { servers: [{ ...server, caBundleFile: 'certs/public-key.pem' }] },
       'the file holds no PEM certificate',
+    ],
+    [
+      'servers[].caBundleFile (a private key)',
+      { servers: [{ ...server, caBundleFile: 'certs/key.pem' }] },
+      'servers[0].caBundleFile: "certs/key.pem" — the file holds a private key',
     ],
     [
       'servers[].pinSha256',
       { servers: [{ ...server, pinSha256: 'AB:CD' }] },
-      'servers[0].pinSha256: "AB:CD" — use the SHA-256 fingerprint',
+      'servers[0].pinSha256: "AB:CD" — it has 2 bytes, not 32; use the SHA-256 fingerprint',
+    ],
+    [
+      'servers[].pinSha256 (SHA-1)',
+      { servers: [{ ...server, pinSha256: 'ab'.repeat(20) }] },
+      `servers[0].pinSha256: "${'ab'.repeat(20)}" — it has 20 bytes (a SHA-1 fingerprint?), not 32`,
+    ],
+    [
+      'servers[].url (credentials)',
+      { servers: [{ ...server, url: 'https://admin:Pa55-w0rd!@vb365.example.local:4443' }] },
+      'servers[0].url: "https://admin:***@vb365.example.local:4443" — remove "user:password@" from the URL',
     ],
     [
       'servers[].vpc.vpcId',
@@ -317,6 +334,27 @@ describe('resolveConfig', () => {
 
     expect(found).toHaveLength(1);
     expect(found[0]).toContain(message);
+  });
+
+  it('never shows the password of a URL or the private key of a CA file in a problem', () => {
+    const found = problems({
+      servers: [
+        { ...server, id: 'a', url: 'https://admin:Pa55-w0rd!@vb365.example.local:4443' },
+        { ...server, id: 'b', url: 'http://admin:Pa55-w0rd!@vb365.example.local:4443' },
+        { ...server, id: 'c', url: 'https://admin:Pa55 w0rd!@vb365 example:4443' },
+        { ...server, id: 'd', caBundleFile: 'certs/server-with-key.pem' },
+      ],
+    });
+
+    expect(found).toHaveLength(5);
+    expect(found.join('\n')).not.toMatch(/Pa55|KeyMaterialNotToBeShown/);
+  });
+
+  it('accepts a pin alone, with or without colons, in any case', () => {
+    const resolved = resolveConfig({ servers: [{ ...server, pinSha256: `${'Ab:'.repeat(31)}aB` }] }, read);
+
+    expect(resolved.servers[0]).not.toHaveProperty('caBundle');
+    expect(resolved.servers[0]?.pinSha256).toBe(`${'Ab:'.repeat(31)}aB`);
   });
 
   it('accepts channels as secret names or objects with filters and mentions, and encodes Teams channel ids', () => {

@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../lambda/adapters/redact.js';
 import { retryAfterMs } from '../../lambda/adapters/retry-policy.js';
-import { loadCaBundle, normalisePin } from '../../lambda/adapters/vb365/tls.js';
+import { loadCaBundle, normalisePin, pinProblem, withoutPassword } from '../../lambda/adapters/vb365/tls.js';
 
 const HEX = 'ab'.repeat(32);
 const COLONS = Array.from({ length: 32 }, () => 'AB').join(':');
@@ -22,6 +22,38 @@ describe('normalisePin', () => {
     ['', undefined],
   ])('normalises %j', (pin, expected) => {
     expect(normalisePin(pin)).toBe(expected);
+  });
+});
+
+describe('pinProblem', () => {
+  it('accepts 64 hex digits with or without colons, in any case', () => {
+    expect([HEX, COLONS, COLONS.toLowerCase(), HEX.toUpperCase()].map(pinProblem)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
+  it.each([
+    ['ab'.repeat(20), 'it has 20 bytes (a SHA-1 fingerprint?), not 32; use the SHA-256 fingerprint'],
+    ['ab'.repeat(33), 'it has 33 bytes, not 32'],
+    ['zz'.repeat(32), 'it is not hex bytes; use the SHA-256 fingerprint'],
+    ['abc', 'it is not hex bytes'],
+  ])('explains what is wrong with %j', (pin, expected) => {
+    expect(pinProblem(pin)).toContain(expected);
+  });
+});
+
+describe('withoutPassword', () => {
+  it.each([
+    ['https://admin:S3cret!@vb365:4443/api', 'https://admin:***@vb365:4443/api'],
+    ['https://admin:p@ss@vb365:4443', 'https://admin:***@vb365:4443'],
+    ['https://admin:pa ss@vb365:4443', 'https://admin:***@vb365:4443'],
+    ['https://admin@vb365:4443', 'https://admin@vb365:4443'],
+    ['https://vb365:4443/a@b', 'https://vb365:4443/a@b'],
+  ])('shows %j as %j', (url, shown) => {
+    expect(withoutPassword(url)).toBe(shown);
   });
 });
 
@@ -42,10 +74,22 @@ describe('loadCaBundle', () => {
     );
   });
 
+  it('throws on a bundle holding a private key, without quoting the key', () => {
+    const key = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIKeySecretMaterial\n-----END EC PRIVATE KEY-----\n';
+
+    let message = '';
+    try {
+      loadCaBundle(`${pem}${key}`);
+    } catch (err) {
+      message = (err as Error).message;
+    }
+
+    expect(message).toMatch(/^CA bundle holds a private key .*give only the certificates/);
+    expect(message).not.toContain('KeySecretMaterial');
+  });
+
   it('throws when the text holds no certificate', () => {
-    expect(() => loadCaBundle('-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----')).toThrow(
-      /no PEM certificate/,
-    );
+    expect(() => loadCaBundle('-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----')).toThrow(/no PEM certificate/);
   });
 });
 

@@ -6,6 +6,9 @@ import type { buildConnector } from 'undici';
 /** Error code of a certificate that is not the pinned one. */
 export const PIN_MISMATCH_CODE = 'ERR_VB365_CERT_PIN_MISMATCH';
 
+/** A PEM private-key block of any kind (`PRIVATE KEY`, `RSA PRIVATE KEY`, `EC PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`, …). */
+const PRIVATE_KEY_PEM = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
 /**
  * Normalises a SHA-256 certificate fingerprint to upper-case hex with colons (Node's `fingerprint256` format).
  * Accepts `AB:CD:…`, `abcd…`, or either prefixed with `sha256:`/`sha256/`. Returns `undefined` when it is not
@@ -22,11 +25,37 @@ export function normalisePin(pin: string): string | undefined {
 }
 
 /**
- * A CA bundle given either as PEM text or as the path of a PEM file. Throws a clear error when the file cannot be read
- * or holds no certificate.
+ * Why `pin` is not a usable SHA-256 fingerprint, with the fix; `undefined` when it is one. Names the length, since the
+ * usual mistake is a SHA-1 fingerprint (20 bytes) copied from a certificate dialog.
+ */
+export function pinProblem(pin: string): string | undefined {
+  if (normalisePin(pin) !== undefined) return undefined;
+  const hex = pin
+    .trim()
+    .replace(/^sha256[:/]/i, '')
+    .replace(/[\s:]/g, '');
+  const fix = 'use the SHA-256 fingerprint: 32 bytes, 64 hex digits, colons optional';
+  if (!/^[0-9A-Fa-f]*$/.test(hex) || hex.length % 2 !== 0) return `it is not hex bytes; ${fix}`;
+  const bytes = hex.length / 2;
+  return `it has ${bytes} byte${bytes === 1 ? '' : 's'}${bytes === 20 ? ' (a SHA-1 fingerprint?)' : ''}, not 32; ${fix}`;
+}
+
+/** Whether PEM text holds a private key, which has no place in a CA bundle (it would be deployed and logged as one). */
+export function holdsPrivateKey(pem: string): boolean {
+  return PRIVATE_KEY_PEM.test(pem);
+}
+
+/**
+ * A CA bundle given either as PEM text or as the path of a PEM file. Throws a clear error when the file cannot be read,
+ * holds no certificate, or holds a private key (the error never quotes the key).
  */
 export function loadCaBundle(pemOrPath: string): string {
   const pem = pemOrPath.includes('-----BEGIN') ? pemOrPath : readPem(pemOrPath);
+  if (holdsPrivateKey(pem)) {
+    throw new Error(
+      'CA bundle holds a private key ("-----BEGIN … PRIVATE KEY-----"): give only the certificates, and treat that key as exposed',
+    );
+  }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
     throw new Error('CA bundle holds no PEM certificate ("-----BEGIN CERTIFICATE-----" block)');
   }
@@ -44,6 +73,14 @@ function readPem(path: string): string {
 /** Whether a URL points at this machine (`localhost`, `127.0.0.0/8`, `::1`). */
 export function isLoopback(url: URL): boolean {
   return url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+}
+
+/**
+ * A URL as text that is safe to show: a password in it (`https://user:secret@host`) becomes `***`. Works on text that
+ * does not parse as a URL too, since that is exactly what an error message echoes.
+ */
+export function withoutPassword(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#]*@/i, '$1***@');
 }
 
 /** What a server presented in the TLS handshake, kept to say what was refused and how to trust it. */
