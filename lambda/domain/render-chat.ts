@@ -5,9 +5,11 @@ import { truncate, viewOf } from './render-text.js';
  * Chat renderings of an event: Slack (Block Kit), Microsoft Teams (Adaptive Card for a Workflows webhook) and
  * Amazon Q Developer in chat applications (custom notification). Pure functions of the event JSON.
  *
- * Text that comes from the VB365 server (repository names, error text) is untrusted: in Slack it only goes into
- * `plain_text` and `rich_text` elements, which Slack renders literally (no mentions, links or formatting); in Teams and
- * Q Developer its formatting characters become look-alikes (`literalMarkdown`). Over-long text is cut with an ellipsis within each platform's limits.
+ * Text that does not come from this code (repository names, errors, states, session ids and job names from the VB365
+ * server; server names and URLs from the configuration) is untrusted, and every string a channel shows goes through
+ * `inert`. In Slack it only goes into `plain_text` and `rich_text` elements, which Slack renders literally (no
+ * mentions, no formatting), with links defused; the notification text (mrkdwn), Teams TextBlocks and Q Developer's
+ * Markdown get the look-alikes too. Over-long text is cut with an ellipsis within each platform's limits.
  */
 
 /** Who to notify per severity in Slack, e.g. `{ critical: '<!here>' }` (trusted: it comes from configuration). */
@@ -31,8 +33,14 @@ export function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** Look-alikes of the characters that format or link in Slack mrkdwn and Markdown. */
-const LITERAL: Readonly<Record<string, string>> = {
+/**
+ * Where a string ends up: `markdown` is any Markdown dialect (Slack mrkdwn, Teams TextBlocks, Q Developer's
+ * `client-markdown`, which is passed on to Slack or Teams); `literal` is a Slack `plain_text` or `rich_text` element.
+ */
+export type TextSink = 'markdown' | 'literal';
+
+/** Look-alikes of the characters that format, link or mention in Slack mrkdwn and Markdown. */
+const LOOK_ALIKE: Readonly<Record<string, string>> = {
   '*': '∗',
   _: 'ˍ',
   '`': 'ˋ',
@@ -42,18 +50,31 @@ const LITERAL: Readonly<Record<string, string>> = {
   '[': '［',
   ']': '］',
   '|': '¦',
+  '@': '＠',
 };
 
 /**
- * Makes server text inert wherever Markdown of an unknown dialect is rendered: Teams TextBlocks, and Amazon Q
- * Developer's `client-markdown`, which is passed on to the chat platform's own Markdown. Backslash escapes are not an
- * option (Slack mrkdwn and some Adaptive Card hosts show them), so formatting characters become look-alikes.
+ * Makes untrusted text inert where a chat platform shows it: it can then form no link, mention or formatting.
+ * Backslash escapes are not an option (Slack mrkdwn and some Adaptive Card hosts show them), so characters become
+ * look-alikes that read the same:
+ * - everywhere, links are defused: the colon of `://` becomes `꞉` and a dot between a name and letters becomes
+ *   `․` (`www.x`, `evil.example`, `a@b.com`), so no auto-linker finds a URL, a domain or an e-mail address;
+ * - in Markdown, also asterisk, underscore, backtick, tilde, angle and square brackets, pipe and `@` (emphasis, code,
+ *   quotes, HTML, Slack's `<!channel>`, `<@U…>` and `<url|x>`, Markdown links, tables, `@channel`), an entity-like `&`
+ *   (`&lt;`), line breaks (which could start a heading, a list or a code block), and a leading `#`, `-`, `+`, `=` or
+ *   `1.` (headings and lists).
+ * Idempotent; copy-pasted values (ids, URLs) carry the look-alikes, the webhook JSON keeps the originals.
  */
-export function literalMarkdown(text: string): string {
-  return text
-    .replace(/\r?\n/g, ' ')
-    .replace(/[*_`~<>[\]|]/g, (c) => LITERAL[c] ?? c)
-    .replace(/^(\s*)#/, '$1＃');
+export function inert(text: string, sink: TextSink = 'markdown'): string {
+  const unlinked = text.replace(/:(?=\/\/)/g, '꞉').replace(/(?<=[\p{L}\p{N}])\.(?=\p{L})/gu, '․');
+  if (sink === 'literal') return unlinked;
+  return unlinked
+    .replace(/[\r\n\v\f\u0085\u2028\u2029]+/g, ' ')
+    .replace(/[*_`~<>[\]|@]/g, (c) => LOOK_ALIKE[c] ?? c)
+    .replace(/&(?=#?[a-z0-9]+;)/gi, '＆')
+    .replace(/^\s+/, '')
+    .replace(/^#/, '＃')
+    .replace(/^(?=[-+=]|\d{1,9}[.)](?:\s|$))/, '\u2060');
 }
 
 /** A progress bar of 10 cells, e.g. `▓▓▓▓░░░░░░ 42 %`. */
@@ -68,7 +89,11 @@ export function slackMessage(
   mentions: SlackMentions = DEFAULT_SLACK_MENTIONS,
 ): Record<string, unknown> {
   const v = viewOf(event);
-  const plain = (text: string, max: number) => ({ type: 'plain_text', text: truncate(text, max, '…'), emoji: false });
+  const plain = (text: string, max: number) => ({
+    type: 'plain_text',
+    text: inert(truncate(text, max, '…'), 'literal'),
+    emoji: false,
+  });
   const blocks: Record<string, unknown>[] = [
     { type: 'header', text: plain(`${EMOJI[event.severity]} ${v.title}`, SLACK.header) },
     { type: 'section', text: plain(v.headline, SLACK.text) },
@@ -80,11 +105,10 @@ export function slackMessage(
   if (v.progressPercent !== null)
     blocks.push({ type: 'section', text: plain(`Progress: ${progressBar(v.progressPercent)}`, SLACK.text) });
   if (v.error) {
+    const text = inert(truncate(v.error, SLACK.error, '…'), 'literal');
     blocks.push({
       type: 'rich_text',
-      elements: [
-        { type: 'rich_text_preformatted', elements: [{ type: 'text', text: truncate(v.error, SLACK.error, '…') }] },
-      ],
+      elements: [{ type: 'rich_text_preformatted', elements: [{ type: 'text', text }] }],
     });
   }
   if (v.note) blocks.push({ type: 'section', text: plain(v.note, SLACK.text) });
@@ -96,8 +120,8 @@ export function slackMessage(
   blocks.push({ type: 'context', elements: [plain(v.footer.join(' · '), SLACK.field)] });
   const mention = mentions[event.severity];
   return {
-    // The notification text (phone banners, search): mention first, then the escaped title.
-    text: `${mention ? `${mention} ` : ''}${slackEscape(truncate(`${EMOJI[event.severity]} ${v.title}`, SLACK.header, '…'))}`,
+    // The notification text (phone banners, search) is mrkdwn: the configured mention first, then the inert title.
+    text: `${mention ? `${mention} ` : ''}${slackEscape(inert(truncate(`${EMOJI[event.severity]} ${v.title}`, SLACK.header, '…')))}`,
     attachments: [{ color: COLOUR[event.severity].slack, blocks }],
   };
 }
@@ -105,7 +129,7 @@ export function slackMessage(
 /** A Microsoft Teams message for a Workflows ("When a Teams webhook request is received") webhook. */
 export function teamsMessage(event: MonitorEvent): Record<string, unknown> {
   const v = viewOf(event);
-  const md = (text: string, max = 2000) => literalMarkdown(truncate(text, max, '…'));
+  const md = (text: string, max = 2000) => inert(truncate(text, max, '…'));
   const body: Record<string, unknown>[] = [
     {
       type: 'Container',
@@ -165,7 +189,7 @@ export function teamsMessage(event: MonitorEvent): Record<string, unknown> {
  */
 export function qDeveloperNotification(event: MonitorEvent): Record<string, unknown> {
   const v = viewOf(event);
-  const md = (text: string, max = 1000) => literalMarkdown(truncate(text, max, '…'));
+  const md = (text: string, max = 1000) => inert(truncate(text, max, '…'));
   const lines = [
     md(v.headline),
     ...v.facts.map((f) => `*${md(f.label, 40)}:* ${md(f.value)}`),
@@ -186,7 +210,7 @@ export function qDeveloperNotification(event: MonitorEvent): Record<string, unkn
       title: md(`${EMOJI[event.severity]} ${v.title}`, 200),
       description: truncate(lines.join('\n'), 3500, '…'),
       ...(v.next ? { nextSteps: [md(v.next, 500)] } : {}),
-      keywords: [event.severity, event.type, event.server.id],
+      keywords: [event.severity, event.type, inert(event.server.id, 'literal')],
     },
     metadata: {
       threadId: event.session?.id ?? `server-${event.server.id}`,

@@ -1,30 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import {
-  literalMarkdown,
+  inert,
   progressBar,
   qDeveloperNotification,
   slackEscape,
   slackMessage,
   teamsMessage,
 } from '../../lambda/domain/render-chat.js';
+import { subjectOf } from '../../lambda/domain/render-text.js';
 import { everyEventType, sampleEvent } from '../../local/sample-events.js';
 
-const HOSTILE_NAME = '<!channel> *pwned* <https://evil.example|click here> [login](https://evil.example) <@U012AB3CD>';
-const HOSTILE_ERROR = '```\n<!everyone> **urgent** [reset](https://evil.example)\n```';
-
-function hostile(type: MonitorEvent['type'] = 'sync.failed'): MonitorEvent {
-  const e = sampleEvent(type);
-  return {
-    ...e,
-    session: {
-      ...(e.session as NonNullable<MonitorEvent['session']>),
-      repositoryName: HOSTILE_NAME,
-      error: HOSTILE_ERROR,
-    },
-  };
-}
+type Session = NonNullable<MonitorEvent['session']>;
 
 type Block = {
   type: string;
@@ -129,22 +119,12 @@ describe('slackMessage', () => {
     expect(JSON.stringify(slackBlocks(msg))).toContain('"type":"rich_text_preformatted"');
   });
 
-  it('puts server-provided text only where Slack renders it literally, and escapes the notification text', () => {
-    const msg = slackMessage(hostile('sync.stalled'));
-    const texts = slackTexts(msg);
-
-    expect(texts.filter((t) => t.type === 'mrkdwn')).toEqual([]);
-    expect(msg.text).not.toContain('<!channel>');
-    expect(msg.text).not.toContain('<https://evil.example');
-    expect(msg.text).toContain('&lt;!channel&gt;');
-  });
-
   it('cuts over-long names and errors with an ellipsis', () => {
     const e = sampleEvent('sync.failed');
     const long = {
       ...e,
       session: {
-        ...(e.session as NonNullable<MonitorEvent['session']>),
+        ...(e.session as Session),
         repositoryName: 'R'.repeat(500),
         error: 'E'.repeat(10_000),
       },
@@ -180,16 +160,6 @@ describe('teamsMessage', () => {
       expect(JSON.stringify(card).length).toBeLessThan(28_000);
     },
   );
-
-  it('escapes Markdown so a repository name cannot become a link or emphasis', () => {
-    const card = JSON.stringify(teamsMessage(hostile()));
-
-    expect(card).not.toMatch(/\]\(https/);
-    expect(card).not.toContain('**urgent**');
-    expect(card).not.toContain('<!channel>');
-    expect(card).toContain('［login］(https://evil.example)');
-    expect(card).not.toContain('\\\\'); // no backslash escapes: hosts that do not process them would show them
-  });
 });
 
 describe('qDeveloperNotification', () => {
@@ -209,15 +179,6 @@ describe('qDeveloperNotification', () => {
     expect(sync.metadata.threadId).toBe('a4c1e7f2-6b3d-4e8a-9c5f-2d7b8e1a3f60');
     expect(server.metadata.threadId).toBe('server-vb365-prod');
   });
-
-  it('escapes Markdown and mentions in server-provided text', () => {
-    const n = JSON.stringify(qDeveloperNotification(hostile()));
-
-    expect(n).not.toContain('<!channel>');
-    expect(n).not.toMatch(/\]\(https/);
-    expect(n).not.toContain('**urgent**');
-    expect(n).not.toContain('\\\\'); // no backslash escapes: Slack mrkdwn would show them
-  });
 });
 
 describe('escaping helpers', () => {
@@ -229,13 +190,26 @@ describe('escaping helpers', () => {
   });
 
   it.each([
-    ['<!channel> see <https://evil.example|here>', '‹!channel› see ‹https://evil.example¦here›'],
-    ['[login](https://evil.example)', '［login］(https://evil.example)'],
+    ['<!channel> see <https://evil.example|here>', '‹!channel› see ‹https꞉//evil․example¦here›'],
+    ['[login](https://evil.example)', '［login］(https꞉//evil․example)'],
     ['*bold* _it_ ~s~ `c`', '∗bold∗ ˍitˍ ∼s∼ ˋcˋ'],
+    ['@channel mail a@b.example', '＠channel mail a＠b․example'],
+    ['www.evil.example/x and HTTP://EVIL', 'www․evil․example/x and HTTP꞉//EVIL'],
+    ['&lt;!here&gt; &#60; AT&T', '＆lt;!here＆gt; ＆#60; AT&T'],
     ['# title\nnext', '＃ title next'],
-    ['S3 Immutable (eu-west-1)', 'S3 Immutable (eu-west-1)'],
-  ])('literalMarkdown(%j)', (input, expected) => {
-    expect(literalMarkdown(input)).toBe(expected);
+    ['- item\r\n> quote', '\u2060- item › quote'],
+    ['1. one\u2028two', '\u20601. one two'],
+    ['S3 Immutable (eu-west-1), 42.5 %', 'S3 Immutable (eu-west-1), 42.5 %'],
+  ])('inert(%j) for Markdown', (input, expected) => {
+    expect(inert(input)).toBe(expected);
+    expect(inert(expected)).toBe(expected);
+  });
+
+  it.each([
+    ['*x* <!channel> @here', '*x* <!channel> @here'],
+    ['see https://evil.example and www.evil.example\nnext', 'see https꞉//evil․example and www․evil․example\nnext'],
+  ])('inert(%j) for Slack literal elements defuses links only', (input, expected) => {
+    expect(inert(input, 'literal')).toBe(expected);
   });
 
   it.each([
@@ -244,5 +218,264 @@ describe('escaping helpers', () => {
     [100, '▓▓▓▓▓▓▓▓▓▓ 100 %'],
   ])('progressBar(%d)', (p, expected) => {
     expect(progressBar(p)).toBe(expected);
+  });
+});
+
+/*
+ * Server text (and config text) against every channel. Each payload is tried alone in each field, so no
+ * truncation hides one; `INJ` marks it, to prove the field is shown at all.
+ */
+const INJECTIONS = [
+  'INJ <!channel> <!here> <!everyone> <@U123> <#C123|ops> <!subteam^S0123>',
+  'INJ @channel @here @everyone',
+  'INJ http://evil.example/reset https://evil.example HTTP://EVIL.EXAMPLE',
+  'INJ www.evil.example evil.com/login a@evil.example',
+  'INJ [click](http://evil) ![x](http://evil/x.png) [ref]: http://evil',
+  'INJ <http://evil|click> <mailto:a@evil.example|mail>',
+  'INJ *x* _y_ ~z~ **b** __u__ ~~s~~',
+  'INJ ```\ncode\n``` `inline`',
+  'INJ <b>bold</b> <a href="http://evil">a</a> &lt;!here&gt; &#60;!channel&#62;',
+  '# INJ heading\n- item\r\n> quote\u2028=== \n1. one',
+  'INJ\r\nBcc: victim@evil.example\r\n\r\nbody',
+];
+
+type Shown = { sink: 'markdown' | 'literal' | 'subject'; texts: string[] };
+
+/** Every string a Teams card shows: TextBlocks and fact titles and values. */
+function teamsTexts(msg: Record<string, unknown>): string[] {
+  const out: string[] = [];
+  const walk = (x: unknown) => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') {
+      const o = x as Record<string, unknown>;
+      if (o.type === 'TextBlock') out.push(String(o.text));
+      if (typeof o.title === 'string' && typeof o.value === 'string') out.push(o.title, o.value);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk((msg.attachments as { content: { body: unknown } }[])[0]?.content.body);
+  return out;
+}
+
+/** What each channel shows of an event. */
+const CHANNELS: Record<string, (e: MonitorEvent) => Shown> = {
+  'Slack notification text': (x) => ({
+    sink: 'markdown',
+    texts: [String(slackMessage(x, {}).text)],
+  }),
+  'Slack blocks': (x) => {
+    const texts = slackTexts(slackMessage(x));
+    // Only elements Slack shows literally: no mrkdwn anywhere.
+    expect(texts.filter((t) => t.type !== 'plain_text' && t.type !== 'text')).toEqual([]);
+    return { sink: 'literal', texts: texts.map((t) => t.text) };
+  },
+  'Teams card': (x) => ({ sink: 'markdown', texts: teamsTexts(teamsMessage(x)) }),
+  'Q Developer': (x) => {
+    const n = qDeveloperNotification(x) as {
+      content: { title: string; description: string; nextSteps?: string[] };
+      metadata: { summary: string };
+    };
+    return {
+      sink: 'markdown',
+      texts: [n.content.title, n.content.description, ...(n.content.nextSteps ?? []), n.metadata.summary],
+    };
+  },
+  'email subject': (x) => ({ sink: 'subject', texts: [subjectOf(x)] }),
+};
+
+/** The product's own Markdown in a line: list bullets, Q Developer's bold labels and list titles. */
+const PRODUCT_MARKUP = /^(?:- |• |\*[^*]+:\* |\*[^*]+\*$)/;
+
+/** What in `text` a channel would render as a link, a mention, formatting, or a header (email subject). */
+function injections(sink: Shown['sink'], text: string): string[] {
+  const found: string[] = [];
+  const check = (what: string, re: RegExp, where = text) => {
+    const m = re.exec(where);
+    if (m) found.push(`${what} ${JSON.stringify(m[0])} in ${JSON.stringify(text.slice(0, 300))}`);
+  };
+  if (sink === 'subject') {
+    check('not printable ASCII (a header break)', /[^\x20-\x7e]/);
+    if (text.length > 100 || !text.startsWith('[VB365] ')) found.push(`bad subject ${JSON.stringify(text)}`);
+    return found;
+  }
+  check('URL', /[a-z][a-z0-9+.-]*:\/\//i);
+  check('www link', /\bwww\./i);
+  check('domain or e-mail link', /[\p{L}\p{N}]\.\p{L}/u);
+  if (sink === 'literal') return found;
+  check('line from server text', /[\r\n\u2028](?:- item|> quote|=== |1\. one|Bcc:|body|code)/);
+  check('Unicode line break', /[\u2028\u2029\u0085\v\f]/);
+  for (const raw of text.split(/[\r\n]/)) {
+    const line = raw.replace(PRODUCT_MARKUP, '');
+    check('Slack control sequence or HTML', /[<>]/, line);
+    check('Markdown link or image', /[[\]]/, line);
+    check('mention', /@/, line);
+    check('emphasis, strike, code or table', /[*_~`|]/, line);
+    check('HTML entity', /&#?[a-z0-9]+;/i, line.replace(/&amp;/g, ''));
+    check('heading, quote or list', /^\s*(?:[#>+=-]|\d+[.)](?:\s|$))/, line);
+  }
+  return found;
+}
+
+type Row = { field: string; make: (t: string) => MonitorEvent; inTitle?: boolean; hiddenIn?: string[] };
+
+/** Sets a session field of a sample event. */
+const session =
+  (type: MonitorEvent['type'], patch: (t: string) => Partial<Session>) =>
+  (t: string): MonitorEvent => {
+    const e = sampleEvent(type);
+    return { ...e, session: { ...(e.session as Session), ...patch(t) } };
+  };
+
+/** Every field of every event shape that carries server or configuration text. */
+const ROWS: Row[] = [
+  {
+    field: 'server.name',
+    make: (t) => ({ ...sampleEvent('sync.failed'), server: { ...sampleEvent('sync.failed').server, name: t } }),
+    inTitle: true,
+  },
+  {
+    field: 'server.url',
+    make: (t) => ({ ...sampleEvent('server.unreachable'), server: { ...sampleEvent('sync.failed').server, url: t } }),
+  },
+  { field: 'session.repositoryName', make: session('sync.failed', (t) => ({ repositoryName: t })), inTitle: true },
+  {
+    field: 'session.repositoryId',
+    make: session('sync.failed', (t) => ({ repositoryName: null, repositoryId: t })),
+    inTitle: true,
+  },
+  { field: 'session.id', make: session('sync.stalled', (t) => ({ id: t })), hiddenIn: ['Q Developer'] },
+  { field: 'session.state', make: session('sync.state_changed', (t) => ({ state: t })), inTitle: true },
+  { field: 'session.previousState', make: session('sync.state_changed', (t) => ({ previousState: t })) },
+  { field: 'session.error', make: session('sync.failed', (t) => ({ error: t })) },
+  {
+    field: 'problem.reason',
+    make: (t) => {
+      const e = sampleEvent('server.tls_failed');
+      return { ...e, problem: { ...(e.problem as NonNullable<MonitorEvent['problem']>), reason: t } };
+    },
+  },
+  {
+    field: 'certificate.subject',
+    make: (t) => {
+      const e = sampleEvent('server.certificate_expiring');
+      return { ...e, certificate: { ...(e.certificate as NonNullable<MonitorEvent['certificate']>), subject: t } };
+    },
+  },
+  {
+    field: 'repository.name',
+    make: (t) => {
+      const e = sampleEvent('repository.out_of_sync');
+      return { ...e, repository: { ...(e.repository as NonNullable<MonitorEvent['repository']>), name: t } };
+    },
+    inTitle: true,
+  },
+  {
+    field: 'impact.jobs[].name',
+    make: (t) => ({
+      ...sampleEvent('repository.out_of_sync'),
+      impact: { jobs: [{ id: 'j1', name: t, isEnabled: true }], total: 1 },
+    }),
+  },
+  {
+    field: 'summary items (name, state, error)',
+    make: (t) => {
+      const item = { sessionId: 's1', repositoryId: 'r1', repositoryName: t, state: t, progressPercent: 4, error: t };
+      return {
+        ...sampleEvent('monitor.started'),
+        summary: { running: [item], failed: [item], other: [], totals: { running: 1, failed: 1, other: 0 } },
+      };
+    },
+  },
+  {
+    field: 'held.note and held.items[].title',
+    make: (t) => {
+      const e = sampleEvent('monitor.held_summary');
+      const held = e.held as NonNullable<MonitorEvent['held']>;
+      return { ...e, held: { ...held, note: t, items: held.items.map((i) => ({ ...i, title: t })) } };
+    },
+  },
+  {
+    field: 'digest problems and out-of-sync names',
+    make: (t) => {
+      const e = sampleEvent('digest.weekly');
+      const d = e.digest as NonNullable<MonitorEvent['digest']>;
+      return {
+        ...e,
+        digest: {
+          ...d,
+          problems: d.problems.map((p) => ({ ...p, repositoryName: t, error: t })),
+          outOfSync: d.outOfSync.map((r) => ({ ...r, name: t })),
+        },
+      };
+    },
+  },
+  {
+    field: 'group.items[] (name, error)',
+    make: (t) => {
+      const e = sampleEvent('monitor.grouped');
+      const g = e.group as NonNullable<MonitorEvent['group']>;
+      return { ...e, group: { ...g, items: g.items.map((i) => ({ ...i, repositoryName: t, error: t })) } };
+    },
+  },
+];
+
+/** The notification text and the email subject show only the title. */
+const TITLE_ONLY = new Set(['Slack notification text', 'email subject']);
+
+describe('server text in every channel', () => {
+  const cases = Object.keys(CHANNELS).flatMap((channel) =>
+    ROWS.filter((r) => r.inTitle || !TITLE_ONLY.has(channel)).map((r) => [channel, r.field, r] as const),
+  );
+
+  it.each(cases)('%s: %s can inject no link, mention, formatting or header', (channel, _field, row) => {
+    const found: string[] = [];
+    const shown: string[] = [];
+    for (const payload of INJECTIONS) {
+      const out = CHANNELS[channel]?.(row.make(payload)) as Shown;
+      shown.push(out.texts.join('\n'));
+      for (const text of out.texts) found.push(...injections(out.sink, text));
+    }
+
+    expect(found).toEqual([]);
+    if (!row.hiddenIn?.includes(channel)) for (const s of shown) expect(s).toContain('INJ');
+  });
+
+  it('keeps a hostile repository name readable but inert, exactly, in each channel', () => {
+    const e = session('sync.failed', () => ({ repositoryName: '*x* _y_ <!channel> http://evil.example' }))('');
+
+    const slack = slackMessage(e);
+    const teams = teamsMessage(e) as { attachments: { content: { body: { items?: { text: string }[] }[] } }[] };
+    const q = qDeveloperNotification(e) as { content: { title: string } };
+
+    expect(slack.text).toBe('<!here> 🔴 ∗x∗ ˍyˍ ‹!channel› http꞉//evil․example sync failed on Contoso VB365');
+    expect(slackBlocks(slack)[0]?.text?.text).toBe(
+      '🔴 *x* _y_ <!channel> http꞉//evil․example sync failed on Contoso VB365',
+    );
+    expect(teams.attachments[0]?.content.body[0]?.items?.[0]?.text).toBe(
+      '🔴 ∗x∗ ˍyˍ ‹!channel› http꞉//evil․example sync failed on Contoso VB365',
+    );
+    expect(q.content.title).toBe('🔴 ∗x∗ ˍyˍ ‹!channel› http꞉//evil․example sync failed on Contoso VB365');
+    expect(subjectOf(e)).toBe('[VB365] *x* _y_ <!channel> http://evil.example sync failed on Contoso VB365');
+  });
+
+  it('keeps the email subject on one printable-ASCII line whatever the name holds', () => {
+    const e = session('sync.failed', () => ({ repositoryName: 'Réserve\r\nBcc: x@evil.example\u2028\u0085\u0000ü' }))(
+      '',
+    );
+
+    expect(subjectOf(e)).toBe('[VB365] Reserve Bcc: x@evil.example???u sync failed on Contoso VB365');
+  });
+});
+
+describe('sample events', () => {
+  const schema = JSON.parse(
+    readFileSync(new URL('../../lambda/domain/event-v1.schema.json', import.meta.url), 'utf8'),
+  ) as object;
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  (addFormats as unknown as (a: Ajv2020) => void)(ajv);
+  const validate = ajv.compile(schema);
+
+  it.each(everyEventType().map((e) => [e.type, e] as const))('%s is valid event contract v1', (_type, event) => {
+    expect(validate(event) ? [] : validate.errors).toEqual([]);
   });
 });
