@@ -15,7 +15,7 @@ import { sampleEvent } from './sample-events.js';
  * bar, header, fields, code block, context), from the exact payload the deliverer posts.
  */
 
-const TYPES: readonly EventType[] = ['sync.failed', 'sync.stalled'];
+const TYPES: readonly EventType[] = ['sync.failed', 'sync.stalled', 'monitor.grouped'];
 const require = createRequire(import.meta.url);
 
 type Block = { type: string; text?: { text: string }; fields?: { text: string }[]; elements?: unknown[] };
@@ -77,7 +77,7 @@ export function slackHtml(message: Record<string, unknown>): string {
   .att { display: flex; } .bar { width: 4px; border-radius: 8px; flex: none; }
   .blocks { padding: 0 12px; flex: 1; min-width: 0; }
   .header { font-weight: 900; font-size: 18px; margin: 4px 0 8px; }
-  .section { margin: 4px 0; } .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; margin: 8px 0; }
+  .section { margin: 4px 0; white-space: pre-line; } .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; margin: 8px 0; }
   pre { background: #f8f8f8; border: 1px solid #ddd; border-radius: 4px; padding: 8px; white-space: pre-wrap;
     font: 12px/1.5 Monaco, Menlo, Consolas, monospace; margin: 8px 0; }
   .context { color: #616061; font-size: 12px; margin: 6px 0; }

@@ -79,10 +79,28 @@ export interface DeliveryDeps {
   readonly dedupeMs?: number;
 }
 
+/** What happened per channel (ids). */
 export interface DeliveryReport {
   readonly delivered: readonly string[];
+  /** Delivered by an earlier attempt (SNS redelivery). */
   readonly duplicates: readonly string[];
+  /** The channel's `eventTypes` exclude the event. */
   readonly filtered: readonly string[];
+  /** People's channels skipped because a `monitor.grouped` event stands for this one there (`groupedIn`). */
+  readonly grouped: readonly string[];
+}
+
+/** Channels read by people: they get a `monitor.grouped` event instead of the events it stands for. */
+const FOR_PEOPLE: ReadonlySet<Channel['kind']> = new Set(['slack', 'teams', 'qdeveloper']);
+
+/**
+ * Whether a channel's filter lets an event through. A group passes when the filter names `monitor.grouped` or the
+ * type it groups: the events it stands for do not reach that channel themselves.
+ */
+function accepts(channel: Channel, event: MonitorEvent): boolean {
+  const types = channel.eventTypes;
+  if (!types || types.length === 0) return true;
+  return types.includes(event.type) || (event.group !== undefined && types.includes(event.group.type));
 }
 
 /** The body a channel posts for an event. */
@@ -100,9 +118,11 @@ export function bodyFor(channel: Channel, event: MonitorEvent): string {
 }
 
 /**
- * Delivers one event to every channel whose filter accepts it, each exactly once across redeliveries. Throws one
- * `DeliveryError` naming every channel that failed (retryable when any failure is), after the others were delivered,
- * so the caller's retry (SNS, then its dead-letter queue) covers exactly what is missing.
+ * Delivers one event to every channel whose filter accepts it, each exactly once across redeliveries. An event that a
+ * `monitor.grouped` event stands for (`groupedIn`) goes to webhooks only (machine consumers get every event); people's
+ * channels get the group. Throws one `DeliveryError` naming every channel that failed (retryable when any failure
+ * is), after the others were delivered, so the caller's retry (SNS, then its dead-letter queue) covers exactly what is
+ * missing.
  */
 export async function deliverEvent(
   event: MonitorEvent,
@@ -110,17 +130,17 @@ export async function deliverEvent(
   deps: DeliveryDeps,
   signal?: AbortSignal,
 ): Promise<DeliveryReport> {
-  const accepted = channels.filter(
-    (c) => !c.eventTypes || c.eventTypes.length === 0 || c.eventTypes.includes(event.type),
-  );
-  const filtered = channels.filter((c) => !accepted.includes(c)).map((c) => c.id);
+  const filtered = channels.filter((c) => !accepts(c, event));
+  const grouped = event.groupedIn ? channels.filter((c) => !filtered.includes(c) && FOR_PEOPLE.has(c.kind)) : [];
   const report = await deliverEach(
-    accepted.map((channel) => ({ channel, body: () => bodyFor(channel, event) })),
+    channels
+      .filter((c) => !filtered.includes(c) && !grouped.includes(c))
+      .map((channel) => ({ channel, body: () => bodyFor(channel, event) })),
     event.eventId,
     deps,
     signal,
   );
-  return { ...report, filtered };
+  return { ...report, filtered: filtered.map((c) => c.id), grouped: grouped.map((c) => c.id) };
 }
 
 /**
@@ -142,7 +162,7 @@ export async function forwardAlarm(
     deps,
     signal,
   );
-  return { ...report, filtered };
+  return { ...report, filtered, grouped: [] };
 }
 
 /** Posts each (channel, body) once per `key`, recording it in the delivery log; throws naming every failure. */
@@ -151,7 +171,7 @@ async function deliverEach(
   key: string,
   deps: DeliveryDeps,
   signal: AbortSignal | undefined,
-): Promise<Omit<DeliveryReport, 'filtered'>> {
+): Promise<Omit<DeliveryReport, 'filtered' | 'grouped'>> {
   const delivered: string[] = [];
   const duplicates: string[] = [];
   const failures: { channel: string; error: DeliveryError }[] = [];

@@ -1,5 +1,5 @@
 import type { MonitorEvent, Severity } from './events.js';
-import { truncate, viewOf } from './render-text.js';
+import { type EventView, truncate, viewOf } from './render-text.js';
 
 /*
  * Chat renderings of an event: Slack (Block Kit), Microsoft Teams (Adaptive Card for a Workflows webhook) and
@@ -26,7 +26,10 @@ const COLOUR: Record<Severity, { slack: string; teams: 'attention' | 'warning' |
 const EMOJI: Record<Severity, string> = { critical: '🔴', warning: '🟠', info: '🔵' };
 
 /** Slack limits: header 150, section text 3000, field 2000, 10 fields, rich text kept well under 4000. */
-const SLACK = { header: 150, text: 3000, field: 2000, fields: 10, error: 2800 };
+const SLACK = { header: 150, text: 3000, field: 2000, fields: 10, error: 2800, item: 300 };
+
+/** Q Developer: the description is cut at this length; list lines are fitted within it. */
+const Q_DESCRIPTION = 3500;
 
 /** Escapes text for Slack `mrkdwn`: `&`, `<`, `>` are the only characters Slack asks to escape. */
 export function slackEscape(text: string): string {
@@ -77,6 +80,27 @@ export function inert(text: string, sink: TextSink = 'markdown'): string {
     .replace(/^(?=[-+=]|\d{1,9}[.)](?:\s|$))/, '\u2060');
 }
 
+/**
+ * The lines of a list that fit in `budget` characters (a newline each), keeping room for the "… and N more" line:
+ * each item cut to `itemMax`, then rendered by `line`. Returns the lines and how many items are left out in all.
+ */
+function fitList(
+  list: EventView['lists'][number],
+  budget: number,
+  itemMax: number,
+  line: (item: string) => string,
+): { lines: string[]; more: number } {
+  const lines: string[] = [];
+  let used = 0;
+  for (const item of list.items) {
+    const l = line(truncate(item, itemMax, '…'));
+    if (used + l.length + 1 > budget - 24) break;
+    lines.push(l);
+    used += l.length + 1;
+  }
+  return { lines, more: list.more + list.items.length - lines.length };
+}
+
 /** A progress bar of 10 cells, e.g. `▓▓▓▓░░░░░░ 42 %`. */
 export function progressBar(percent: number): string {
   const filled = Math.round(Math.min(100, Math.max(0, percent)) / 10);
@@ -113,7 +137,8 @@ export function slackMessage(
   }
   if (v.note) blocks.push({ type: 'section', text: plain(v.note, SLACK.text) });
   for (const l of v.lists) {
-    const lines = [...l.items.map((i) => `• ${i}`), ...(l.more > 0 ? [`… and ${l.more} more`] : [])];
+    const fit = fitList(l, SLACK.text - l.title.length - 1, SLACK.item, (i) => `• ${i}`);
+    const lines = [...fit.lines, ...(fit.more > 0 ? [`… and ${fit.more} more`] : [])];
     blocks.push({ type: 'section', text: plain(`${l.title}\n${lines.join('\n')}`, SLACK.text) });
   }
   if (v.next) blocks.push({ type: 'context', elements: [plain(`Next: ${v.next}`, SLACK.field)] });
@@ -190,17 +215,19 @@ export function teamsMessage(event: MonitorEvent): Record<string, unknown> {
 export function qDeveloperNotification(event: MonitorEvent): Record<string, unknown> {
   const v = viewOf(event);
   const md = (text: string, max = 1000) => inert(truncate(text, max, '…'));
-  const lines = [
+  const head = [
     md(v.headline),
     ...v.facts.map((f) => `*${md(f.label, 40)}:* ${md(f.value)}`),
     ...(v.error ? [`*Error:* ${md(v.error, 2000)}`] : []),
     ...(v.note ? [md(v.note)] : []),
-    ...v.lists.flatMap((l) => [
-      `*${md(l.title)}*`,
-      ...l.items.map((i) => `• ${md(i, 300)}`),
-      ...(l.more > 0 ? [`… and ${l.more} more`] : []),
-    ]),
   ];
+  // Lists share what the head leaves of the description, so each keeps its "… and N more" line.
+  const share = Math.floor((Q_DESCRIPTION - head.join('\n').length) / Math.max(1, v.lists.length));
+  const lists = v.lists.flatMap((l) => {
+    const title = `*${md(l.title)}*`;
+    const fit = fitList(l, share - title.length - 1, 300, (i) => `• ${md(i, 300)}`);
+    return [title, ...fit.lines, ...(fit.more > 0 ? [`… and ${fit.more} more`] : [])];
+  });
   return {
     version: '1.0',
     source: 'custom',
@@ -208,9 +235,14 @@ export function qDeveloperNotification(event: MonitorEvent): Record<string, unkn
     content: {
       textType: 'client-markdown',
       title: md(`${EMOJI[event.severity]} ${v.title}`, 200),
-      description: truncate(lines.join('\n'), 3500, '…'),
+      description: truncate([...head, ...lists].join('\n'), Q_DESCRIPTION, '…'),
       ...(v.next ? { nextSteps: [md(v.next, 500)] } : {}),
-      keywords: [event.severity, event.type, inert(event.server.id, 'literal')],
+      keywords: [
+        event.severity,
+        event.type,
+        ...(event.group ? [event.group.type] : []),
+        inert(event.server.id, 'literal'),
+      ],
     },
     metadata: {
       threadId: event.session?.id ?? `server-${event.server.id}`,

@@ -281,8 +281,9 @@ export function viewOf(event: MonitorEvent): EventView {
   }
   if (event.group) {
     const g = event.group;
+    const noun = GROUP_NOUN[g.type].replace(/,$/, '');
     lists.push({
-      title: `${g.type} (${g.total})`,
+      title: `${noun.charAt(0).toUpperCase()}${noun.slice(1)} (${g.total})`,
       items: g.items.map((i) => {
         const progress = i.progressPercent === null ? '' : ` ${i.progressPercent} %`;
         const error = i.error ? ` - ${i.error}` : '';

@@ -178,10 +178,41 @@ describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)
       delivered: ['qdeveloper-1'],
       duplicates: [],
       filtered: ['slack-ops', 'teams-backup', 'siem'],
+      grouped: [],
     });
     expect(again?.duplicates).toEqual(['qdeveloper-1']);
     expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack']);
     expect(snsStandIn.received.map((m) => m.message)).toEqual([alarmJson]);
+  });
+
+  it('sends the events a group stands for to the webhook only, and the group to every channel', async () => {
+    posts.length = 0;
+    snsStandIn.received.length = 0;
+    const group = sampleEvent('monitor.grouped', {}, 44);
+    const members = [45, 46].map((n) => sampleEvent('sync.failed', { groupedIn: group.eventId }, n));
+
+    const reports = await handler(
+      {
+        Records: [...members, group].map(
+          (e, i) => sns(JSON.stringify(e), 'x', `grouped-${i}`).Records[0] as SNSEvent['Records'][number],
+        ),
+      },
+      context,
+    );
+
+    expect(reports.map((r) => r.grouped.length)).toEqual([3, 3, 0]);
+    expect(posts.filter((p) => p.path === '/siem/hook').map((p) => JSON.parse(p.body).eventId)).toEqual([
+      ...members.map((e) => e.eventId),
+      group.eventId,
+    ]);
+    expect(
+      posts
+        .filter((p) => p.path !== '/siem/hook')
+        .map((p) => p.path.split('/')[1])
+        .sort(),
+    ).toEqual(['slack', 'teams']);
+    expect(posts.find((p) => p.path.startsWith('/slack'))?.body).toContain('Syncs failed (40)');
+    expect(snsStandIn.received.map((m) => JSON.parse(m.message).id)).toEqual([group.eventId]);
   });
 
   it('never logs a webhook URL or signing secret', () => {

@@ -74,6 +74,7 @@ describe('deliverEvent', () => {
       delivered: expect.arrayContaining(['slack-ops', 'siem']),
       duplicates: [],
       filtered: ['teams-backup'],
+      grouped: [],
     });
     const siem = poster.posts.find((p) => p.channelId === 'siem');
     expect(JSON.parse(siem?.body ?? '{}')).toEqual(sampleEvent('sync.stalled'));
@@ -152,6 +153,46 @@ describe('deliverEvent', () => {
   });
 });
 
+describe('monitor.grouped and the events it stands for', () => {
+  const group = () => sampleEvent('monitor.grouped', {}, 7);
+  const member = () => sampleEvent('sync.failed', { groupedIn: group().eventId }, 8);
+
+  it('sends an event a group stands for to webhooks only: people get the group instead', async () => {
+    const report = await deliverEvent(member(), [...channels, Q], deps());
+
+    expect(report).toEqual({
+      delivered: ['siem'],
+      duplicates: [],
+      filtered: [],
+      grouped: ['slack-ops', 'teams-backup', 'q-ops'],
+    });
+    expect(poster.posts.map((p) => p.channelId)).toEqual(['siem']);
+    expect(JSON.parse(poster.posts[0]?.body ?? '{}')).toEqual(member());
+    expect(topics.published).toEqual([]);
+  });
+
+  it('sends the group to every channel, webhooks included, once', async () => {
+    const first = await deliverEvent(group(), [...channels, Q], deps());
+    const again = await deliverEvent(group(), [...channels, Q], deps());
+
+    expect([...first.delivered].sort()).toEqual(['q-ops', 'siem', 'slack-ops', 'teams-backup']);
+    expect([...again.duplicates].sort()).toEqual(['q-ops', 'siem', 'slack-ops', 'teams-backup']);
+    expect(JSON.parse(poster.posts.find((p) => p.channelId === 'siem')?.body ?? '{}')).toEqual(group());
+    expect(poster.posts.find((p) => p.channelId === 'slack-ops')?.body).toContain('Syncs failed (40)');
+    expect(JSON.parse(topics.published[0]?.body ?? '{}').content.description).toContain('*Syncs failed (40)*');
+  });
+
+  it("lets a group through a channel's filter when the filter names the grouped type", async () => {
+    const onlyStalled: Channel = { id: 'slack-stalls', kind: 'slack', secret: 's', eventTypes: ['sync.stalled'] };
+    const onlyGroups: Channel = { id: 'slack-groups', kind: 'slack', secret: 's', eventTypes: ['monitor.grouped'] };
+
+    const report = await deliverEvent(group(), [channels[1] as Channel, onlyStalled, onlyGroups], deps());
+
+    expect([...report.delivered].sort()).toEqual(['slack-groups', 'teams-backup']);
+    expect(report.filtered).toEqual(['slack-stalls']);
+  });
+});
+
 describe('forwardAlarm', () => {
   const alarm = '{"AlarmName":"vb365-heartbeat","NewStateValue":"ALARM"}';
 
@@ -160,7 +201,12 @@ describe('forwardAlarm', () => {
     const again = await forwardAlarm('msg-1', alarm, [...channels, Q], deps());
     const next = await forwardAlarm('msg-2', alarm, [...channels, Q], deps());
 
-    expect(first).toEqual({ delivered: ['q-ops'], duplicates: [], filtered: ['slack-ops', 'teams-backup', 'siem'] });
+    expect(first).toEqual({
+      delivered: ['q-ops'],
+      duplicates: [],
+      filtered: ['slack-ops', 'teams-backup', 'siem'],
+      grouped: [],
+    });
     expect(again.duplicates).toEqual(['q-ops']);
     expect(next.delivered).toEqual(['q-ops']);
     expect(topics.published.map((p) => p.body)).toEqual([alarm, alarm]);

@@ -479,3 +479,73 @@ describe('sample events', () => {
     expect(validate(event) ? [] : validate.errors).toEqual([]);
   });
 });
+
+describe('monitor.grouped in chat', () => {
+  const storm = (): MonitorEvent => {
+    const e = sampleEvent('monitor.grouped');
+    const g = e.group as NonNullable<MonitorEvent['group']>;
+    // Errors as long as a group item keeps them (300 characters).
+    return { ...e, group: { ...g, items: g.items.map((i) => ({ ...i, error: `${i.error} ${'x'.repeat(200)}` })) } };
+  };
+
+  it('shows the group in Slack: title, severity of the grouped type, the list cut to fit, and how many more', () => {
+    const msg = slackMessage(storm());
+    const header = slackBlocks(msg)[0]?.text?.text;
+    const list = slackBlocks(msg).find((b) => b.text?.text.startsWith('Syncs failed (40)'))?.text?.text ?? '';
+    const shown = list.split('\n').filter((l) => l.startsWith('• ')).length;
+
+    expect(header).toBe('🔴 40 syncs failed on Contoso VB365');
+    expect(msg.text).toBe('<!here> 🔴 40 syncs failed on Contoso VB365');
+    expect(list.length).toBeLessThanOrEqual(3000);
+    expect(shown).toBeGreaterThan(5);
+    expect(list.endsWith(`… and ${40 - shown} more`)).toBe(true);
+    expect(list).toContain('• Wasabi Tenant 01 10 % - Unable to access object storage');
+    expect(JSON.stringify(msg)).toContain('start the synchronization again'); // the grouped type's next step
+  });
+
+  it('shows the group in Teams: every listed item, then how many more', () => {
+    const texts = teamsTexts(teamsMessage(storm()));
+    const list = texts.find((t) => t.startsWith('- Wasabi Tenant 01')) ?? '';
+
+    expect(texts).toContain('Syncs failed (40)');
+    expect(list.split('\r')).toHaveLength(26);
+    expect(list.split('\r')[25]).toBe('- … and 15 more');
+  });
+
+  it('shows the group in Q Developer within its description, ending with how many more', () => {
+    const n = qDeveloperNotification(storm()) as { content: { description: string; keywords: string[] } };
+    const lines = n.content.description.split('\n');
+    const shown = lines.filter((l) => l.startsWith('• ')).length;
+
+    expect(n.content.description.length).toBeLessThanOrEqual(3500);
+    expect(lines).toContain('*Syncs failed (40)*');
+    expect(shown).toBeGreaterThan(5);
+    expect(lines.at(-1)).toBe(`… and ${40 - shown} more`);
+    expect(n.content.keywords).toEqual(['critical', 'monitor.grouped', 'sync.failed', 'vb365-prod']);
+  });
+});
+
+describe('new server events in chat', () => {
+  it('shows a refused certificate as critical, with the problem and what to do', () => {
+    const msg = slackMessage(sampleEvent('server.tls_failed'));
+    const texts = slackTexts(msg).map((t) => t.text);
+
+    expect(msg.text).toBe('<!here> 🔴 Contoso VB365 certificate refused');
+    expect(texts).toContain(
+      'The monitor REFUSED the TLS certificate of Contoso VB365: sync sessions are not being watched.',
+    );
+    expect(texts.find((t) => t.startsWith('Problem: '))).toMatch(
+      /^Problem: TLS: certificate of https꞉\/\/vb365․contoso․local:4443 refused \(SELF_SIGNED_CERT_IN_CHAIN\)/,
+    );
+    expect(texts.find((t) => t.startsWith('Next: '))).toMatch(/did not send its credentials/);
+  });
+
+  it('shows the setup reminder as information, without a mention, with the command to store the account', () => {
+    const msg = slackMessage(sampleEvent('server.setup_required'));
+    const teams = teamsTexts(teamsMessage(sampleEvent('server.setup_required')));
+
+    expect(msg.text).toBe('🔵 Contoso VB365 waits for its credentials');
+    expect((msg.attachments as { color: string }[])[0]?.color).toBe('#2E90FA');
+    expect(teams.find((t) => t.startsWith('Next: '))).toMatch(/^Next: Store the VB365 account .* put-secret-value/);
+  });
+});
