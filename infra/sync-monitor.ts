@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import {
+  ArnFormat,
   aws_chatbot as chatbot,
   aws_cloudwatch as cloudwatch,
   aws_cloudwatch_actions as cwActions,
@@ -94,12 +95,24 @@ export class Vb365SyncMonitor extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // CloudWatch alarms publish to the encrypted topic.
+    // CloudWatch alarms publish to the encrypted topic: only alarms of this account and region (no confused deputy).
+    const stack = Stack.of(this);
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
       }),
     );
 
@@ -118,18 +131,16 @@ export class Vb365SyncMonitor extends Construct {
       enforceSSL: true,
     });
     for (const recipient of config.notifications.emails) {
-      this.topic.addSubscription(
-        new subscriptions.EmailSubscription(recipient.address, {
-          ...(recipient.eventTypes && recipient.eventTypes.length > 0
-            ? {
-                filterPolicy: {
-                  // Alarm messages carry no attributes: `exists: false` lets them through every filter.
-                  type: new sns.SubscriptionFilter([{ exists: false }, ...recipient.eventTypes]),
-                },
-              }
-            : {}),
-        }),
-      );
+      // Alarm messages carry no attributes: `exists: false` lets them through every filter.
+      const filterPolicy: Record<string, sns.SubscriptionFilter> = {
+        // Storm control: the events a `monitor.grouped` message stands for (attribute grouped=true) reach email as
+        // that one message.
+        grouped: new sns.SubscriptionFilter([{ exists: false }]),
+      };
+      if (recipient.eventTypes && recipient.eventTypes.length > 0) {
+        filterPolicy.type = new sns.SubscriptionFilter([{ exists: false }, ...recipient.eventTypes]);
+      }
+      this.topic.addSubscription(new subscriptions.EmailSubscription(recipient.address, { filterPolicy }));
     }
 
     this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetters', {

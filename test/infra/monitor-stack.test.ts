@@ -105,16 +105,52 @@ describe('MonitorStack — one server', () => {
     });
   });
 
+  it('lets CloudWatch use the key only for alarms of this account and region', () => {
+    const keys = Object.values(template.findResources('AWS::KMS::Key')) as {
+      Properties: {
+        KeyPolicy: {
+          Statement: {
+            Principal?: { Service?: unknown };
+            Action: unknown;
+            Condition?: Record<string, Record<string, unknown>>;
+          }[];
+        };
+      };
+    }[];
+    const grants = keys.flatMap((k) =>
+      k.Properties.KeyPolicy.Statement.filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com'),
+    );
+
+    expect(grants).toHaveLength(1);
+    expect(grants[0]?.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(grants[0]?.Condition?.StringEquals).toEqual({ 'aws:SourceAccount': env.account });
+    expect(Object.keys(grants[0]?.Condition?.ArnLike ?? {})).toEqual(['aws:SourceArn']);
+    expect(text(grants[0]?.Condition?.ArnLike?.['aws:SourceArn'])).toBe(
+      `arn:<token>:cloudwatch:${env.region}:${env.account}:alarm:*`,
+    );
+  });
+
   it('subscribes emails with a filter on the event type that still lets alarms through', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
-      FilterPolicy: { type: [{ exists: false }, 'sync.failed', 'server.unreachable'] },
+      FilterPolicy: Match.objectLike({ type: [{ exists: false }, 'sync.failed', 'server.unreachable'] }),
+    });
+  });
+
+  it('keeps events that a monitor.grouped message stands for out of every email subscription', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      FilterPolicy: {
+        grouped: [{ exists: false }],
+        type: [{ exists: false }, 'sync.failed', 'server.unreachable'],
+      },
     });
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'all@example.com',
-      FilterPolicy: Match.absent(),
+      FilterPolicy: { grouped: [{ exists: false }] },
     });
   });
 
