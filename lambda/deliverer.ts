@@ -3,13 +3,14 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import type { Context, SNSEvent } from 'aws-lambda';
+import type { Context, SNSEvent, SNSMessage } from 'aws-lambda';
 import { HttpChannelSender } from './adapters/channels/http-channel-sender.js';
 import { SecretChannelTargets } from './adapters/channels/secret-channel-targets.js';
 import { SnsTopicPoster } from './adapters/channels/sns-topic-poster.js';
 import { DynamoDbDeliveryLog } from './adapters/dynamodb-delivery-log.js';
 import { loadDelivererConfig } from './config.js';
-import { type DeliveryReport, deliverEvent, forwardAlarm } from './domain/delivery.js';
+import { parseAlarm } from './domain/alarm.js';
+import { type DeliveryReport, deliverAlarm, deliverEvent, forwardOther } from './domain/delivery.js';
 import type { MonitorEvent } from './domain/events.js';
 
 const logger = new Logger({ serviceName: 'vb365-sync-monitor-deliverer' });
@@ -34,23 +35,35 @@ export async function handler(event: SNSEvent, context: Context): Promise<Delive
   for (const record of event.Records) {
     const signal = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - 3_000));
     const message = parseEvent(record.Sns.Message);
-    if (!message) {
-      // CloudWatch alarm notifications share the topic: email gets them from SNS; Amazon Q Developer channels get
-      // them as they are (rendered natively there); Slack, Teams and webhooks get monitor events only.
-      const report = await forwardAlarm(record.Sns.MessageId, record.Sns.Message, config.channels, deps, signal);
-      logger.info('not a monitor event; forwarded to Amazon Q Developer channels only', {
-        messageId: record.Sns.MessageId,
-        subject: record.Sns.Subject,
-        ...report,
-      });
+    if (message) {
+      const report = await deliverEvent(message, config.channels, deps, signal);
+      logger.info('event delivered', { eventId: message.eventId, type: message.type, ...report });
       reports.push(report);
-      continue;
+    } else {
+      reports.push(await deliverNotAnEvent(record.Sns, signal));
     }
-    const report = await deliverEvent(message, config.channels, deps, signal);
-    logger.info('event delivered', { eventId: message.eventId, type: message.type, ...report });
-    reports.push(report);
   }
   return reports;
+}
+
+/**
+ * The monitor's own CloudWatch alarms share the topic: email gets AWS's rendering from SNS, every channel here gets
+ * ours (Q Developer gets the alarm as it is, rendered natively there). Anything else goes to Q Developer only.
+ */
+async function deliverNotAnEvent(sns: SNSMessage, signal: AbortSignal): Promise<DeliveryReport> {
+  const alarm = parseAlarm(sns.MessageId, sns.Message);
+  if (alarm) {
+    const report = await deliverAlarm(alarm, sns.Message, config.channels, deps, signal);
+    logger.info('alarm delivered', { messageId: sns.MessageId, alarm: alarm.name, state: alarm.state, ...report });
+    return report;
+  }
+  const report = await forwardOther(sns.MessageId, sns.Message, config.channels, deps, signal);
+  logger.info('neither a monitor event nor an alarm; forwarded to Amazon Q Developer channels only', {
+    messageId: sns.MessageId,
+    subject: sns.Subject,
+    ...report,
+  });
+  return report;
 }
 
 function parseEvent(text: string): MonitorEvent | undefined {

@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { type MonitorAlarm, parseAlarm } from '../lambda/domain/alarm.js';
 import type { EventType } from '../lambda/domain/events.js';
-import { slackMessage, teamsMessage } from '../lambda/domain/render-chat.js';
-import { sampleEvent } from './sample-events.js';
+import { slackAlarmMessage, slackMessage, teamsAlarmMessage, teamsMessage } from '../lambda/domain/render-chat.js';
+import { sampleAlarm, sampleEvent } from './sample-events.js';
 
 /*
- * Renders the Slack and Teams messages of a few events to PNG for the README (`npm run render-cards`), in a headless
+ * Renders the Slack and Teams messages of a few events and of the monitor's heartbeat alarm to PNG for the README (`npm run render-cards`), in a headless
  * Chromium (found on PATH, or CHROMIUM_PATH). Teams cards go through Microsoft's own Adaptive Cards renderer;
  * Slack has no offline renderer, so its Block Kit message is laid out here the way Slack shows an attachment (colour
  * bar, header, fields, code block, context), from the exact payload the deliverer posts.
@@ -133,15 +134,23 @@ async function main(): Promise<void> {
   try {
     const page = await browser.newPage({ deviceScaleFactor: 2 });
     const scratch = join(tmpdir(), `render-cards-${process.pid}.html`);
-    for (const type of TYPES) {
-      const event = sampleEvent(type);
+    const alarm = parseAlarm('sample', JSON.stringify(sampleAlarm())) as MonitorAlarm;
+    const cards: [string, Record<string, unknown>, Record<string, unknown>][] = [
+      ...TYPES.map((type): [string, Record<string, unknown>, Record<string, unknown>] => [
+        type.replace('.', '-'),
+        slackMessage(sampleEvent(type)),
+        teamsMessage(sampleEvent(type)),
+      ]),
+      ['monitor-alarm', slackAlarmMessage(alarm), teamsAlarmMessage(alarm)],
+    ];
+    for (const [name, slack, teams] of cards) {
       for (const [kind, html] of [
-        ['slack', slackHtml(slackMessage(event))],
-        ['teams', teamsHtml(teamsMessage(event))],
+        ['slack', slackHtml(slack)],
+        ['teams', teamsHtml(teams)],
       ] as const) {
         writeFileSync(scratch, html);
         await page.goto(pathToFileURL(scratch).href);
-        const file = join(out, `${kind}-${type.replace('.', '-')}.png`);
+        const file = join(out, `${kind}-${name}.png`);
         await page.locator('#card').screenshot({ path: file });
         console.log(`wrote ${relative(process.cwd(), file)}`);
       }

@@ -1,6 +1,14 @@
+import { alarmWebhookBody, type MonitorAlarm } from './alarm.js';
 import { DeliveryError } from './errors.js';
 import type { EventType, MonitorEvent } from './events.js';
-import { qDeveloperNotification, type SlackMentions, slackMessage, teamsMessage } from './render-chat.js';
+import {
+  qDeveloperNotification,
+  type SlackMentions,
+  slackAlarmMessage,
+  slackMessage,
+  teamsAlarmMessage,
+  teamsMessage,
+} from './render-chat.js';
 
 interface ChannelBase {
   /** Stable id, used in the delivery log and in error messages (never the URL). */
@@ -143,11 +151,48 @@ export async function deliverEvent(
   return { ...report, filtered: filtered.map((c) => c.id), grouped: grouped.map((c) => c.id) };
 }
 
+/** The body a channel posts for one of the monitor's own alarms: `raw` is the CloudWatch message as SNS carried it. */
+export function alarmBodyFor(channel: Channel, alarm: MonitorAlarm, raw: string): string {
+  switch (channel.kind) {
+    case 'slack':
+      return JSON.stringify(slackAlarmMessage(alarm, channel.mentions));
+    case 'teams':
+      return JSON.stringify(teamsAlarmMessage(alarm));
+    case 'webhook':
+      return JSON.stringify(alarmWebhookBody(alarm));
+    case 'qdeveloper':
+      // Q Developer renders CloudWatch alarms natively.
+      return raw;
+  }
+}
+
 /**
- * Forwards a message that is not a monitor event (a CloudWatch alarm notification sharing the topic) to the channels
- * that understand it as it is: Amazon Q Developer renders alarms natively. Deduplicated by the SNS message id.
+ * Delivers one of the monitor's own CloudWatch alarms (ALARM, or OK when it clears) to every channel, whatever its
+ * event filter: that the monitor is broken is news for everyone it notifies. Once per channel, deduplicated by the
+ * SNS message id; failures as for `deliverEvent`.
  */
-export async function forwardAlarm(
+export async function deliverAlarm(
+  alarm: MonitorAlarm,
+  raw: string,
+  channels: readonly Channel[],
+  deps: DeliveryDeps,
+  signal?: AbortSignal,
+): Promise<DeliveryReport> {
+  const report = await deliverEach(
+    channels.map((channel) => ({ channel, body: () => alarmBodyFor(channel, alarm, raw) })),
+    `alarm/${alarm.messageId}`,
+    deps,
+    signal,
+  );
+  return { ...report, filtered: [], grouped: [] };
+}
+
+/**
+ * Forwards a message that is neither a monitor event nor a CloudWatch alarm to the Amazon Q Developer channels as it
+ * is (they show what they understand); the other channels are not sent what they cannot render. Deduplicated by the
+ * SNS message id.
+ */
+export async function forwardOther(
   messageId: string,
   message: string,
   channels: readonly Channel[],

@@ -1,15 +1,18 @@
+import { alarmSeverity, alarmViewOf, type MonitorAlarm } from './alarm.js';
 import type { MonitorEvent, Severity } from './events.js';
 import { type EventView, truncate, viewOf } from './render-text.js';
 
 /*
  * Chat renderings of an event: Slack (Block Kit), Microsoft Teams (Adaptive Card for a Workflows webhook) and
- * Amazon Q Developer in chat applications (custom notification). Pure functions of the event JSON.
+ * Amazon Q Developer in chat applications (custom notification); and of the monitor's own CloudWatch alarms for Slack
+ * and Teams. Pure functions of the event JSON (or the alarm).
  *
  * Text that does not come from this code (repository names, errors, states, session ids and job names from the VB365
- * server; server names and URLs from the configuration) is untrusted, and every string a channel shows goes through
- * `inert`. In Slack it only goes into `plain_text` and `rich_text` elements, which Slack renders literally (no
- * mentions, no formatting), with links defused; the notification text (mrkdwn), Teams TextBlocks and Q Developer's
- * Markdown get the look-alikes too. Over-long text is cut with an ellipsis within each platform's limits.
+ * server; server names and URLs from the configuration; alarm text from CloudWatch) is untrusted, and every string a
+ * channel shows goes through `inert`. In Slack it only goes into `plain_text` and `rich_text` elements, which Slack
+ * renders literally (no mentions, no formatting), with links defused; the notification text (mrkdwn), Teams TextBlocks
+ * and Q Developer's Markdown get the look-alikes too. Over-long text is cut with an ellipsis within each platform's
+ * limits.
  */
 
 /** Who to notify per severity in Slack, e.g. `{ critical: '<!here>' }` (trusted: it comes from configuration). */
@@ -112,14 +115,25 @@ export function slackMessage(
   event: MonitorEvent,
   mentions: SlackMentions = DEFAULT_SLACK_MENTIONS,
 ): Record<string, unknown> {
-  const v = viewOf(event);
+  return slackOf(viewOf(event), event.severity, mentions);
+}
+
+/** A Slack message for one of the monitor's own CloudWatch alarms (ALARM or OK). */
+export function slackAlarmMessage(
+  alarm: MonitorAlarm,
+  mentions: SlackMentions = DEFAULT_SLACK_MENTIONS,
+): Record<string, unknown> {
+  return slackOf(alarmViewOf(alarm), alarmSeverity(alarm), mentions);
+}
+
+function slackOf(v: EventView, severity: Severity, mentions: SlackMentions): Record<string, unknown> {
   const plain = (text: string, max: number) => ({
     type: 'plain_text',
     text: inert(truncate(text, max, '…'), 'literal'),
     emoji: false,
   });
   const blocks: Record<string, unknown>[] = [
-    { type: 'header', text: plain(`${EMOJI[event.severity]} ${v.title}`, SLACK.header) },
+    { type: 'header', text: plain(`${EMOJI[severity]} ${v.title}`, SLACK.header) },
     { type: 'section', text: plain(v.headline, SLACK.text) },
   ];
   const facts = v.facts.filter((f) => f.label !== 'Progress').slice(0, SLACK.fields);
@@ -143,27 +157,35 @@ export function slackMessage(
   }
   if (v.next) blocks.push({ type: 'context', elements: [plain(`Next: ${v.next}`, SLACK.field)] });
   blocks.push({ type: 'context', elements: [plain(v.footer.join(' · '), SLACK.field)] });
-  const mention = mentions[event.severity];
+  const mention = mentions[severity];
   return {
     // The notification text (phone banners, search) is mrkdwn: the configured mention first, then the inert title.
-    text: `${mention ? `${mention} ` : ''}${slackEscape(inert(truncate(`${EMOJI[event.severity]} ${v.title}`, SLACK.header, '…')))}`,
-    attachments: [{ color: COLOUR[event.severity].slack, blocks }],
+    text: `${mention ? `${mention} ` : ''}${slackEscape(inert(truncate(`${EMOJI[severity]} ${v.title}`, SLACK.header, '…')))}`,
+    attachments: [{ color: COLOUR[severity].slack, blocks }],
   };
 }
 
 /** A Microsoft Teams message for a Workflows ("When a Teams webhook request is received") webhook. */
 export function teamsMessage(event: MonitorEvent): Record<string, unknown> {
-  const v = viewOf(event);
+  return teamsOf(viewOf(event), event.severity);
+}
+
+/** A Microsoft Teams message for one of the monitor's own CloudWatch alarms (ALARM or OK). */
+export function teamsAlarmMessage(alarm: MonitorAlarm): Record<string, unknown> {
+  return teamsOf(alarmViewOf(alarm), alarmSeverity(alarm));
+}
+
+function teamsOf(v: EventView, severity: Severity): Record<string, unknown> {
   const md = (text: string, max = 2000) => inert(truncate(text, max, '…'));
   const body: Record<string, unknown>[] = [
     {
       type: 'Container',
-      style: COLOUR[event.severity].teams,
+      style: COLOUR[severity].teams,
       bleed: true,
       items: [
         {
           type: 'TextBlock',
-          text: md(`${EMOJI[event.severity]} ${v.title}`, 200),
+          text: md(`${EMOJI[severity]} ${v.title}`, 200),
           weight: 'Bolder',
           size: 'Medium',
           wrap: true,

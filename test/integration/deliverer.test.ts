@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyWebhook } from '../../lambda/adapters/channels/webhook-signature.js';
 import type { DeliveryReport } from '../../lambda/domain/delivery.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
-import { sampleEvent } from '../../local/sample-events.js';
+import { sampleAlarm, sampleEvent } from '../../local/sample-events.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { generatePki } from '../../local/simulator/certs.js';
 import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
@@ -164,25 +164,80 @@ describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)
     expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack', 'teams']);
   });
 
-  it('respects channel filters; alarms reach only Amazon Q Developer, as they are, once', async () => {
+  it('respects channel filters', async () => {
     posts.length = 0;
     snsStandIn.received.length = 0;
-    const alarmJson = '{"AlarmName":"Heartbeat-vb365-prod","NewStateValue":"ALARM"}';
 
     const [report] = await handler(sns(JSON.stringify(sampleEvent('sync.completed', {}, 43))), context);
-    const [alarm] = await handler(sns(alarmJson, 'ALARM: "Heartbeat"', 'alarm-1'), context);
-    const [again] = await handler(sns(alarmJson, 'ALARM: "Heartbeat"', 'alarm-1'), context);
 
-    expect([...(report?.filtered ?? [])].sort()).toEqual(['qdeveloper-1', 'teams-backup']);
-    expect(alarm).toEqual({
+    expect(report).toEqual({
+      delivered: expect.arrayContaining(['siem', 'slack-ops']),
+      duplicates: [],
+      filtered: ['teams-backup', 'qdeveloper-1'],
+      grouped: [],
+    });
+    expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack']);
+    expect(snsStandIn.received).toEqual([]);
+  });
+
+  it("renders the monitor's alarm and its OK for Slack, Teams and a signed webhook, and forwards them to Q Developer, once each", async () => {
+    posts.length = 0;
+    snsStandIn.received.length = 0;
+    const alarm = sampleAlarm();
+    const ok = {
+      ...alarm,
+      NewStateValue: 'OK',
+      OldStateValue: 'ALARM',
+      StateChangeTime: '2026-11-28T12:45:00.000+0000',
+    };
+
+    const [first] = await handler(sns(JSON.stringify(alarm), 'ALARM: "Heartbeat"', 'alarm-1'), context);
+    const [again] = await handler(sns(JSON.stringify(alarm), 'ALARM: "Heartbeat"', 'alarm-1'), context);
+    const [cleared] = await handler(sns(JSON.stringify(ok), 'OK: "Heartbeat"', 'alarm-2'), context);
+
+    const channels = ['qdeveloper-1', 'siem', 'slack-ops', 'teams-backup'];
+    expect([...(first?.delivered ?? [])].sort()).toEqual(channels);
+    expect([...(again?.duplicates ?? [])].sort()).toEqual(channels);
+    expect([...(cleared?.delivered ?? [])].sort()).toEqual(channels);
+    const bodies = (channel: string) =>
+      posts.filter((p) => p.path.split('/')[1] === channel).map((p) => JSON.parse(p.body));
+    expect(bodies('slack').map((m) => m.text)).toEqual([
+      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+      '🔵 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is OK',
+    ]);
+    expect(bodies('teams').map((m) => m.attachments[0].content.body[0].items[0].text)).toEqual([
+      '🔴 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+      '🔵 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is OK',
+    ]);
+    expect(bodies('siem').map((b) => [b.kind, b.id, b.severity, b.alarm.state])).toEqual([
+      ['alarm', 'alarm-1', 'critical', 'ALARM'],
+      ['alarm', 'alarm-2', 'info', 'OK'],
+    ]);
+    for (const siem of posts.filter((p) => p.path === '/siem/hook'))
+      expect(
+        verifyWebhook(
+          siem.body,
+          siem.headers as Record<string, string>,
+          'whsec_siem_0123456789',
+          Math.floor(Date.now() / 1000),
+        ),
+      ).toBe(true);
+    expect(snsStandIn.received.map((m) => JSON.parse(m.message))).toEqual([alarm, ok]);
+  });
+
+  it('forwards a message that is neither an event nor an alarm to Q Developer only', async () => {
+    posts.length = 0;
+    snsStandIn.received.length = 0;
+
+    const [report] = await handler(sns('plain text', 'x', 'other-1'), context);
+
+    expect(report).toEqual({
       delivered: ['qdeveloper-1'],
       duplicates: [],
       filtered: ['slack-ops', 'teams-backup', 'siem'],
       grouped: [],
     });
-    expect(again?.duplicates).toEqual(['qdeveloper-1']);
-    expect(posts.map((p) => p.path.split('/')[1]).sort()).toEqual(['siem', 'slack']);
-    expect(snsStandIn.received.map((m) => m.message)).toEqual([alarmJson]);
+    expect(posts).toEqual([]);
   });
 
   it('sends the events a group stands for to the webhook only, and the group to every channel', async () => {
@@ -219,6 +274,7 @@ describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)
     const printed = output.join('');
 
     expect(printed).toContain('event delivered');
+    expect(printed).toContain('alarm delivered');
     for (const secret of ['slacksecretpath', 'teamssecretpath', 'whsec_siem_0123456789'])
       expect(printed).not.toContain(secret);
   });

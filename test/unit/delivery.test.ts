@@ -1,16 +1,18 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { type MonitorAlarm, parseAlarm } from '../../lambda/domain/alarm.js';
 import {
   bodyFor,
   type Channel,
   type ChannelPoster,
   type ChannelTarget,
+  deliverAlarm,
   deliverEvent,
-  forwardAlarm,
+  forwardOther,
   type TopicPoster,
 } from '../../lambda/domain/delivery.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
-import { sampleEvent } from '../../local/sample-events.js';
+import { sampleAlarm, sampleEvent } from '../../local/sample-events.js';
 import { InMemoryDeliveryLog } from '../fakes/in-memory-delivery-log.js';
 
 /** Poster that records what it posted and fails for channels told to. */
@@ -193,13 +195,114 @@ describe('monitor.grouped and the events it stands for', () => {
   });
 });
 
-describe('forwardAlarm', () => {
-  const alarm = '{"AlarmName":"vb365-heartbeat","NewStateValue":"ALARM"}';
+const ALARM = JSON.stringify(sampleAlarm());
+const OK = JSON.stringify(sampleAlarm({ NewStateValue: 'OK', OldStateValue: 'ALARM' }));
 
-  it('forwards a CloudWatch alarm as it is to Q Developer channels only, once per SNS message', async () => {
-    const first = await forwardAlarm('msg-1', alarm, [...channels, Q], deps());
-    const again = await forwardAlarm('msg-1', alarm, [...channels, Q], deps());
-    const next = await forwardAlarm('msg-2', alarm, [...channels, Q], deps());
+describe('parseAlarm', () => {
+  it('reads a CloudWatch alarm notification', () => {
+    expect(parseAlarm('msg-1', ALARM)).toEqual({
+      messageId: 'msg-1',
+      name: 'VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6',
+      description: 'No successful poll cycle of Contoso VB365 for 3 intervals: the monitor is not watching it.',
+      state: 'ALARM',
+      previousState: 'OK',
+      reason:
+        'Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [Breaching].',
+      changedAt: '2026-11-28T12:30:00.000Z',
+      region: 'EU (Ireland)',
+      accountId: '123456789012',
+      arn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6',
+    });
+  });
+
+  it.each([
+    ['not JSON', 'ALARM: "Heartbeat" in EU (Ireland)'],
+    ['a monitor event', JSON.stringify(sampleEvent('sync.failed'))],
+    ['JSON without a state', '{"AlarmName":"x"}'],
+    ['a JSON array', '[1]'],
+  ])('returns undefined for %s', (_what, message) => {
+    expect(parseAlarm('msg-1', message)).toBeUndefined();
+  });
+});
+
+describe('deliverAlarm', () => {
+  const alarm = (message = ALARM, id = 'msg-1') => parseAlarm(id, message) as MonitorAlarm;
+
+  it('renders the alarm for every channel whatever its filter, once per SNS message', async () => {
+    const first = await deliverAlarm(alarm(), ALARM, [...channels, Q], deps());
+    const again = await deliverAlarm(alarm(), ALARM, [...channels, Q], deps());
+    const ok = await deliverAlarm(alarm(OK, 'msg-2'), OK, [...channels, Q], deps());
+
+    expect([...first.delivered].sort()).toEqual(['q-ops', 'siem', 'slack-ops', 'teams-backup']);
+    expect(first.filtered).toEqual([]);
+    expect([...again.duplicates].sort()).toEqual(['q-ops', 'siem', 'slack-ops', 'teams-backup']);
+    expect(ok.delivered).toHaveLength(4);
+    expect(poster.posts).toHaveLength(6);
+    expect(topics.published.map((p) => p.body)).toEqual([ALARM, OK]); // Q Developer renders alarms natively
+  });
+
+  it('posts Slack and Teams a message of their own: critical for ALARM with the mention, info for OK', async () => {
+    await deliverAlarm(alarm(), ALARM, channels, deps());
+    await deliverAlarm(alarm(OK, 'msg-2'), OK, channels, deps());
+
+    const slack = poster.posts.filter((p) => p.channelId === 'slack-ops').map((p) => JSON.parse(p.body));
+    const teams = poster.posts.filter((p) => p.channelId === 'teams-backup').map((p) => JSON.parse(p.body));
+    expect(slack.map((m) => m.text)).toEqual([
+      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+      '🔵 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is OK',
+    ]);
+    expect(slack.map((m) => m.attachments[0].color)).toEqual(['#D92D20', '#2E90FA']);
+    expect(JSON.stringify(slack[0])).toContain('Reason: Threshold Crossed');
+    expect(JSON.stringify(slack[0])).toContain('Next: The monitor is not watching this server.');
+    expect(teams.map((m) => m.attachments[0].content.body[0].style)).toEqual(['attention', 'accent']);
+  });
+
+  it('posts webhooks a JSON body of its own, kind "alarm", with the values as CloudWatch sent them', async () => {
+    await deliverAlarm(alarm(), ALARM, channels, deps());
+
+    const body = JSON.parse(poster.posts.find((p) => p.channelId === 'siem')?.body ?? '{}');
+    expect(body).toEqual({
+      kind: 'alarm',
+      id: 'msg-1',
+      severity: 'critical',
+      title: 'Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+      alarm: {
+        name: 'VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6',
+        description: 'No successful poll cycle of Contoso VB365 for 3 intervals: the monitor is not watching it.',
+        state: 'ALARM',
+        previousState: 'OK',
+        reason:
+          'Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [Breaching].',
+        changedAt: '2026-11-28T12:30:00.000Z',
+        region: 'EU (Ireland)',
+        accountId: '123456789012',
+        arn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6',
+      },
+    });
+    expect(body).not.toHaveProperty('schemaVersion');
+  });
+
+  it('delivers to the others, then throws naming the failed channel; a retry posts only that one', async () => {
+    poster.failing.set('slack-ops', new DeliveryError('channel slack-ops: HTTP 503', true, 503));
+
+    const err = await deliverAlarm(alarm(), ALARM, [...channels, Q], deps()).catch((e: unknown) => e);
+    poster.failing.clear();
+    const retry = await deliverAlarm(alarm(), ALARM, [...channels, Q], deps());
+
+    expect((err as DeliveryError).message).toBe(
+      'event alarm/msg-1 not delivered to 1 channel(s): channel slack-ops: HTTP 503',
+    );
+    expect(retry.delivered).toEqual(['slack-ops']);
+    expect(poster.posts.map((p) => p.channelId).sort()).toEqual(['siem', 'slack-ops', 'teams-backup']);
+  });
+});
+
+describe('forwardOther', () => {
+  const other = 'a message that is neither an event nor an alarm';
+
+  it('forwards any other message as it is to Q Developer channels only, once per SNS message', async () => {
+    const first = await forwardOther('msg-1', other, [...channels, Q], deps());
+    const again = await forwardOther('msg-1', other, [...channels, Q], deps());
 
     expect(first).toEqual({
       delivered: ['q-ops'],
@@ -208,15 +311,14 @@ describe('forwardAlarm', () => {
       grouped: [],
     });
     expect(again.duplicates).toEqual(['q-ops']);
-    expect(next.delivered).toEqual(['q-ops']);
-    expect(topics.published.map((p) => p.body)).toEqual([alarm, alarm]);
+    expect(topics.published.map((p) => p.body)).toEqual([other]);
     expect(poster.posts).toEqual([]);
   });
 
-  it('throws when the topic refuses, so SNS retries the alarm', async () => {
+  it('throws when the topic refuses, so SNS retries the message', async () => {
     topics.failure = new DeliveryError('channel q-ops: SNS publish failed (ThrottlingException 400)', true, 400);
 
-    const err = await forwardAlarm('msg-3', alarm, [Q], deps()).catch((e: unknown) => e);
+    const err = await forwardOther('msg-3', other, [Q], deps()).catch((e: unknown) => e);
 
     expect((err as DeliveryError).message).toBe(
       'event alarm/msg-3 not delivered to 1 channel(s): channel q-ops: SNS publish failed (ThrottlingException 400)',

@@ -2,17 +2,20 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
+import { type MonitorAlarm, parseAlarm } from '../../lambda/domain/alarm.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import {
   inert,
   progressBar,
   qDeveloperNotification,
+  slackAlarmMessage,
   slackEscape,
   slackMessage,
+  teamsAlarmMessage,
   teamsMessage,
 } from '../../lambda/domain/render-chat.js';
 import { subjectOf } from '../../lambda/domain/render-text.js';
-import { everyEventType, sampleEvent } from '../../local/sample-events.js';
+import { everyEventType, sampleAlarm, sampleEvent } from '../../local/sample-events.js';
 
 type Session = NonNullable<MonitorEvent['session']>;
 
@@ -222,7 +225,7 @@ describe('escaping helpers', () => {
 });
 
 /*
- * Server text (and config text) against every channel. Each payload is tried alone in each field, so no
+ * Server text (and config and alarm text) against every channel. Each payload is tried alone in each field, so no
  * truncation hides one; `INJ` marks it, to prove the field is shown at all.
  */
 const INJECTIONS = [
@@ -240,6 +243,8 @@ const INJECTIONS = [
 ];
 
 type Shown = { sink: 'markdown' | 'literal' | 'subject'; texts: string[] };
+type Source = MonitorEvent | MonitorAlarm;
+const isEvent = (x: Source): x is MonitorEvent => 'schemaVersion' in x;
 
 /** Every string a Teams card shows: TextBlocks and fact titles and values. */
 function teamsTexts(msg: Record<string, unknown>): string[] {
@@ -257,20 +262,24 @@ function teamsTexts(msg: Record<string, unknown>): string[] {
   return out;
 }
 
-/** What each channel shows of an event. */
-const CHANNELS: Record<string, (e: MonitorEvent) => Shown> = {
+/**
+ * What each channel shows of an event or an alarm; `undefined` where the channel does not render it itself (Q
+ * Developer gets alarms as they are and renders them natively; email gets AWS's alarm email).
+ */
+const CHANNELS: Record<string, (x: Source) => Shown | undefined> = {
   'Slack notification text': (x) => ({
     sink: 'markdown',
-    texts: [String(slackMessage(x, {}).text)],
+    texts: [String((isEvent(x) ? slackMessage(x, {}) : slackAlarmMessage(x, {})).text)],
   }),
   'Slack blocks': (x) => {
-    const texts = slackTexts(slackMessage(x));
+    const texts = slackTexts(isEvent(x) ? slackMessage(x) : slackAlarmMessage(x));
     // Only elements Slack shows literally: no mrkdwn anywhere.
     expect(texts.filter((t) => t.type !== 'plain_text' && t.type !== 'text')).toEqual([]);
     return { sink: 'literal', texts: texts.map((t) => t.text) };
   },
-  'Teams card': (x) => ({ sink: 'markdown', texts: teamsTexts(teamsMessage(x)) }),
+  'Teams card': (x) => ({ sink: 'markdown', texts: teamsTexts(isEvent(x) ? teamsMessage(x) : teamsAlarmMessage(x)) }),
   'Q Developer': (x) => {
+    if (!isEvent(x)) return undefined; // alarms are forwarded as they are (Q Developer renders them)
     const n = qDeveloperNotification(x) as {
       content: { title: string; description: string; nextSteps?: string[] };
       metadata: { summary: string };
@@ -280,7 +289,7 @@ const CHANNELS: Record<string, (e: MonitorEvent) => Shown> = {
       texts: [n.content.title, n.content.description, ...(n.content.nextSteps ?? []), n.metadata.summary],
     };
   },
-  'email subject': (x) => ({ sink: 'subject', texts: [subjectOf(x)] }),
+  'email subject': (x) => (isEvent(x) ? { sink: 'subject', texts: [subjectOf(x)] } : undefined),
 };
 
 /** The product's own Markdown in a line: list bullets, Q Developer's bold labels and list titles. */
@@ -316,7 +325,10 @@ function injections(sink: Shown['sink'], text: string): string[] {
   return found;
 }
 
-type Row = { field: string; make: (t: string) => MonitorEvent; inTitle?: boolean; hiddenIn?: string[] };
+type Row = { field: string; make: (t: string) => Source; inTitle?: boolean; hiddenIn?: string[] };
+
+const alarm = (overrides: Record<string, string> = {}): MonitorAlarm =>
+  parseAlarm('5b2c0d1e-7f3a-5b6c-9d8e-1f2a3b4c5d6e', JSON.stringify(sampleAlarm(overrides))) as MonitorAlarm;
 
 /** Sets a session field of a sample event. */
 const session =
@@ -326,7 +338,7 @@ const session =
     return { ...e, session: { ...(e.session as Session), ...patch(t) } };
   };
 
-/** Every field of every event shape that carries server or configuration text. */
+/** Every field of every event shape that carries server, configuration or alarm text. */
 const ROWS: Row[] = [
   {
     field: 'server.name',
@@ -417,6 +429,10 @@ const ROWS: Row[] = [
       return { ...e, group: { ...g, items: g.items.map((i) => ({ ...i, repositoryName: t, error: t })) } };
     },
   },
+  { field: 'alarm AlarmName', make: (t) => alarm({ AlarmName: t }), inTitle: true },
+  { field: 'alarm NewStateReason', make: (t) => alarm({ NewStateReason: t }) },
+  { field: 'alarm AlarmDescription', make: (t) => alarm({ AlarmDescription: t }) },
+  { field: 'alarm OldStateValue', make: (t) => alarm({ OldStateValue: t }) },
 ];
 
 /** The notification text and the email subject show only the title. */
@@ -424,7 +440,9 @@ const TITLE_ONLY = new Set(['Slack notification text', 'email subject']);
 
 describe('server text in every channel', () => {
   const cases = Object.keys(CHANNELS).flatMap((channel) =>
-    ROWS.filter((r) => r.inTitle || !TITLE_ONLY.has(channel)).map((r) => [channel, r.field, r] as const),
+    ROWS.filter((r) => (r.inTitle || !TITLE_ONLY.has(channel)) && CHANNELS[channel]?.(r.make('x')) !== undefined).map(
+      (r) => [channel, r.field, r] as const,
+    ),
   );
 
   it.each(cases)('%s: %s can inject no link, mention, formatting or header', (channel, _field, row) => {
@@ -547,5 +565,46 @@ describe('new server events in chat', () => {
     expect(msg.text).toBe('🔵 Contoso VB365 waits for its credentials');
     expect((msg.attachments as { color: string }[])[0]?.color).toBe('#2E90FA');
     expect(teams.find((t) => t.startsWith('Next: '))).toMatch(/^Next: Store the VB365 account .* put-secret-value/);
+  });
+});
+
+describe('monitor alarms in chat', () => {
+  it('renders an ALARM for Slack as critical: title, what it means, the reason and what to do', () => {
+    const msg = slackAlarmMessage(alarm());
+    const texts = slackTexts(msg).map((t) => t.text);
+
+    expect(msg.text).toBe(
+      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+    );
+    expect((msg.attachments as { color: string }[])[0]?.color).toBe('#D92D20');
+    expect(texts).toContain('State: OK -> ALARM');
+    expect(texts).toContain(
+      'What it means: No successful poll cycle of Contoso VB365 for 3 intervals: the monitor is not watching it.',
+    );
+    expect(texts.find((t) => t.startsWith('Reason: '))).toMatch(/^Reason: Threshold Crossed/);
+    expect(texts).toContain('Changed: 2026-11-28 12:30 UTC');
+    expect(texts.find((t) => t.startsWith('Next: '))).toMatch(/^Next: The monitor is not watching this server/);
+  });
+
+  it('renders the OK message as information, without a mention', () => {
+    const msg = slackAlarmMessage(alarm({ NewStateValue: 'OK', OldStateValue: 'ALARM' }));
+    const teams = teamsAlarmMessage(alarm({ NewStateValue: 'OK', OldStateValue: 'ALARM' })) as {
+      attachments: { content: { body: { style?: string }[] } }[];
+    };
+
+    expect(msg.text).toBe('🔵 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is OK');
+    expect(slackTexts(msg).map((t) => t.text)).toContain('State: ALARM -> OK');
+    expect(teams.attachments[0]?.content.body[0]?.style).toBe('accent');
+  });
+
+  it.each([
+    ['VB365SyncMonitor-PollErrors1A2B3C4D-X', /^Next: The poll function failed/],
+    ['VB365SyncMonitor-DeliveryDeadLettersAlarm1A2B-X', /^Next: Notifications did not reach a chat or webhook/],
+    ['VB365SyncMonitor-DeadLetters1A2B3C4D-X', /^Next: Scheduled polls could not invoke/],
+    ['someone-elses-alarm', /^Next: Open the alarm in the CloudWatch console/],
+  ])('says what to do about %s', (name, next) => {
+    const texts = slackTexts(slackAlarmMessage(alarm({ AlarmName: name }))).map((t) => t.text);
+
+    expect(texts.find((t) => t.startsWith('Next: '))).toMatch(next);
   });
 });
