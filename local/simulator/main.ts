@@ -1,13 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { generatePki } from './certs.js';
 import { scenarios } from './scenarios.js';
 import { type SimVersion, startSimulator } from './simulator.js';
 
 /*
  * Runs the VB365 simulator by hand, e.g. to point `vb365-sync-monitor run` at it:
  *   npm run simulator -- --port 4443 --step-every 30
- * It writes the CA certificate to <dir>/ca.pem and prints the URL and credentials.
+ * It writes the CA certificate to <dir>/ca.pem and prints the URL, the certificate's pin and the credentials.
+ * With --self-signed it presents a self-signed certificate, as VB365 does by default (ca.pem is then that certificate).
  */
 const { values } = parseArgs({
   options: {
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     versions: { type: 'string', default: 'v5,v6,v7,v8' },
     'token-lifetime': { type: 'string', default: '3600' },
     dir: { type: 'string', default: '.simulator' },
+    'self-signed': { type: 'boolean', default: false },
   },
 });
 
@@ -30,13 +33,14 @@ const sim = await startSimulator({
   scenario,
   versions: values.versions.split(',').map((v) => v.trim()) as SimVersion[],
   tokenLifetimeSeconds: Number(values['token-lifetime']),
+  ...(values['self-signed'] ? { pki: await generatePki({ selfSigned: true }) } : {}),
 });
 const dir = resolve(values.dir);
 mkdirSync(dir, { recursive: true });
 const caFile = join(dir, 'ca.pem');
 writeFileSync(caFile, sim.pki.caCert);
 console.log(`VB365 simulator on ${sim.url} (scenario "${scenario.name}")`);
-console.log(`  CA bundle:   ${caFile}`);
+console.log(`  CA bundle:   ${caFile}${values['self-signed'] ? ' (the self-signed certificate)' : ''}`);
 console.log(`  pin SHA-256: ${sim.pki.serverFingerprint256}`);
 console.log(`  credentials: VB365_USERNAME=${sim.username} VB365_PASSWORD=${sim.password}`);
 const everyMs = Number(values['step-every']) * 1000;
