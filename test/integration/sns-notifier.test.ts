@@ -219,4 +219,19 @@ describe('SnsNotifier', () => {
       expect(Object.values(m.attributes).every((v) => v !== '')).toBe(true);
     }
   });
+
+  it('reports an event that cannot fit even shrunk, sends nothing for it, and delivers the others', async () => {
+    const huge = sampleEvent('server.unreachable', {
+      server: { id: 'vb365-prod', name: 'n'.repeat(300_000), url: 'https://vb365.contoso.local:4443' },
+    });
+    const fine = sampleEvent('sync.started');
+
+    const result = await new SnsNotifier(client, TOPIC).publish([huge, fine]);
+
+    expect([...result.delivered]).toEqual([fine.eventId]);
+    expect(result.failed).toEqual([
+      { eventId: huge.eventId, reason: expect.stringMatching(/^too large for SNS even shrunk \(over 262144 bytes\)/) },
+    ]);
+    expect(sns.requests.every((r) => r.refused === undefined)).toBe(true);
+  });
 });
