@@ -70,8 +70,10 @@ export function resolveLinks(links: WireLinks, baseUrl: string): Record<string, 
   for (const [name, link] of Object.entries(links ?? {})) {
     if (kept >= SERVER_TEXT.linksPerItem) break;
     const href = typeof link === 'string' ? link : link?.href;
-    if (!href || href.length > SERVER_TEXT.hrefChars || name.length > SERVER_TEXT.nameChars) continue;
-    if (name === '__proto__') continue;
+    // A `__proto__` key (an own property after JSON.parse) would set the prototype of `out` instead of a link.
+    if (!href || href.length > SERVER_TEXT.hrefChars || name.length > SERVER_TEXT.nameChars || name === '__proto__') {
+      continue;
+    }
     try {
       out[name] = new URL(href, baseUrl).toString();
       kept += 1;
