@@ -1,4 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { inspect } from 'node:util';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpVb365Api, type HttpVb365ApiOptions } from '../../lambda/adapters/vb365/http-vb365-api.js';
@@ -639,6 +641,39 @@ describe('HttpVb365Api — TLS', () => {
     expect(err.message).toContain(`changed: now SHA-256 ${selfSigned.serverFingerprint256}`);
     expect(local.totalRequests).toBe(0);
     expect(local.grants).toEqual([]);
+  });
+
+  it('with a pin alone writes not one byte to a server whose certificate is not the pinned one', async () => {
+    // A raw TLS listener sees every byte, even an incomplete request; it answers 404 to whatever arrives.
+    const selfSigned = await generatePki({ selfSigned: true });
+    let bytes = 0;
+    const raw = createTlsServer({ key: selfSigned.serverKey, cert: selfSigned.serverCert }, (socket) => {
+      socket.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        socket.write('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n');
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => raw.listen(0, '127.0.0.1', () => r()));
+    const baseUrl = `https://127.0.0.1:${(raw.address() as AddressInfo).port}`;
+
+    try {
+      const refused = await failure(
+        client({ baseUrl, ca: undefined, pinSha256: pki.serverFingerprint256 }).apiVersion(),
+      );
+      const bytesWhenRefused = bytes;
+      const control = await failure(
+        client({ baseUrl, ca: undefined, pinSha256: selfSigned.serverFingerprint256 }).apiVersion(),
+      );
+
+      expect(refused).toBeInstanceOf(UpstreamTlsError);
+      expect(bytesWhenRefused).toBe(0);
+      expect(control).toBeInstanceOf(UpstreamUnsupportedError);
+      expect(bytes).toBeGreaterThan(0);
+    } finally {
+      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await new Promise<void>((r) => raw.close(() => r()));
+    }
   });
 
   it('with a pin alone refuses the pinned certificate once it has expired, saying when', async () => {
