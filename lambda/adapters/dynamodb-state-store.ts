@@ -9,7 +9,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import type { HistoryEntry } from '../domain/digest.js';
-import { StateConflictError, StateStoreError } from '../domain/errors.js';
+import { StateConflictError, StateItemTooLargeError, StateStoreError } from '../domain/errors.js';
 import type { MonitorEvent } from '../domain/events.js';
 import type { CallOptions, ItemKey, ItemWrite, StateStore } from '../domain/ports.js';
 import type {
@@ -55,7 +55,7 @@ export interface StoreStats {
  * and totals kept, so they are still published and deduplicated as themselves).
  *
  * Failure contract: a lost conditional write is `StateConflictError`; an item that cannot fit even so (its record
- * alone is too large, or its key is) is refused before sending with a `StateStoreError` naming the item, its size and
+ * alone is too large, or its key is) is refused before sending with a `StateItemTooLargeError` naming the item, its size and
  * the limit; any other DynamoDB failure is `StateStoreError` (message names the operation and the AWS error; the cause
  * is kept).
  */
@@ -139,7 +139,7 @@ export class DynamoDbStateStore implements StateStore {
     const version = expectedVersion + 1;
     const where = `${sortKeyOf(item.key).slice(0, 80)} of server ${serverId.slice(0, 80)}`;
     const keyProblem = keyProblemOf(partitionOf(serverId), sortKeyOf(item.key));
-    if (keyProblem !== undefined) throw new StateStoreError(`cannot store ${where}: ${keyProblem}`);
+    if (keyProblem !== undefined) throw new StateItemTooLargeError(`cannot store ${where}: ${keyProblem}`);
     const attributesWith = (pending: readonly MonitorEvent[]): Record<string, AttributeValue> => {
       const attributes: Record<string, AttributeValue> = {
         [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
@@ -163,7 +163,7 @@ export class DynamoDbStateStore implements StateStore {
     }
     const size = itemBytes(attributes);
     if (size > DYNAMODB_LIMITS.itemBytes) {
-      throw new StateStoreError(
+      throw new StateItemTooLargeError(
         `cannot store ${where}: the item is ${size} bytes even with its ${item.pending.length} pending event(s) shrunk, over DynamoDB's ${DYNAMODB_LIMITS.itemBytes}-byte item limit (the record alone is ${utf8Bytes(JSON.stringify(item.record))} bytes)`,
       );
     }

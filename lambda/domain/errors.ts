@@ -101,10 +101,18 @@ export class StateConflictError extends Error {
 
 /** The state store failed for another reason than a conflict (throttling, network, permissions): the cycle fails. */
 export class StateStoreError extends Error {
-  override readonly name = 'StateStoreError';
+  override readonly name: string = 'StateStoreError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/**
+ * One item cannot be stored at all (its key, or its record even with its outbox shrunk, is over DynamoDB's limits).
+ * Nothing was sent; retrying does not help. The cycle reports it as that item's problem and goes on with the others.
+ */
+export class StateItemTooLargeError extends StateStoreError {
+  override readonly name = 'StateItemTooLargeError';
 }
 
 /** Publishing failed as a whole (nothing got through): the cycle fails; the events stay in the outbox. */

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { digestDue, type HistoryEntry, historyEntryOf } from './digest.js';
-import { StateConflictError, UpstreamError } from './errors.js';
+import { StateConflictError, StateItemTooLargeError, UpstreamError } from './errors.js';
 import type { EventType, MonitorEvent, ServerRef } from './events.js';
 import { needsImpact, withImpact } from './impact.js';
 import {
@@ -250,6 +250,7 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       return true;
     } catch (err) {
       if (err instanceof StateConflictError) conflicts += 1;
+      else if (err instanceof StateItemTooLargeError) problems.push(itemProblem(write.key, err));
       else storeFailure ??= err;
       return false;
     }
@@ -308,7 +309,8 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
             acks += 1;
           } catch (err) {
             // A lost acknowledgement only means the events are published again (at-least-once).
-            if (!(err instanceof StateConflictError)) storeFailure ??= err;
+            if (err instanceof StateItemTooLargeError) problems.push(itemProblem(c.write.key, err));
+            else if (!(err instanceof StateConflictError)) storeFailure ??= err;
           }
         }),
       ),
@@ -428,6 +430,11 @@ function expiryOf(record: SessionRecord, policy: Policy): number | null {
   if (record.phase !== 'ended' || record.finishedAt === null) return null;
   const last = Math.max(Date.parse(record.finishedAt), Date.parse(record.listedAt ?? record.finishedAt));
   return Math.floor((last + policy.finishedRetentionMs) / 1000);
+}
+
+/** An item the store cannot hold: that item's problem (retried next cycle), not the cycle's. */
+function itemProblem(key: ItemKey, err: StateItemTooLargeError): CycleProblem {
+  return key.kind === 'session' ? { sessionId: key.id, message: err.message } : { message: err.message };
 }
 
 function sameJson(a: unknown, b: unknown): boolean {

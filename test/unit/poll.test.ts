@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { UpstreamAuthError, UpstreamUnreachableError } from '../../lambda/domain/errors.js';
+import { StateItemTooLargeError, UpstreamAuthError, UpstreamUnreachableError } from '../../lambda/domain/errors.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { type PollDeps, pollOnce } from '../../lambda/domain/poll.js';
 import type { SyncSession } from '../../lambda/domain/types.js';
@@ -197,6 +197,17 @@ describe('pollOnce', () => {
     const stored = store.items.get('srv|session|q')?.write;
     // 30 days after it was last seen listed, not after it finished 40 days ago.
     expect(stored?.expiresAt).toBe(Math.floor((clock + 30 * 86_400_000) / 1000));
+  });
+
+  it('confines an item the store cannot hold to that item: the others are committed and published', async () => {
+    await tick(0);
+    api.sessions = [session('a'), session('b')];
+    store.failNextWrites = [new StateItemTooLargeError('cannot store SESSION#a: the item is 512000 bytes')];
+
+    const summary = await tick();
+
+    expect(notifier.types()).toEqual(['monitor.started', 'sync.started']);
+    expect(summary.problems).toEqual([{ sessionId: 'a', message: expect.stringContaining('512000 bytes') }]);
   });
 
   it('publishes what it committed when caching repository names fails, and reports it', async () => {
