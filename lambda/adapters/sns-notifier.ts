@@ -15,7 +15,7 @@ import { LAST_SHRINK_STEP, shrinkEvent } from './shrink-event.js';
 /**
  * Publishes events to an SNS topic: one message per event, in PublishBatch calls of up to 10, with
  * `MessageStructure=json` so email subscribers get readable text (`email`) while every other protocol gets the
- * event JSON (`default`). Message attributes `type`, `severity`, `serverId`, `repositoryId` and `grouped` let
+ * event JSON (`default`). Message attributes `type`, `severity`, `serverId`, `repositoryId`, `grouped` and `groupType` let
  * subscriptions filter. Every message fits SNS's 256 KiB limit (an event too large is shrunk: its free text and item
  * lists, never the JSON text), and every batch does too (batches are split by size). Entries SNS fails on its side
  * are retried once; what still fails is reported, never thrown. Throws `NotifierError` only when no event at all got
@@ -124,6 +124,8 @@ function rawEntryOf(event: MonitorEvent): PublishBatchRequestEntry {
   }
   // People's channels get the monitor.grouped event instead: email subscriptions filter these out.
   if (event.groupedIn) attributes.grouped = { DataType: 'String', StringValue: 'true' };
+  // A group tells which type it stands for, so a recipient who filters on `sync.failed` still gets a storm of them.
+  if (event.group) attributes.groupType = { DataType: 'String', StringValue: event.group.type };
   return {
     Id: 'e0',
     Subject: subjectOf(event),

@@ -208,6 +208,12 @@ describe('SnsNotifier', () => {
     expect(sns.received[0]?.attributes).toMatchObject({ type: 'sync.failed', severity: 'critical' });
   });
 
+  it('names the type a monitor.grouped event stands for in the attribute groupType', async () => {
+    await new SnsNotifier(client, TOPIC).publish([sampleEvent('monitor.grouped'), sampleEvent('sync.failed')]);
+
+    expect(sns.received.map((m) => m.attributes.groupType)).toEqual(['sync.failed', undefined]);
+  });
+
   it('sends at most 10 attributes, none empty, for every event type', async () => {
     const events = everyEventType().map((e) => ({ ...e, groupedIn: 'vb365-prod/server/9/monitor.grouped' }));
 
