@@ -27,6 +27,7 @@ import { TABLE_SCHEMA } from '../lambda/adapters/dynamodb-state-store.js';
 import { CREDENTIALS_PLACEHOLDER_USERNAME, DELIVERER_ENV, ENV } from '../lambda/config.js';
 import type { Channel } from '../lambda/domain/delivery.js';
 import type { EventType } from '../lambda/domain/events.js';
+import { GROUPABLE_TYPES } from '../lambda/domain/storm.js';
 import type { ResolvedConfig } from './config-schema.js';
 
 /** cdk-nag: the AWS managed basic execution policy every Lambda role gets. */
@@ -131,16 +132,8 @@ export class Vb365SyncMonitor extends Construct {
       enforceSSL: true,
     });
     for (const recipient of config.notifications.emails) {
-      // Alarm messages carry no attributes: `exists: false` lets them through every filter.
-      const filterPolicy: Record<string, sns.SubscriptionFilter> = {
-        // Storm control: the events a `monitor.grouped` message stands for (attribute grouped=true) reach email as
-        // that one message.
-        grouped: new sns.SubscriptionFilter([{ exists: false }]),
-      };
-      if (recipient.eventTypes && recipient.eventTypes.length > 0) {
-        filterPolicy.type = new sns.SubscriptionFilter([{ exists: false }, ...recipient.eventTypes]);
-      }
-      this.topic.addSubscription(new subscriptions.EmailSubscription(recipient.address, { filterPolicy }));
+      const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(recipient.address));
+      (subscription.node.defaultChild as sns.CfnSubscription).filterPolicy = emailFilterPolicy(recipient.eventTypes);
     }
 
     this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetters', {
@@ -595,4 +588,18 @@ function readSecretValue(secret: secretsmanager.ISecret, grantee: iam.IGrantable
     resourceArns: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
     resource: secret,
   });
+}
+
+/**
+ * The SNS filter policy of an email recipient. Alarm messages carry no attributes: `exists: false` lets them through.
+ * Storm control: the events a `monitor.grouped` message stands for (attribute `grouped`) reach email as that one
+ * message; a recipient who chose event types also gets the groups of those types (attribute `groupType`), or a storm
+ * of the very failures they asked for would reach them as nothing.
+ */
+export function emailFilterPolicy(eventTypes: readonly EventType[] | undefined): Record<string, unknown> {
+  const single = { grouped: [{ exists: false }] };
+  if (!eventTypes || eventTypes.length === 0) return single;
+  const chosen = { ...single, type: [{ exists: false }, ...eventTypes] };
+  const groups = eventTypes.filter((t) => GROUPABLE_TYPES.has(t));
+  return groups.length === 0 ? chosen : { $or: [chosen, { groupType: groups }] };
 }

@@ -20,7 +20,7 @@ import type { Policy } from './policy.js';
  */
 
 /** Event types about one item (a session or a repository) that can be grouped. */
-const GROUPABLE = new Set<EventType>([
+export const GROUPABLE_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   'sync.started',
   'sync.progress',
   'sync.stalled',
@@ -49,7 +49,7 @@ export function groupStorms(result: CycleResult, now: Date, server: ServerRef, p
   const all = [...result.serverEvents, ...result.sessions.flatMap((s) => s.events)];
   const byType = new Map<EventType, MonitorEvent[]>();
   for (const e of all) {
-    if (!GROUPABLE.has(e.type)) continue;
+    if (!GROUPABLE_TYPES.has(e.type)) continue;
     byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
   }
   const storms = [...byType].filter(([, events]) => events.length >= threshold);

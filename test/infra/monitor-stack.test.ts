@@ -134,23 +134,37 @@ describe('MonitorStack — one server', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
-      FilterPolicy: Match.objectLike({ type: [{ exists: false }, 'sync.failed', 'server.unreachable'] }),
+      FilterPolicy: {
+        $or: [
+          { grouped: [{ exists: false }], type: [{ exists: false }, 'sync.failed', 'server.unreachable'] },
+          { groupType: ['sync.failed'] },
+        ],
+      },
     });
   });
 
   it('keeps events that a monitor.grouped message stands for out of every email subscription', () => {
-    template.hasResourceProperties('AWS::SNS::Subscription', {
-      Protocol: 'email',
-      Endpoint: 'ops@example.com',
-      FilterPolicy: {
-        grouped: [{ exists: false }],
-        type: [{ exists: false }, 'sync.failed', 'server.unreachable'],
-      },
-    });
-    template.hasResourceProperties('AWS::SNS::Subscription', {
-      Protocol: 'email',
-      Endpoint: 'all@example.com',
-      FilterPolicy: { grouped: [{ exists: false }] },
+    const policies = Object.values(
+      template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } }),
+    )
+      .map((r) => r.Properties as { Endpoint: string; FilterPolicy: FilterPolicy })
+      .map((p) => [p.Endpoint, p.FilterPolicy] as const);
+    const gets = (policy: FilterPolicy | undefined) =>
+      Object.entries(MESSAGES)
+        .filter(([, attributes]) => policy !== undefined && matches(policy, attributes))
+        .map(([name]) => name);
+
+    // ops@ chose sync.failed and server.unreachable; all@ chose nothing (everything).
+    expect(Object.fromEntries(policies.map(([endpoint, policy]) => [endpoint, gets(policy)]))).toEqual({
+      'ops@example.com': ['alarm', 'sync.failed', 'group of sync.failed', 'server.unreachable'],
+      'all@example.com': [
+        'alarm',
+        'sync.failed',
+        'group of sync.failed',
+        'group of sync.started',
+        'server.unreachable',
+        'sync.started',
+      ],
     });
   });
 
@@ -472,3 +486,30 @@ describe('MonitorStack — chat and webhook delivery', () => {
     expect(() => app.synth()).not.toThrow();
   });
 });
+
+/** SNS attribute filter policies as the construct writes them: exact strings, `exists`, and a top-level `$or`. */
+type FilterPolicy = Record<string, unknown>;
+
+/** The attributes of messages the topic carries (alarms have none). */
+const MESSAGES: Record<string, Record<string, string>> = {
+  alarm: {},
+  'sync.failed': { type: 'sync.failed', severity: 'critical' },
+  'sync.failed, grouped': { type: 'sync.failed', severity: 'critical', grouped: 'true' },
+  'group of sync.failed': { type: 'monitor.grouped', severity: 'critical', groupType: 'sync.failed' },
+  'group of sync.started': { type: 'monitor.grouped', severity: 'info', groupType: 'sync.started' },
+  'server.unreachable': { type: 'server.unreachable', severity: 'critical' },
+  'sync.started': { type: 'sync.started', severity: 'info' },
+};
+
+/** Whether SNS would deliver a message with these attributes to a subscription with this filter policy. */
+function matches(policy: FilterPolicy, attributes: Record<string, string>): boolean {
+  const { $or, ...rest } = policy as { $or?: FilterPolicy[] } & FilterPolicy;
+  if ($or && !$or.some((branch) => matches({ ...rest, ...branch }, attributes))) return false;
+  return Object.entries(rest).every(([key, rules]) =>
+    (rules as unknown[]).some((rule) =>
+      typeof rule === 'string'
+        ? attributes[key] === rule
+        : (rule as { exists: boolean }).exists === (attributes[key] !== undefined),
+    ),
+  );
+}
