@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context, SNSEvent, SNSMessage } from 'aws-lambda';
+import { awsClientConfig } from './adapters/aws-clients.js';
 import { HttpChannelSender } from './adapters/channels/http-channel-sender.js';
 import { SecretChannelTargets } from './adapters/channels/secret-channel-targets.js';
 import { SnsTopicPoster } from './adapters/channels/sns-topic-poster.js';
@@ -15,12 +16,12 @@ import type { MonitorEvent } from './domain/events.js';
 
 const logger = new Logger({ serviceName: 'vb365-sync-monitor-deliverer' });
 const config = loadDelivererConfig(process.env);
-const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
+const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
 const deps = {
   targets: new SecretChannelTargets(async (name) => (await secrets.get(name, { maxAge: 300 })) as string | undefined),
   poster: new HttpChannelSender({ ca: config.caBundle }),
-  topics: new SnsTopicPoster(new SNSClient({})),
-  log: new DynamoDbDeliveryLog(new DynamoDBClient({}), config.tableName),
+  topics: new SnsTopicPoster(new SNSClient(awsClientConfig())),
+  log: new DynamoDbDeliveryLog(new DynamoDBClient(awsClientConfig()), config.tableName),
   now: () => new Date(),
 };
 

@@ -2,6 +2,7 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { awsClientConfig } from './adapters/aws-clients.js';
 import { DynamoDbStateStore } from './adapters/dynamodb-state-store.js';
 import { SnsNotifier } from './adapters/sns-notifier.js';
 import { HttpVb365Api, type Vb365Credentials } from './adapters/vb365/http-vb365-api.js';
@@ -24,11 +25,11 @@ export interface Deps {
  * local stand-ins).
  */
 export function buildDeps(config: Config): Deps {
-  const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient({}) });
+  const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
   const apis = new Map<string, HttpVb365Api>();
   return {
-    store: new DynamoDbStateStore(new DynamoDBClient({}), config.tableName),
-    notifier: new SnsNotifier(new SNSClient({}), config.topicArn),
+    store: new DynamoDbStateStore(new DynamoDBClient(awsClientConfig()), config.tableName),
+    notifier: new SnsNotifier(new SNSClient(awsClientConfig()), config.topicArn),
     api(server) {
       let api = apis.get(server.id);
       if (!api) {

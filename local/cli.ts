@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { awsClientConfig } from '../lambda/adapters/aws-clients.js';
 import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
 import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
@@ -92,7 +93,7 @@ async function run(opts: RunOptions): Promise<number> {
   const { store, close } = await openStore(opts);
   const consoleOut = new ConsoleNotifier(process.stdout, opts.json);
   const notifier: Notifier = opts.topicArn
-    ? new TeeNotifier(new SnsNotifier(new SNSClient({}), opts.topicArn), consoleOut)
+    ? new TeeNotifier(new SnsNotifier(new SNSClient(awsClientConfig()), opts.topicArn), consoleOut)
     : consoleOut;
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
@@ -132,7 +133,7 @@ async function openStore(
   opts: Pick<RunOptions, 'table' | 'stateDir'>,
 ): Promise<{ store: DynamoDbStateStore; close: () => Promise<void> }> {
   if (opts.table) {
-    const client = new DynamoDBClient({});
+    const client = new DynamoDBClient(awsClientConfig());
     return { store: new DynamoDbStateStore(client, opts.table), close: async () => client.destroy() };
   }
   const engine = await startDynalite(opts.stateDir ? { path: opts.stateDir } : {});
@@ -232,7 +233,7 @@ async function testNotification(args: readonly string[]): Promise<number> {
       occurredAt: new Date().toISOString(),
       server: { ...base.server, name: `${base.server.name} (TEST NOTIFICATION)` },
     };
-    const client = new SNSClient({});
+    const client = new SNSClient(awsClientConfig());
     try {
       const result = await new SnsNotifier(client, values['topic-arn']).publish([event]);
       if (result.delivered.size !== 1) throw new Error(result.failed[0]?.reason ?? 'not published');
