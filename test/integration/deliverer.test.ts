@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyWebhook } from '../../lambda/adapters/channels/webhook-signature.js';
 import type { DeliveryReport } from '../../lambda/domain/delivery.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.js';
 import { sampleAlarm, sampleEvent } from '../../local/sample-events.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { generatePki } from '../../local/simulator/certs.js';
 import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
 import { captureOutput } from '../fixtures/capture-output.js';
+import { CallLog, grantsOf } from '../fixtures/iam-grants.js';
 
 type Handler = (event: SNSEvent, context: Context) => Promise<DeliveryReport[]>;
 
@@ -18,6 +20,8 @@ let receiver: Server;
 let base: string;
 let secrets: SecretsStandIn;
 let snsStandIn: SnsStandIn;
+/** Every DynamoDB request the function sends passes (and is recorded) here. */
+let ddbProxy: FaultProxy;
 const Q_TOPIC = 'arn:aws:sns:us-east-1:123456789012:vb365-qdeveloper-1';
 let handler: Handler;
 const posts: { path: string; body: string; headers: IncomingMessage['headers'] }[] = [];
@@ -81,6 +85,7 @@ beforeAll(async () => {
     'vb365/siem',
     JSON.stringify({ url: `${base}/siem/hook`, signingSecret: 'whsec_siem_0123456789' }),
   );
+  ddbProxy = await startFaultProxy(inject('ddbEndpoint'));
   const table = `deliverer-${process.pid}`;
   const ddb = localClient(inject('ddbEndpoint'));
   await ensureTable(ddb, table);
@@ -97,7 +102,7 @@ beforeAll(async () => {
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: inject('ddbEndpoint'),
+    AWS_ENDPOINT_URL_DYNAMODB: ddbProxy.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     AWS_ENDPOINT_URL_SNS: snsStandIn.endpoint,
   };
@@ -116,6 +121,7 @@ afterAll(async () => {
   await new Promise<void>((r) => receiver.close(() => r()));
   await secrets.close();
   await snsStandIn.close();
+  await ddbProxy.close();
 });
 
 describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)', () => {
@@ -277,5 +283,29 @@ describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)
     expect(printed).toContain('alarm delivered');
     for (const secret of ['slacksecretpath', 'teamssecretpath', 'whsec_siem_0123456789'])
       expect(printed).not.toContain(secret);
+  });
+
+  it('is granted exactly the DynamoDB, SNS and Secrets Manager actions it sends, on exactly its resources', () => {
+    const granted = grantsOf(
+      {
+        servers: [
+          { id: 'vb365-prod', url: 'https://vb365.example.local:4443', credentials: { secretName: 'vb365/x' } },
+        ],
+        notifications: {
+          emails: [],
+          slackWebhookSecrets: ['vb365/slack'],
+          teamsWebhookSecrets: [{ secretName: 'vb365/teams', eventTypes: ['sync.failed'] }],
+          webhookSecrets: ['vb365/siem'],
+          qDeveloperSlackChannels: [{ workspaceId: 'T0123ABCDE', channelId: 'C0123ABCDEF' }],
+        },
+      },
+      'CHANNELS',
+    );
+    const sent = new CallLog();
+    for (const r of ddbProxy.requests) sent.add(`dynamodb:${r.operation}`, 'the state table');
+    for (const r of snsStandIn.requests) sent.add(`sns:${r.action}`, 'a Q Developer topic');
+    for (const c of secrets.calls) sent.add(`secretsmanager:${c.operation}`, `secret ${c.secretId}`);
+
+    expect(granted).toEqual(sent.toJSON());
   });
 });

@@ -1,9 +1,5 @@
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { resolveConfig } from '../../infra/config-schema.js';
-import { MonitorStack } from '../../infra/monitor-stack.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import type { CycleSummary } from '../../lambda/domain/poll.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
@@ -12,6 +8,7 @@ import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-st
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
 import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
 import { captureOutput } from '../fixtures/capture-output.js';
+import { CallLog, grantsOf } from '../fixtures/iam-grants.js';
 
 /** A plain-text secret (not JSON): a JSON parser's error would quote its start. */
 const PLAIN_TEXT_SECRET = 'zQ8#kXw3!Pv7$Rt2&Ym';
@@ -259,70 +256,30 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
   });
 
   it('is granted exactly the DynamoDB, SNS and Secrets Manager actions it sends, on exactly its resources', () => {
-    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const secretOf = (id: string) =>
-      ({ sim: 'vb365/sim', broken: 'vb365/missing', plain: 'vb365/plain', fresh: 'vb365/placeholder' })[id] ?? '';
-    const config = resolveConfig(
+    const secretOf: Record<string, string> = {
+      sim: 'vb365/sim',
+      broken: 'vb365/missing',
+      plain: 'vb365/plain',
+      fresh: 'vb365/placeholder',
+    };
+    const granted = grantsOf(
       {
-        servers: ['sim', 'broken', 'plain', 'fresh'].map((id) => ({
+        servers: Object.entries(secretOf).map(([id, secretName]) => ({
           id,
           url: 'https://vb365.example.local:4443',
-          credentials: { secretName: secretOf(id) },
+          credentials: { secretName },
         })),
         notifications: { emails: [{ address: 'ops@example.com' }] },
       },
-      () => '',
+      'SERVERS',
     );
-    const stack = new MonitorStack(app, 'Grants', { config, env: { account: '123456789012', region: 'eu-west-1' } });
-    const template = Template.fromStack(stack).toJSON() as { Resources: Record<string, Resource> };
-    const resources = template.Resources;
-    const pollFunction = Object.entries(resources).find(
-      ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.SERVERS !== undefined,
-    );
-    const role = pollFunction?.[1].Properties?.Role?.['Fn::GetAtt']?.[0];
-    const granted = new Map<string, Set<string>>();
-    for (const r of Object.values(resources)) {
-      if (r.Type !== 'AWS::IAM::Policy' || !r.Properties?.Roles?.some((x) => x.Ref === role)) continue;
-      for (const st of r.Properties.PolicyDocument?.Statement ?? []) {
-        for (const action of [st.Action].flat()) {
-          if (!/^(dynamodb|sns|secretsmanager):/.test(action)) continue;
-          const on = granted.get(action) ?? new Set<string>();
-          for (const res of [st.Resource].flat()) on.add(resourceName(res, resources));
-          granted.set(action, on);
-        }
-      }
-    }
     // What the function sent, as IAM actions (PublishBatch is authorised by sns:Publish), and on what.
-    const sent = new Map<string, Set<string>>();
-    const add = (action: string, on: string) => sent.set(action, (sent.get(action) ?? new Set()).add(on));
-    for (const r of ddbProxy.requests) add(`dynamodb:${r.operation}`, 'the state table');
-    for (const r of sns.requests) add(r.action === 'PublishBatch' ? 'sns:Publish' : `sns:${r.action}`, 'the topic');
-    for (const c of secrets.calls) add(`secretsmanager:${c.operation}`, `secret ${c.secretId}`);
+    const sent = new CallLog();
+    for (const r of ddbProxy.requests) sent.add(`dynamodb:${r.operation}`, 'the state table');
+    for (const r of sns.requests)
+      sent.add(r.action === 'PublishBatch' ? 'sns:Publish' : `sns:${r.action}`, 'the topic');
+    for (const c of secrets.calls) sent.add(`secretsmanager:${c.operation}`, `secret ${c.secretId}`);
 
-    expect(Object.fromEntries([...granted].map(([a, on]) => [a, [...on].sort()]))).toEqual(
-      Object.fromEntries([...sent].map(([a, on]) => [a, [...on].sort()])),
-    );
+    expect(granted).toEqual(sent.toJSON());
   });
 });
-
-interface Resource {
-  Type: string;
-  Properties?: {
-    Role?: { 'Fn::GetAtt'?: [string, string] };
-    Roles?: { Ref: string }[];
-    Environment?: { Variables?: Record<string, unknown> };
-    PolicyDocument?: { Statement?: { Action: string | string[]; Resource: unknown }[] };
-  };
-}
-
-/** A policy resource in the words the recorded calls use: the state table, the topic, or a secret by name. */
-function resourceName(resource: unknown, resources: Record<string, Resource>): string {
-  const ref = resource as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
-  const logical = ref.Ref ?? ref['Fn::GetAtt']?.[0];
-  if (logical && resources[logical]?.Type === 'AWS::DynamoDB::Table') return 'the state table';
-  if (logical && resources[logical]?.Type === 'AWS::SNS::Topic') return 'the topic';
-  const text = JSON.stringify(resource);
-  const secret = /:secret:([^"]+?)-\?{6}/.exec(text);
-  if (secret) return `secret ${secret[1]}`;
-  return text;
-}
