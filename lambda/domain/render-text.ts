@@ -285,9 +285,10 @@ export function viewOf(event: MonitorEvent): EventView {
     lists.push({
       title: `${noun.charAt(0).toUpperCase()}${noun.slice(1)} (${g.total})`,
       items: g.items.map((i) => {
+        const name = i.repositoryName ?? i.repositoryId ?? i.sessionId ?? i.eventId;
         const progress = i.progressPercent === null ? '' : ` ${i.progressPercent} %`;
         const error = i.error ? ` - ${i.error}` : '';
-        return `${i.repositoryName ?? i.repositoryId ?? i.sessionId ?? i.eventId}${progress}${error}`;
+        return progress || error ? `${name}:${progress}${error}` : name;
       }),
       more: g.total - g.items.length,
     });

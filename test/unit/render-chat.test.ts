@@ -517,7 +517,7 @@ describe('monitor.grouped in chat', () => {
     expect(list.length).toBeLessThanOrEqual(3000);
     expect(shown).toBeGreaterThan(5);
     expect(list.endsWith(`… and ${40 - shown} more`)).toBe(true);
-    expect(list).toContain('• Wasabi Tenant 01 10 % - Unable to access object storage');
+    expect(list).toContain('• Wasabi Tenant 01: 10 % - Unable to access object storage');
     expect(JSON.stringify(msg)).toContain('start the synchronization again'); // the grouped type's next step
   });
 
