@@ -553,7 +553,7 @@ describe('new server events in chat', () => {
       'The monitor REFUSED the TLS certificate of Contoso VB365: sync sessions are not being watched.',
     );
     expect(texts.find((t) => t.startsWith('Problem: '))).toMatch(
-      /^Problem: TLS: certificate of https꞉\/\/vb365․contoso․local:4443 refused \(SELF_SIGNED_CERT_IN_CHAIN\)/,
+      /^Problem: TLS: certificate of https꞉\/\/vb365․contoso․local:4443 changed: now SHA-256 C9:F9:2B/,
     );
     expect(texts.find((t) => t.startsWith('Next: '))).toMatch(/did not send its credentials/);
   });
