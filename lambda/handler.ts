@@ -51,11 +51,10 @@ function record(summary: CycleSummary, durationMs: number): void {
   metrics.addMetric('EventsPublished', MetricUnit.Count, summary.eventsPublished);
   metrics.addMetric('EventsPending', MetricUnit.Count, summary.eventsPending);
   // VB365 API failures: the whole cycle's (server unusable) plus those confined to one session or repository.
-  const isolated = summary.problems.filter((p) => p.sessionId !== undefined || p.repositoryId !== undefined).length;
   metrics.addMetric(
     'ApiErrors',
     MetricUnit.Count,
-    isolated + (['ok', 'busy', 'setup'].includes(summary.status) ? 0 : 1),
+    summary.isolatedProblems + (['ok', 'busy', 'setup'].includes(summary.status) ? 0 : 1),
   );
   metrics.addMetric('CycleDuration', MetricUnit.Milliseconds, durationMs);
   for (const [type, count] of Object.entries(summary.eventsByType)) {

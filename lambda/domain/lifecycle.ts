@@ -66,6 +66,11 @@ export interface CycleResult {
    * when the result is final.
    */
   readonly needRepositories: readonly string[];
+  /**
+   * A baseline cycle (the first, or the first after a long gap): it discovers sessions silently and emits
+   * `monitor.started`. Its sessions must be stored before the server record that ends the baseline.
+   */
+  readonly baseline: boolean;
 }
 
 /**
@@ -122,7 +127,7 @@ export function evaluate(input: CycleInput): CycleResult {
       emitServer('server.unreachable', { problem });
       server = { ...server, alerted: 'unreachable' };
     }
-    return { server, serverEvents, sessions: [], learnedNames: [], needRepositories: [] };
+    return { server, serverEvents, sessions: [], learnedNames: [], needRepositories: [], baseline: false };
   }
 
   if (previous.alerted === 'setup') {
@@ -189,7 +194,11 @@ export function evaluate(input: CycleInput): CycleResult {
     return fetched;
   };
 
-  const firstCycle = !previous.initialized;
+  // A baseline cycle records what it finds silently and summarises it in monitor.started: the very first one, and the
+  // first after a gap so long that records of ended sessions may have expired (they would look new, and be announced).
+  const gap = previous.aliveAt === undefined ? 0 : now.getTime() - Date.parse(previous.aliveAt);
+  const firstCycle = !previous.initialized || gap > policy.finishedRetentionMs / 2;
+  if (gap >= renewEveryMs(policy) || previous.aliveAt === undefined) server = { ...server, aliveAt: nowIso };
   const tracked = new Map(input.sessions.map((s) => [s.id, s]));
   const changed: { record: SessionRecord; events: MonitorEvent[] }[] = [];
   const summary: { running: SummaryItem[]; failed: SummaryItem[]; other: SummaryItem[] } = {
@@ -299,14 +308,18 @@ export function evaluate(input: CycleInput): CycleResult {
     sessions: changed,
     learnedNames: [...learned].map(([id, name]) => ({ id, name })),
     needRepositories: [...needRepositories],
+    baseline: firstCycle,
   };
 }
 
 /**
- * An ended session still listed by the server has its `listedAt` renewed this often (one write per session and day),
- * which keeps its record from expiring while the server still lists it.
+ * How often a reachable server's `aliveAt`, and an ended session's `listedAt` while the server still lists it, are
+ * renewed: a day (one write per item and day), or a quarter of `finishedRetention` if that is shorter, so a listed
+ * session's record never expires and a gap in monitoring is recognised long before records can expire.
  */
-export const LISTED_REFRESH_MS = 86_400_000;
+export function renewEveryMs(policy: Policy): number {
+  return Math.min(86_400_000, policy.finishedRetentionMs / 4);
+}
 
 /** How often the repositories are listed for the out-of-sync detector. */
 export const REPOSITORY_SCAN_MS = 15 * 60_000;
@@ -428,7 +441,7 @@ function discover(
   }
   if (state === 'None') {
     // Started and finished between two cycles (shorter than the poll interval): never seen running.
-    const step = end({ ...base, state: 'Synchronizing', phase: 'running' }, 'None', ctx);
+    const step = end({ ...base, phase: 'running' }, 'None', ctx);
     return step && { ...step, events: step.events.map((e) => ({ ...e, previousState: null })) };
   }
   if (ctx.firstCycle) return { record: base, events: [] };
@@ -487,7 +500,7 @@ function advance(
     }
     // Still listed: its record must outlive its TTL, or the session would be found again as new (and re-announced).
     const listedAt = rec.listedAt ?? rec.finishedAt ?? nowIso;
-    const refresh = ctx.now.getTime() - Date.parse(listedAt) >= LISTED_REFRESH_MS;
+    const refresh = ctx.now.getTime() - Date.parse(listedAt) >= renewEveryMs(ctx.policy);
     return { record: { ...rec, missingCycles: 0, ...(refresh ? { listedAt: nowIso } : {}) }, events: [] };
   }
 

@@ -56,8 +56,14 @@ export interface CycleSummary {
   /** Events still in the outbox after this cycle (published next cycle). */
   readonly eventsPending: number;
   readonly eventsByType: Readonly<Partial<Record<EventType, number>>>;
+  /** The first {@link PROBLEMS_LISTED} problems (then one saying how many more). */
   readonly problems: readonly CycleProblem[];
+  /** Problems confined to one session or repository, all of them (the `ApiErrors` metric). */
+  readonly isolatedProblems: number;
 }
+
+/** Problems listed in a summary (and logged): a server listing 60,000 malformed items must not make 60,000 lines. */
+export const PROBLEMS_LISTED = 25;
 
 interface Committed {
   /** Position in the write list: server first, then sessions in evaluation order. */
@@ -255,17 +261,25 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       return false;
     }
   };
-  // Held events live only in the server record: it is written first, and the sessions only if it was, so a crash or
-  // a lost race never advances a session whose held event was not recorded (re-evaluation holds it again, once).
-  const heldFirst = serverChanged && !sameJson(snapshot.server?.record.held, result.server.held);
-  const first = heldFirst ? writes.slice(0, 1) : [];
-  const proceed = await Promise.all(first.map(({ write, expected }, index) => commit(write, expected, index)));
-  if (proceed.every(Boolean)) {
-    await Promise.all(
-      writes
-        .slice(first.length)
-        .map(({ write, expected }, i) => limit(() => commit(write, expected, first.length + i))),
+  // The order of the writes carries three guarantees (a crash or a lost race between them is then harmless):
+  // - held events and `monitor.grouped` events live only in the server record: it is written first, and the sessions
+  //   only if it was, so no session advances (nor is published marked `groupedIn`) without its held or group event;
+  // - a baseline cycle ends with the server record (`initialized`): it is written last, and only once every session
+  //   of the baseline is stored, so an old session cannot look new (and be announced) next cycle.
+  const serverWrite = writes[0]?.write.key.kind === 'server' ? writes.slice(0, 1) : [];
+  const sessionWrites = writes.slice(serverWrite.length);
+  const grouped = result.serverEvents.some((e) => e.type === 'monitor.grouped');
+  const heldChanged = !sameJson(snapshot.server?.record.held, result.server.held);
+  const commitAll = async (list: typeof writes, offset: number) =>
+    (await Promise.all(list.map(({ write, expected }, i) => limit(() => commit(write, expected, offset + i))))).every(
+      Boolean,
     );
+  if (serverWrite.length > 0 && result.baseline) {
+    if (await commitAll(sessionWrites, 1)) await commitAll(serverWrite, 0);
+  } else if (serverChanged && (heldChanged || grouped)) {
+    if (await commitAll(serverWrite, 0)) await commitAll(sessionWrites, 1);
+  } else {
+    await Promise.all([commitAll(serverWrite, 0), commitAll(sessionWrites, serverWrite.length)]);
   }
   // Finished syncs of this cycle whose session was committed go to the history (for the digest); writing one twice
   // is harmless, losing one (a crash right here) only thins a digest.
@@ -337,7 +351,8 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     eventsPublished: published.delivered.size,
     eventsPending,
     eventsByType,
-    problems,
+    problems: capped(problems),
+    isolatedProblems: problems.filter((p) => p.sessionId !== undefined || p.repositoryId !== undefined).length,
   };
 }
 
@@ -432,6 +447,14 @@ function expiryOf(record: SessionRecord, policy: Policy): number | null {
   return Math.floor((last + policy.finishedRetentionMs) / 1000);
 }
 
+function capped(problems: readonly CycleProblem[]): readonly CycleProblem[] {
+  if (problems.length <= PROBLEMS_LISTED) return problems;
+  return [
+    ...problems.slice(0, PROBLEMS_LISTED),
+    { message: `and ${problems.length - PROBLEMS_LISTED} more problem(s) of the same cycle, not listed` },
+  ];
+}
+
 /** An item the store cannot hold: that item's problem (retried next cycle), not the cycle's. */
 function itemProblem(key: ItemKey, err: StateItemTooLargeError): CycleProblem {
   return key.kind === 'session' ? { sessionId: key.id, message: err.message } : { message: err.message };
@@ -461,5 +484,6 @@ function emptySummary(serverId: string, status: CycleSummary['status'], reason: 
     eventsPending: 0,
     eventsByType: {},
     problems: [],
+    isolatedProblems: 0,
   };
 }

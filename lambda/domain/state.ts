@@ -60,6 +60,11 @@ export interface ServerRecord {
   readonly reachableStreak?: number;
   /** `validTo` of the certificate `server.certificate_expiring` was sent for (once per certificate). */
   readonly certificateWarnedFor?: string;
+  /**
+   * A recent reachable cycle (renewed daily, see `renewEveryMs`): a cycle long after it starts a new baseline, since
+   * records of ended sessions may have expired in between.
+   */
+  readonly aliveAt?: string;
   /** Last listing of the repositories (the out-of-sync detector runs every `REPOSITORY_SCAN_MS`). */
   readonly repositoriesScannedAt?: string;
   /** Repositories out of sync with nothing syncing them, by id; `alerted` once `repository.out_of_sync` was sent. */

@@ -67,6 +67,13 @@ export class InMemoryStateStore implements StateStore {
     return expectedVersion + 1;
   }
 
+  /** DynamoDB's TTL, at once: forgets every item whose `expiresAt` (epoch seconds) is at or before `nowMs`. */
+  expire(nowMs: number): void {
+    for (const [key, { write }] of this.items) {
+      if (write.expiresAt !== null && write.expiresAt * 1000 <= nowMs) this.items.delete(key);
+    }
+  }
+
   async saveRepositoryNames(serverId: string, names: readonly RepositoryRecord[]): Promise<void> {
     if (this.failRepositoryNames !== undefined) throw this.failRepositoryNames;
     for (const n of names) this.names.set(`${serverId}|${n.id}`, n);

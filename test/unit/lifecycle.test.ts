@@ -131,13 +131,24 @@ describe('evaluate — session rules', () => {
       'announces a sync that started and finished between two cycles as completed, once',
       { listed: [seen({ state: 'None', progressPercent: 100 })], repository: inSync },
       ['sync.completed'],
-      { phase: 'ended', outcome: 'completed', finishedAt: minutes(5).toISOString(), sequence: 1 },
+      { phase: 'ended', outcome: 'completed', state: 'None', finishedAt: minutes(5).toISOString(), sequence: 1 },
     ],
     [
       'announces a sync that started and ended between two cycles, repository still out of sync, as stopped',
       { listed: [seen({ state: 'None' })], repository: outOfSync },
       ['sync.stopped'],
       { phase: 'ended', outcome: 'stopped' },
+    ],
+    [
+      'renews it every quarter of a short retention, long before it could expire',
+      {
+        now: minutes(6 * 60 + 5),
+        policy: { finishedRetentionMs: 86_400_000 },
+        sessions: [tracked({ phase: 'ended', outcome: 'completed', state: 'None', finishedAt: T0.toISOString() })],
+        listed: [seen({ state: 'None' })],
+      },
+      [],
+      { phase: 'ended', listedAt: minutes(6 * 60 + 5).toISOString() },
     ],
     [
       'renews the record of an ended session the server still lists a day after it finished',
@@ -425,7 +436,12 @@ describe('evaluate — first cycle and server health', () => {
     expect(types(once.serverEvents)).toEqual([]);
     expect(types(back.serverEvents)).toEqual(['server.recovered']);
     expect(back.serverEvents[0]?.problem?.outageSeconds).toBe(2100);
-    expect(back.server).toEqual({ ...READY, sequence: 2, lastDigestAt: once.server.lastDigestAt });
+    expect(back.server).toEqual({
+      ...READY,
+      sequence: 2,
+      lastDigestAt: once.server.lastDigestAt,
+      aliveAt: once.server.aliveAt,
+    });
     expect(types(blip.serverEvents)).toEqual([]);
   });
 

@@ -90,6 +90,7 @@ function cycle(server: ServerRecord, events: MonitorEvent[], serverEvents: Monit
     sessions: events.map((e) => ({ record: { id: e.session?.id ?? 'x' } as SessionRecord, events: [e] })),
     learnedNames: [],
     needRepositories: [],
+    baseline: false,
   };
 }
 

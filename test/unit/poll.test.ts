@@ -190,13 +190,106 @@ describe('pollOnce', () => {
     await tick(0);
     api.sessions = [session('q', { state: 'None', progressPercent: 100 })];
     await tick();
-    for (let day = 0; day < 40; day++) await tick(24 * 60);
+    for (let day = 0; day < 40; day++) {
+      store.expire(clock); // DynamoDB's TTL
+      await tick(24 * 60);
+    }
 
     expect(notifier.types().filter((t) => t !== 'digest.weekly')).toEqual(['monitor.started', 'sync.completed']);
-    expect(notifier.delivered[1]?.session).toMatchObject({ previousState: null, completionConfirmed: true });
+    expect(notifier.delivered[1]?.session).toMatchObject({
+      state: 'None',
+      previousState: null,
+      completionConfirmed: true,
+    });
     const stored = store.items.get('srv|session|q')?.write;
     // 30 days after it was last seen listed, not after it finished 40 days ago.
     expect(stored?.expiresAt).toBe(Math.floor((clock + 30 * 86_400_000) / 1000));
+  });
+
+  it('announces a failure once though the session, ended, is listed as failed for 40 days past its TTL', async () => {
+    await tick(0);
+    api.sessions = [session('f')];
+    await tick();
+    api.sessions = [session('f', { state: 'Failed', error: 'S3 403' })];
+    await tick();
+    api.sessions = [];
+    await tick();
+    await tick(); // vanished for two cycles: ended (its failure was announced)
+    api.sessions = [session('f', { state: 'Failed', error: 'S3 403' })];
+    for (let day = 0; day < 40; day++) {
+      store.expire(clock);
+      await tick(24 * 60);
+    }
+
+    expect(notifier.types().filter((t) => t === 'sync.failed')).toEqual(['sync.failed']);
+    expect(store.items.has('srv|session|f')).toBe(true);
+  });
+
+  it('after a gap longer than half the retention starts a new baseline: what it finds is summarised, not announced', async () => {
+    api.repositories.set('repo-o', { id: 'repo-o', name: 'Old', isOutOfSync: false });
+    api.sessions = [session('o', { state: 'None', progressPercent: 100 })];
+    await tick(0);
+    api.down = new UpstreamAuthError('POST /v8/token (password grant) refused: invalid_grant');
+    for (let day = 0; day < 40; day++) {
+      store.expire(clock); // the record of 'o' expires during the outage
+      await tick(24 * 60);
+    }
+    api.down = undefined;
+    await tick();
+    await tick();
+
+    expect(notifier.types().filter((t) => t !== 'digest.weekly')).toEqual([
+      'monitor.started',
+      'server.auth_failed',
+      'monitor.started',
+      'server.recovered',
+    ]);
+  });
+
+  it('stores a baseline before it ends it: an old session is never announced after a cycle that failed halfway', async () => {
+    api.repositories.set('repo-old', { id: 'repo-old', name: 'Old', isOutOfSync: false });
+    api.sessions = [session('old', { state: 'None', progressPercent: 100 }), session('a')];
+    store.failNextWrites = [Object.assign(new Error('ProvisionedThroughputExceededException'), { name: 'Throttled' })];
+
+    await expect(tick(0)).rejects.toThrow('ProvisionedThroughputExceededException');
+    await tick();
+    await tick();
+
+    expect(notifier.types()).toEqual(['monitor.started']);
+    expect(notifier.delivered[0]?.summary?.totals).toEqual({ running: 1, failed: 0, other: 0 });
+  });
+
+  it('commits a group before the events it stands for: a failed server write holds them all for the next cycle', async () => {
+    await tick(0);
+    api.sessions = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'].map((id) => session(id));
+    store.failNextWrites = [Object.assign(new Error('InternalServerError'), { name: 'InternalServerError' })];
+
+    await expect(tick()).rejects.toThrow('InternalServerError');
+    const afterFailure = notifier.types();
+    await tick();
+
+    expect(afterFailure).toEqual(['monitor.started']);
+    const forPeople = notifier.delivered.filter((e) => e.groupedIn === undefined).map((e) => e.type);
+    expect(forPeople).toEqual(['monitor.started', 'monitor.grouped']);
+    expect(notifier.delivered.filter((e) => e.type === 'sync.started')).toHaveLength(12);
+  });
+
+  it('lists at most 25 problems of a cycle, then says how many more, and counts them all', async () => {
+    await tick(0);
+    api.sessions = Array.from({ length: 40 }, (_, i) => session(`s${i}`));
+    await tick();
+    api.sessions = [];
+    for (let i = 0; i < 40; i++) {
+      api.hiddenFromList.add(`s${i}`);
+      api.brokenSessions.add(`s${i}`);
+    }
+    api.sessions = Array.from({ length: 40 }, (_, i) => session(`s${i}`));
+
+    const summary = await tick();
+
+    expect(summary.problems).toHaveLength(26);
+    expect(summary.problems.at(-1)).toEqual({ message: 'and 15 more problem(s) of the same cycle, not listed' });
+    expect(summary.isolatedProblems).toBe(40);
   });
 
   it('confines an item the store cannot hold to that item: the others are committed and published', async () => {

@@ -47,6 +47,7 @@ function resultOf(events: readonly MonitorEvent[]): CycleResult {
     sessions: events.map((e) => ({ record: { id: e.session?.id } as never, events: [e] })),
     learnedNames: [],
     needRepositories: [],
+    baseline: false,
   };
 }
 
