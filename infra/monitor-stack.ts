@@ -17,6 +17,10 @@ export class MonitorStack extends Stack {
     super(scope, id, props);
     this.monitor = new Vb365SyncMonitor(this, 'Monitor', { config: props.config, handlerEntry: props.handlerEntry });
     new CfnOutput(this, 'TopicArn', { value: this.monitor.topic.topicArn, description: 'SNS topic of all events' });
+    new CfnOutput(this, 'AlarmsTopicArn', {
+      value: this.monitor.alarmsTopic.topicArn,
+      description: "SNS topic of the monitor's own CloudWatch alarms",
+    });
     new CfnOutput(this, 'TableName', { value: this.monitor.table.tableName, description: 'DynamoDB state table' });
     new CfnOutput(this, 'DashboardName', { value: this.monitor.dashboard.dashboardName });
     for (const [placement, fn] of this.monitor.functions) {

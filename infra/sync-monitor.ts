@@ -68,13 +68,19 @@ export interface Vb365SyncMonitorProps {
 }
 
 /**
- * The monitor's infrastructure: DynamoDB state, a KMS-encrypted SNS topic with its email subscriptions, the poll
- * Lambda (one per network placement), one EventBridge Scheduler schedule per server, a dead-letter queue, alarms
- * that notify the same topic, and a dashboard.
+ * The monitor's infrastructure: DynamoDB state, a KMS-encrypted SNS topic of events with its email subscriptions, the
+ * poll Lambda (one per network placement), one EventBridge Scheduler schedule per server, a dead-letter queue, alarms
+ * that notify a topic of their own (every email address subscribed unfiltered), and a dashboard.
  */
 export class Vb365SyncMonitor extends Construct {
   readonly table: dynamodb.Table;
   readonly topic: sns.Topic;
+  /**
+   * The monitor's own CloudWatch alarms (ALARM and OK). CloudWatch publishes them without message attributes, which no
+   * SNS filter policy matches (not even `exists: false`): they cannot share the events topic, whose email
+   * subscriptions all filter. Every email address and the deliverer are subscribed to it without a filter.
+   */
+  readonly alarmsTopic: sns.Topic;
   readonly key: kms.Key;
   readonly deadLetterQueue: sqs.Queue;
   /** Poll functions by placement (`default`, or the VPC id). */
@@ -96,7 +102,8 @@ export class Vb365SyncMonitor extends Construct {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // CloudWatch alarms publish to the encrypted topic: only alarms of this account and region (no confused deputy).
+    // CloudWatch alarms publish to the encrypted alarms topic: only alarms of this account and region (no confused
+    // deputy).
     const stack = Stack.of(this);
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
@@ -131,9 +138,16 @@ export class Vb365SyncMonitor extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
+    this.alarmsTopic = new sns.Topic(this, 'Alarms', {
+      displayName: 'VB365 sync monitor alarms',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
     for (const recipient of config.notifications.emails) {
       const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(recipient.address));
       (subscription.node.defaultChild as sns.CfnSubscription).filterPolicy = emailFilterPolicy(recipient.eventTypes);
+      // Unfiltered: an alarm carries no attributes, so any filter policy would drop it.
+      this.alarmsTopic.addSubscription(new subscriptions.EmailSubscription(recipient.address));
     }
 
     this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetters', {
@@ -345,7 +359,10 @@ export class Vb365SyncMonitor extends Construct {
         new iam.PolicyStatement({ actions: ['sns:Publish'], resources: qTopics.map((t) => t.topicArn) }),
       );
     }
+    // Both subscriptions share the function's async retries and dead-letter queue; the deliverer tells alarms by
+    // their JSON, whichever topic they come from.
     this.topic.addSubscription(new subscriptions.LambdaSubscription(fn));
+    this.alarmsTopic.addSubscription(new subscriptions.LambdaSubscription(fn));
     acknowledgeBasicExecutionRole(fn);
     Validations.of(deadLetters).acknowledge({
       id: 'AwsSolutions-SQS3',
@@ -370,7 +387,7 @@ export class Vb365SyncMonitor extends Construct {
     });
   }
 
-  /** Alarm (and OK message) on the topic as soon as a dead-letter queue holds a message. */
+  /** Alarm (and OK message) on the alarms topic as soon as a dead-letter queue holds a message. */
   #deadLetterAlarm(id: string, queue: sqs.IQueue, description: string): void {
     const alarm = new cloudwatch.Alarm(this, id, {
       alarmDescription: description,
@@ -380,8 +397,8 @@ export class Vb365SyncMonitor extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    alarm.addAlarmAction(new cwActions.SnsAction(this.topic));
-    alarm.addOkAction(new cwActions.SnsAction(this.topic));
+    alarm.addAlarmAction(new cwActions.SnsAction(this.alarmsTopic));
+    alarm.addOkAction(new cwActions.SnsAction(this.alarmsTopic));
   }
 
   #pollFunction(
@@ -493,7 +510,7 @@ export class Vb365SyncMonitor extends Construct {
   }
 
   #alarmsAndDashboard(config: ResolvedConfig, interval: Duration): cloudwatch.Dashboard {
-    const notify = new cwActions.SnsAction(this.topic);
+    const notify = new cwActions.SnsAction(this.alarmsTopic);
     const alarm = (alarmId: string, props: cloudwatch.AlarmProps) => {
       const a = new cloudwatch.Alarm(this, alarmId, props);
       a.addAlarmAction(notify);
@@ -591,10 +608,12 @@ function readSecretValue(secret: secretsmanager.ISecret, grantee: iam.IGrantable
 }
 
 /**
- * The SNS filter policy of an email recipient. Alarm messages carry no attributes: `exists: false` lets them through.
- * Storm control: the events a `monitor.grouped` message stands for (attribute `grouped`) reach email as that one
- * message; a recipient who chose event types also gets the groups of those types (attribute `groupType`), or a storm
- * of the very failures they asked for would reach them as nothing.
+ * The SNS filter policy of an email recipient's subscription to the events topic. (The monitor's alarms reach the
+ * recipient through an unfiltered subscription to the alarms topic: CloudWatch publishes them without attributes, and
+ * a message without attributes matches no filter policy, not even `exists: false`.) Storm control: the events a
+ * `monitor.grouped` message stands for (attribute `grouped`) reach email as that one message; a recipient who chose
+ * event types also gets the groups of those types (attribute `groupType`), or a storm of the very failures they asked
+ * for would reach them as nothing.
  */
 export function emailFilterPolicy(eventTypes: readonly EventType[] | undefined): Record<string, unknown> {
   const single = { grouped: [{ exists: false }] };

@@ -1,9 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, aws_sqs as sqs, Validations } from 'aws-cdk-lib';
+import { App, type CfnElement, type Stack, aws_sqs as sqs, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { type MonitorConfig, type ResolvedConfig, resolveConfig } from '../../infra/config-schema.js';
 import { MonitorStack } from '../../infra/monitor-stack.js';
@@ -75,8 +76,20 @@ function synth(config: MonitorConfig) {
   return { app, stack, template: Template.fromStack(stack) };
 }
 
+/** The logical id of a construct's CloudFormation resource. */
+function logicalId(stack: Stack, construct: IConstruct): string {
+  return stack.getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+/** The properties of the SNS subscriptions of one topic (by logical id) with this protocol. */
+function subscriptionsOf(template: Template, topic: string, protocol: string): Record<string, unknown>[] {
+  return Object.values(
+    template.findResources('AWS::SNS::Subscription', { Properties: { TopicArn: { Ref: topic }, Protocol: protocol } }),
+  ).map((r) => r.Properties as Record<string, unknown>);
+}
+
 describe('MonitorStack — one server', () => {
-  const { template } = synth(one);
+  const { stack, template } = synth(one);
 
   it('keeps state in an on-demand table with PITR, TTL and retention', () => {
     template.hasResource('AWS::DynamoDB::Table', {
@@ -130,7 +143,7 @@ describe('MonitorStack — one server', () => {
     );
   });
 
-  it('subscribes emails with a filter on the event type that still lets alarms through', () => {
+  it('subscribes emails to the events topic with a filter on the event type', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@example.com',
@@ -144,10 +157,8 @@ describe('MonitorStack — one server', () => {
   });
 
   it('keeps events that a monitor.grouped message stands for out of every email subscription', () => {
-    const policies = Object.values(
-      template.findResources('AWS::SNS::Subscription', { Properties: { Protocol: 'email' } }),
-    )
-      .map((r) => r.Properties as { Endpoint: string; FilterPolicy: FilterPolicy })
+    const policies = subscriptionsOf(template, logicalId(stack, stack.monitor.topic), 'email')
+      .map((p) => p as { Endpoint: string; FilterPolicy: FilterPolicy })
       .map((p) => [p.Endpoint, p.FilterPolicy] as const);
     const gets = (policy: FilterPolicy | undefined) =>
       Object.entries(MESSAGES)
@@ -156,9 +167,8 @@ describe('MonitorStack — one server', () => {
 
     // ops@ chose sync.failed and server.unreachable; all@ chose nothing (everything).
     expect(Object.fromEntries(policies.map(([endpoint, policy]) => [endpoint, gets(policy)]))).toEqual({
-      'ops@example.com': ['alarm', 'sync.failed', 'group of sync.failed', 'server.unreachable'],
+      'ops@example.com': ['sync.failed', 'group of sync.failed', 'server.unreachable'],
       'all@example.com': [
-        'alarm',
         'sync.failed',
         'group of sync.failed',
         'group of sync.started',
@@ -166,6 +176,15 @@ describe('MonitorStack — one server', () => {
         'sync.started',
       ],
     });
+  });
+
+  it('would let no message without attributes (as CloudWatch sends alarms) through an email filter of the events topic', () => {
+    const policies = subscriptionsOf(template, logicalId(stack, stack.monitor.topic), 'email').map(
+      (p) => p.FilterPolicy as FilterPolicy,
+    );
+
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) expect(matches(policy, {})).toBe(false);
   });
 
   it('runs the poll Lambda on Node 24 arm64 with a timeout shorter than the interval and reserved concurrency', () => {
@@ -219,13 +238,10 @@ describe('MonitorStack — one server', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
 
-  it('alarms on Lambda errors, dead letters and a missing heartbeat, all to the topic', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as {
-      Properties: Record<string, unknown>;
-    }[];
+  it('alarms on Lambda errors, dead letters and a missing heartbeat', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
 
     expect(alarms).toHaveLength(3);
-    for (const a of alarms) expect(a.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/Events/) }]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'CycleSucceeded',
       Namespace: 'VB365SyncMonitor',
@@ -487,12 +503,93 @@ describe('MonitorStack — chat and webhook delivery', () => {
   });
 });
 
+describe("MonitorStack — the monitor's own alarms", () => {
+  // CloudWatch publishes alarms without message attributes, which no filter policy matches: they need a topic whose
+  // email subscriptions have none.
+  const withDeliverer: MonitorConfig = {
+    ...three,
+    notifications: { ...one.notifications, slackWebhookSecrets: ['vb365/slack-ops'] },
+  };
+
+  it.each([
+    ['one server', one],
+    ['three servers, one in a VPC', three],
+    ['a deliverer', withDeliverer],
+  ])('sends every alarm, ALARM and OK, to the alarms topic only (%s)', (_label, config) => {
+    const { stack, template } = synth(config);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties as { AlarmActions?: unknown; OKActions?: unknown },
+    );
+    const alarmsTopic = { Ref: logicalId(stack, stack.monitor.alarmsTopic) };
+
+    expect(alarms.length).toBeGreaterThanOrEqual(3);
+    for (const a of alarms) {
+      expect(a.AlarmActions).toEqual([alarmsTopic]);
+      expect(a.OKActions).toEqual([alarmsTopic]);
+    }
+  });
+
+  it('makes the alarms topic KMS-encrypted with the key CloudWatch may use, and TLS-only', () => {
+    const { stack, template } = synth(one);
+    const id = logicalId(stack, stack.monitor.alarmsTopic);
+    const topic = template.toJSON().Resources[id] as { Properties: { KmsMasterKeyId: unknown } };
+
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [logicalId(stack, stack.monitor.key), 'Arn'] });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: id }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasOutput('AlarmsTopicArn', { Value: { Ref: id } });
+  });
+
+  it('subscribes every email address to the alarms topic without a filter policy', () => {
+    const { stack, template } = synth(one);
+
+    const emails = subscriptionsOf(template, logicalId(stack, stack.monitor.alarmsTopic), 'email');
+
+    expect(emails.map((s) => s.Endpoint).sort()).toEqual(['all@example.com', 'ops@example.com']);
+    for (const s of emails) expect(s.FilterPolicy).toBeUndefined();
+  });
+
+  it('subscribes the deliverer to the events topic and the alarms topic alike', () => {
+    const { stack, template } = synth(withDeliverer);
+    const deliverer = logicalId(stack, stack.monitor.deliverer as IConstruct);
+    const [events, alarms] = [stack.monitor.topic, stack.monitor.alarmsTopic].map((t) => logicalId(stack, t));
+
+    const toEvents = subscriptionsOf(template, events as string, 'lambda');
+    const toAlarms = subscriptionsOf(template, alarms as string, 'lambda');
+
+    expect(toEvents).toEqual([{ Protocol: 'lambda', TopicArn: { Ref: events }, Endpoint: expect.anything() }]);
+    expect(toEvents[0]?.Endpoint).toEqual({ 'Fn::GetAtt': [deliverer, 'Arn'] });
+    expect(toAlarms).toEqual([{ ...toEvents[0], TopicArn: { Ref: alarms } }]);
+    for (const topic of [events, alarms]) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        FunctionName: { 'Fn::GetAtt': [deliverer, 'Arn'] },
+        Principal: 'sns.amazonaws.com',
+        SourceArn: { Ref: topic },
+      });
+    }
+  });
+
+  it('passes cdk-nag with the alarms topic, its subscriptions and the deliverer', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    new MonitorStack(app, 'NagAlarms', { config: resolve(withDeliverer), env });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+    expect(() => app.synth()).not.toThrow();
+  });
+});
+
 /** SNS attribute filter policies as the construct writes them: exact strings, `exists`, and a top-level `$or`. */
 type FilterPolicy = Record<string, unknown>;
 
-/** The attributes of messages the topic carries (alarms have none). */
+/** The attributes of the messages the events topic carries (the monitor's alarms have their own topic). */
 const MESSAGES: Record<string, Record<string, string>> = {
-  alarm: {},
   'sync.failed': { type: 'sync.failed', severity: 'critical' },
   'sync.failed, grouped': { type: 'sync.failed', severity: 'critical', grouped: 'true' },
   'group of sync.failed': { type: 'monitor.grouped', severity: 'critical', groupType: 'sync.failed' },
@@ -501,8 +598,13 @@ const MESSAGES: Record<string, Record<string, string>> = {
   'sync.started': { type: 'sync.started', severity: 'info' },
 };
 
-/** Whether SNS would deliver a message with these attributes to a subscription with this filter policy. */
+/**
+ * Whether SNS would deliver a message with these attributes to a subscription with this filter policy. A message
+ * without attributes matches no policy, not even `exists: false` (SNS docs, "Key matching": "An empty set of
+ * attributes results in the filter not matching").
+ */
 function matches(policy: FilterPolicy, attributes: Record<string, string>): boolean {
+  if (Object.keys(attributes).length === 0) return false;
   const { $or, ...rest } = policy as { $or?: FilterPolicy[] } & FilterPolicy;
   if ($or && !$or.some((branch) => matches({ ...rest, ...branch }, attributes))) return false;
   return Object.entries(rest).every(([key, rules]) =>
