@@ -6,8 +6,10 @@
  */
 
 /**
- * Bounds on strings from the VB365 server (see `vb365/wire.ts`). Text is cut (ending with `…`), never rejected; an id
- * cannot be cut without becoming another id, so an over-long id makes its item malformed (reported, skipped).
+ * Bounds on strings from the VB365 server (see `vb365/wire.ts`). Text is cut (ending with `…`), never rejected, and
+ * made well-formed (a lone UTF-16 surrogate becomes U+FFFD, see {@link wellFormed}). An id can be neither cut nor
+ * repaired without becoming another id, so an over-long id, or one holding a lone surrogate, makes its item malformed
+ * (reported, skipped).
  */
 export const SERVER_TEXT = {
   /** A session's `error`: the one field that legitimately carries a long text (a stack trace, an object-storage reply). */
@@ -71,6 +73,24 @@ export function cut(text: string, max: number): string {
   const last = text.charCodeAt(end - 1);
   if (last >= 0xd800 && last <= 0xdbff) end -= 1;
   return `${text.slice(0, end)}…`;
+}
+
+/** A lone UTF-16 surrogate: a high one not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * `text` with every lone UTF-16 surrogate replaced by U+FFFD, exactly as `String.prototype.toWellFormed` (ES2024, not
+ * in this project's `lib`) does. A lone surrogate is not Unicode text: UTF-8 cannot encode it, `encodeURIComponent`
+ * (the AWS SDK's query serializer) throws `URIError` on it, and a service receiving it sees U+FFFD or refuses it.
+ */
+export function wellFormed(text: string): string {
+  return isWellFormed(text) ? text : text.replace(LONE_SURROGATE, '\uFFFD');
+}
+
+/** Whether `text` holds no lone UTF-16 surrogate (`String.prototype.isWellFormed`). */
+export function isWellFormed(text: string): boolean {
+  // `search` ignores the global flag and `lastIndex`, so the shared expression holds no state between calls.
+  return text.search(LONE_SURROGATE) === -1;
 }
 
 /** UTF-8 size in bytes (what AWS limits count). */

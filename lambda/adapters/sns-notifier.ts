@@ -9,7 +9,7 @@ import type { MonitorEvent } from '../domain/events.js';
 import type { CallOptions, Notifier, PublishResult } from '../domain/ports.js';
 import { subjectOf, textOf } from '../domain/render-text.js';
 import { awsCause } from './aws-errors.js';
-import { SNS_LIMITS, utf8Bytes } from './limits.js';
+import { SNS_LIMITS, utf8Bytes, wellFormed } from './limits.js';
 import { LAST_SHRINK_STEP, shrinkEvent } from './shrink-event.js';
 
 /**
@@ -17,9 +17,10 @@ import { LAST_SHRINK_STEP, shrinkEvent } from './shrink-event.js';
  * `MessageStructure=json` so email subscribers get readable text (`email`) while every other protocol gets the
  * event JSON (`default`). Message attributes `type`, `severity`, `serverId`, `repositoryId`, `grouped` and `groupType` let
  * subscriptions filter. Every message fits SNS's 256 KiB limit (an event too large is shrunk: its free text and item
- * lists, never the JSON text), and every batch does too (batches are split by size). Entries SNS fails on its side
- * are retried once; what still fails is reported, never thrown. Throws `NotifierError` only when no event at all got
- * through because every call failed (SNS down, no permission).
+ * lists, never the JSON text), and every batch does too (batches are split by size). Every string sent is
+ * well-formed UTF-16 (a lone surrogate becomes U+FFFD), so no event can make the SDK's serializer fail its whole
+ * batch. Entries SNS fails on its side are retried once; what still fails is reported, never thrown. Throws
+ * `NotifierError` only when no event at all got through because every call failed (SNS down, no permission).
  */
 export class SnsNotifier implements Notifier {
   /** PublishBatch calls made (for metrics and the benchmark). */
@@ -101,15 +102,35 @@ interface Prepared {
 
 /**
  * One SNS entry for one event (without its batch Id) and its size, shrunk step by step until the message fits
- * `SNS_LIMITS.messageBytes`; `undefined` when even the smallest form does not fit.
+ * `SNS_LIMITS.messageBytes`; `undefined` when even the smallest form does not fit. Every string of the event is made
+ * well-formed first (see {@link wellFormedStrings}).
  */
 export function entryOf(event: MonitorEvent): { entry: PublishBatchRequestEntry; bytes: number } | undefined {
+  const safe = wellFormedStrings(event) as MonitorEvent;
   for (let step = 0; step <= LAST_SHRINK_STEP; step++) {
-    const entry = rawEntryOf(step === 0 ? event : shrinkEvent(event, step));
+    const entry = rawEntryOf(step === 0 ? safe : shrinkEvent(safe, step));
     const bytes = messageBytes(entry);
     if (bytes <= SNS_LIMITS.messageBytes) return { entry, bytes };
   }
   return undefined;
+}
+
+/**
+ * `value` (JSON-shaped) with every string and key made well-formed; the same object when nothing changes. The parser
+ * already repairs server text, but an event also carries configuration and error messages: a lone surrogate left
+ * anywhere would become U+FFFD for the recipient at best, and in an attribute or the subject it makes the SDK's query
+ * serializer throw `URIError: URI malformed` for the whole PublishBatch, so the other events of the batch are lost too.
+ */
+function wellFormedStrings(value: unknown): unknown {
+  if (typeof value === 'string') return wellFormed(value);
+  if (Array.isArray(value)) {
+    const items = value.map(wellFormedStrings);
+    return items.every((item, i) => item === value[i]) ? value : items;
+  }
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  const fixed = entries.map(([k, v]) => [wellFormed(k), wellFormedStrings(v)] as const);
+  return fixed.every(([k, v], i) => k === entries[i]?.[0] && v === entries[i]?.[1]) ? value : Object.fromEntries(fixed);
 }
 
 function rawEntryOf(event: MonitorEvent): PublishBatchRequestEntry {
@@ -128,9 +149,10 @@ function rawEntryOf(event: MonitorEvent): PublishBatchRequestEntry {
   if (event.group) attributes.groupType = { DataType: 'String', StringValue: event.group.type };
   return {
     Id: 'e0',
-    Subject: subjectOf(event),
+    // The event's strings are well-formed, but the renderer cuts texts: a cut must not leave half a surrogate pair.
+    Subject: wellFormed(subjectOf(event)),
     MessageStructure: 'json',
-    Message: JSON.stringify({ default: JSON.stringify(event), email: textOf(event) }),
+    Message: JSON.stringify({ default: JSON.stringify(event), email: wellFormed(textOf(event)) }),
     MessageAttributes: attributes,
   };
 }

@@ -183,6 +183,20 @@ describe('HttpVb365Api — shapes of each version', () => {
     expect(list.malformed.map((m) => m.index)).toEqual([1, 2]);
   });
 
+  it('quotes the server reason of a refusal well-formed: a lone surrogate as U+FFFD, a long reason cut between pairs', async () => {
+    const lone = JSON.stringify({ message: 'bad \uD800 request' });
+    const pairs = JSON.stringify({ message: '😀'.repeat(200) });
+    sim.inject({ route: 'listSessions', fault: { kind: 'status', status: 400, body: lone } });
+    sim.inject({ route: 'getSession', fault: { kind: 'status', status: 400, body: pairs } });
+
+    const first = await failure(client().listSessions());
+    const second = await failure(client().getSession(S1));
+
+    expect(first.message).toMatch(/answered 400: bad \uFFFD request$/);
+    expect(second.message).toMatch(/answered 400: (😀)+…$/);
+    expect(second.message).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+  });
+
   it('fails a single GET whose body is not a session object', async () => {
     sim.inject({ route: 'getSession', fault: { kind: 'body', json: 'nope' } });
 

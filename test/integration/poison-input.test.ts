@@ -182,12 +182,54 @@ describe('poison input from the server (real parts)', () => {
     ).toEqual(['new']);
     expect(delivered().some((e) => e.type === 'server.unreachable')).toBe(false);
   });
+
+  it('lone surrogates in an error and a repositoryId do not break the cycle: the error is delivered as U+FFFD, the id reported', async () => {
+    sim.apply([
+      { op: 'start', session: 'good', repository: 'r-good', progress: 10 },
+      { op: 'start', session: 'bad', repository: 'r-bad', progress: 20 },
+    ]);
+    await cycle(0);
+    sim.inject({
+      route: 'listSessions',
+      fault: {
+        kind: 'body',
+        // JSON.stringify sends each lone surrogate as a `\ud800` escape, which JSON.parse turns back into one.
+        json: [
+          { id: 'good', repositoryId: 'r-good', state: 'Failed', progressPercent: 10, error: 'disk \uD800 full' },
+          { id: 'bad', repositoryId: 'r\uD800', state: 'Synchronizing', progressPercent: 30, error: null },
+          { id: 'fresh', repositoryId: 'r-fresh', state: 'Synchronizing', progressPercent: 1, error: null },
+        ],
+      },
+    });
+
+    const summary = await cycle(5);
+
+    expect(summary.status).toBe('ok');
+    expect(summary.problems).toContainEqual({
+      sessionId: 'bad',
+      message: expect.stringMatching(/^malformed session in the list \(item 1\): repositoryId: holds a lone UTF-16/),
+    });
+    const failed = delivered().filter((e) => e.type === 'sync.failed');
+    expect(failed.map((e) => [e.session?.id, e.session?.error])).toEqual([['good', 'disk \uFFFD full']]);
+    expect(
+      delivered()
+        .filter((e) => e.type === 'sync.started')
+        .map((e) => e.session?.id),
+    ).toEqual(['fresh']);
+    expectNothingRefused();
+  });
 });
 
-/** Arbitrary JSON, with long strings in the fields the client reads, so the bounds are reached often. */
-const longText = fc
-  .tuple(fc.constantFrom('x', 'é', '"', '\n', '%zz'), fc.constantFrom(10, 300, 301, 5_000, 100_000))
-  .map(([c, k]) => c.repeat(k));
+/**
+ * Arbitrary JSON, with long strings in the fields the client reads, so the bounds are reached often, and lone
+ * surrogates (sent as `\ud800` escapes) and surrogate pairs where a cut could split one.
+ */
+const longText = fc.oneof(
+  fc
+    .tuple(fc.constantFrom('x', 'é', '"', '\n', '%zz', '😀', '\uD800'), fc.constantFrom(10, 300, 301, 5_000, 100_000))
+    .map(([c, k]) => c.repeat(k)),
+  fc.string({ unit: 'binary' }),
+);
 const anyJson = fc.oneof(
   fc.jsonValue(),
   fc.record(
@@ -233,10 +275,17 @@ function callFor(route: Route, client: HttpVb365Api): Promise<unknown> {
   }
 }
 
-/** Every string in a resolved value is within the wire bounds. */
+/** `String.prototype.toWellFormed` (Node 20; ES2024, beyond the project's `lib`). */
+function toWellFormed(s: string): string {
+  return (s as string & { toWellFormed(): string }).toWellFormed();
+}
+
+/** Every string in a resolved value is within the wire bounds and well-formed. */
 function expectBoundedStrings(value: unknown): void {
-  if (typeof value === 'string') expect(value.length).toBeLessThanOrEqual(SERVER_TEXT.errorChars);
-  else if (Array.isArray(value)) for (const v of value) expectBoundedStrings(v);
+  if (typeof value === 'string') {
+    expect(value.length).toBeLessThanOrEqual(SERVER_TEXT.errorChars);
+    expect(value).toBe(toWellFormed(value));
+  } else if (Array.isArray(value)) for (const v of value) expectBoundedStrings(v);
   else if (typeof value === 'object' && value !== null) {
     const o = value as Record<string, unknown>;
     for (const key of ['id', 'repositoryId']) {
@@ -254,7 +303,9 @@ async function outcome(call: Promise<unknown>): Promise<void> {
   if (result.ok) expectBoundedStrings(result.value);
   else {
     expect(result.error).toBeInstanceOf(UpstreamError);
-    expect((result.error as Error).message.length).toBeLessThanOrEqual(1_024);
+    const { message } = result.error as Error;
+    expect(message.length).toBeLessThanOrEqual(1_024);
+    expect(message).toBe(toWellFormed(message));
   }
 }
 

@@ -240,4 +240,28 @@ describe('SnsNotifier', () => {
     ]);
     expect(sns.requests.every((r) => r.refused === undefined)).toBe(true);
   });
+
+  it('publishes an event with lone surrogates in repositoryId and error as U+FFFD, and the rest of its batch', async () => {
+    const sample = sampleEvent('sync.failed', {}, 7);
+    const session = sample.session as NonNullable<MonitorEvent['session']>;
+    const poisoned: MonitorEvent = {
+      ...sample,
+      session: { ...session, repositoryId: 'r\uD800', repositoryName: 'Repo \uDC00', error: 'disk \uDBFF full' },
+    };
+    const events = [...many(2), poisoned, ...many(3).slice(2)];
+
+    const result = await new SnsNotifier(client, TOPIC).publish(events);
+
+    expect(result).toEqual({ delivered: new Set(events.map((e) => e.eventId)), failed: [] });
+    expect(sns.requests).toEqual([{ action: 'PublishBatch', entries: 4, bytes: expect.any(Number) }]);
+    const published = sns.received[2];
+    expect(published?.attributes.repositoryId).toBe('r\uFFFD');
+    expect(published?.subject).toMatch(/^\[VB365\] [\x20-\x7e]+$/);
+    expect(sns.defaults<MonitorEvent>()[2]?.session).toMatchObject({
+      repositoryId: 'r\uFFFD',
+      repositoryName: 'Repo \uFFFD',
+      error: 'disk \uFFFD full',
+    });
+    expect(JSON.parse(published?.message ?? '{}').email).toContain('disk \uFFFD full');
+  });
 });

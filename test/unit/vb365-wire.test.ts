@@ -350,3 +350,70 @@ describe('malformed links', () => {
     expect(result.ok && result.value.repositoryId).toBeNull();
   });
 });
+
+describe('lone UTF-16 surrogates from the server', () => {
+  it('reports a session whose id or repositoryId holds a lone surrogate as malformed, and keeps the rest of the list', () => {
+    const list = parseSessionList(
+      [
+        { id: 's\uD800', state: 'Synchronizing' },
+        { id: SID, repositoryId: 'r\uD800', state: 'Synchronizing' },
+        { id: 'fine', repositoryId: RID, state: 'Synchronizing' },
+      ],
+      BASE,
+    );
+
+    expect(list?.sessions.map((s) => s.id)).toEqual(['fine']);
+    expect(list?.malformed).toEqual([
+      { index: 0, id: 's\uFFFD', reason: expect.stringMatching(/^id: holds a lone UTF-16 surrogate/) },
+      { index: 1, id: SID, reason: expect.stringMatching(/^repositoryId: holds a lone UTF-16 surrogate/) },
+    ]);
+  });
+
+  it('replaces lone surrogates in error, state and link names with U+FFFD', () => {
+    const result = parseSession(
+      {
+        id: SID,
+        state: 'Pending\uDC00',
+        error: 'disk \uD83D full \uD83D\uDE00',
+        _links: { 'self\uD800': { href: `/v6/RepositorySynchronizeSessions/${SID}` } },
+      },
+      BASE,
+    );
+
+    expect(result.ok && result.value.error).toBe('disk \uFFFD full 😀');
+    expect(result.ok && result.value.state).toBe('Pending\uFFFD');
+    expect(result.ok && Object.keys(result.value.links)).toEqual(['self\uFFFD']);
+  });
+
+  it('drops an href holding a lone surrogate, so no id is read from a repaired link', () => {
+    const result = parseSession(
+      { state: 'Synchronizing', _links: { self: { href: '/v6/RepositorySynchronizeSessions/s\uD800' } } },
+      BASE,
+    );
+
+    expect(result).toEqual({ ok: false, id: null, reason: 'id: missing, and no self link names the session' });
+  });
+
+  it('quotes a malformed item well-formed, reason included', () => {
+    const result = parseSession({ id: 'x\uDBFF', progressPercent: { 'k\uD800': 1 } }, BASE);
+
+    expect(result).toEqual({ ok: false, id: 'x\uFFFD', reason: expect.stringContaining('progressPercent') });
+    expect(!result.ok && result.reason).not.toMatch(/[\uD800-\uDFFF]/);
+  });
+
+  it('skips repositories and jobs whose id holds a lone surrogate, and repairs their names', () => {
+    const repositories = parseRepositoryList([
+      { id: 'R\uD800', name: 'bad' },
+      { id: RID, name: 'Ok \uDC00' },
+    ]);
+    const jobs = parseJobList([
+      { id: 'J\uD800', name: 'bad', repositoryId: RID },
+      { id: 'j1', name: 'Nightly \uD800', repositoryId: RID },
+      { id: 'j2', name: 'other', repositoryId: 'R\uDFFF' },
+    ]);
+
+    expect(repositories).toEqual([{ id: RID, name: 'Ok \uFFFD', isOutOfSync: null }]);
+    expect(parseRepository({ id: 'R\uD800' }, RID)).toMatchObject({ ok: false, id: 'R\uFFFD' });
+    expect(jobs?.map((j) => [j.id, j.name])).toEqual([['j1', 'Nightly \uFFFD']]);
+  });
+});

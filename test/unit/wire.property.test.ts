@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SERVER_TEXT, utf8Bytes } from '../../lambda/adapters/limits.js';
+import { isWellFormed, SERVER_TEXT, utf8Bytes, wellFormed } from '../../lambda/adapters/limits.js';
 import {
   normaliseProgress,
   normaliseState,
@@ -14,18 +14,27 @@ import {
 import type { JobInfo, RepositoryInfo, SessionList, SyncSession } from '../../lambda/domain/types.js';
 
 /*
- * Whatever a server sends, the parsers never throw, and everything they return respects SERVER_TEXT: anything at all
- * (fc.anything, fc.jsonValue), and valid payloads with one field mutated (long, odd Unicode, wrong type, broken
- * percent-escapes in links), so the interesting cases come up often.
+ * Whatever a server sends, the parsers never throw, and everything they return respects SERVER_TEXT and is well-formed
+ * UTF-16 (no lone surrogate, which no AWS service can be sent): anything at all (fc.anything, fc.jsonValue), and valid
+ * payloads with one field mutated (long, odd Unicode, lone surrogates, wrong type, broken percent-escapes in links), so
+ * the interesting cases come up often.
  */
 
 const BASE = 'https://vb365.example:4443/';
 const RUNS = { numRuns: 400 };
 
+/** Strings mixing lone high and low surrogates, surrogate pairs and ASCII, in any order. */
+const surrogates = fc.string({
+  unit: fc.constantFrom('\uD800', '\uDBFF', '\uDC00', '\uDFFF', '😀', 'r', '-'),
+  maxLength: 12,
+});
+
 /** Strings biased towards the bounds: short, just over a limit, very long, any code unit (lone surrogates too). */
 const text = fc.oneof(
   fc.string(),
   fc.string({ unit: 'binary' }),
+  surrogates,
+  fc.constantFrom('r\uD800', '\uDC00', `${'é'.repeat(SERVER_TEXT.nameChars - 1)}\uD83D`),
   fc.string({ unit: 'grapheme', maxLength: 50 }),
   fc
     .tuple(
@@ -45,12 +54,13 @@ const href = fc.oneof(
   fc
     .array(fc.constantFrom('%', '%E0%A4%A', 'b', '/'), { maxLength: 8 })
     .map((parts) => `https://h:4443/v5/BackupRepositories/${parts.join('')}`),
+  surrogates.map((id) => `/v6/RepositorySynchronizeSessions/${id}`),
   text,
   fc.webUrl(),
 );
 
 const links = fc.dictionary(
-  fc.oneof(fc.constantFrom('self', 'repository', '__proto__', 'constructor'), fc.string()),
+  fc.oneof(fc.constantFrom('self', 'repository', '__proto__', 'constructor'), fc.string(), surrogates),
   fc.oneof(fc.record({ href: fc.oneof(href, fc.constant(null)) }), href, fc.constant(null), fc.jsonValue()),
   { maxKeys: 24 },
 );
@@ -130,11 +140,28 @@ function listBody(item: fc.Arbitrary<unknown>): fc.Arbitrary<unknown> {
   );
 }
 
+/** `String.prototype.toWellFormed` (Node 20; ES2024, beyond the project's `lib`): the reference `wellFormed` must match. */
+function toWellFormed(s: string): string {
+  return (s as string & { toWellFormed(): string }).toWellFormed();
+}
+
+/** Every string in `value`, keys included, is well-formed: `str === str.toWellFormed()`. */
+function expectWellFormed(value: unknown): void {
+  if (typeof value === 'string') expect(value).toBe(toWellFormed(value));
+  else if (typeof value === 'object' && value !== null) {
+    for (const [key, v] of Object.entries(value)) {
+      expect(key).toBe(toWellFormed(key));
+      expectWellFormed(v);
+    }
+  }
+}
+
 function idWithinBounds(id: string | null): boolean {
   return id === null || (id.trim() !== '' && utf8Bytes(id) <= SERVER_TEXT.idBytes);
 }
 
 function expectBoundedSession(s: SyncSession): void {
+  expectWellFormed(s);
   expect(s.id.trim()).not.toBe('');
   expect(idWithinBounds(s.id)).toBe(true);
   expect(idWithinBounds(s.repositoryId)).toBe(true);
@@ -152,6 +179,7 @@ function expectBoundedList(list: SessionList, items: number): void {
   for (const s of list.sessions) expectBoundedSession(s);
   expect(list.sessions.length + list.malformed.length).toBe(items);
   for (const m of list.malformed) {
+    expectWellFormed(m);
     expect(m.index >= 0 && m.index < items).toBe(true);
     expect(m.reason.length).toBeLessThanOrEqual(SERVER_TEXT.reasonChars);
     if (m.id !== null) expect(m.id.length).toBeLessThanOrEqual(SERVER_TEXT.quotedIdChars);
@@ -159,11 +187,13 @@ function expectBoundedList(list: SessionList, items: number): void {
 }
 
 function expectBoundedRepository(r: RepositoryInfo): void {
+  expectWellFormed(r);
   expect(idWithinBounds(r.id)).toBe(true);
   if (r.name !== null) expect(r.name.length).toBeLessThanOrEqual(SERVER_TEXT.nameChars);
 }
 
 function expectBoundedJob(j: JobInfo): void {
+  expectWellFormed(j);
   expect(idWithinBounds(j.id)).toBe(true);
   expect(idWithinBounds(j.repositoryId)).toBe(true);
   expect(j.name.length).toBeLessThanOrEqual(SERVER_TEXT.nameChars);
@@ -204,6 +234,7 @@ describe('wire parsers on arbitrary input', () => {
 
           if (result.ok) expectBoundedSession(result.value);
           else {
+            expectWellFormed(result);
             expect(result.reason.length).toBeLessThanOrEqual(SERVER_TEXT.reasonChars);
             if (result.id !== null) expect(result.id.length).toBeLessThanOrEqual(SERVER_TEXT.quotedIdChars);
           }
@@ -220,7 +251,10 @@ describe('wire parsers on arbitrary input', () => {
         const list = parseRepositoryList(body);
 
         if (one.ok) expectBoundedRepository(one.value);
-        else expect(one.reason.length).toBeLessThanOrEqual(SERVER_TEXT.reasonChars);
+        else {
+          expectWellFormed(one);
+          expect(one.reason.length).toBeLessThanOrEqual(SERVER_TEXT.reasonChars);
+        }
         if (list === undefined) expect(pageItems(body)).toBeUndefined();
         else {
           expect(list.length).toBeLessThanOrEqual(itemCount(body));
@@ -250,7 +284,20 @@ describe('wire parsers on arbitrary input', () => {
         const progress = normaliseProgress(p);
 
         if (state !== null) expect(state.length).toBeLessThanOrEqual(SERVER_TEXT.nameChars);
+        expectWellFormed(state);
         if (progress !== null) expect(progress >= 0 && progress <= 100).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
+  it('wellFormed is String.prototype.toWellFormed, and isWellFormed says whether it changes anything', () => {
+    fc.assert(
+      fc.property(fc.oneof(text, surrogates), (s) => {
+        const fixed = wellFormed(s);
+
+        expect(fixed).toBe(toWellFormed(s));
+        expect(isWellFormed(s)).toBe(fixed === s);
       }),
       RUNS,
     );

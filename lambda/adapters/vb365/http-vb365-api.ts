@@ -20,6 +20,7 @@ import {
   type SessionList,
   type SyncSession,
 } from '../../domain/types.js';
+import { cut, wellFormed } from '../limits.js';
 import { Redactor } from '../redact.js';
 import { backoff } from '../retry-policy.js';
 import {
@@ -595,8 +596,8 @@ export class HttpVb365Api implements Vb365Api {
     } catch {
       // Not JSON: the status says it all; an HTML error page is not worth quoting.
     }
-    const safe = this.#redactor.text(reason);
-    return safe.length > 300 ? `${safe.slice(0, 299)}…` : safe;
+    // Server text like any other (see wire.ts): well-formed, and cut without splitting a surrogate pair.
+    return cut(wellFormed(this.#redactor.text(reason)), 300);
   }
 
   #translate(err: unknown, ctx: Ctx): UpstreamError {

@@ -8,14 +8,18 @@ import {
   type SessionState,
   type SyncSession,
 } from '../../domain/types.js';
-import { cut, SERVER_TEXT, utf8Bytes } from '../limits.js';
+import { cut, isWellFormed, SERVER_TEXT, utf8Bytes, wellFormed } from '../limits.js';
 
 /*
  * Lenient translation of VB365 JSON into domain types. The API documents every field as nullable, older builds send
  * `progressPercent` as a string, and newer builds add enum values: anything we can make sense of is accepted, a field
  * of an impossible type makes that one item malformed (reported, skipped), and nothing here ever throws on content.
- * Every string that leaves this module is bounded (`SERVER_TEXT`): text is cut, an over-long id makes its item
- * malformed, an over-long href is dropped.
+ * Every string that leaves this module is bounded (`SERVER_TEXT`) and well-formed UTF-16: text (names, states, errors,
+ * link names, malformed items' reasons and quoted ids) is made well-formed, then cut; an id that is over-long or holds
+ * a lone surrogate makes its item malformed; an over-long href is dropped. Ids are refused rather than repaired because
+ * a repaired id is another id: `r\uD800` and `r\uDBFF` would both become `r\uFFFD` (one item's state would move to
+ * another), and the lookup `GET /BackupRepositories/{id}` would ask for an id the server does not have. A lone
+ * surrogate cannot be sent anywhere: the SNS query serializer throws `URIError` on it, failing a whole PublishBatch.
  */
 
 const optionalString = v.nullish(v.string());
@@ -48,7 +52,7 @@ type WireLinks = v.InferOutput<typeof wireLinks>;
 export function normaliseState(raw: string | null | undefined): SessionState {
   if (raw === null || raw === undefined || raw.trim() === '') return null;
   const known = KNOWN_SESSION_STATES.find((s) => s.toLowerCase() === raw.trim().toLowerCase());
-  return known ?? cut(raw, SERVER_TEXT.nameChars);
+  return known ?? cut(wellFormed(raw), SERVER_TEXT.nameChars);
 }
 
 /** A number, or a numeric string such as `"35"`, `" 35.5 "` or `"35%"`, clamped to 0..100; anything else is `null`. */
@@ -62,7 +66,9 @@ export function normaliseProgress(raw: number | string | null | undefined): numb
 
 /**
  * HAL links (absolute, or relative to the server) as absolute URLs by name; unusable hrefs (not a URL, longer than
- * `SERVER_TEXT.hrefChars`, under an over-long name) are left out, and at most `SERVER_TEXT.linksPerItem` are kept.
+ * `SERVER_TEXT.hrefChars`, holding a lone surrogate, under an over-long name) are left out, and at most
+ * `SERVER_TEXT.linksPerItem` are kept. Names are made well-formed. An href with a lone surrogate is dropped rather than
+ * repaired: the URL parser would turn it into `%EF%BF%BD`, and the id read from that link would be another id.
  */
 export function resolveLinks(links: WireLinks, baseUrl: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -71,11 +77,17 @@ export function resolveLinks(links: WireLinks, baseUrl: string): Record<string, 
     if (kept >= SERVER_TEXT.linksPerItem) break;
     const href = typeof link === 'string' ? link : link?.href;
     // A `__proto__` key (an own property after JSON.parse) would set the prototype of `out` instead of a link.
-    if (!href || href.length > SERVER_TEXT.hrefChars || name.length > SERVER_TEXT.nameChars || name === '__proto__') {
+    if (
+      !href ||
+      href.length > SERVER_TEXT.hrefChars ||
+      !isWellFormed(href) ||
+      name.length > SERVER_TEXT.nameChars ||
+      name === '__proto__'
+    ) {
       continue;
     }
     try {
-      out[name] = new URL(href, baseUrl).toString();
+      out[wellFormed(name)] = new URL(href, baseUrl).toString();
       kept += 1;
     } catch {
       // An href that is not a URL carries no information we can use.
@@ -102,17 +114,23 @@ function idFromLink(href: string | undefined, collection: string): string | null
   }
 }
 
-/** Why `id` cannot be used as an id (too long for the keys it ends up in), or `undefined` when it can. */
+/**
+ * Why `id` cannot be used as an id (a lone surrogate, or too long for the keys it ends up in), or `undefined` when it
+ * can.
+ */
 function idProblem(field: string, id: string | null): string | undefined {
   if (id === null) return undefined;
+  if (!isWellFormed(id)) {
+    return `${field}: holds a lone UTF-16 surrogate (not valid Unicode); an id is not repaired, since that would name another item`;
+  }
   const bytes = utf8Bytes(id);
   if (bytes <= SERVER_TEXT.idBytes) return undefined;
   return `${field}: ${id.length} characters (${bytes} bytes), over the ${SERVER_TEXT.idBytes}-byte limit for ids`;
 }
 
-/** An id as quoted in a malformed item's report: cut, so a huge id does not flood the logs. */
+/** An id as quoted in a malformed item's report: well-formed, and cut so a huge id does not flood the logs. */
 function quotedId(id: string | null): string | null {
-  return id === null ? null : cut(id, SERVER_TEXT.quotedIdChars);
+  return id === null ? null : cut(wellFormed(id), SERVER_TEXT.quotedIdChars);
 }
 
 function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
@@ -123,7 +141,8 @@ function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
       return `${path ?? 'item'}: expected ${issue.expected ?? 'a valid value'}, got ${received}`;
     })
     .join('; ');
-  return cut(text, SERVER_TEXT.reasonChars);
+  // Paths and received values quote the server's keys and strings, lone surrogates included.
+  return cut(wellFormed(text), SERVER_TEXT.reasonChars);
 }
 
 type ParseResult<T> = { ok: true; value: T } | { ok: false; id: string | null; reason: string };
@@ -153,7 +172,7 @@ export function parseSession(input: unknown, baseUrl: string, fallbackId?: strin
       repositoryId,
       state: normaliseState(wire.state),
       progressPercent: normaliseProgress(wire.progressPercent),
-      error: error === null ? null : cut(error, SERVER_TEXT.errorChars),
+      error: error === null ? null : cut(wellFormed(error), SERVER_TEXT.errorChars),
       links,
     },
   };
@@ -190,7 +209,10 @@ export function parseSessionList(body: unknown, baseUrl: string): SessionList | 
   return { sessions, malformed };
 }
 
-/** One backup repository; `requestedId` stands in for a missing `id`. An id over `SERVER_TEXT.idBytes` is malformed. */
+/**
+ * One backup repository; `requestedId` stands in for a missing `id`. An id over `SERVER_TEXT.idBytes`, or holding a
+ * lone surrogate, is malformed.
+ */
 export function parseRepository(input: unknown, requestedId: string): ParseResult<RepositoryInfo> {
   const parsed = v.safeParse(wireRepository, input);
   if (!parsed.success) return { ok: false, id: quotedId(requestedId), reason: describeIssues(parsed.issues) };
@@ -201,7 +223,11 @@ export function parseRepository(input: unknown, requestedId: string): ParseResul
   const name = nonEmpty(wire.name);
   return {
     ok: true,
-    value: { id, name: name === null ? null : cut(name, SERVER_TEXT.nameChars), isOutOfSync: toBool(wire.isOutOfSync) },
+    value: {
+      id,
+      name: name === null ? null : cut(wellFormed(name), SERVER_TEXT.nameChars),
+      isOutOfSync: toBool(wire.isOutOfSync),
+    },
   };
 }
 
@@ -231,7 +257,7 @@ export function parseRepositoryList(body: unknown): RepositoryInfo[] | undefined
 
 /**
  * Backup jobs of a list body (id, name, target repository); malformed items (including an id or repository id over
- * `SERVER_TEXT.idBytes`) are skipped.
+ * `SERVER_TEXT.idBytes` or holding a lone surrogate) are skipped.
  */
 export function parseJobList(body: unknown): JobInfo[] | undefined {
   const items = pageItems(body);
@@ -245,7 +271,7 @@ export function parseJobList(body: unknown): JobInfo[] | undefined {
     return [
       {
         id,
-        name: cut(nonEmpty(parsed.output.name) ?? id, SERVER_TEXT.nameChars),
+        name: cut(wellFormed(nonEmpty(parsed.output.name) ?? id), SERVER_TEXT.nameChars),
         repositoryId,
         isEnabled: toBool(parsed.output.isEnabled) ?? true,
       },
