@@ -618,7 +618,8 @@ function readSecretValue(secret: secretsmanager.ISecret, grantee: iam.IGrantable
 export function emailFilterPolicy(eventTypes: readonly EventType[] | undefined): Record<string, unknown> {
   const single = { grouped: [{ exists: false }] };
   if (!eventTypes || eventTypes.length === 0) return single;
-  const chosen = { ...single, type: [{ exists: false }, ...eventTypes] };
+  // Every message on the events topic has a `type` (alarms, which have none, go to the alarms topic).
+  const chosen = { ...single, type: [...eventTypes] };
   const groups = eventTypes.filter((t) => GROUPABLE_TYPES.has(t));
   return groups.length === 0 ? chosen : { $or: [chosen, { groupType: groups }] };
 }

@@ -149,7 +149,7 @@ describe('MonitorStack — one server', () => {
       Endpoint: 'ops@example.com',
       FilterPolicy: {
         $or: [
-          { grouped: [{ exists: false }], type: [{ exists: false }, 'sync.failed', 'server.unreachable'] },
+          { grouped: [{ exists: false }], type: ['sync.failed', 'server.unreachable'] },
           { groupType: ['sync.failed'] },
         ],
       },
