@@ -27,8 +27,9 @@ export interface RunOptions {
 }
 
 export const RUN_USAGE = `usage: vb365-sync-monitor run --server https://HOST:4443 [options]
-  --ca FILE                 PEM CA bundle (or the server's self-signed certificate)
-  --pin SHA256              SHA-256 fingerprint of the server certificate; alone, trusts exactly that certificate
+  --ca FILE                 PEM CA bundle (or the server's self-signed certificate, if it names the --server host)
+  --pin SHA256              SHA-256 fingerprint of the server certificate; alone, trusts exactly that certificate,
+                            whatever names it holds (VB365's self-signed certificate reached by IP)
   --api-version V           v5, v6, v7, v8 or auto (default auto)
   --once                    one cycle, then exit (0 ok, 1 server problem, 2 usage)
   --interval SECONDS        seconds between cycles (default 300)

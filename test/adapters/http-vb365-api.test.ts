@@ -564,6 +564,54 @@ describe('HttpVb365Api — TLS', () => {
     expect(local.totalRequests).toBe(0);
   });
 
+  it('on a self-signed certificate that does not name the host (VB365 reached by IP), offers only the pin, saying why', async () => {
+    const windowsHost = await generatePki({ selfSigned: true, hosts: ['vb365-prod.corp.example'] });
+    const local = await serving(windowsHost);
+
+    const err = await failure(client({ baseUrl: local.url, ca: undefined }).listSessions());
+    const withCaBundle = await failure(client({ baseUrl: local.url, ca: windowsHost.serverCert }).apiVersion());
+    const withPin = client({
+      baseUrl: local.url,
+      ca: undefined,
+      pinSha256: err.message.match(/SHA-256 ([0-9A-F:]+)$/)?.[1],
+    });
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toBe(
+      `TLS: certificate of ${local.url} refused (DEPTH_ZERO_SELF_SIGNED_CERT): it is self-signed, and it names DNS:vb365-prod.corp.example, not 127.0.0.1 (the host in the URL), so a CA bundle would not help (the host-name check would fail next); pin it: set pinSha256 (CLI: --pin) to SHA-256 ${windowsHost.serverFingerprint256}`,
+    );
+    expect(err.message).not.toMatch(/caBundleFile|--ca/);
+    expect(withCaBundle.message).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID/);
+    expect(await withPin.apiVersion()).toBe('v8');
+  });
+
+  it('on a certificate of an unknown CA that does not name the host, offers only the pin', async () => {
+    const ipOnly = await generatePki({ hosts: ['127.0.0.1'] });
+    const local = await serving(ipOnly);
+    const byName = local.url.replace('127.0.0.1', 'localhost');
+
+    const err = await failure(client({ baseUrl: byName, ca: undefined }).listSessions());
+
+    expect(err).toBeInstanceOf(UpstreamTlsError);
+    expect(err.message).toBe(
+      `TLS: certificate of ${byName} refused (UNABLE_TO_VERIFY_LEAF_SIGNATURE): it is issued by "vb365-simulator test CA", a CA that is not trusted here, and it names IP Address:127.0.0.1, not localhost (the host in the URL), so a CA bundle would not help (the host-name check would fail next); pin it: set pinSha256 (CLI: --pin) to SHA-256 ${ipOnly.serverFingerprint256}`,
+    );
+  });
+
+  it('on a self-signed certificate that names the host it is reached by, offers the CA bundle or the pin', async () => {
+    const named = await generatePki({ selfSigned: true, hosts: ['localhost'] });
+    const local = await serving(named);
+    const byName = local.url.replace('127.0.0.1', 'localhost');
+
+    const err = await failure(client({ baseUrl: byName, ca: undefined }).listSessions());
+    const withCaBundle = client({ baseUrl: byName, ca: named.serverCert });
+
+    expect(err.message).toBe(
+      `TLS: certificate of ${byName} refused (DEPTH_ZERO_SELF_SIGNED_CERT): it is self-signed; give the certificate itself as the CA bundle (caBundleFile; CLI: --ca), or pin it: set pinSha256 (CLI: --pin) to SHA-256 ${named.serverFingerprint256}`,
+    );
+    expect(await withCaBundle.apiVersion()).toBe('v8');
+  });
+
   it('trusts a self-signed certificate given as the CA bundle', async () => {
     const selfSigned = await generatePki({ selfSigned: true });
     const local = await serving(selfSigned);

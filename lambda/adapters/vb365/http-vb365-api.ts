@@ -645,6 +645,12 @@ const NAME_CODES = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH']
 const PIN_FIX = 'pinSha256 (CLI: --pin)';
 const CA_FIX = 'caBundleFile; CLI: --ca';
 
+/** The names a certificate holds, as shown to an admin: its alternative names, else its CN. */
+function namesOf(presented: PresentedCertificate | undefined): string {
+  if (presented?.altNames) return presented.altNames;
+  return presented?.subject ? `CN=${presented.subject}` : 'other names';
+}
+
 function presentedOf(err: unknown): PresentedCertificate | undefined {
   return err instanceof CertificateRefusedError ? err.presented : undefined;
 }
@@ -667,20 +673,23 @@ function tlsFailure(
       ? `TLS: certificate of ${where} changed: now SHA-256 ${fp}; if it was renewed on purpose, set ${PIN_FIX} to it, otherwise find out what answers at ${host}`
       : `TLS: certificate of ${where} changed: it is not the pinned one; if it was renewed on purpose, set ${PIN_FIX} to its SHA-256 fingerprint`;
   }
+  const pinIt = `pin it: ${fp ? `set ${PIN_FIX} to SHA-256 ${fp}` : `set ${PIN_FIX} to its SHA-256 fingerprint`}`;
   if (NAME_CODES.has(code)) {
-    const names = presented?.altNames || (presented?.subject ? `CN=${presented.subject}` : 'other names');
-    const pin = fp ? `set ${PIN_FIX} to SHA-256 ${fp}` : `set ${PIN_FIX} to its SHA-256 fingerprint`;
-    return `${refused}: it does not name ${host} (it names ${names}); to trust it at this address, pin it: ${pin} (or use a URL with a name it holds)`;
+    return `${refused}: it does not name ${host} (it names ${namesOf(presented)}); to trust it at this address, ${pinIt} (or use a URL with a name it holds)`;
   }
   if (UNTRUSTED_CODES.has(code)) {
     const what =
       code === 'DEPTH_ZERO_SELF_SIGNED_CERT'
         ? 'it is self-signed'
         : `it is issued by ${presented?.issuer ? `"${presented.issuer}", ` : ''}a CA that is not trusted here`;
-    const pin = pinned
-      ? 'or remove the CA bundle to trust the pinned certificate alone'
-      : `or pin it: ${fp ? `set ${PIN_FIX} to SHA-256 ${fp}` : `set ${PIN_FIX} to its SHA-256 fingerprint`}`;
-    return `${refused}: ${what}; give ${code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'the certificate itself' : "the issuing CA's certificate"} as the CA bundle (${CA_FIX}), ${pin}`;
+    // With a pin, the pin replaces the host-name check, so the certificate's names do not matter.
+    if (!pinned && presented && !presented.namesHost) {
+      // VB365's default: a self-signed certificate naming the Windows host, reached by IP or another name. Trusting
+      // it as a CA would only lead to the next refusal (ERR_TLS_CERT_ALTNAME_INVALID): the pin is the one fix here.
+      return `${refused}: ${what}, and it names ${namesOf(presented)}, not ${presented.host} (the host in the URL), so a CA bundle would not help (the host-name check would fail next); ${pinIt}`;
+    }
+    const alternative = pinned ? 'or remove the CA bundle to trust the pinned certificate alone' : `or ${pinIt}`;
+    return `${refused}: ${what}; give ${code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'the certificate itself' : "the issuing CA's certificate"} as the CA bundle (${CA_FIX}), ${alternative}`;
   }
   if (code === 'CERT_HAS_EXPIRED') {
     const leafExpired = presented !== undefined && Date.parse(presented.validTo) < Date.now();

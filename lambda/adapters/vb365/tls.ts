@@ -93,6 +93,13 @@ export interface PresentedCertificate {
   readonly issuer: string;
   /** Subject alternative names as Node shows them (`DNS:vb365, IP Address:10.0.0.5`), or `''`. */
   readonly altNames: string;
+  /** The host name or address the certificate was checked against (the URL's host). */
+  readonly host: string;
+  /**
+   * Whether the certificate names {@link host} (`tls.checkServerIdentity`). When it does not, trusting its CA is not
+   * enough (the host-name check fails next, `ERR_TLS_CERT_ALTNAME_INVALID`): only a pin trusts it at this address.
+   */
+  readonly namesHost: boolean;
   /** ISO 8601. */
   readonly validFrom: string;
   /** ISO 8601. */
@@ -161,6 +168,8 @@ export function pinningConnector(options: PinningConnectorOptions): buildConnect
 
   return ({ hostname, port, protocol, servername, localAddress }, callback) => {
     const host = hostname.replace(/^\[(.*)\]$/, '$1');
+    // The name Node checks the certificate against: the SNI name, or the address itself.
+    const identity = servername || host;
     let settled = false;
     let presented: PeerCertificate | undefined;
     const settle = (err: Error | null, socket: Socket | null) => {
@@ -198,7 +207,7 @@ export function pinningConnector(options: PinningConnectorOptions): buildConnect
       });
       tlsSocket.once('secureConnect', () => {
         const certificate = tlsSocket.getPeerCertificate();
-        const refusal = pin === undefined ? undefined : pinRefusal(certificate, pin, pinAlone, now());
+        const refusal = pin === undefined ? undefined : pinRefusal(certificate, identity, pin, pinAlone, now());
         if (refusal) {
           tlsSocket.destroy();
           settle(refusal, null);
@@ -223,7 +232,7 @@ export function pinningConnector(options: PinningConnectorOptions): buildConnect
     socket.on('error', (err: Error & { code?: string }) => {
       settle(
         presented && typeof err.code === 'string'
-          ? new CertificateRefusedError(err.message, err.code, presentedCertificate(presented))
+          ? new CertificateRefusedError(err.message, err.code, presentedCertificate(presented, identity))
           : err,
         null,
       );
@@ -233,11 +242,12 @@ export function pinningConnector(options: PinningConnectorOptions): buildConnect
 
 function pinRefusal(
   certificate: PeerCertificate,
+  host: string,
   pin: string,
   pinAlone: boolean,
   now: number,
 ): CertificateRefusedError | undefined {
-  const presented = presentedCertificate(certificate);
+  const presented = presentedCertificate(certificate, host);
   if (certificate.fingerprint256?.toUpperCase() !== pin) {
     return new CertificateRefusedError(
       `server certificate SHA-256 ${certificate.fingerprint256 ?? '(none)'} is not the pinned ${pin}`,
@@ -255,7 +265,7 @@ function pinRefusal(
   return undefined;
 }
 
-function presentedCertificate(cert: PeerCertificate): PresentedCertificate | undefined {
+function presentedCertificate(cert: PeerCertificate, host: string): PresentedCertificate | undefined {
   if (!cert.fingerprint256) return undefined;
   const iso = (date: string) => {
     const ms = Date.parse(date);
@@ -266,6 +276,8 @@ function presentedCertificate(cert: PeerCertificate): PresentedCertificate | und
     subject: firstOf(cert.subject?.CN),
     issuer: firstOf(cert.issuer?.CN),
     altNames: cert.subjectaltname ?? '',
+    host,
+    namesHost: checkServerIdentity(host, cert) === undefined,
     validFrom: iso(cert.valid_from),
     validTo: iso(cert.valid_to),
   };
