@@ -1,4 +1,4 @@
-import { holdsPrivateKey, pinProblem, withoutPassword } from '../lambda/adapters/vb365/tls.js';
+import { credentialsInUrl, holdsPrivateKey, pinProblem, withoutUserinfo } from '../lambda/adapters/vb365/tls.js';
 import { type DigestSchedule, WEEKDAYS } from '../lambda/domain/digest.js';
 import { EVENT_TYPES, type EventType } from '../lambda/domain/events.js';
 import {
@@ -213,6 +213,12 @@ function safeDecode(text: string): string {
 /** The deliverer's channel list travels in its environment (4 KB with everything else). */
 const MAX_CHANNELS = 20;
 
+/** `value` as quoted in a problem, with every string in it masked by {@link withoutUserinfo}. */
+function masked(value: unknown): unknown {
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' ? withoutUserinfo(v) : v));
+  return text === undefined ? value : JSON.parse(text);
+}
+
 /**
  * Checks `config` and returns it resolved (defaults applied, CA bundles read), or throws one
  * {@link MonitorConfigError} listing every problem as `field: value — fix`.
@@ -224,28 +230,38 @@ export function resolveConfig(config: MonitorConfig, readFile: ReadFile): Resolv
 
   const servers: ResolvedConfig['servers'][number][] = [];
   if (!Array.isArray(config.servers) || config.servers.length === 0) {
-    bad('servers', config.servers, 'list at least one VB365 server ({ id, url, credentials })');
+    // Quoted with its strings masked: not a list is often one server object, whose URL may carry a password.
+    bad('servers', masked(config.servers), 'list at least one VB365 server ({ id, url, credentials })');
   }
   const ids = new Set<string>();
-  (config.servers ?? []).forEach((s, i) => {
+  // Not a list was reported above; going on with none lists every other problem instead of throwing a TypeError.
+  const entries: readonly ServerEntry[] = Array.isArray(config.servers) ? config.servers : [];
+  entries.forEach((s, i) => {
     const at = `servers[${i}]`;
     if (typeof s.id !== 'string' || !ID.test(s.id)) bad(`${at}.id`, s.id, 'use 1-64 letters, digits, ".", "_" or "-"');
     else if (ids.has(s.id)) bad(`${at}.id`, s.id, 'server ids must be unique');
     ids.add(s.id);
     let url: URL | undefined;
-    // Shown instead of the URL itself: a password in it must not reach the synth output.
-    const shownUrl = typeof s.url === 'string' ? withoutPassword(s.url) : s.url;
+    // Shown instead of the URL itself: a user name or password in it must not reach the synth output.
+    const shownUrl = typeof s.url === 'string' ? withoutUserinfo(s.url) : s.url;
     try {
       url = new URL(s.url);
     } catch {
       bad(`${at}.url`, shownUrl, 'use the REST API URL, e.g. https://vb365.example.local:4443');
     }
     if (url && url.protocol !== 'https:') bad(`${at}.url`, shownUrl, 'use https:// (the REST API is served over TLS)');
-    if (url && (url.username !== '' || url.password !== '')) {
+    const credentials = url && credentialsInUrl(s.url, url);
+    if (credentials === 'userinfo') {
       bad(
         `${at}.url`,
         shownUrl,
         'remove "user:password@" from the URL: it would be stored in the template; the account goes in the credentials secret',
+      );
+    } else if (credentials === 'at-sign') {
+      bad(
+        `${at}.url`,
+        shownUrl,
+        'remove the "@": a VB365 URL has none (a password with "/" reads as a path); the account goes in the credentials secret',
       );
     }
     if (s.apiVersion !== undefined && !['v5', 'v6', 'v7', 'v8', 'auto'].includes(s.apiVersion)) {

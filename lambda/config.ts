@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { holdsPrivateKey, isLoopback, pinProblem, withoutPassword } from './adapters/vb365/tls.js';
+import { credentialsInUrl, holdsPrivateKey, isLoopback, pinProblem, withoutUserinfo } from './adapters/vb365/tls.js';
 import type { Channel } from './domain/delivery.js';
 import type { DigestSchedule } from './domain/digest.js';
 import { EVENT_TYPES } from './domain/events.js';
@@ -176,7 +176,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
         if (seen.has(s.id)) problems.push(`${at}.id ${JSON.stringify(s.id)} is used twice: server ids must be unique`);
         seen.add(s.id);
         let url: URL | undefined;
-        const shownUrl = withoutPassword(s.url);
+        // Shown instead of the URL itself: a user name or password in it must not reach the logs.
+        const shownUrl = withoutUserinfo(s.url);
         try {
           url = new URL(s.url);
         } catch {
@@ -187,9 +188,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
             `${at}.url ${shownUrl} must use https://${url.protocol === 'http:' && isLoopback(url) ? ' (plain http only to a loopback address with ALLOW_HTTP_LOOPBACK=true, for development)' : ''}`,
           );
         }
-        if (url && (url.username !== '' || url.password !== '')) {
+        const credentials = url && credentialsInUrl(s.url, url);
+        if (credentials === 'userinfo') {
           problems.push(
             `${at}.url ${shownUrl} must not carry "user:password@": the account belongs in the secret ${s.credentialsSecret}`,
+          );
+        } else if (credentials === 'at-sign') {
+          problems.push(
+            `${at}.url ${shownUrl} must not hold "@" (a VB365 URL has none; a password with "/" reads as a path): the account belongs in the secret ${s.credentialsSecret}`,
           );
         }
         const apiVersion = s.apiVersion ?? 'auto';

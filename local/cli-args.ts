@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { pinProblem, withoutPassword } from '../lambda/adapters/vb365/tls.js';
+import { credentialsInUrl, pinProblem, withoutUserinfo } from '../lambda/adapters/vb365/tls.js';
 import { DEFAULT_POLICY, type Policy, parseDuration } from '../lambda/domain/policy.js';
 import { API_VERSIONS, type ApiVersionSetting } from '../lambda/domain/types.js';
 
@@ -80,14 +80,19 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv): R
   let url: URL | undefined;
   if (!server) problems.push('--server is required: the VB365 REST API URL, e.g. https://vb365.example.local:4443');
   else {
-    const shown = withoutPassword(server);
+    const shown = withoutUserinfo(server);
     try {
       url = new URL(server);
       if (url.protocol !== 'https:')
         problems.push(`--server ${shown} must use https:// (the REST API is served over TLS)`);
-      if (url.username !== '' || url.password !== '')
+      const credentials = credentialsInUrl(server, url);
+      if (credentials === 'userinfo')
         problems.push(
           `--server ${shown} must not carry "user:password@": set VB365_USERNAME and VB365_PASSWORD instead`,
+        );
+      if (credentials === 'at-sign')
+        problems.push(
+          `--server ${shown} must not hold "@" (a VB365 URL has none; a password with "/" reads as a path): set VB365_USERNAME and VB365_PASSWORD instead`,
         );
     } catch {
       problems.push(`--server ${JSON.stringify(shown)} is not a URL: use https://HOST:4443`);

@@ -808,6 +808,23 @@ describe('HttpVb365Api — TLS', () => {
     expect(() => client({ baseUrl: `http://127.0.0.1:${sim.port}`, allowHttpLoopback: true })).not.toThrow();
   });
 
+  it.each(['pa/ss', 'p#ss', 'p?ss', 'p@ss', '1234/x'])(
+    'refuses a URL with a password holding %j at construction, never showing the password or the user name',
+    (password) => {
+      const url = `https://admin:${password}@vb:4443`;
+      let message = '';
+      try {
+        client({ baseUrl: url });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+
+      expect(message).toMatch(/^VB365 server URL "?https:\/\/\*\*\*@vb:4443"? /);
+      for (let i = 0; i + 4 <= password.length; i++) expect(message).not.toContain(password.slice(i, i + 4));
+      expect(message).not.toContain('admin');
+    },
+  );
+
   it('refuses a pin that is not a SHA-256 fingerprint at construction', () => {
     expect(() => client({ pinSha256: 'ab'.repeat(20) })).toThrow(/SHA-256 fingerprint: 64 hex digits/);
   });

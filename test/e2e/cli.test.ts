@@ -238,6 +238,18 @@ describe('vb365-sync-monitor run (end to end)', () => {
     expect(run.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it.each(['pa/ss', 'p#ss', 'p?ss', 'p@ss'])(
+    'exits 2 on a --server with a password holding %j, never showing the password or the user name',
+    async (password) => {
+      const run = await cli(['run', '--server', `https://admin:${password}@vb:4443`, '--once'], creds());
+
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/^vb365-sync-monitor: --server "?https:\/\/\*\*\*@vb:4443"? /);
+      for (let i = 0; i + 4 <= password.length; i++) expect(run.stderr).not.toContain(password.slice(i, i + 4));
+      expect(run.stderr).not.toContain('admin');
+    },
+  );
+
   it('exits 2 when the credentials are missing', async () => {
     const run = await cli(['run', '--server', sim.url, '--once'], {
       VB365_USERNAME: undefined,

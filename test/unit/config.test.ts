@@ -14,6 +14,14 @@ const valid = {
   [ENV.servers]: JSON.stringify([server]),
 };
 
+/** Passwords that make a URL unparseable (`/`, `?`, `#` end the authority) or hold the `@` that ends userinfo. */
+const URL_PASSWORDS = ['pa/ss', 'p#ss', 'p?ss', 'p@ss'];
+
+/** Every 4-character piece of `secret`: none may appear in a message. */
+function piecesOf(secret: string): string[] {
+  return Array.from({ length: secret.length - 3 }, (_, i) => secret.slice(i, i + 4));
+}
+
 function problems(env: Record<string, string | undefined>): readonly string[] {
   try {
     loadConfig(env);
@@ -173,7 +181,7 @@ describe('loadConfig — server URL, CA bundle and pin', () => {
     });
 
     expect(found).toEqual([
-      'SERVERS[0].url https://admin:***@vb365.contoso.local:4443 must not carry "user:password@": the account belongs in the secret vb365/prod',
+      'SERVERS[0].url https://***@vb365.contoso.local:4443 must not carry "user:password@": the account belongs in the secret vb365/prod',
     ]);
     expect(found.join('\n')).not.toContain('Pa55-w0rd!');
   });
@@ -189,6 +197,31 @@ describe('loadConfig — server URL, CA bundle and pin', () => {
 
     expect(found.length).toBeGreaterThanOrEqual(2);
     expect(found.join('\n')).not.toContain('Pa55');
+  });
+
+  it.each(URL_PASSWORDS)(
+    'never shows a password holding %j (the URL does not parse), nor the user name',
+    (password) => {
+      const found = problems({
+        ...valid,
+        [ENV.servers]: JSON.stringify([{ ...server, url: `https://admin:${password}@vb:4443` }]),
+      });
+
+      expect(found).toEqual([expect.stringMatching(/^SERVERS\[0\]\.url "?https:\/\/\*\*\*@vb:4443"? /)]);
+      for (const piece of piecesOf(password)) expect(found.join('\n')).not.toContain(piece);
+      expect(found.join('\n')).not.toContain('admin');
+    },
+  );
+
+  it('throws on a URL holding "@" elsewhere, which a password with "/" leaves after a port (admin:1234/x@vb)', () => {
+    const found = problems({
+      ...valid,
+      [ENV.servers]: JSON.stringify([{ ...server, url: 'https://admin:1234/x9z8@vb:4443' }]),
+    });
+
+    expect(found).toEqual([
+      'SERVERS[0].url https://***@vb:4443 must not hold "@" (a VB365 URL has none; a password with "/" reads as a path): the account belongs in the secret vb365/prod',
+    ]);
   });
 
   it('throws on a CA bundle holding a private key, without quoting the key', () => {
@@ -262,8 +295,16 @@ describe('parseRunArgs — server, pin', () => {
     const message = usageError(['--server', 'https://admin:Pa55-w0rd!@vb365:4443']);
 
     expect(message).toBe(
-      '--server https://admin:***@vb365:4443 must not carry "user:password@": set VB365_USERNAME and VB365_PASSWORD instead',
+      '--server https://***@vb365:4443 must not carry "user:password@": set VB365_USERNAME and VB365_PASSWORD instead',
     );
+  });
+
+  it.each(URL_PASSWORDS)('never shows a --server password holding %j, nor the user name', (password) => {
+    const message = usageError(['--server', `https://admin:${password}@vb:4443`]);
+
+    expect(message).toMatch(/^--server "?https:\/\/\*\*\*@vb:4443"? /);
+    for (const piece of piecesOf(password)) expect(message).not.toContain(piece);
+    expect(message).not.toContain('admin');
   });
 
   it('throws on a --pin that is not 32 bytes, naming its length', () => {

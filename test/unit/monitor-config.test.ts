@@ -18,6 +18,11 @@ const TEAMS = {
   channelId: '19:abcdef0123456789@thread.tacv2',
 };
 
+/** Every 4-character piece of `secret`: none may appear in a problem. */
+function piecesOf(secret: string): string[] {
+  return Array.from({ length: secret.length - 3 }, (_, i) => secret.slice(i, i + 4));
+}
+
 function problems(config: unknown): readonly string[] {
   try {
     resolveConfig(config as MonitorConfig, read);
@@ -132,7 +137,7 @@ describe('resolveConfig', () => {
     [
       'servers[].url (credentials)',
       { servers: [{ ...server, url: 'https://admin:Pa55-w0rd!@vb365.example.local:4443' }] },
-      'servers[0].url: "https://admin:***@vb365.example.local:4443" — remove "user:password@" from the URL',
+      'servers[0].url: "https://***@vb365.example.local:4443" — remove "user:password@" from the URL',
     ],
     [
       'servers[].vpc.vpcId',
@@ -348,6 +353,28 @@ describe('resolveConfig', () => {
 
     expect(found).toHaveLength(5);
     expect(found.join('\n')).not.toMatch(/Pa55|KeyMaterialNotToBeShown/);
+  });
+
+  it.each(['pa/ss', 'p#ss', 'p?ss', 'p@ss'])(
+    'never shows a URL password holding %j (the URL does not parse), nor the user name',
+    (password) => {
+      const url = `https://admin:${password}@vb:4443`;
+      const found = problems({ servers: [{ ...server, url }] });
+      const notAList = problems({ servers: { ...server, url } });
+
+      expect(found).toEqual([expect.stringMatching(/^servers\[0\]\.url: "https:\/\/\*\*\*@vb:4443" — /)]);
+      expect(notAList).toEqual([expect.stringContaining('"url":"https://***@vb:4443"')]);
+      for (const piece of piecesOf(password)) expect([...found, ...notAList].join('\n')).not.toContain(piece);
+      expect([...found, ...notAList].join('\n')).not.toContain('admin');
+    },
+  );
+
+  it('refuses a URL holding "@" after a port, as a password with "/" leaves it (admin:1234/x@vb)', () => {
+    const found = problems({ servers: [{ ...server, url: 'https://admin:1234/x9z8@vb:4443' }] });
+
+    expect(found).toEqual([
+      'servers[0].url: "https://***@vb:4443" — remove the "@": a VB365 URL has none (a password with "/" reads as a path); the account goes in the credentials secret',
+    ]);
   });
 
   it('accepts a pin alone, with or without colons, in any case', () => {

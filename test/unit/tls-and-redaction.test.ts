@@ -5,7 +5,13 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../lambda/adapters/redact.js';
 import { retryAfterMs } from '../../lambda/adapters/retry-policy.js';
-import { loadCaBundle, normalisePin, pinProblem, withoutPassword } from '../../lambda/adapters/vb365/tls.js';
+import {
+  credentialsInUrl,
+  loadCaBundle,
+  normalisePin,
+  pinProblem,
+  withoutUserinfo,
+} from '../../lambda/adapters/vb365/tls.js';
 
 const HEX = 'ab'.repeat(32);
 const COLONS = Array.from({ length: 32 }, () => 'AB').join(':');
@@ -45,15 +51,39 @@ describe('pinProblem', () => {
   });
 });
 
-describe('withoutPassword', () => {
+describe('withoutUserinfo', () => {
   it.each([
-    ['https://admin:S3cret!@vb365:4443/api', 'https://admin:***@vb365:4443/api'],
-    ['https://admin:p@ss@vb365:4443', 'https://admin:***@vb365:4443'],
-    ['https://admin:pa ss@vb365:4443', 'https://admin:***@vb365:4443'],
-    ['https://admin@vb365:4443', 'https://admin@vb365:4443'],
-    ['https://vb365:4443/a@b', 'https://vb365:4443/a@b'],
+    ['https://admin:S3cret!@vb365:4443/api', 'https://***@vb365:4443/api'],
+    ['https://admin:p@ss@vb365:4443', 'https://***@vb365:4443'],
+    ['https://admin:pa ss@vb365:4443', 'https://***@vb365:4443'],
+    ['https://admin@vb365:4443', 'https://***@vb365:4443'],
+    // Unparseable: the password holds "/", "?" or "#", which would end the authority of a URL.
+    ['https://admin:pa/ss@vb:4443', 'https://***@vb:4443'],
+    ['https://admin:p?ss@vb:4443', 'https://***@vb:4443'],
+    ['https://admin:p#ss@vb:4443', 'https://***@vb:4443'],
+    // An "@" in a path cannot be told from a password holding "/": masked up to it too.
+    ['https://vb365:4443/a@b', 'https://***@b'],
+    [' https://admin:pw@vb', ' https://***@vb'],
+    ['https:admin:pw@vb', 'https:***@vb'],
+    ['//admin:pw@vb', '//***@vb'],
+    ['admin:pa/ss@vb:4443', 'admin:***@vb:4443'],
+    ['https://vb365:4443/api', 'https://vb365:4443/api'],
+    ['not a url', 'not a url'],
   ])('shows %j as %j', (url, shown) => {
-    expect(withoutPassword(url)).toBe(shown);
+    expect(withoutUserinfo(url)).toBe(shown);
+  });
+});
+
+describe('credentialsInUrl', () => {
+  it.each([
+    ['https://admin:pw@vb:4443', 'userinfo'],
+    ['https://admin@vb:4443', 'userinfo'],
+    // A password starting with digits and holding "/" parses as a port and a path.
+    ['https://admin:1234/x@vb:4443', 'at-sign'],
+    ['https://vb:4443/api?x=a@b', 'at-sign'],
+    ['https://vb:4443/api', undefined],
+  ])('finds credentials in %j: %j', (raw, expected) => {
+    expect(credentialsInUrl(raw, new URL(raw))).toBe(expected);
   });
 });
 

@@ -25,10 +25,12 @@ import { Redactor } from '../redact.js';
 import { backoff } from '../retry-policy.js';
 import {
   CertificateRefusedError,
+  credentialsInUrl,
   isLoopback,
   PIN_MISMATCH_CODE,
   type PresentedCertificate,
   pinningConnector,
+  withoutUserinfo,
 } from './tls.js';
 import { Agent, retry } from './undici.js';
 import { parseJobList, parseRepository, parseRepositoryList, parseSession, parseSessionList } from './wire.js';
@@ -712,13 +714,16 @@ function parseBaseUrl(raw: string, allowHttpLoopback: boolean): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new TypeError(`VB365 server URL ${JSON.stringify(raw)} is not a URL: use https://host:4443`);
+    throw new TypeError(`VB365 server URL ${JSON.stringify(withoutUserinfo(raw))} is not a URL: use https://host:4443`);
+  }
+  // Checked first: the origin quoted below would show what a password holding "/" left before it (`admin:1234`).
+  if (credentialsInUrl(raw, url) !== undefined) {
+    throw new TypeError(
+      `VB365 server URL ${withoutUserinfo(raw)} must not carry credentials ("user:password@", or any "@"): give them separately`,
+    );
   }
   if (url.protocol !== 'https:' && !(allowHttpLoopback && url.protocol === 'http:' && isLoopback(url))) {
     throw new TypeError(`VB365 server URL ${url.origin} must use https: (the REST API is served over TLS, port 4443)`);
-  }
-  if (url.username || url.password) {
-    throw new TypeError('VB365 server URL must not carry credentials: give them separately');
   }
   url.search = '';
   url.hash = '';

@@ -76,11 +76,25 @@ export function isLoopback(url: URL): boolean {
 }
 
 /**
- * A URL as text that is safe to show: a password in it (`https://user:secret@host`) becomes `***`. Works on text that
- * does not parse as a URL too, since that is exactly what an error message echoes.
+ * Text quoting a URL, made safe to show: its userinfo (user name and password, everything between `scheme://` and the
+ * last `@`) becomes `***`; the scheme and what follows the last `@` (normally the host) stay. Meant for text that may
+ * not parse as a URL, which is exactly what an error message echoes: a password holding `/`, `?` or `#`
+ * (`https://admin:pa/ss@vb:4443`) makes the URL unparseable, and where such userinfo ends cannot be told, so everything
+ * up to the last `@` is masked (an `@` in a path hides the host as well; a VB365 URL has none). Text without a scheme
+ * (`admin:pw@host`, `//admin:pw@host`) is masked the same way; text without `@` is returned as it is.
  */
-export function withoutPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#]*@/i, '$1***@');
+export function withoutUserinfo(text: string): string {
+  return text.replace(/^(\s*(?:[a-z][a-z0-9+.-]*:)?[\\/]*)[\s\S]*@/i, '$1***@');
+}
+
+/**
+ * Why a server URL that parsed must still be refused for holding credentials, or `undefined`: `user:password@`, or an
+ * `@` anywhere else, which no VB365 URL has and which is most likely a password holding `/` read as a path
+ * (`https://admin:1234/x@vb` parses as host `admin`, port 1234, path `/x@vb`).
+ */
+export function credentialsInUrl(raw: string, url: URL): 'userinfo' | 'at-sign' | undefined {
+  if (url.username !== '' || url.password !== '') return 'userinfo';
+  return raw.includes('@') ? 'at-sign' : undefined;
 }
 
 /** What a server presented in the TLS handshake, kept to say what was refused and how to trust it. */
