@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import tls, { type ConnectionOptions } from 'node:tls';
 import { inspect } from 'node:util';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HttpChannelSender } from '../../lambda/adapters/channels/http-channel-sender.js';
 import { verifyWebhook } from '../../lambda/adapters/channels/webhook-signature.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
@@ -176,6 +177,42 @@ describe('HttpChannelSender', () => {
     }
 
     expect(received).toHaveLength(1);
+  });
+
+  it("trusts the extra CA in addition to Node's default roots when none are injected (the production path)", async () => {
+    // Arrange: a receiver signed by the extra CA only, and what undici hands to tls.connect.
+    const internal = await generatePki({ caName: 'Example Corp internal CA' });
+    const selfHosted = createServer({ key: internal.serverKey, cert: internal.serverCert }, (req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    await new Promise<void>((r) => selfHosted.listen(0, '127.0.0.1', () => r()));
+    const selfHostedUrl = `https://127.0.0.1:${(selfHosted.address() as AddressInfo).port}/hook`;
+    const connect = vi.spyOn(tls, 'connect');
+    const s = sender({ ca: internal.caCert });
+
+    // Act: the self-hosted receiver, then the receiver of the test CA, which is neither a default root nor the extra.
+    let untrusted: DeliveryError;
+    let trusted: unknown[];
+    try {
+      await s.post('self-hosted', { url: selfHostedUrl }, '{}');
+      untrusted = await failure(s.post('other', { url }, '{}'));
+    } finally {
+      // Read before the spy is restored, which forgets its calls.
+      trusted = connect.mock.calls.map(([options]) => (options as ConnectionOptions).ca);
+      connect.mockRestore();
+      selfHosted.closeAllConnections();
+      await new Promise<void>((r) => selfHosted.close(() => r()));
+    }
+
+    // Assert
+    expect(trusted).toHaveLength(2);
+    for (const ca of trusted) {
+      expect(ca).toEqual(expect.arrayContaining([...tls.rootCertificates, internal.caCert]));
+      expect((ca as string[]).at(-1)).toBe(internal.caCert);
+    }
+    expect(untrusted.message).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+    expect(received).toHaveLength(0);
   });
 
   it('never shows the webhook URL or the signing secret in an error', async () => {
