@@ -196,8 +196,10 @@ export function evaluate(input: CycleInput): CycleResult {
 
   // A baseline cycle records what it finds silently and summarises it in monitor.started: the very first one, and the
   // first after a gap so long that records of ended sessions may have expired (they would look new, and be announced).
+  // Records live at least `finishedRetention` after their last renewal, which is at most `renewEveryMs` before the last
+  // reachable cycle, itself at most `renewEveryMs` after `aliveAt`: a gap under retention − 2 × renewal is safe.
   const gap = previous.aliveAt === undefined ? 0 : now.getTime() - Date.parse(previous.aliveAt);
-  const firstCycle = !previous.initialized || gap > policy.finishedRetentionMs / 2;
+  const firstCycle = !previous.initialized || gap > policy.finishedRetentionMs - 2 * renewEveryMs(policy);
   if (gap >= renewEveryMs(policy) || previous.aliveAt === undefined) server = { ...server, aliveAt: nowIso };
   const tracked = new Map(input.sessions.map((s) => [s.id, s]));
   const changed: { record: SessionRecord; events: MonitorEvent[] }[] = [];

@@ -62,6 +62,9 @@ export interface CycleSummary {
   readonly isolatedProblems: number;
 }
 
+/** Malformed list items listed one by one; the rest are counted in one more problem. */
+const MALFORMED_LISTED = 10;
+
 /** Problems listed in a summary (and logged): a server listing 60,000 malformed items must not make 60,000 lines. */
 export const PROBLEMS_LISTED = 25;
 
@@ -116,12 +119,15 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
   try {
     const list = await deps.api.listSessions(call);
     listed = list.sessions;
-    for (const m of list.malformed) {
+    // Each malformed item is a problem of its own, up to a few: a list of thousands is one line more.
+    for (const m of list.malformed.slice(0, MALFORMED_LISTED)) {
       problems.push({
         sessionId: m.id ?? undefined,
         message: `malformed session in the list (item ${m.index}): ${m.reason}`,
       });
     }
+    const unlisted = list.malformed.length - MALFORMED_LISTED;
+    if (unlisted > 0) problems.push({ message: `and ${unlisted} more malformed session(s) in the list` });
     const missing = sessionsToLookUp(records, listed);
     lookedUp = await fetchEach(
       missing,
@@ -256,30 +262,39 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       return true;
     } catch (err) {
       if (err instanceof StateConflictError) conflicts += 1;
-      else if (err instanceof StateItemTooLargeError) problems.push(itemProblem(write.key, err));
-      else storeFailure ??= err;
+      else if (err instanceof StateItemTooLargeError) {
+        problems.push(itemProblem(write.key, err));
+        // Retrying cannot help: this item must not hold up the steps after it (a baseline would never end).
+        return true;
+      } else storeFailure ??= err;
       return false;
     }
   };
-  // The order of the writes carries three guarantees (a crash or a lost race between them is then harmless):
-  // - held events and `monitor.grouped` events live only in the server record: it is written first, and the sessions
-  //   only if it was, so no session advances (nor is published marked `groupedIn`) without its held or group event;
-  // - a baseline cycle ends with the server record (`initialized`): it is written last, and only once every session
-  //   of the baseline is stored, so an old session cannot look new (and be announced) next cycle.
-  const serverWrite = writes[0]?.write.key.kind === 'server' ? writes.slice(0, 1) : [];
-  const sessionWrites = writes.slice(serverWrite.length);
+  // The order of the writes carries these guarantees (a crash or a lost race between two steps is then harmless):
+  // - held events and `monitor.grouped` events live only in the server record: it is written before any session that
+  //   has events, and those only if it was, so no session advances (nor is published marked `groupedIn`) without its
+  //   held or group event;
+  // - a baseline cycle ends with the server record (`initialized`, `aliveAt`): the sessions it discovers are written
+  //   before it, and it only once they are stored, so an old session cannot look new (and be announced) next cycle.
+  // Sessions discovered by a baseline carry no events; tracked sessions may (after a long gap), so they come last.
+  const indexed = writes.map((w, index) => ({ ...w, index }));
+  const serverWrite = indexed.filter((w) => w.write.key.kind === 'server');
+  const sessionWrites = indexed.filter((w) => w.write.key.kind === 'session');
+  const discovered = (w: (typeof indexed)[number]) => w.write.key.kind === 'session' && !byId.has(w.write.key.id);
   const grouped = result.serverEvents.some((e) => e.type === 'monitor.grouped');
   const heldChanged = !sameJson(snapshot.server?.record.held, result.server.held);
-  const commitAll = async (list: typeof writes, offset: number) =>
-    (await Promise.all(list.map(({ write, expected }, i) => limit(() => commit(write, expected, offset + i))))).every(
+  const commitAll = async (list: typeof indexed) =>
+    (await Promise.all(list.map(({ write, expected, index }) => limit(() => commit(write, expected, index))))).every(
       Boolean,
     );
   if (serverWrite.length > 0 && result.baseline) {
-    if (await commitAll(sessionWrites, 1)) await commitAll(serverWrite, 0);
+    if ((await commitAll(sessionWrites.filter(discovered))) && (await commitAll(serverWrite))) {
+      await commitAll(sessionWrites.filter((w) => !discovered(w)));
+    }
   } else if (serverChanged && (heldChanged || grouped)) {
-    if (await commitAll(serverWrite, 0)) await commitAll(sessionWrites, 1);
+    if (await commitAll(serverWrite)) await commitAll(sessionWrites);
   } else {
-    await Promise.all([commitAll(serverWrite, 0), commitAll(sessionWrites, serverWrite.length)]);
+    await commitAll(indexed);
   }
   // Finished syncs of this cycle whose session was committed go to the history (for the digest); writing one twice
   // is harmless, losing one (a crash right here) only thins a digest.

@@ -178,15 +178,6 @@ describe('MonitorStack — one server', () => {
     });
   });
 
-  it('would let no message without attributes (as CloudWatch sends alarms) through an email filter of the events topic', () => {
-    const policies = subscriptionsOf(template, logicalId(stack, stack.monitor.topic), 'email').map(
-      (p) => p.FilterPolicy as FilterPolicy,
-    );
-
-    expect(policies).toHaveLength(2);
-    for (const policy of policies) expect(matches(policy, {})).toBe(false);
-  });
-
   it('runs the poll Lambda on Node 24 arm64 with a timeout shorter than the interval and reserved concurrency', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',

@@ -225,7 +225,7 @@ describe('pollOnce', () => {
     expect(store.items.has('srv|session|f')).toBe(true);
   });
 
-  it('after a gap longer than half the retention starts a new baseline: what it finds is summarised, not announced', async () => {
+  it('after a gap near the retention starts a new baseline: what it finds is summarised, not announced', async () => {
     api.repositories.set('repo-o', { id: 'repo-o', name: 'Old', isOutOfSync: false });
     api.sessions = [session('o', { state: 'None', progressPercent: 100 })];
     await tick(0);
@@ -249,7 +249,11 @@ describe('pollOnce', () => {
   it('stores a baseline before it ends it: an old session is never announced after a cycle that failed halfway', async () => {
     api.repositories.set('repo-old', { id: 'repo-old', name: 'Old', isOutOfSync: false });
     api.sessions = [session('old', { state: 'None', progressPercent: 100 }), session('a')];
-    store.failNextWrites = [Object.assign(new Error('ProvisionedThroughputExceededException'), { name: 'Throttled' })];
+    // The second write fails: the server record, written alongside, would otherwise have ended the baseline.
+    store.failNextWrites = [
+      undefined,
+      Object.assign(new Error('ProvisionedThroughputExceededException'), { name: 'Throttled' }),
+    ];
 
     await expect(tick(0)).rejects.toThrow('ProvisionedThroughputExceededException');
     await tick();
@@ -257,6 +261,60 @@ describe('pollOnce', () => {
 
     expect(notifier.types()).toEqual(['monitor.started']);
     expect(notifier.delivered[0]?.summary?.totals).toEqual({ running: 1, failed: 0, other: 0 });
+  });
+
+  it('does not start a new baseline after an outage well within the retention, and announces what ended in it', async () => {
+    api.repositories.set('repo-a', { id: 'repo-a', name: 'A', isOutOfSync: false });
+    api.sessions = [session('a')];
+    await tick(0);
+    api.down = new UpstreamAuthError('POST /v8/token (password grant) refused: invalid_grant');
+    for (let day = 0; day < 20; day++) await tick(24 * 60);
+    api.down = undefined;
+    api.sessions = [session('a', { state: 'None', progressPercent: 100 })];
+    await tick();
+    await tick();
+
+    expect(notifier.types().filter((t) => t !== 'digest.weekly')).toEqual([
+      'monitor.started',
+      'server.auth_failed',
+      'sync.completed',
+      'server.recovered',
+    ]);
+  });
+
+  it('in a baseline after a long gap, commits the group of a storm before the events it stands for', async () => {
+    const ids = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
+    api.sessions = ids.map((id) => session(id));
+    await tick(0);
+    api.down = new UpstreamAuthError('POST /v8/token (password grant) refused: invalid_grant');
+    for (let day = 0; day < 29; day++) await tick(24 * 60);
+    api.down = undefined;
+    api.sessions = ids.map((id) => session(id, { state: 'Failed', error: 'S3 403' }));
+    store.failNextWrites = [Object.assign(new Error('InternalServerError'), { name: 'InternalServerError' })];
+
+    await expect(tick()).rejects.toThrow('InternalServerError');
+    await tick();
+
+    const forPeople = notifier.delivered.filter((e) => e.groupedIn === undefined).map((e) => e.type);
+    expect(forPeople.filter((t) => t !== 'digest.weekly')).toEqual([
+      'monitor.started',
+      'server.auth_failed',
+      'monitor.started',
+      'monitor.grouped',
+    ]);
+    expect(notifier.delivered.filter((e) => e.type === 'sync.failed')).toHaveLength(12);
+  });
+
+  it('ends a baseline although one of its items cannot be stored (that item is reported)', async () => {
+    api.sessions = [session('a'), session('b')];
+    store.failNextWrites = [new StateItemTooLargeError('cannot store SESSION#a: the item is 512000 bytes')];
+
+    const first = await tick(0);
+    api.sessions = [session('b'), session('c')];
+    await tick();
+
+    expect(first.problems).toEqual([{ sessionId: 'a', message: expect.stringContaining('512000 bytes') }]);
+    expect(notifier.types()).toEqual(['monitor.started', 'sync.started']);
   });
 
   it('commits a group before the events it stands for: a failed server write holds them all for the next cycle', async () => {
