@@ -45,14 +45,12 @@ export async function generatePki(options: PkiOptions = {}): Promise<TestPki> {
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames },
   ];
+  // Every certificate here: an EC P-256 key, SHA-256, the same validity.
+  const keyAndValidity = { keyType: 'ec', curve: 'P-256', algorithm: 'sha256', notBeforeDate, notAfterDate } as const;
   const subject = [{ name: 'commonName', value: options.commonName ?? 'vb365.local' }];
   if (options.selfSigned) {
     const server = await generate(subject, {
-      keyType: 'ec',
-      curve: 'P-256',
-      algorithm: 'sha256',
-      notBeforeDate,
-      notAfterDate,
+      ...keyAndValidity,
       extensions: serverExtensions,
     });
     return {
@@ -63,22 +61,14 @@ export async function generatePki(options: PkiOptions = {}): Promise<TestPki> {
     };
   }
   const ca = await generate([{ name: 'commonName', value: options.caName ?? 'vb365-simulator test CA' }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
+    ...keyAndValidity,
     extensions: [
       { name: 'basicConstraints', cA: true, critical: true },
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     ],
   });
   const server = await generate(subject, {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate,
+    ...keyAndValidity,
     ca: { key: ca.private, cert: ca.cert },
     extensions: serverExtensions,
   });
