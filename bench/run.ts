@@ -238,11 +238,17 @@ require(${JSON.stringify(join(ROOT, bundleFile))});
 console.log(JSON.stringify({ sdk: t1 - t0, own: performance.now() - t1 }));
 `,
   );
+  // The configuration file the deployment puts beside the code.
+  const configFile = join(BUILD, 'monitor-config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({ servers: [{ id: 'x', url: 'https://x:4443', credentials: { secretName: 'vb365/x' } }] }),
+  );
   const env = {
     ...process.env,
     TABLE_NAME: 'state',
     TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:events',
-    SERVERS: JSON.stringify([{ id: 'x', url: 'https://x:4443', credentialsSecret: 'vb365/x' }]),
+    CONFIG_FILE: configFile,
     AWS_REGION: 'us-east-1',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };

@@ -1,18 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type MonitorConfig, MonitorConfigError, resolveConfig } from './config-schema.js';
+import { MonitorConfigError, resolveConfig } from '../lambda/config-schema.js';
+import { ConfigFileError, loadConfigFile } from './config-file.js';
 import { MonitorStack } from './monitor-stack.js';
 
-// `npx cdk synth` uses infra/monitor-config.ts; `-c config=path/to/other-config.ts` picks another file.
+// `npx cdk synth` uses infra/monitor-config.ts; `-c config=FILE.ts` or `-c config=FILE.json` picks another file.
 const app = new App();
-const configFile = resolve(app.node.tryGetContext('config') ?? 'infra/monitor-config.ts');
-const config = ((await import(pathToFileURL(configFile).href)) as { default: MonitorConfig }).default;
+const configFile = String(app.node.tryGetContext('config') ?? 'infra/monitor-config.ts');
 
 try {
-  const resolved = resolveConfig(config, (path) => {
+  const resolved = resolveConfig(await loadConfigFile(configFile), (path) => {
     try {
       return readFileSync(resolve(path), 'utf8');
     } catch {
@@ -26,7 +25,7 @@ try {
   new MonitorStack(app, resolved.stackName, { config: resolved, env });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 } catch (err) {
-  if (!(err instanceof MonitorConfigError)) throw err;
+  if (!(err instanceof MonitorConfigError || err instanceof ConfigFileError)) throw err;
   process.stderr.write(`${configFile}: ${err.message}\n`);
   process.exit(1);
 }

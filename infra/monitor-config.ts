@@ -1,8 +1,10 @@
-import type { MonitorConfig } from './config-schema.js';
+import type { MonitorConfig } from '../lambda/config-schema.js';
 
 /*
  * The deployment's configuration. Edit it, then `npx cdk deploy`. Every field is checked at synth time; a mistake
- * stops the synth with the field, the value and the fix. Reference: README, "Configuration reference".
+ * stops the synth with the field, the value and the fix. Reference: README, "Configuration reference". A JSON file works
+ * too (`npx cdk synth -c config=FILE.json`, editors check it with "$schema": "./config.schema.json"); more examples
+ * in infra/examples/.
  */
 const config: MonitorConfig = {
   servers: [
@@ -10,7 +12,8 @@ const config: MonitorConfig = {
       id: 'vb365-prod',
       name: 'VB365 production',
       url: 'https://vb365.example.local:4443',
-      // The stack creates an empty secret; fill in {"username","password"} after the first deploy.
+      // The stack creates an empty secret; fill in {"username","password"} after the first deploy. Or name your own:
+      // { secretName }, one secret for many servers { sharedSecretName }, an SSM SecureString { parameterName }.
       credentials: { create: true },
       // For a self-signed certificate: caBundleFile: 'certs/vb365-prod.pem', and/or pinSha256: 'AB:CD:…'
       // For a server in a private network: vpc: { vpcId, subnetIds, availabilityZones }

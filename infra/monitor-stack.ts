@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { ResolvedConfig } from './config-schema.js';
+import type { ResolvedConfig } from '../lambda/config-schema.js';
 import { Vb365SyncMonitor } from './sync-monitor.js';
 
 export interface MonitorStackProps extends StackProps {
@@ -22,7 +22,7 @@ export class MonitorStack extends Stack {
       description: "SNS topic of the monitor's own CloudWatch alarms",
     });
     new CfnOutput(this, 'TableName', { value: this.monitor.table.tableName, description: 'DynamoDB state table' });
-    new CfnOutput(this, 'DashboardName', { value: this.monitor.dashboard.dashboardName });
+    if (this.monitor.dashboard) new CfnOutput(this, 'DashboardName', { value: this.monitor.dashboard.dashboardName });
     for (const [placement, fn] of this.monitor.functions) {
       new CfnOutput(this, placement === 'default' ? 'PollFunctionName' : `PollFunctionName-${placement}`, {
         value: fn.functionName,
@@ -30,9 +30,10 @@ export class MonitorStack extends Stack {
       });
     }
     for (const server of props.config.servers) {
-      if ('create' in server.credentials) {
+      const secret = this.monitor.secrets.get(server.id);
+      if (secret) {
         new CfnOutput(this, `CredentialsSecret-${server.id}`, {
-          value: (this.monitor.secrets.get(server.id) as { secretArn: string }).secretArn,
+          value: secret.secretArn,
           description: `Fill in {"username","password"} for ${server.name}`,
         });
       }

@@ -11,7 +11,7 @@ import {
   aws_kms as kms,
   aws_lambda as lambda,
   aws_logs as logs,
-  aws_lambda_nodejs as nodejs,
+  NestedStack,
   RemovalPolicy,
   Stack,
   aws_scheduler as scheduler,
@@ -19,16 +19,24 @@ import {
   aws_sns as sns,
   aws_sqs as sqs,
   aws_sns_subscriptions as subscriptions,
+  Token,
   aws_scheduler_targets as targets,
   Validations,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../lambda/adapters/dynamodb-state-store.js';
-import { CREDENTIALS_PLACEHOLDER_USERNAME, DELIVERER_ENV, ENV } from '../lambda/config.js';
+import { CONFIG_FILE_NAME, CREDENTIALS_PLACEHOLDER_USERNAME, DELIVERER_ENV, ENV, METRICS } from '../lambda/config.js';
+import {
+  createdSecretName,
+  credentialsRefOf,
+  type ResolvedConfig,
+  type ResolvedServer,
+  runtimeConfigOf,
+} from '../lambda/config-schema.js';
 import type { Channel } from '../lambda/domain/delivery.js';
 import type { EventType } from '../lambda/domain/events.js';
 import { GROUPABLE_TYPES } from '../lambda/domain/storm.js';
-import type { ResolvedConfig } from './config-schema.js';
+import { lambdaCode } from './lambda-code.js';
 
 /** cdk-nag: the AWS managed basic execution policy every Lambda role gets. */
 function acknowledgeBasicExecutionRole(fn: lambda.IFunction): void {
@@ -38,24 +46,17 @@ function acknowledgeBasicExecutionRole(fn: lambda.IFunction): void {
   });
 }
 
-/** esbuild settings of both Lambdas. */
-const LAMBDA_BUNDLING: nodejs.BundlingOptions = {
-  // CommonJS: the AWS SDK (from the runtime) then loads through its single-file CJS build, which initialises about
-  // 140 ms faster than its ESM build (npm run bench measures it).
-  format: nodejs.OutputFormat.CJS,
-  target: 'node22',
-  minify: true,
-  sourceMap: true,
-  externalModules: ['@aws-sdk/*'],
-  mainFields: ['module', 'main'],
-  forceDockerBundling: false,
-};
+/**
+ * Schedules per nested stack: one resource each, far from CloudFormation's 500 resources and 1 MB per template
+ * (a schedule takes about 700 bytes).
+ */
+export const SCHEDULES_PER_STACK = 200;
 
-/** Lambda caps all environment variables of a function at 4 KB together. */
-const LAMBDA_ENV_LIMIT_BYTES = 4 * 1024;
-/** Metric namespace and the `service` dimension Powertools adds to every metric. */
-const METRIC_NAMESPACE = 'VB365SyncMonitor';
-const SERVICE = 'vb365-sync-monitor';
+/**
+ * Credential resources one poll function's policy lists one by one; beyond, those under one path are granted as
+ * `path/*` (a role's inline policies hold 10,240 characters together).
+ */
+export const MAX_CREDENTIAL_RESOURCES = 20;
 
 /** Props of {@link Vb365SyncMonitor}: a validated configuration (see `resolveConfig`). */
 export interface Vb365SyncMonitorProps {
@@ -69,8 +70,9 @@ export interface Vb365SyncMonitorProps {
 
 /**
  * The monitor's infrastructure: DynamoDB state, a KMS-encrypted SNS topic of events with its email subscriptions, the
- * poll Lambda (one per network placement), one EventBridge Scheduler schedule per server, a dead-letter queue, alarms
- * that notify a topic of their own (every email address subscribed unfiltered), and a dashboard.
+ * poll Lambda (one per network placement) carrying the configuration as a file, one EventBridge Scheduler schedule
+ * per server (in nested stacks) and a fleet check, a dead-letter queue, alarms on the functions that notify a topic of
+ * their own (every email address subscribed unfiltered), and optionally a dashboard.
  */
 export class Vb365SyncMonitor extends Construct {
   readonly table: dynamodb.Table;
@@ -84,18 +86,33 @@ export class Vb365SyncMonitor extends Construct {
   readonly key: kms.Key;
   readonly deadLetterQueue: sqs.Queue;
   /** Poll functions by placement (`default`, or the VPC id). */
-  readonly functions: ReadonlyMap<string, nodejs.NodejsFunction>;
-  /** Credentials secret of each server, by server id. */
-  readonly secrets: ReadonlyMap<string, secretsmanager.ISecret>;
+  readonly functions: ReadonlyMap<string, lambda.Function>;
+  /**
+   * The configuration file every poll function carries (`monitor-config.json` beside its code): the whole fleet, so
+   * the fleet check knows every server.
+   */
+  readonly runtimeConfig: string;
+  /** Credentials secrets the stack created (`credentials: { create: true }`), by server id. */
+  readonly secrets: ReadonlyMap<string, secretsmanager.Secret>;
+  /** The poll schedule of each server, by server id. */
   readonly schedules: ReadonlyMap<string, scheduler.Schedule>;
-  readonly dashboard: cloudwatch.Dashboard;
+  /** The nested stacks holding the servers' schedules, {@link SCHEDULES_PER_STACK} each at most. */
+  readonly scheduleStacks: readonly NestedStack[];
+  /** Invokes the first poll function with `{"fleetCheck": true}` every interval. */
+  readonly fleetCheck: scheduler.Schedule;
+  /** Only with `dashboard: true`. */
+  readonly dashboard: cloudwatch.Dashboard | undefined;
   /** The chat/webhook deliverer, when channels are configured. */
-  readonly deliverer: nodejs.NodejsFunction | undefined;
+  readonly deliverer: lambda.Function | undefined;
 
   constructor(scope: Construct, id: string, props: Vb365SyncMonitorProps) {
     super(scope, id);
     const { config } = props;
     const interval = Duration.minutes(config.pollEveryMinutes);
+    const stack = Stack.of(this);
+    if (Token.isUnresolved(stack.stackName)) {
+      throw new Error('Vb365SyncMonitor: the stack needs a literal name (created secrets are named after it)');
+    }
 
     this.key = new kms.Key(this, 'Key', {
       description: 'vb365-sync-monitor: SNS topic and dead-letter queue encryption',
@@ -104,7 +121,6 @@ export class Vb365SyncMonitor extends Construct {
     });
     // CloudWatch alarms publish to the encrypted alarms topic: only alarms of this account and region (no confused
     // deputy).
-    const stack = Stack.of(this);
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
@@ -157,39 +173,42 @@ export class Vb365SyncMonitor extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
-    // Credentials: imported or created, one secret per server.
-    const secrets = new Map<string, secretsmanager.ISecret>();
+    // Secrets the stack creates, named so the configuration file can name them.
+    const secrets = new Map<string, secretsmanager.Secret>();
     for (const server of config.servers) {
-      const c = server.credentials;
-      const secretId = `Credentials-${server.id}`;
-      secrets.set(
-        server.id,
-        'secretName' in c
-          ? secretsmanager.Secret.fromSecretNameV2(this, secretId, c.secretName)
-          : 'secretArn' in c
-            ? secretsmanager.Secret.fromSecretCompleteArn(this, secretId, c.secretArn)
-            : new secretsmanager.Secret(this, secretId, {
-                description: `VB365 REST API credentials for ${server.name} (${server.url}): set {"username","password"}`,
-                generateSecretString: {
-                  secretStringTemplate: JSON.stringify({ username: CREDENTIALS_PLACEHOLDER_USERNAME }),
-                  generateStringKey: 'password',
-                },
-                removalPolicy: RemovalPolicy.RETAIN,
-              }),
-      );
+      if (server.credentials.create !== true) continue;
+      const secret = new secretsmanager.Secret(this, `Credentials-${server.id}`, {
+        secretName: createdSecretName(stack.stackName, server.id),
+        description: `VB365 REST API credentials for ${server.name} (${server.url}): set {"username","password"}`,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ username: CREDENTIALS_PLACEHOLDER_USERNAME }),
+          generateStringKey: 'password',
+        },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: `Holds the VB365 account of ${server.id}, whose password is managed in VB365/Active Directory; the monitor re-reads the secret every 5 minutes, so a password changed there and here is picked up without rotation.`,
+      });
+      secrets.set(server.id, secret);
     }
     this.secrets = secrets;
 
+    // The configuration travels as a file in the code (no size ceiling, nothing read per cycle), with created
+    // secrets named after this stack.
+    this.runtimeConfig = JSON.stringify(runtimeConfigOf({ ...config, stackName: stack.stackName }));
+
     // One poll function per network placement: servers without a VPC share one, each VPC gets its own.
-    const groups = new Map<string, (typeof config.servers)[number][]>();
+    const groups = new Map<string, ResolvedServer[]>();
     for (const server of config.servers) {
-      const placement = server.vpc?.vpcId ?? 'default';
-      groups.set(placement, [...(groups.get(placement) ?? []), server]);
+      const placement = placementOf(server);
+      groups.set(placement, groups.get(placement) ?? []);
+      groups.get(placement)?.push(server);
     }
-    const functions = new Map<string, nodejs.NodejsFunction>();
+    const functions = new Map<string, lambda.Function>();
     const entry = props.handlerEntry ?? fileURLToPath(new URL('../lambda/handler.ts', import.meta.url));
     for (const [placement, servers] of groups) {
-      functions.set(placement, this.#pollFunction(placement, servers, entry, config, secrets));
+      functions.set(placement, this.#pollFunction(placement, servers, entry, config));
     }
     this.functions = functions;
 
@@ -200,29 +219,52 @@ export class Vb365SyncMonitor extends Construct {
     // Sending to the KMS-encrypted dead-letter queue: exactly these two actions, on this key.
     this.key.grant(schedulerRole, 'kms:GenerateDataKey', 'kms:Decrypt');
     const group = new scheduler.ScheduleGroup(this, 'Schedules', { removalPolicy: RemovalPolicy.DESTROY });
+    const target = (fn: lambda.IFunction, input: Record<string, unknown>) =>
+      new targets.LambdaInvoke(fn, {
+        input: scheduler.ScheduleTargetInput.fromObject(input),
+        role: schedulerRole,
+        deadLetterQueue: this.deadLetterQueue,
+        // A missed poll is superseded by the next one: retry briefly, never pile up.
+        retryAttempts: 2,
+        maxEventAge: Duration.seconds(Math.max(60, interval.toSeconds())),
+      });
+
+    // One schedule per server, the only resource a server adds, in nested stacks of SCHEDULES_PER_STACK: a fleet stays
+    // within CloudFormation's limits per template. Servers keep their stack while servers are added at the end.
     const schedules = new Map<string, scheduler.Schedule>();
-    for (const server of config.servers) {
-      const fn = functions.get(server.vpc?.vpcId ?? 'default') as nodejs.NodejsFunction;
-      schedules.set(
-        server.id,
-        new scheduler.Schedule(this, `Poll-${server.id}`, {
-          description: `Poll ${server.name} (${server.url}) for repository synchronization sessions`,
-          schedule: scheduler.ScheduleExpression.rate(interval),
-          scheduleGroup: group,
-          target: new targets.LambdaInvoke(fn, {
-            input: scheduler.ScheduleTargetInput.fromObject({ serverId: server.id }),
-            role: schedulerRole,
-            deadLetterQueue: this.deadLetterQueue,
-            // A missed poll is superseded by the next one: retry briefly, never pile up.
-            retryAttempts: 2,
-            maxEventAge: Duration.seconds(Math.max(60, interval.toSeconds())),
+    const scheduleStacks: NestedStack[] = [];
+    for (let first = 0; first < config.servers.length; first += SCHEDULES_PER_STACK) {
+      const chunk = config.servers.slice(first, first + SCHEDULES_PER_STACK);
+      const nested = new NestedStack(this, `PollSchedules${scheduleStacks.length + 1}`, {
+        description: `vb365-sync-monitor: poll schedules of servers ${first + 1}-${first + chunk.length}`,
+        suppressTemplateIndentation: true,
+      });
+      scheduleStacks.push(nested);
+      for (const server of chunk) {
+        schedules.set(
+          server.id,
+          new scheduler.Schedule(nested, `Poll-${server.id}`, {
+            description: `Poll ${server.name} (${server.url}) for repository synchronization sessions`.slice(0, 512),
+            schedule: scheduler.ScheduleExpression.rate(interval),
+            scheduleGroup: group,
+            target: target(functions.get(placementOf(server)) as lambda.Function, { serverId: server.id }),
           }),
-        }),
-      );
+        );
+      }
     }
     this.schedules = schedules;
+    this.scheduleStacks = scheduleStacks;
+    // Servers not polled for heartbeatIntervals are announced by this check, inside the product (no alarm per server).
+    const checker = functions.get('default') ?? ([...functions.values()][0] as lambda.Function);
+    this.fleetCheck = new scheduler.Schedule(this, 'FleetCheck', {
+      description: `Announce servers not polled for ${config.heartbeatIntervals} intervals, and their recovery`,
+      schedule: scheduler.ScheduleExpression.rate(interval),
+      scheduleGroup: group,
+      target: target(checker, { fleetCheck: true }),
+    });
+
     for (const fn of functions.values()) {
-      const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+      const logicalId = stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
       Validations.of(schedulerRole).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
         reason: 'lambda:InvokeFunction on this poll function and its versions/aliases only (the ":*" qualifier).',
@@ -232,24 +274,17 @@ export class Vb365SyncMonitor extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the poll schedules.',
     });
-    for (const [serverId, secret] of secrets) {
-      if (secret instanceof secretsmanager.Secret) {
-        Validations.of(secret).acknowledge({
-          id: 'AwsSolutions-SMG4',
-          reason: `Holds the VB365 account of ${serverId}, whose password is managed in VB365/Active Directory; the monitor re-reads the secret every 5 minutes, so a password changed there and here is picked up without rotation.`,
-        });
-      }
-    }
 
     this.deliverer = this.#deliverer(config);
-    this.dashboard = this.#alarmsAndDashboard(config, interval);
+    this.#alarms(config, interval);
+    this.dashboard = config.dashboard ? this.#dashboard(config, interval) : undefined;
   }
 
   /**
    * Delivers events to Slack, Teams, signed webhooks and Amazon Q Developer channels (each through its own topic, which
    * its channel configuration subscribes to); only created when such channels are configured.
    */
-  #deliverer(config: ResolvedConfig): nodejs.NodejsFunction | undefined {
+  #deliverer(config: ResolvedConfig): lambda.Function | undefined {
     const n = config.notifications;
     const only = (eventTypes: readonly EventType[] | undefined) => (eventTypes ? { eventTypes } : {});
     const channels: Channel[] = [
@@ -324,10 +359,10 @@ export class Vb365SyncMonitor extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    const fn = new nodejs.NodejsFunction(this, 'Deliverer', {
+    const fn = new lambda.Function(this, 'Deliverer', {
       description: 'vb365-sync-monitor deliverer: Slack, Teams, webhook and Amazon Q Developer notifications',
-      entry: fileURLToPath(new URL('../lambda/deliverer.ts', import.meta.url)),
-      handler: 'handler',
+      code: lambdaCode(this, fileURLToPath(new URL('../lambda/deliverer.ts', import.meta.url))),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -340,12 +375,11 @@ export class Vb365SyncMonitor extends Construct {
         [DELIVERER_ENV.tableName]: this.table.tableName,
         [DELIVERER_ENV.channels]: JSON.stringify(channels),
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: `${SERVICE}-deliverer`,
+        POWERTOOLS_SERVICE_NAME: `${METRICS.service}-deliverer`,
       },
       // A failed delivery is retried twice by Lambda, then kept in the dead-letter queue (alarmed).
       retryAttempts: 2,
       deadLetterQueue: deadLetters,
-      bundling: LAMBDA_BUNDLING,
     });
     this.key.grant(fn, 'kms:GenerateDataKey', 'kms:Decrypt');
     this.table.grant(fn, 'dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem');
@@ -403,62 +437,18 @@ export class Vb365SyncMonitor extends Construct {
 
   #pollFunction(
     placement: string,
-    servers: ResolvedConfig['servers'],
+    servers: readonly ResolvedServer[],
     entry: string,
     config: ResolvedConfig,
-    secrets: ReadonlyMap<string, secretsmanager.ISecret>,
-  ): nodejs.NodejsFunction {
+  ): lambda.Function {
     const suffix = placement === 'default' ? '' : `-${placement}`;
     const logGroup = new logs.LogGroup(this, `PollLogs${suffix}`, {
       retention: config.logRetentionDays as logs.RetentionDays,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const environment: Record<string, string> = {
-      [ENV.tableName]: this.table.tableName,
-      [ENV.topicArn]: this.topic.topicArn,
-      [ENV.servers]: JSON.stringify(
-        servers.map((s) => ({
-          id: s.id,
-          name: s.name,
-          url: s.url,
-          apiVersion: s.apiVersion ?? 'auto',
-          credentialsSecret: (secrets.get(s.id) as secretsmanager.ISecret).secretArn,
-          ...(s.caBundle ? { caBundle: s.caBundle } : {}),
-          ...(s.pinSha256 ? { pinSha256: s.pinSha256 } : {}),
-        })),
-      ),
-      [ENV.milestones]: config.policy.milestones.join(','),
-      [ENV.stallAfterMinutes]: String(config.policy.stallAfterMinutes),
-      [ENV.vanishGraceCycles]: String(config.policy.vanishGraceCycles),
-      [ENV.unreachableAfterMinutes]: String(config.policy.unreachableAfterMinutes),
-      [ENV.finishedRetentionDays]: String(config.policy.finishedRetentionDays),
-      [ENV.recoverAfterCycles]: String(config.policy.recoverAfterCycles),
-      [ENV.certificateWarningDays]: String(config.policy.certificateWarningDays),
-      [ENV.remindEveryHours]: String(config.policy.remindEveryHours),
-      [ENV.maxReminders]: String(config.policy.maxReminders),
-      [ENV.outOfSyncAfterMinutes]: String(config.policy.outOfSyncAfterMinutes),
-      [ENV.groupThreshold]: String(config.policy.groupThreshold),
-      [ENV.digest]: JSON.stringify(config.digest),
-      [ENV.historyRetentionDays]: String(config.policy.historyRetentionDays),
-      [ENV.quietHours]: config.quietHours ? JSON.stringify(config.quietHours) : '',
-      [ENV.maintenanceWindows]: JSON.stringify(config.maintenanceWindows),
-      NODE_OPTIONS: '--enable-source-maps',
-      POWERTOOLS_SERVICE_NAME: SERVICE,
-      POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
-    };
-    const literalBytes = Object.entries(environment)
-      .filter(([k]) => k !== ENV.tableName && k !== ENV.topicArn)
-      .reduce((n, [k, v]) => n + k.length + v.length, 0);
-    // Tokens (table name, topic ARN, secret ARNs) resolve at deploy time; allow generous room for them.
-    const estimate = literalBytes + 512;
-    if (estimate > LAMBDA_ENV_LIMIT_BYTES) {
-      throw new Error(
-        `servers ${servers.map((s) => s.id).join(', ')}: their configuration needs about ${estimate} bytes of Lambda environment, over the 4096-byte limit. Fix: use pinSha256 instead of caBundleFile for some servers, keep only the issuing CA in each bundle, or split servers across VPC placements.`,
-      );
-    }
 
     const vpcServer = servers.find((s) => s.vpc);
-    let network: Pick<nodejs.NodejsFunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> = {};
+    let network: Pick<lambda.FunctionProps, 'vpc' | 'vpcSubnets' | 'securityGroups'> = {};
     if (vpcServer?.vpc) {
       const vpc = ec2.Vpc.fromVpcAttributes(this, `Vpc${suffix}`, {
         vpcId: vpcServer.vpc.vpcId,
@@ -476,23 +466,31 @@ export class Vb365SyncMonitor extends Construct {
       network = { vpc, vpcSubnets: { subnets: vpc.privateSubnets }, securityGroups: [sg] };
     }
 
-    const fn = new nodejs.NodejsFunction(this, `Poll${suffix}`, {
-      description: `vb365-sync-monitor poll: ${servers.map((s) => s.id).join(', ')}`.slice(0, 256),
-      entry,
-      handler: 'handler',
+    const fn = new lambda.Function(this, `Poll${suffix}`, {
+      description: `vb365-sync-monitor poll: ${servers.length} server${servers.length === 1 ? '' : 's'}${vpcServer?.vpc ? ` in ${placement}` : ''}`,
+      code: lambdaCode(this, entry, { [CONFIG_FILE_NAME]: this.runtimeConfig }),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       // Shorter than the interval, so a slow cycle never overlaps the next one.
       timeout: Duration.seconds(Math.min(120, config.pollEveryMinutes * 60 - 10)),
-      // At most one cycle per server at a time.
-      reservedConcurrentExecutions: servers.length,
+      // None by default: new accounts have a concurrency quota of 10 and cannot reserve any; the leases keep
+      // concurrent cycles of one server safe.
+      ...(config.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: config.reservedConcurrency }),
       logGroup,
-      environment,
+      // Names and ARNs only: the configuration is the file beside the code.
+      environment: {
+        [ENV.tableName]: this.table.tableName,
+        [ENV.topicArn]: this.topic.topicArn,
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: METRICS.service,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+      },
       ...network,
-      bundling: LAMBDA_BUNDLING,
     });
-    this.table.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem');
+    // BatchGetItem: the fleet check reads every server's record.
+    this.table.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
     this.topic.grantPublish(fn);
     acknowledgeBasicExecutionRole(fn);
     Validations.of(fn).acknowledge({
@@ -504,12 +502,61 @@ export class Vb365SyncMonitor extends Construct {
       reason:
         'Publishing to the KMS-encrypted topic needs kms:GenerateDataKey* on that one key (the resource is the key ARN).',
     });
-    // Only the action the function sends (GetSecretValue), on the servers' secrets: a test records the calls.
-    for (const s of servers) readSecretValue(secrets.get(s.id) as secretsmanager.ISecret, fn);
+    this.#grantCredentials(fn, placement, servers);
     return fn;
   }
 
-  #alarmsAndDashboard(config: ResolvedConfig, interval: Duration): cloudwatch.Dashboard {
+  /**
+   * Only the action the function sends, on its servers' credentials: `secretsmanager:GetSecretValue` on each distinct
+   * secret, `ssm:GetParameter` on each parameter (a test records the calls). Beyond
+   * {@link MAX_CREDENTIAL_RESOURCES}, the resources under one path are granted as `path/*`.
+   */
+  #grantCredentials(fn: lambda.Function, placement: string, servers: readonly ResolvedServer[]): void {
+    const stack = Stack.of(this);
+    const wanted = servers.map((s): CredentialResource => {
+      const ref = credentialsRefOf(s, stack.stackName);
+      if (ref.kind === 'parameter') return { service: 'ssm', scope: '', path: ref.name.replace(/^\//, ''), all: false };
+      const arn = /^(arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:)(.+)$/.exec(ref.secretId);
+      return arn
+        ? { service: 'secretsmanager', scope: arn[1] as string, path: arn[2] as string, all: false }
+        : { service: 'secretsmanager', scope: '', path: ref.secretId, all: false };
+    });
+    const granted = collapse(wanted, MAX_CREDENTIAL_RESOURCES);
+    if (granted === undefined) {
+      throw new Error(
+        `poll function ${placement}: its ${servers.length} servers read ${new Set(wanted.map(keyOf)).size} secrets and parameters, more than one IAM policy can list (${MAX_CREDENTIAL_RESOURCES}) and not under shared paths. Fix: keep the credentials in one shared secret ({ sharedSecretName }), or name the secrets or parameters under one path (e.g. /vb365/<server id>), which is granted as that path.`,
+      );
+    }
+    const arnOf = (r: CredentialResource): string => {
+      const name = r.all ? `${r.path}/*` : r.path;
+      if (r.scope !== '') return `${r.scope}${name}`;
+      return r.service === 'ssm'
+        ? stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: name })
+        : stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            // A secret known by name is matched with Secrets Manager's six-character ARN suffix.
+            resourceName: r.all ? name : `${name}-??????`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          });
+    };
+    for (const [service, action] of [
+      ['secretsmanager', 'secretsmanager:GetSecretValue'],
+      ['ssm', 'ssm:GetParameter'],
+    ] as const) {
+      const resources = granted.filter((r) => r.service === service);
+      if (resources.length === 0) continue;
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: [action], resources: resources.map(arnOf) }));
+      for (const r of resources.filter((x) => x.all)) {
+        Validations.of(fn).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${nagArn(arnOf(r), stack)}]`,
+          reason: `Reads the credentials of ${servers.length} servers, all under ${r.path}/ (one grant per path keeps the policy within IAM's size limit).`,
+        });
+      }
+    }
+  }
+
+  #alarms(config: ResolvedConfig, interval: Duration): void {
     const notify = new cwActions.SnsAction(this.alarmsTopic);
     const alarm = (alarmId: string, props: cloudwatch.AlarmProps) => {
       const a = new cloudwatch.Alarm(this, alarmId, props);
@@ -517,8 +564,11 @@ export class Vb365SyncMonitor extends Construct {
       a.addOkAction(notify);
       return a;
     };
+    // Every function is invoked by its schedules each interval; none for heartbeatIntervals means no polling at all.
+    const silence = Duration.minutes(config.pollEveryMinutes * config.heartbeatIntervals);
     for (const [placement, fn] of this.functions) {
-      alarm(`PollErrors${placement === 'default' ? '' : `-${placement}`}`, {
+      const suffix = placement === 'default' ? '' : `-${placement}`;
+      alarm(`PollErrors${suffix}`, {
         alarmDescription: 'The poll Lambda failed (DynamoDB, SNS or a bug): the monitor itself needs attention.',
         metric: fn.metricErrors({ period: interval, statistic: 'Sum' }),
         threshold: 1,
@@ -526,72 +576,177 @@ export class Vb365SyncMonitor extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    }
-    this.#deadLetterAlarm(
-      'DeadLetters',
-      this.deadLetterQueue,
-      'Scheduled polls could not be delivered to the poll Lambda (see the dead-letter queue).',
-    );
-    const cycles = (serverId: string, period: Duration) =>
-      new cloudwatch.Metric({
-        namespace: METRIC_NAMESPACE,
-        metricName: 'CycleSucceeded',
-        dimensionsMap: { service: SERVICE, ServerId: serverId },
-        statistic: 'Sum',
-        period,
+      alarm(`PollThrottles${suffix}`, {
+        alarmDescription: 'The poll Lambda was throttled (account concurrency): some polls did not run.',
+        metric: fn.metricThrottles({ period: interval, statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    const heartbeat = Duration.minutes(config.pollEveryMinutes * config.heartbeatIntervals);
-    for (const server of config.servers) {
-      alarm(`Heartbeat-${server.id}`, {
-        alarmDescription: `No successful poll cycle of ${server.name} for ${config.heartbeatIntervals} intervals: the monitor is not watching it.`,
-        metric: cycles(server.id, heartbeat),
+      alarm(`PollNotInvoked${suffix}`, {
+        alarmDescription: `The poll Lambda was not invoked for ${config.heartbeatIntervals} intervals: its schedules are not running, nothing is watched.`,
+        metric: fn.metricInvocations({ period: silence, statistic: 'Sum' }),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
     }
+    this.#deadLetterAlarm(
+      'DeadLetters',
+      this.deadLetterQueue,
+      'Scheduled polls could not be delivered to the poll Lambda (see the dead-letter queue).',
+    );
+  }
 
-    const perServer = (metricName: string, statistic: string) =>
-      config.servers.map(
-        (s) =>
-          new cloudwatch.Metric({
-            namespace: METRIC_NAMESPACE,
-            metricName,
-            dimensionsMap: { service: SERVICE, ServerId: s.id },
-            statistic,
-            period: interval,
-            label: s.id,
-          }),
-      );
+  /** The functions' own Lambda metrics, and the custom metrics of the configured kind. */
+  #dashboard(config: ResolvedConfig, interval: Duration): cloudwatch.Dashboard {
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
+    const fns = [...this.functions];
+    const label = (placement: string, what: string) => (placement === 'default' ? what : `${what} (${placement})`);
+    const lambdaMetric = (name: 'Invocations' | 'Errors' | 'Throttles') =>
+      fns.map(([placement, fn]) =>
+        fn.metric(name, { period: interval, statistic: 'Sum', label: label(placement, name.toLowerCase()) }),
+      );
     dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Successful cycles', left: perServer('CycleSucceeded', 'Sum'), width: 12 }),
       new cloudwatch.GraphWidget({
-        title: 'Events by type',
-        left: [
-          new cloudwatch.MathExpression({
-            expression: `SEARCH('{${METRIC_NAMESPACE},EventType,ServerId,service} MetricName="Events"', 'Sum', ${interval.toSeconds()})`,
-            label: '',
-            period: interval,
-          }),
-        ],
+        title: 'Poll Lambda',
+        left: [...lambdaMetric('Invocations'), ...lambdaMetric('Errors'), ...lambdaMetric('Throttles')],
         width: 12,
       }),
-      new cloudwatch.GraphWidget({ title: 'VB365 API errors', left: perServer('ApiErrors', 'Sum'), width: 8 }),
+      new cloudwatch.GraphWidget({
+        title: 'Poll duration (p90, ms)',
+        left: fns.map(([placement, fn]) =>
+          fn.metricDuration({ period: interval, statistic: 'p90', label: label(placement, 'p90') }),
+        ),
+        width: 12,
+      }),
+    );
+    if (config.metrics === 'fleet') {
+      const usable = (statistic: string, text: string) =>
+        new cloudwatch.Metric({
+          namespace: METRICS.namespace,
+          metricName: METRICS.fleet,
+          dimensionsMap: { service: METRICS.service },
+          statistic,
+          period: interval,
+          label: text,
+        });
+      dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Server cycles: usable of all',
+          left: [usable('SampleCount', 'cycles'), usable('Sum', 'usable')],
+          width: 24,
+        }),
+      );
+      return dashboard;
+    }
+    // Per server: one search per metric, whatever the size of the fleet.
+    const perServer = (metricName: string, statistic: string, dimensions = 'ServerId,service') =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRICS.namespace},${dimensions}} MetricName="${metricName}"', '${statistic}', ${interval.toSeconds()})`,
+        label: '',
+        period: interval,
+      });
+    const names = METRICS.perServer;
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Successful cycles',
+        left: [perServer(names.cycleSucceeded, 'Sum')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Events by type',
+        left: [perServer(names.events, 'Sum', 'EventType,ServerId,service')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({ title: 'VB365 API errors', left: [perServer(names.apiErrors, 'Sum')], width: 8 }),
       new cloudwatch.GraphWidget({
         title: 'Cycle duration (p90, ms)',
-        left: perServer('CycleDuration', 'p90'),
+        left: [perServer(names.cycleDuration, 'p90')],
         width: 8,
       }),
       new cloudwatch.GraphWidget({
         title: 'Sessions tracked',
-        left: perServer('SessionsTracked', 'Maximum'),
+        left: [perServer(names.sessionsTracked, 'Maximum')],
         width: 8,
       }),
     );
     return dashboard;
   }
+}
+
+/** The placement of a server's poll function: `default`, or its VPC id. */
+function placementOf(server: ResolvedServer): string {
+  return server.vpc?.vpcId ?? 'default';
+}
+
+/**
+ * A secret or parameter a function reads: by `path` (a secret's name, a parameter's name without the leading "/"), or
+ * everything under it (`all`). `scope`: the ARN prefix of a secret given by ARN; '' for this account and region.
+ */
+interface CredentialResource {
+  readonly service: 'secretsmanager' | 'ssm';
+  readonly scope: string;
+  readonly path: string;
+  readonly all: boolean;
+}
+
+function keyOf(r: CredentialResource): string {
+  return `${r.service}|${r.scope}|${r.path}${r.all ? '/*' : ''}`;
+}
+
+/**
+ * `resources` without duplicates, at most `max` of them: while there are more, the resources under the deepest path
+ * holding two or more are replaced by that path's `/*` (the least widening each time). `undefined` when that cannot
+ * bring them down to `max`.
+ */
+export function collapse(resources: readonly CredentialResource[], max: number): CredentialResource[] | undefined {
+  let current = [...new Map(resources.map((r) => [keyOf(r), r])).values()];
+  /** The paths strictly above `r` (`a/b/c` or `a/b/c/*`: `a/b` and `a`). */
+  const parents = (r: CredentialResource) => {
+    const segments = r.path.split('/');
+    const out: string[] = [];
+    for (let n = segments.length - (r.all ? 0 : 1); n > 0; n--) {
+      const p = segments.slice(0, n).join('/');
+      if (p !== '' && p !== r.path) out.push(p);
+    }
+    return out;
+  };
+  while (current.length > max) {
+    const under = new Map<string, { service: CredentialResource['service']; scope: string; path: string; n: number }>();
+    for (const r of current) {
+      for (const p of parents(r)) {
+        const key = `${r.service}|${r.scope}|${p}`;
+        const entry = under.get(key) ?? { service: r.service, scope: r.scope, path: p, n: 0 };
+        entry.n++;
+        under.set(key, entry);
+      }
+    }
+    const best = [...under.values()]
+      .filter((u) => u.n >= 2)
+      .sort((a, b) => b.path.split('/').length - a.path.split('/').length || b.n - a.n)[0];
+    if (best === undefined) return undefined;
+    const merged: CredentialResource = { service: best.service, scope: best.scope, path: best.path, all: true };
+    current = [
+      ...current.filter(
+        (r) => !(r.service === best.service && r.scope === best.scope && r.path.startsWith(`${best.path}/`)),
+      ),
+      merged,
+    ];
+    current = [...new Map(current.map((r) => [keyOf(r), r])).values()];
+  }
+  return current;
+}
+
+/** An ARN as cdk-nag quotes it in a finding id: tokens of the stack as `<AWS::Region>` and the like. */
+function nagArn(arn: string, stack: Stack): string {
+  const resolved = stack.resolve(arn) as string | { 'Fn::Join': [string, unknown[]] };
+  if (typeof resolved === 'string') return resolved;
+  return resolved['Fn::Join'][1]
+    .map((part) => (typeof part === 'string' ? part : `<${(part as { Ref: string }).Ref}>`))
+    .join(resolved['Fn::Join'][0]);
 }
 
 /**

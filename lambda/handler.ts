@@ -1,12 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, METRICS } from './config.js';
+import { type FleetCheckSummary, fleetCheckOnce } from './domain/fleet-check.js';
 import { type CycleSummary, pollOnce } from './domain/poll.js';
 import { buildDeps } from './wiring.js';
 
-const logger = new Logger({ serviceName: 'vb365-sync-monitor' });
-const metrics = new Metrics({ namespace: 'VB365SyncMonitor', serviceName: 'vb365-sync-monitor' });
+const logger = new Logger({ serviceName: METRICS.service });
+const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
 const config = loadConfig(process.env);
 const deps = buildDeps(config);
 
@@ -18,13 +19,35 @@ export interface PollEvent {
   readonly serverId: string;
 }
 
-/** One poll cycle for one server. Throws (so the invocation fails and alarms fire) when the cycle itself fails. */
-export async function handler(event: PollEvent, context: Context): Promise<CycleSummary> {
+/** Input of the fleet check's schedule: find the servers no longer being polled. */
+export interface FleetCheckEvent {
+  readonly fleetCheck: true;
+}
+
+/** The rhythm each cycle records and the fleet check watches. */
+const heartbeat = { pollEveryMinutes: config.pollEveryMinutes, heartbeatIntervals: config.heartbeatIntervals };
+
+/**
+ * One poll cycle for one server, or (`{"fleetCheck": true}`) one fleet check. Throws (so the invocation fails and
+ * alarms fire) when the cycle or the check itself fails.
+ */
+export async function handler(event: PollEvent, context: Context): Promise<CycleSummary>;
+export async function handler(event: FleetCheckEvent, context: Context): Promise<FleetCheckSummary>;
+export async function handler(
+  event: PollEvent | FleetCheckEvent,
+  context: Context,
+): Promise<CycleSummary | FleetCheckSummary> {
   logger.addContext(context);
+  if ((event as Partial<FleetCheckEvent> | undefined)?.fleetCheck === true) return fleetCheck(context);
+  return poll(event as PollEvent, context);
+}
+
+async function poll(event: PollEvent, context: Context): Promise<CycleSummary> {
   const server = config.servers.find((s) => s.id === event?.serverId);
   if (!server) throw new ConfigError([`no server with id ${JSON.stringify(event?.serverId)} is configured`]);
   const started = Date.now();
-  metrics.addDimension('ServerId', server.id);
+  if (config.metrics === 'perServer') metrics.addDimension('ServerId', server.id);
+  let usable = false;
   try {
     const summary = await pollOnce(
       {
@@ -35,17 +58,53 @@ export async function handler(event: PollEvent, context: Context): Promise<Cycle
         server: { id: server.id, name: server.name, url: server.url },
         now: () => new Date(),
         owner: context.awsRequestId,
+        heartbeat,
       },
       AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS)),
     );
+    usable = summary.status === 'ok';
     record(summary, Date.now() - started);
     return summary;
   } finally {
+    // Fleet metrics (the default): one metric for the whole deployment, 1 per cycle whose server could be read, else
+    // 0 (Sum: usable cycles, SampleCount: cycles, Average: the share usable).
+    if (config.metrics === 'fleet') metrics.addMetric(METRICS.fleet, MetricUnit.Count, usable ? 1 : 0);
     metrics.publishStoredMetrics();
   }
 }
 
+async function fleetCheck(context: Context): Promise<FleetCheckSummary> {
+  const started = Date.now();
+  const summary = await fleetCheckOnce(
+    {
+      store: deps.store,
+      notifier: deps.notifier,
+      servers: config.servers.map((s) => ({ id: s.id, name: s.name, url: s.url })),
+      heartbeat,
+      now: () => new Date(),
+      owner: context.awsRequestId,
+    },
+    AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS)),
+  );
+  for (const reason of summary.problems) logger.warn('fleet check problem', { reason });
+  const { problems: _problems, ...counts } = summary;
+  const durationMs = Date.now() - started;
+  if (summary.notPolled === 0) logger.info('fleet check completed', { summary: counts, durationMs });
+  else logger.warn('servers not polled', { summary: counts, durationMs });
+  return summary;
+}
+
 function record(summary: CycleSummary, durationMs: number): void {
+  if (config.metrics === 'perServer') perServerMetrics(summary, durationMs);
+  // `message` is reserved by the logger (a field of that name is dropped): the problem's text goes under `reason`.
+  for (const { message: reason, ...where } of summary.problems) logger.warn('session problem', { ...where, reason });
+  const { problems: _problems, ...counts } = summary;
+  if (summary.status === 'ok') logger.info('cycle completed', { summary: counts, durationMs });
+  else logger.warn('server not usable', { summary: counts, durationMs });
+}
+
+/** `metrics: 'perServer'`: each server its own metrics (dimension `ServerId`), events by type. */
+function perServerMetrics(summary: CycleSummary, durationMs: number): void {
   metrics.addMetric('CycleSucceeded', MetricUnit.Count, 1);
   metrics.addMetric('SessionsTracked', MetricUnit.Count, summary.sessionsTracked);
   metrics.addMetric('EventsPublished', MetricUnit.Count, summary.eventsPublished);
@@ -63,9 +122,4 @@ function record(summary: CycleSummary, durationMs: number): void {
     single.addDimension('EventType', type);
     single.addMetric('Events', MetricUnit.Count, count ?? 0);
   }
-  // `message` is reserved by the logger (a field of that name is dropped): the problem's text goes under `reason`.
-  for (const { message: reason, ...where } of summary.problems) logger.warn('session problem', { ...where, reason });
-  const { problems: _problems, ...counts } = summary;
-  if (summary.status === 'ok') logger.info('cycle completed', { summary: counts, durationMs });
-  else logger.warn('server not usable', { summary: counts, durationMs });
 }

@@ -1,15 +1,18 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { awsClientConfig } from './adapters/aws-clients.js';
 import { DynamoDbStateStore } from './adapters/dynamodb-state-store.js';
 import { SnsNotifier } from './adapters/sns-notifier.js';
 import { HttpVb365Api, type Vb365Credentials } from './adapters/vb365/http-vb365-api.js';
 import { type Config, CREDENTIALS_PLACEHOLDER_USERNAME, type ServerConfig } from './config.js';
+import type { CredentialsRef } from './config-schema.js';
 import { UpstreamSetupError } from './domain/errors.js';
 
-/** Credentials are re-read from Secrets Manager at most this often (a rotated password is picked up). */
+/** Credentials are re-read from Secrets Manager or SSM at most this often (a rotated password is picked up). */
 const SECRET_MAX_AGE_SECONDS = 300;
 
 export interface Deps {
@@ -26,6 +29,33 @@ export interface Deps {
  */
 export function buildDeps(config: Config): Deps {
   const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
+  let ssm: SSMProvider | undefined;
+  const parameters = () => {
+    ssm ??= new SSMProvider({ awsSdkV3Client: new SSMClient(awsClientConfig()) });
+    return ssm;
+  };
+  // Cached per secret or parameter, so servers sharing one secret cost one read.
+  const readCredentials = async (ref: CredentialsRef): Promise<Vb365Credentials> => {
+    if (ref.kind === 'parameter') {
+      const source = `parameter ${ref.name}`;
+      let value: unknown;
+      try {
+        value = await parameters().get(ref.name, { decrypt: true, maxAge: SECRET_MAX_AGE_SECONDS });
+      } catch (err) {
+        if (parameterMissing(err)) {
+          throw new UpstreamSetupError(
+            `the credentials ${source} does not exist: store the VB365 account with aws ssm put-parameter --type SecureString --name ${ref.name} --value '{"username":"…","password":"…"}'`,
+          );
+        }
+        throw err;
+      }
+      return credentialsFrom(value, source);
+    }
+    const value = await secrets.get(ref.secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
+    return ref.key === undefined
+      ? credentialsFrom(value, `secret ${ref.secretId}`)
+      : credentialsFrom(entryOf(value, ref.secretId, ref.key), `secret ${ref.secretId} (entry "${ref.key}")`);
+  };
   const apis = new Map<string, HttpVb365Api>();
   return {
     store: new DynamoDbStateStore(new DynamoDBClient(awsClientConfig()), config.tableName),
@@ -41,11 +71,7 @@ export function buildDeps(config: Config): Deps {
           ca: server.caBundle,
           pinSha256: server.pinSha256,
           // The secret is read as text and parsed here: a parser's error would quote the value (a password).
-          credentials: async () =>
-            credentialsFrom(
-              await secrets.get(server.credentialsSecret, { maxAge: SECRET_MAX_AGE_SECONDS }),
-              server.credentialsSecret,
-            ),
+          credentials: () => readCredentials(server.credentials),
         });
         apis.set(server.id, api);
       }
@@ -59,29 +85,61 @@ export function buildDeps(config: Config): Deps {
  * of the value (a plain-text secret is often the password itself). Throws `UpstreamSetupError` while the secret still
  * holds the placeholder the deployment wrote (`credentials: { create: true }`): nothing is sent to the server then.
  */
-export function credentialsFrom(value: unknown, secretName: string): Vb365Credentials {
+export function credentialsFrom(value: unknown, source: string): Vb365Credentials {
   const form = 'JSON {"username": "…", "password": "…"} with non-empty strings';
   let parsed: unknown = value;
   if (typeof value === 'string') {
     try {
       parsed = JSON.parse(value);
     } catch {
-      throw new Error(`secret ${secretName} is not JSON (its value is not shown): store ${form}`);
+      throw new Error(`${source} is not JSON (its value is not shown): store ${form}`);
     }
   } else if (value instanceof Uint8Array) {
-    throw new Error(`secret ${secretName} is binary: store ${form} as its text value`);
+    throw new Error(`${source} is binary: store ${form} as its text value`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new Error(`secret ${secretName} must hold ${form}`);
+    throw new Error(`${source} must hold ${form}`);
   }
   const v = parsed as Partial<Record<'username' | 'password', unknown>>;
   if (v.username === CREDENTIALS_PLACEHOLDER_USERNAME) {
     throw new UpstreamSetupError(
-      `the credentials secret ${secretName} still holds the placeholder written at deployment: store the VB365 account as ${form}`,
+      `the credentials ${source} still holds the placeholder written at deployment: store the VB365 account as ${form}`,
     );
   }
   if (typeof v.username !== 'string' || v.username === '' || typeof v.password !== 'string' || v.password === '') {
-    throw new Error(`secret ${secretName} must hold ${form}`);
+    throw new Error(`${source} must hold ${form}`);
   }
   return { username: v.username, password: v.password };
+}
+
+/**
+ * The entry `key` of a shared secret (`{"<server id>": {"username","password"}, …}`), as an object. A missing entry
+ * is a setup step still to do (`server.setup_required`), said with the key and never any part of the value.
+ */
+export function entryOf(value: unknown, secretId: string, key: string): unknown {
+  const form = `{"${key}": {"username": "…", "password": "…"}, …}`;
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw new Error(`secret ${secretId} is not JSON (its value is not shown): store ${form}`);
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`secret ${secretId} must hold ${form}`);
+  }
+  const entry = (parsed as Record<string, unknown>)[key];
+  if (entry === undefined) {
+    throw new UpstreamSetupError(`the shared credentials secret ${secretId} has no entry "${key}": add ${form}`);
+  }
+  return entry;
+}
+
+/** SSM's "no such parameter", as the Powertools provider passes it on. */
+function parameterMissing(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e.name === 'ParameterNotFound') return true;
+  }
+  return false;
 }

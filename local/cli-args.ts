@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { credentialsInUrl, pinProblem, withoutUserinfo } from '../lambda/adapters/vb365/tls.js';
-import { DEFAULT_POLICY, type Policy, parseDuration } from '../lambda/domain/policy.js';
+import type { ResolvedConfig } from '../lambda/config-schema.js';
+import { DEFAULT_POLICY, type Policy, parseDuration, toPolicy } from '../lambda/domain/policy.js';
 import { API_VERSIONS, type ApiVersionSetting } from '../lambda/domain/types.js';
 
 /** A mistake in how the CLI was called: exit code 2, one line, no stack trace. */
@@ -27,6 +28,10 @@ export interface RunOptions {
 }
 
 export const RUN_USAGE = `usage: vb365-sync-monitor run --server https://HOST:4443 [options]
+       vb365-sync-monitor run --config FILE [--server-id ID] [options]
+  --config FILE             take the server (URL, CA bundle, pin, API version, name) and the policy from a deployment
+                            configuration (.json or .ts), checked by the same schema as the synth; --server-id picks
+                            the server when it lists several; options given here override it
   --ca FILE                 PEM CA bundle (or the server's self-signed certificate, if it names the --server host)
   --pin SHA256              SHA-256 fingerprint of the server certificate; alone, trusts exactly that certificate,
                             whatever names it holds (VB365's self-signed certificate reached by IP)
@@ -46,16 +51,21 @@ export const RUN_USAGE = `usage: vb365-sync-monitor run --server https://HOST:44
 credentials: VB365_USERNAME and VB365_PASSWORD in the environment`;
 
 /** Parses `run`'s arguments and environment; throws `UsageError` naming the option, the value and the fix. */
-export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv): RunOptions {
+export function parseRunArgs(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  file?: ResolvedConfig | undefined,
+): RunOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...args],
       options: {
         server: { type: 'string' },
+        config: { type: 'string' },
         ca: { type: 'string' },
         pin: { type: 'string' },
-        'api-version': { type: 'string', default: 'auto' },
+        'api-version': { type: 'string' },
         once: { type: 'boolean', default: false },
         interval: { type: 'string', default: '300' },
         json: { type: 'boolean', default: false },
@@ -74,12 +84,15 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv): R
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const str = (k: string) => values[k] as string | undefined;
   const problems: string[] = [];
+  const fromFile = file ? serverOf(file, values['server-id'] as string | undefined, problems) : undefined;
+  const str = (k: string) => (values[k] as string | undefined) ?? fromFile?.[k];
   const server = str('server');
   let url: URL | undefined;
-  if (!server) problems.push('--server is required: the VB365 REST API URL, e.g. https://vb365.example.local:4443');
-  else {
+  if (!server) {
+    // With --config, a missing server was reported as a --server-id problem.
+    if (!file) problems.push('--server is required: the VB365 REST API URL, e.g. https://vb365.example.local:4443');
+  } else {
     const shown = withoutUserinfo(server);
     try {
       url = new URL(server);
@@ -118,18 +131,27 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv): R
     }
     return ms;
   };
-  const stallAfterMs = duration('stall-after', DEFAULT_POLICY.stallAfterMs);
-  const unreachableAfterMs = duration('unreachable-after', DEFAULT_POLICY.unreachableAfterMs);
-  const graceRaw = str('vanish-grace');
-  const vanishGraceCycles = graceRaw === undefined ? DEFAULT_POLICY.vanishGraceCycles : Number(graceRaw);
+  const base = file
+    ? toPolicy({
+        policy: file.policy,
+        digest: file.digestSetting,
+        quietHours: file.quietHours ?? undefined,
+        maintenanceWindows: file.maintenanceWindows,
+      })
+    : DEFAULT_POLICY;
+  const stallAfterMs = duration('stall-after', base.stallAfterMs);
+  const unreachableAfterMs = duration('unreachable-after', base.unreachableAfterMs);
+  const graceRaw = values['vanish-grace'] as string | undefined;
+  const vanishGraceCycles = graceRaw === undefined ? base.vanishGraceCycles : Number(graceRaw);
   if (!Number.isInteger(vanishGraceCycles) || vanishGraceCycles < 1)
     problems.push(`--vanish-grace ${graceRaw} must be a whole number of cycles, at least 1`);
-  const milestones = (str('milestones') ?? '')
+  const milestonesRaw = values.milestones as string | undefined;
+  const milestones = (milestonesRaw ?? base.milestones.join(','))
     .split(',')
     .filter((m) => m.trim() !== '')
     .map(Number);
   if (milestones.some((m) => !Number.isFinite(m) || m <= 0 || m >= 100))
-    problems.push(`--milestones ${str('milestones')} must be percentages between 1 and 99, e.g. 25,50,75`);
+    problems.push(`--milestones ${milestonesRaw} must be percentages between 1 and 99, e.g. 25,50,75`);
   const username = env.VB365_USERNAME;
   const password = env.VB365_PASSWORD;
   if (!username || !password) problems.push('VB365_USERNAME and VB365_PASSWORD must be set in the environment');
@@ -151,7 +173,7 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv): R
     table: str('table'),
     topicArn: str('topic-arn'),
     policy: {
-      ...DEFAULT_POLICY,
+      ...base,
       stallAfterMs,
       unreachableAfterMs,
       vanishGraceCycles,
@@ -159,5 +181,35 @@ export function parseRunArgs(args: readonly string[], env: NodeJS.ProcessEnv): R
     },
     username: username as string,
     password: password as string,
+  };
+}
+
+/**
+ * The `run` options a server of a deployment configuration gives (`--config`): by `--server-id`, or the only one.
+ * Problems go to `problems` (usage errors).
+ */
+function serverOf(
+  file: ResolvedConfig,
+  id: string | undefined,
+  problems: string[],
+): Record<string, string | undefined> | undefined {
+  const ids = file.servers.map((s) => s.id).join(', ');
+  const server =
+    id === undefined && file.servers.length === 1 ? file.servers[0] : file.servers.find((s) => s.id === id);
+  if (!server) {
+    problems.push(
+      id === undefined
+        ? `--server-id is required: the configuration lists ${file.servers.length} servers (${ids})`
+        : `--server-id ${id} is not in the configuration: use one of ${ids}`,
+    );
+    return undefined;
+  }
+  return {
+    server: server.url,
+    'server-id': server.id,
+    name: server.name,
+    ca: server.caBundle,
+    pin: server.pinSha256,
+    'api-version': server.apiVersion,
   };
 }

@@ -1,11 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
+import { ConfigFileError, loadConfigFile } from '../infra/config-file.js';
 import { awsClientConfig } from '../lambda/adapters/aws-clients.js';
 import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
 import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
 import { loadCaBundle } from '../lambda/adapters/vb365/tls.js';
+import { MonitorConfigError, type ResolvedConfig, resolveConfig } from '../lambda/config-schema.js';
 import { EVENT_TYPES, type MonitorEvent } from '../lambda/domain/events.js';
 import { DEFAULT_POLICY, formatDuration } from '../lambda/domain/policy.js';
 import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
@@ -25,6 +29,9 @@ const USAGE = `vb365-sync-monitor — alerts for Veeam Backup for Microsoft 365 
 
   vb365-sync-monitor demo [--fast]     the whole product on an embedded VB365 simulator (what npm start runs)
   vb365-sync-monitor run --server URL  monitor a real VB365 server from this machine (run --help for options)
+  vb365-sync-monitor check-config [FILE]
+                                       check a deployment configuration (.json or .ts; default infra/monitor-config.ts)
+                                       with the schema the synth and the Lambda use: every problem as field: value — fix
   vb365-sync-monitor status [--table NAME | --state-dir DIR] [--server ID] [--all] [--json]
                                        sessions per server from the state table: state, progress, rate, ETA, age
   vb365-sync-monitor simulator         start the VB365 simulator by hand (npm run simulator -- --help)
@@ -47,7 +54,9 @@ export async function main(argv: readonly string[]): Promise<number> {
           process.stdout.write(`${RUN_USAGE}\n`);
           return 0;
         }
-        return await run(parseRunArgs(rest, process.env));
+        return await run(parseRunArgs(rest, process.env, await configOption(rest)));
+      case 'check-config':
+        return await checkConfig(rest);
       case 'test-notification':
         return await testNotification(rest);
       case 'status':
@@ -72,6 +81,69 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`vb365-sync-monitor: ${oneLine(err)}\n`);
     return 1;
   }
+}
+
+// ---- configuration files -----------------------------------------------------------------------------------------
+
+/** The configuration of `--config FILE` (or `--config=FILE`), checked; `undefined` without the option. */
+async function configOption(args: readonly string[]): Promise<ResolvedConfig | undefined> {
+  const at = args.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (at < 0) return undefined;
+  const file = args[at]?.startsWith('--config=') ? args[at].slice('--config='.length) : args[at + 1];
+  if (!file) throw new UsageError('--config needs a file: a deployment configuration (.json or .ts)');
+  return readConfig(file);
+}
+
+/** A configuration file, checked (CA files relative to the working directory); problems as a usage error. */
+async function readConfig(file: string): Promise<ResolvedConfig> {
+  try {
+    return resolveConfig(await loadConfigFile(file), (path) => {
+      try {
+        return readFileSync(resolvePath(path), 'utf8');
+      } catch {
+        return undefined;
+      }
+    });
+  } catch (err) {
+    if (err instanceof MonitorConfigError || err instanceof ConfigFileError)
+      throw new UsageError(`${file}: ${err.message}`);
+    throw err;
+  }
+}
+
+async function checkConfig(args: readonly string[]): Promise<number> {
+  if (args.includes('--help')) {
+    process.stdout.write(
+      'usage: vb365-sync-monitor check-config [FILE]\n  FILE  a deployment configuration, .json or .ts (default infra/monitor-config.ts)\n',
+    );
+    return 0;
+  }
+  const file = args[0] ?? 'infra/monitor-config.ts';
+  let config: ResolvedConfig;
+  try {
+    config = await readConfig(file);
+  } catch (err) {
+    // A configuration with problems is a finding (exit 1), not a mistake in how the command was called.
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`vb365-sync-monitor: ${err.message}\n`);
+    return 1;
+  }
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const kinds = new Map<string, number>();
+  for (const s of config.servers) {
+    const kind = Object.keys(s.credentials)[0] ?? '?';
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  process.stdout.write(
+    [
+      `${file}: valid`,
+      `  ${count(config.servers.length, 'server')}: ${config.servers.filter((s) => s.caBundle).length} with a CA bundle, ${config.servers.filter((s) => s.pinSha256).length} pinned, ${new Set(config.servers.map((s) => s.vpc?.vpcId ?? 'default')).size} network placement(s)`,
+      `  credentials: ${[...kinds].map(([k, n]) => `${n} by ${k}`).join(', ')}`,
+      `  poll every ${config.pollEveryMinutes} min; stall after ${config.policy.stallAfterMinutes} min; out of sync after ${config.policy.outOfSyncAfterMinutes || 'never (off)'}${config.policy.outOfSyncAfterMinutes ? ' min' : ''}; metrics ${config.metrics}${config.dashboard ? ' with a dashboard' : ''}`,
+      '',
+    ].join('\n'),
+  );
+  return 0;
 }
 
 // ---- run: a real server ------------------------------------------------------------------------------------------

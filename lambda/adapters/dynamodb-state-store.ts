@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   type ConsumedCapacity,
@@ -11,9 +12,10 @@ import {
 import type { HistoryEntry } from '../domain/digest.js';
 import { StateConflictError, StateItemTooLargeError, StateStoreError } from '../domain/errors.js';
 import type { MonitorEvent } from '../domain/events.js';
-import type { CallOptions, ItemKey, ItemWrite, StateStore } from '../domain/ports.js';
+import type { CallOptions, FleetStore, ItemKey, ItemWrite, StateStore } from '../domain/ports.js';
 import type {
   Envelope,
+  FleetEntry,
   Lease,
   RepositoryRecord,
   ServerRecord,
@@ -44,11 +46,21 @@ export interface StoreStats {
   writeCapacity: number;
 }
 
+/** Keys read in one BatchGetItem call (DynamoDB's limit). */
+const BATCH_GET_KEYS = 100;
+
+/** Retries of the keys a BatchGetItem left unprocessed (50 ms doubling: about 3 s in all). */
+const BATCH_GET_RETRIES = 6;
+
+/** The fleet check's partition: one entry per server, read in one Query. */
+const FLEET_PARTITION = 'FLEET';
+
 /**
  * State of every server in one DynamoDB table, one partition per server (`pk = SERVER#<id>`): the server item
- * (`sk = SERVER`), one item per tracked session (`SESSION#<id>`) and cached repository names (`REPO#<id>`). Each
- * item holds its record as JSON in `data`, its outbox in `pending`, its lease, a `version` for conditional writes,
- * and `expiresAt` for TTL.
+ * (`sk = SERVER`), one item per tracked session (`SESSION#<id>`) and cached repository names (`REPO#<id>`); and the
+ * fleet check's partition (`pk = FLEET`), one entry per server (`sk = SERVER#<id>`). Each item holds its record as
+ * JSON in `data`, its outbox in `pending`, its lease, a `version` for conditional writes, and `expiresAt` for TTL. The
+ * server item also carries its record's `polledAt` as an attribute of its own, so the fleet check reads only that.
  *
  * No item is sent over DynamoDB's limits (400 KB per item, 1,024-byte sort key, 2,048-byte partition key): an item
  * whose outbox makes it too large is written with its pending events shrunk (free text and item lists cut; ids, types
@@ -59,7 +71,7 @@ export interface StoreStats {
  * the limit; any other DynamoDB failure is `StateStoreError` (message names the operation and the AWS error; the cause
  * is kept).
  */
-export class DynamoDbStateStore implements StateStore {
+export class DynamoDbStateStore implements StateStore, FleetStore {
   readonly stats: StoreStats = {
     queries: 0,
     queryPages: 0,
@@ -137,16 +149,19 @@ export class DynamoDbStateStore implements StateStore {
 
   async write(serverId: string, item: ItemWrite, expectedVersion: number, options: CallOptions = {}): Promise<number> {
     const version = expectedVersion + 1;
-    const where = `${sortKeyOf(item.key).slice(0, 80)} of server ${serverId.slice(0, 80)}`;
-    const keyProblem = keyProblemOf(partitionOf(serverId), sortKeyOf(item.key));
+    const { pk, sk } = keysOf(serverId, item.key);
+    const where = `${sk.slice(0, 80)} of server ${serverId.slice(0, 80)}`;
+    const keyProblem = keyProblemOf(pk, sk);
     if (keyProblem !== undefined) throw new StateItemTooLargeError(`cannot store ${where}: ${keyProblem}`);
+    const polledAt = item.key.kind === 'server' ? (item.record as ServerRecord).polledAt : undefined;
     const attributesWith = (pending: readonly MonitorEvent[]): Record<string, AttributeValue> => {
       const attributes: Record<string, AttributeValue> = {
-        [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
-        [TABLE_SCHEMA.sortKey]: { S: sortKeyOf(item.key) },
+        [TABLE_SCHEMA.partitionKey]: { S: pk },
+        [TABLE_SCHEMA.sortKey]: { S: sk },
         version: { N: String(version) },
         data: { S: JSON.stringify(item.record) },
       };
+      if (polledAt !== undefined) attributes.polledAt = { S: polledAt };
       if (pending.length > 0) attributes.pending = { S: JSON.stringify(pending) };
       if (item.lease) {
         attributes.leaseOwner = { S: item.lease.owner };
@@ -192,7 +207,7 @@ export class DynamoDbStateStore implements StateStore {
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) {
         throw new StateConflictError(
-          `${sortKeyOf(item.key)} of server ${serverId} changed since it was read (expected version ${expectedVersion})`,
+          `${sk} of server ${serverId} changed since it was read (expected version ${expectedVersion})`,
           { cause: awsCause(err) },
         );
       }
@@ -261,6 +276,88 @@ export class DynamoDbStateStore implements StateStore {
       })),
     );
     await this.#putAll(fit, options);
+  }
+
+  async loadFleet(options: CallOptions = {}): Promise<ReadonlyMap<string, Envelope<FleetEntry>>> {
+    const entries = new Map<string, Envelope<FleetEntry>>();
+    let startKey: Record<string, AttributeValue> | undefined;
+    this.stats.queries += 1;
+    do {
+      const page = await this.#send('Query', () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk',
+            ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
+            ExpressionAttributeValues: { ':pk': { S: FLEET_PARTITION } },
+            // A check must see what the previous one wrote (its versions guard the next writes).
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+          { abortSignal: options.signal },
+        ),
+      );
+      this.stats.queryPages += 1;
+      this.#count(page.ConsumedCapacity ? [page.ConsumedCapacity] : undefined, 'read');
+      for (const item of page.Items ?? []) {
+        const sk = item[TABLE_SCHEMA.sortKey]?.S ?? '';
+        if (sk.startsWith('SERVER#')) entries.set(sk.slice('SERVER#'.length), envelopeOf<FleetEntry>(item));
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return entries;
+  }
+
+  /**
+   * BatchGetItem calls of 100 keys reading only `polledAt`, eventually consistent (half the cost): a poll time a
+   * moment stale can only be one already older than any threshold. Unprocessed keys (throttling, the 16 MB answer
+   * limit) are asked again with backoff; any still unread after that make it throw.
+   */
+  async lastPolled(serverIds: readonly string[], options: CallOptions = {}): Promise<ReadonlyMap<string, string>> {
+    const polled = new Map<string, string>();
+    let keys = [...new Set(serverIds)].map((id) => ({
+      [TABLE_SCHEMA.partitionKey]: { S: partitionOf(id) },
+      [TABLE_SCHEMA.sortKey]: { S: 'SERVER' },
+    }));
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      if (attempt > 0) {
+        if (attempt > BATCH_GET_RETRIES) {
+          throw new StateStoreError(
+            `DynamoDB BatchGetItem on table ${this.tableName}: ${keys.length} server record(s) still unprocessed after ${BATCH_GET_RETRIES} retries (throttled?)`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 50 * 2 ** (attempt - 1)));
+      }
+      const unprocessed: typeof keys = [];
+      for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+        const chunk = keys.slice(i, i + BATCH_GET_KEYS);
+        const out = await this.#send('BatchGetItem', () =>
+          this.client.send(
+            new BatchGetItemCommand({
+              RequestItems: {
+                [this.tableName]: {
+                  Keys: chunk,
+                  ProjectionExpression: '#pk, #polledAt',
+                  ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey, '#polledAt': 'polledAt' },
+                },
+              },
+              ReturnConsumedCapacity: 'TOTAL',
+            }),
+            { abortSignal: options.signal },
+          ),
+        );
+        this.#count(out.ConsumedCapacity, 'read');
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const pk = item[TABLE_SCHEMA.partitionKey]?.S ?? '';
+          const at = item.polledAt?.S;
+          if (pk.startsWith('SERVER#') && at !== undefined) polled.set(pk.slice('SERVER#'.length), at);
+        }
+        unprocessed.push(...((out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as typeof keys));
+      }
+      keys = unprocessed;
+    }
+    return polled;
   }
 
   /** Unconditional puts in BatchWriteItem calls of 25; unprocessed ones (throttling) are retried a few times. */
@@ -358,8 +455,9 @@ function partitionOf(serverId: string): string {
   return `SERVER#${serverId}`;
 }
 
-function sortKeyOf(key: ItemKey): string {
-  return key.kind === 'server' ? 'SERVER' : `SESSION#${key.id}`;
+function keysOf(serverId: string, key: ItemKey): { pk: string; sk: string } {
+  if (key.kind === 'fleet') return { pk: FLEET_PARTITION, sk: `SERVER#${serverId}` };
+  return { pk: partitionOf(serverId), sk: key.kind === 'server' ? 'SERVER' : `SESSION#${key.id}` };
 }
 
 function envelopeOf<T>(item: Record<string, AttributeValue>): Envelope<T> {

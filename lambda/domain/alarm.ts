@@ -3,7 +3,7 @@ import type { EventView } from './render-text.js';
 import { utc } from './render-text.js';
 
 /*
- * The monitor's own CloudWatch alarms (poll errors, dead letters, per-server heartbeat) notify the events topic with
+ * The monitor's own CloudWatch alarms (poll function errors, throttles and silence, dead letters) notify the alarms topic with
  * their JSON state-change message. Email gets AWS's own rendering; the deliverer renders them for chat and webhooks
  * from this shape. Alarm text is AWS-generated, but it is treated like server text: untrusted.
  */
@@ -72,8 +72,12 @@ export function alarmTitle(alarm: MonitorAlarm): string {
 /** What to do about each of the monitor's alarms, recognised by the construct id CloudFormation keeps in the name. */
 const ALARM_NEXT: readonly { readonly match: RegExp; readonly next: string }[] = [
   {
-    match: /heartbeat/i,
-    next: 'The monitor is not watching this server. Open the poll function\'s CloudWatch log group: the last cycles say why ("server not usable" with the reason, or an error). npx vb365-sync-monitor status --table <TableName> shows the last successful cycle; invoke the poll function with {"serverId": "…"} to run one now.',
+    match: /poll.?not.?invoked/i,
+    next: 'Nothing invoked the poll function for several intervals: no server is watched. Check its EventBridge Scheduler schedules (disabled or deleted?) and the schedule group; the dead-letter queue keeps polls that could not be delivered. Invoke the poll function with {"serverId": "…"} to run a cycle now.',
+  },
+  {
+    match: /poll.?throttles/i,
+    next: "Lambda refused some polls (the account's concurrency is used up, or reservedConcurrency is too low). Those polls are retried; if it stays, raise the account's concurrency quota or the configured reservation.",
   },
   {
     match: /delivery.?dead.?letter/i,

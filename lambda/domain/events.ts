@@ -26,6 +26,8 @@ export const EVENT_TYPES = [
   'server.tls_failed',
   'server.setup_required',
   'monitor.grouped',
+  'monitor.server_not_polled',
+  'monitor.server_polled_again',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -56,6 +58,9 @@ export const SEVERITY: Readonly<Record<EventType, Severity>> = {
   'server.setup_required': 'info',
   // A group carries the severity of the events it stands for (see `groupSeverity`); this is the fallback.
   'monitor.grouped': 'info',
+  // The monitor is blind to that server: nothing about its syncs reaches anyone until it is polled again.
+  'monitor.server_not_polled': 'critical',
+  'monitor.server_polled_again': 'info',
 };
 
 export interface ServerRef {
@@ -145,6 +150,30 @@ export interface Impact {
   readonly total: number;
 }
 
+/**
+ * `monitor.server_not_polled` / `monitor.server_polled_again` (the fleet check): a gap in the monitor's own polling of
+ * a server. Times are ISO-8601 UTC.
+ */
+export interface PollingGap {
+  /** Start of the gap: the last poll recorded, or when the server was configured if it was not polled since. */
+  readonly since: string;
+  /**
+   * The last poll recorded before the gap; `null`: not polled since it was configured. A poll is recorded every
+   * `heartbeatIntervals` − 1 intervals, so the last poll itself may be up to `heartbeatIntervals` − 2 intervals later.
+   */
+  readonly lastPolledAt: string | null;
+  /** `monitor.server_polled_again`: the poll that ended the gap; `null` otherwise. */
+  readonly polledAgainAt: string | null;
+  /** The gap so far (`server_not_polled`) or in all (`server_polled_again`). */
+  readonly seconds: number;
+  /** The same in poll intervals, rounded down. */
+  readonly intervals: number;
+  /** The configured interval between two polls of a server. */
+  readonly pollEveryMinutes: number;
+  /** The configured threshold: a gap of more than this many intervals is announced. */
+  readonly heartbeatIntervals: number;
+}
+
 /** `sync.still_failed`: which reminder this is. */
 export interface Reminder {
   /** 1 for the first reminder. */
@@ -206,6 +235,8 @@ export interface MonitorEvent {
   readonly digest?: Digest;
   /** `monitor.grouped`: the events of one type it stands for (storm control). */
   readonly group?: EventGroup;
+  /** `monitor.server_not_polled` / `monitor.server_polled_again`: the gap in polling. */
+  readonly polling?: PollingGap;
   /**
    * Set on an event that a `monitor.grouped` event of the same cycle stands for: people's channels (email, chat) get
    * the group instead; machine consumers (`--json`, webhooks, SQS/Lambda subscribers) still get every event.
@@ -236,7 +267,10 @@ export interface GroupItem {
   readonly error: string | null;
 }
 
-/** Deterministic event id: `<server>/<subject>/<sequence>/<type>`; the subject is a session id, or `server`. */
+/**
+ * Deterministic event id: `<server>/<subject>/<sequence>/<type>`; the subject is a session id, `server`, or `fleet`
+ * (the fleet check's events about the server).
+ */
 export function eventId(serverId: string, subject: string, sequence: number, type: EventType): string {
   return `${serverId}/${subject}/${sequence}/${type}`;
 }

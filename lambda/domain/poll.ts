@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import { digestDue, type HistoryEntry, historyEntryOf } from './digest.js';
 import { StateConflictError, StateItemTooLargeError, UpstreamError } from './errors.js';
 import type { EventType, MonitorEvent, ServerRef } from './events.js';
+import { type Heartbeat, withPolledAt } from './fleet.js';
 import { needsImpact, withImpact } from './impact.js';
 import {
   evaluate,
@@ -31,6 +32,11 @@ export interface PollDeps {
   readonly leaseMs?: number;
   /** Parallel single GETs and writes. @default 8 */
   readonly concurrency?: number;
+  /**
+   * The configured rhythm: each cycle then records when it polled the server (`polledAt`, renewed every few cycles)
+   * for the fleet check. Absent: nothing is recorded (local runs, which have no fleet check).
+   */
+  readonly heartbeat?: Heartbeat;
 }
 
 /** One problem confined to one session or repository: logged, retried next cycle, never fatal. */
@@ -209,8 +215,14 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
   // Commit: every changed item, plus any item whose outbox still holds events from an earlier cycle.
   const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? 5 * 60_000)).toISOString();
   const writes: { write: ItemWrite; expected: number }[] = [];
-  const serverChanged = result.serverEvents.length > 0 || !sameJson(snapshot.server?.record, result.server);
   const serverPending = snapshot.server?.pending ?? [];
+  if (deps.heartbeat !== undefined) {
+    // Reachable or not, the cycle leaves its trace for the fleet check: free when the record is written anyway.
+    const writtenAnyway =
+      result.serverEvents.length > 0 || serverPending.length > 0 || !sameJson(snapshot.server?.record, result.server);
+    result = { ...result, server: withPolledAt(result.server, now, deps.heartbeat, writtenAnyway) };
+  }
+  const serverChanged = result.serverEvents.length > 0 || !sameJson(snapshot.server?.record, result.server);
   if (serverChanged || serverPending.length > 0) {
     writes.push({
       expected: snapshot.server?.version ?? 0,
@@ -401,7 +413,7 @@ async function fetchEach<T>(
  * at its first event that fails, so a later event of a session is never delivered before an earlier one. Usually
  * every outbox holds one event and this is a single batch. A thrown publish stops everything (nothing more is sent).
  */
-async function publishInOrder(
+export async function publishInOrder(
   notifier: Notifier,
   outboxes: readonly (readonly MonitorEvent[])[],
   call: { signal?: AbortSignal | undefined },

@@ -1,6 +1,14 @@
 import type { HistoryEntry } from './digest.js';
 import type { MonitorEvent } from './events.js';
-import type { Lease, RepositoryRecord, ServerRecord, ServerSnapshot, SessionRecord } from './state.js';
+import type {
+  Envelope,
+  FleetEntry,
+  Lease,
+  RepositoryRecord,
+  ServerRecord,
+  ServerSnapshot,
+  SessionRecord,
+} from './state.js';
 import type {
   ApiVersion,
   JobInfo,
@@ -38,13 +46,19 @@ export interface Vb365Api {
   certificate(): ServerCertificate | undefined;
 }
 
-/** Identifies one stored item of a server: its health record, or one session. */
-export type ItemKey = { readonly kind: 'server' } | { readonly kind: 'session'; readonly id: string };
+/**
+ * Identifies one stored item of a server: its health record, one session, or its entry in the fleet check's
+ * partition (`fleet`: kept apart from the server's own items, so the fleet check reads every entry in one Query).
+ */
+export type ItemKey =
+  | { readonly kind: 'server' }
+  | { readonly kind: 'session'; readonly id: string }
+  | { readonly kind: 'fleet' };
 
 /** An item to write: the record, its outbox, its lease, and when the store may forget it (TTL). */
 export interface ItemWrite {
   readonly key: ItemKey;
-  readonly record: ServerRecord | SessionRecord;
+  readonly record: ServerRecord | SessionRecord | FleetEntry;
   readonly pending: readonly MonitorEvent[];
   readonly lease: Lease | null;
   /** Epoch seconds after which the item may be deleted; `null` keeps it. */
@@ -74,6 +88,21 @@ export interface StateStore {
   history(serverId: string, sinceIso: string, options?: CallOptions): Promise<HistoryEntry[]>;
   /** Caches repository names (unconditional; a lost race only costs a lookup). */
   saveRepositoryNames(serverId: string, names: readonly RepositoryRecord[], options?: CallOptions): Promise<void>;
+}
+
+/**
+ * What the fleet check reads and writes: its entries (one per server, `ItemKey` `fleet`, written with
+ * {@link StateStore.write}'s conditions) and every server's last poll. Same failure contract as {@link StateStore}.
+ */
+export interface FleetStore {
+  write: StateStore['write'];
+  /** Every entry of the fleet check (configured servers and removed ones), by server id, in one Query (paged). */
+  loadFleet(options?: CallOptions): Promise<ReadonlyMap<string, Envelope<FleetEntry>>>;
+  /**
+   * When each of these servers was last polled (`polledAt` of its server record), by server id; a server with no
+   * record, or none yet, is absent. Throws rather than leave a server out unread (it would look never polled).
+   */
+  lastPolled(serverIds: readonly string[], options?: CallOptions): Promise<ReadonlyMap<string, string>>;
 }
 
 /** Result of publishing a batch: which events got through, and why the others did not. */

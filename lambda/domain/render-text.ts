@@ -32,6 +32,8 @@ const NEXT_STEP: Partial<Record<MonitorEvent['type'], string>> = {
     'The monitor did not send its credentials to a server it cannot verify. Apply the fix named in the problem (the CA bundle, or the pin with the fingerprint shown), redeploy, and the next cycle connects.',
   'server.setup_required':
     'Store the VB365 account in the credentials secret, e.g. aws secretsmanager put-secret-value --secret-id <secret> --secret-string \'{"username":"DOMAIN\\\\svc-vb365-monitor","password":"..."}\'. The next cycle picks it up; nothing else to do.',
+  'monitor.server_not_polled':
+    "Nothing about this server's syncs reaches you until it is polled again. Check its EventBridge Scheduler schedule (it exists and is enabled; a redeploy restores it), the schedules' dead-letter queue (the poll function could not be invoked: permissions, throttling), and the poll function's errors, throttles and logs for this server id in CloudWatch.",
   'server.certificate_expiring':
     "Renew the REST API certificate in the VB365 console (Main menu > REST API), then update the monitor's CA bundle or pin if you set one.",
 };
@@ -119,6 +121,12 @@ export function titleOf(event: MonitorEvent): string {
     case 'monitor.grouped':
       text = `${event.group?.total ?? 0} ${event.group ? GROUP_NOUN[event.group.type] : 'events'} on ${server}`;
       break;
+    case 'monitor.server_not_polled':
+      text = `${server} not polled for ${formatDuration(event.polling?.seconds ?? 0)}`;
+      break;
+    case 'monitor.server_polled_again':
+      text = `${server} polled again`;
+      break;
   }
   return text;
 }
@@ -147,6 +155,8 @@ const GROUP_NOUN: Readonly<Record<EventType, string>> = {
   'server.tls_failed': 'certificate refusals',
   'server.setup_required': 'setup reminders',
   'monitor.grouped': 'groups',
+  'monitor.server_not_polled': 'servers not polled',
+  'monitor.server_polled_again': 'servers polled again',
 };
 
 /** What every channel shows of an event, before any formatting. Values are raw (unescaped) text. */
@@ -236,6 +246,16 @@ export function viewOf(event: MonitorEvent): EventView {
     fact('Certificate', event.certificate.subject);
     fact('Expires', `${utc(event.certificate.validTo)} (${event.certificate.daysLeft} days)`);
     fact('SHA-256', event.certificate.fingerprint256);
+  }
+  if (event.polling) {
+    const p = event.polling;
+    if (p.polledAgainAt !== null) fact('Not polled', `from ${utc(p.since)} to ${utc(p.polledAgainAt)}`);
+    else if (p.lastPolledAt !== null) fact('Last poll', utc(p.lastPolledAt));
+    else fact('Last poll', `none since the server was configured (${utc(p.since)})`);
+    fact(
+      'No poll for',
+      `${formatDuration(p.seconds)}, ${p.intervals} intervals of ${p.pollEveryMinutes} min (announced above ${p.heartbeatIntervals})`,
+    );
   }
   if (event.problem && event.type !== 'server.certificate_expiring') {
     fact('Problem', event.problem.reason);
@@ -407,6 +427,10 @@ function headline(event: MonitorEvent): string {
       return `The monitor is deployed for ${event.server.name} but its credentials secret still holds the placeholder: sessions are watched once it holds a VB365 account.`;
     case 'monitor.grouped':
       return `${event.group?.total ?? 0} ${event.group ? GROUP_NOUN[event.group.type] : 'events'} on ${event.server.name} in one cycle; one message lists them.`;
+    case 'monitor.server_not_polled':
+      return `The monitor has NOT POLLED ${event.server.name} for ${formatDuration(event.polling?.seconds ?? 0)}: sync sessions on it are not being watched.`;
+    case 'monitor.server_polled_again':
+      return `The monitor polls ${event.server.name} again, after ${formatDuration(event.polling?.seconds ?? 0)} without a poll; sync sessions on it are watched again.`;
   }
 }
 

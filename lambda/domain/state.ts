@@ -75,9 +75,31 @@ export interface ServerRecord {
   readonly lastDigestAt?: string;
   /** Events held by quiet hours or a maintenance window, summarised when it ends. */
   readonly held?: HeldBuffer;
-  // No "last success" time here: it would change the record, and cost a write, on every cycle. Liveness is watched
-  // by metrics and the heartbeat alarm instead.
+  /**
+   * When a cycle last polled the server, reachable or not: the fleet check reads it to find servers no longer polled.
+   * Renewed every `heartbeatIntervals` − 1 cycles (see `withPolledAt`), not each one: a quiet cycle writes nothing in
+   * between. Absent in records of older versions until their next cycle.
+   */
+  readonly polledAt?: string;
   /** Server-level events emitted so far. */
+  readonly sequence: number;
+}
+
+/**
+ * What the fleet check keeps about one configured server (one item per server in the fleet check's own partition):
+ * since when it is configured, and the outstanding `monitor.server_not_polled`, if any.
+ */
+export interface FleetEntry {
+  /**
+   * When the fleet check first found the server in the configuration (again, after it was removed): a server never
+   * polled is announced only once it has been configured for more than `heartbeatIntervals` intervals.
+   */
+  readonly configuredAt: string;
+  /** While `monitor.server_not_polled` is out: the gap it announced (cleared by `monitor.server_polled_again`). */
+  readonly notPolled?: { readonly since: string; readonly lastPolledAt: string | null };
+  /** When the server left the configuration: the fleet check ignores it until it comes back. */
+  readonly removedAt?: string;
+  /** Events the fleet check emitted about this server so far. */
   readonly sequence: number;
 }
 

@@ -1,54 +1,78 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { CONFIG_FILE_NAME, ENV } from '../../lambda/config.js';
+import { resolveConfig } from '../../lambda/config-schema.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
 const OUT = join(ROOT, 'cdk.out');
 
+interface Template {
+  Resources: Record<
+    string,
+    {
+      Type: string;
+      Properties?: { Environment?: { Variables?: Record<string, unknown> } } & Record<string, unknown>;
+      Metadata?: Record<string, string>;
+    }
+  >;
+}
+
 describe('npx cdk synth (offline, real CLI, local esbuild)', () => {
-  it('synthesizes the shipped configuration, cdk-nag clean, and bundles a poll Lambda that loads', async () => {
+  it('synthesizes the shipped configuration, cdk-nag clean, and bundles a poll Lambda that loads with its configuration file', async () => {
     const { stderr } = await run('npx', ['cdk', 'synth', '-q'], { cwd: ROOT, timeout: 120_000 });
 
     expect(stderr).not.toMatch(/AwsSolutions-|Docker/);
-    const template = JSON.parse(readFileSync(join(OUT, 'Vb365SyncMonitor.template.json'), 'utf8'));
+    // The parent template and the nested stacks of the schedules.
+    const templates = readdirSync(OUT)
+      .filter((f) => /^Vb365SyncMonitor.*\.template\.json$/.test(f))
+      .map((f) => JSON.parse(readFileSync(join(OUT, f), 'utf8')) as Template);
+    const resources = templates.flatMap((t) => Object.values(t.Resources));
     expect(
-      Object.values(template.Resources).filter((r) => (r as { Type: string }).Type === 'AWS::Scheduler::Schedule'),
-    ).toHaveLength(1);
+      resources
+        .filter((r) => r.Type === 'AWS::Scheduler::Schedule')
+        .map((r) => (r.Properties as { Target: { Input: string } }).Target.Input)
+        .sort(),
+    ).toEqual(['{"fleetCheck":true}', '{"serverId":"vb365-prod"}']);
 
-    // The bundle must load outside esbuild, with the AWS SDK resolved as the Lambda runtime provides it.
-    const asset = readdirSync(OUT)
-      .filter((d) => d.startsWith('asset.'))
-      .map((d) => join(OUT, d, 'index.js'))
-      .find((f) => {
-        try {
-          return statSync(f).isFile();
-        } catch {
-          return false;
-        }
-      });
-    expect(asset).toBeDefined();
-    // Lambda loads the asset directory as is (no "type": "module" above it): copy it where CommonJS applies, with the
-    // AWS SDK still resolvable from this project's node_modules as the runtime provides it.
+    // The poll function's code as Lambda gets it: the bundle and the configuration file beside it.
+    const parent = JSON.parse(readFileSync(join(OUT, 'Vb365SyncMonitor.template.json'), 'utf8')) as Template;
+    const poll = Object.values(parent.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.[ENV.topicArn] !== undefined,
+    );
+    const asset = join(OUT, poll?.Metadata?.['aws:asset:path'] ?? 'missing');
+    expect(readdirSync(asset).sort()).toEqual(['index.js', 'index.js.map', CONFIG_FILE_NAME]);
+    const config = resolveConfig(JSON.parse(readFileSync(join(asset, CONFIG_FILE_NAME), 'utf8')));
+    expect(config.servers.map((s) => s.id)).toEqual(['vb365-prod']);
+
+    // Lambda loads the asset directory as is (no "type": "module" above it), from its own directory: copy it where
+    // CommonJS applies, with the AWS SDK still resolvable from this project's node_modules as the runtime provides it.
     const probeDir = join(OUT, 'lambda-probe');
-    mkdirSync(probeDir, { recursive: true });
-    copyFileSync(asset as string, join(probeDir, 'index.js'));
+    rmSync(probeDir, { recursive: true, force: true });
+    cpSync(asset, probeDir, { recursive: true });
     writeFileSync(join(probeDir, 'package.json'), '{"type":"commonjs"}\n');
-    const probe = join(probeDir, 'probe.js');
-    writeFileSync(probe, `console.log(typeof require('./index.js').handler);\n`);
-    const loaded = await run(process.execPath, [probe], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        TABLE_NAME: 'state',
-        TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:events',
-        SERVERS: JSON.stringify([{ id: 'x', url: 'https://x:4443', credentialsSecret: 'vb365/x' }]),
-        AWS_REGION: 'eu-west-1',
-      },
-    });
-    expect(loaded.stdout.trim()).toBe('function');
+    writeFileSync(join(probeDir, 'probe.js'), `console.log(typeof require('./index.js').handler);\n`);
+    const load = () =>
+      run(process.execPath, ['probe.js'], {
+        cwd: probeDir,
+        env: {
+          PATH: process.env.PATH,
+          [ENV.tableName]: 'state',
+          [ENV.topicArn]: 'arn:aws:sns:eu-west-1:123456789012:events',
+          AWS_REGION: 'eu-west-1',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        },
+      });
+    expect((await load()).stdout.trim()).toBe('function');
+
+    // Without the file beside it, the same bundle refuses to start, naming the file.
+    rmSync(join(probeDir, CONFIG_FILE_NAME));
+    const failed = (await load().catch((e: unknown) => e)) as { code: number; stderr: string };
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toContain(`${CONFIG_FILE_NAME}: cannot be read`);
   }, 180_000);
 
   it('stops with every problem of a broken configuration, naming field, value and fix', async () => {

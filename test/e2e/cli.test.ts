@@ -250,6 +250,74 @@ describe('vb365-sync-monitor run (end to end)', () => {
     },
   );
 
+  it('run --config: takes the server (URL, CA text, name) and the policy from a deployment configuration', async () => {
+    const config = join(dir, 'fleet.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        credentials: { sharedSecretName: 'vb365/fleet' },
+        servers: [
+          { id: 'other', url: 'https://other.example.local:4443' },
+          { id: 'sim', name: 'Sim from the file', url: sim.url, caBundle: sim.pki.caCert },
+        ],
+        policy: { milestones: [75] },
+      }),
+    );
+    sim.apply([{ op: 'start', session: 's1', repository: 'r1', progress: 60 }]);
+    const state = ['--state-dir', join(dir, 'state')];
+
+    const first = await cli(['run', '--config', config, '--server-id', 'sim', '--once', '--json', ...state], creds());
+    sim.apply([{ op: 'progress', session: 's1', progress: 80 }]);
+    const second = await cli(['run', '--config', config, '--server-id', 'sim', '--once', '--json', ...state], creds());
+    const ambiguous = await cli(['run', '--config', config, '--once'], creds());
+
+    expect([first.code, second.code]).toEqual([0, 0]);
+    const events = [first, second].map((r) =>
+      r.stdout
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as MonitorEvent),
+    );
+    expect(events.map(brief)).toEqual([['monitor.started'], ['sync.progress:s1']]);
+    expect(events[0]?.[0]?.server).toMatchObject({ id: 'sim', name: 'Sim from the file' });
+    expect(ambiguous).toMatchObject({ code: 2 });
+    expect(ambiguous.stderr).toContain('--server-id is required: the configuration lists 2 servers (other, sim)');
+  });
+
+  it('check-config: says what a valid configuration holds, and lists every problem of a broken one (exit 1)', async () => {
+    const good = join(dir, 'good.json');
+    const bad = join(dir, 'bad.json');
+    writeFileSync(
+      good,
+      JSON.stringify({
+        servers: [
+          { id: 'a', url: 'https://a:4443', credentials: { parameterName: '/vb365/a' }, pinSha256: 'ab'.repeat(32) },
+        ],
+      }),
+    );
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        servers: [{ id: 'a', url: 'https://admin:S3cret-Pw@a:4443', credentials: { parameterName: '/vb365/a' } }],
+        policy: { stalAfterMinutes: 60 },
+        pollEveryMinutes: 0,
+      }),
+    );
+
+    const ok = await cli(['check-config', good]);
+    const broken = await cli(['check-config', bad]);
+
+    expect(ok).toMatchObject({ code: 0 });
+    expect(ok.stdout).toContain('1 server: 0 with a CA bundle, 1 pinned');
+    expect(ok.stdout).toContain('credentials: 1 by parameterName');
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('invalid monitor configuration (3 problems)');
+    expect(broken.stderr).toContain('policy.stalAfterMinutes: unknown key — did you mean stallAfterMinutes?');
+    expect(broken.stderr).toContain('pollEveryMinutes: 0 — use a whole number from 1 to 60');
+    expect(broken.stderr).toContain('servers[0].url: "https://***@a:4443" — remove "user:password@"');
+    expect(broken.stderr).not.toContain('S3cret');
+  });
+
   it('exits 2 when the credentials are missing', async () => {
     const run = await cli(['run', '--server', sim.url, '--once'], {
       VB365_USERNAME: undefined,

@@ -1,8 +1,9 @@
 import type { HistoryEntry } from '../../lambda/domain/digest.js';
 import { StateConflictError } from '../../lambda/domain/errors.js';
-import type { ItemWrite, StateStore } from '../../lambda/domain/ports.js';
+import type { FleetStore, ItemWrite, StateStore } from '../../lambda/domain/ports.js';
 import type {
   Envelope,
+  FleetEntry,
   RepositoryRecord,
   ServerRecord,
   ServerSnapshot,
@@ -14,8 +15,8 @@ interface Stored {
   readonly version: number;
 }
 
-/** StateStore in memory with the same conditional-write semantics as the DynamoDB adapter. */
-export class InMemoryStateStore implements StateStore {
+/** StateStore (and FleetStore) in memory with the same conditional-write semantics as the DynamoDB adapter. */
+export class InMemoryStateStore implements StateStore, FleetStore {
   readonly items = new Map<string, Stored>();
   readonly names = new Map<string, RepositoryRecord>();
   readonly historyEntries = new Map<string, HistoryEntry & { expiresAt: number }>();
@@ -58,13 +59,36 @@ export class InMemoryStateStore implements StateStore {
     this.writes += 1;
     const failure = this.failNextWrites.shift();
     if (failure !== undefined) throw failure;
-    const key = item.key.kind === 'server' ? `${serverId}|server` : `${serverId}|session|${item.key.id}`;
+    const key = keyOf(serverId, item);
     const current = this.items.get(key)?.version ?? 0;
     if (current !== expectedVersion) {
       throw new StateConflictError(`${key}: version ${current}, expected ${expectedVersion}`);
     }
     this.items.set(key, { write: structuredClone(item), version: expectedVersion + 1 });
     return expectedVersion + 1;
+  }
+
+  async loadFleet(): Promise<ReadonlyMap<string, Envelope<FleetEntry>>> {
+    const entries = new Map<string, Envelope<FleetEntry>>();
+    for (const [key, s] of this.items) {
+      if (!key.startsWith(FLEET)) continue;
+      entries.set(key.slice(FLEET.length), {
+        record: structuredClone(s.write.record) as FleetEntry,
+        version: s.version,
+        pending: structuredClone(s.write.pending),
+        lease: s.write.lease,
+      });
+    }
+    return entries;
+  }
+
+  async lastPolled(serverIds: readonly string[]): Promise<ReadonlyMap<string, string>> {
+    const polled = new Map<string, string>();
+    for (const id of serverIds) {
+      const at = (this.items.get(`${id}|server`)?.write.record as ServerRecord | undefined)?.polledAt;
+      if (at !== undefined) polled.set(id, at);
+    }
+    return polled;
   }
 
   /** DynamoDB's TTL, at once: forgets every item whose `expiresAt` (epoch seconds) is at or before `nowMs`. */
@@ -78,4 +102,12 @@ export class InMemoryStateStore implements StateStore {
     if (this.failRepositoryNames !== undefined) throw this.failRepositoryNames;
     for (const n of names) this.names.set(`${serverId}|${n.id}`, n);
   }
+}
+
+/** Prefix of the fleet check's entries (`#` is in no server id, so no key of a server starts with it). */
+const FLEET = 'fleet#';
+
+function keyOf(serverId: string, item: ItemWrite): string {
+  if (item.key.kind === 'fleet') return `${FLEET}${serverId}`;
+  return item.key.kind === 'server' ? `${serverId}|server` : `${serverId}|session|${item.key.id}`;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnElement, type Stack, aws_sqs as sqs, Validations } from 'aws-cdk-lib';
@@ -6,9 +6,15 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { type MonitorConfig, type ResolvedConfig, resolveConfig } from '../../infra/config-schema.js';
 import { MonitorStack } from '../../infra/monitor-stack.js';
-import { ENV } from '../../lambda/config.js';
+import { CONFIG_FILE_NAME, ENV, loadConfig, METRICS } from '../../lambda/config.js';
+import {
+  createdSecretName,
+  type MonitorConfig,
+  type ResolvedConfig,
+  resolveConfig,
+} from '../../lambda/config-schema.js';
+import { grantsOf } from '../fixtures/iam-grants.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n';
 const env = { account: '123456789012', region: 'eu-west-1' };
@@ -71,7 +77,11 @@ function resolve(config: MonitorConfig): ResolvedConfig {
 }
 
 function synth(config: MonitorConfig) {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
+    // No bundling (fast); the asset metadata says where each function's code was staged.
+    context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-asset-metadata': true },
+  });
   const stack = new MonitorStack(app, 'TestMonitor', { config: resolve(config), env });
   return { app, stack, template: Template.fromStack(stack) };
 }
@@ -88,8 +98,44 @@ function subscriptionsOf(template: Template, topic: string, protocol: string): R
   ).map((r) => r.Properties as Record<string, unknown>);
 }
 
+interface FunctionResource {
+  Metadata: { 'aws:asset:path': string };
+  Properties: { Environment: { Variables: Record<string, unknown> }; ReservedConcurrentExecutions?: number };
+}
+
+/** The poll functions' resources, by placement. */
+function pollFunctions(synthed: ReturnType<typeof synth>): Map<string, FunctionResource> {
+  const { stack, template } = synthed;
+  const resources = template.toJSON().Resources as Record<string, FunctionResource>;
+  return new Map(
+    [...stack.monitor.functions].map(([placement, fn]) => [
+      placement,
+      resources[logicalId(stack, fn)] as FunctionResource,
+    ]),
+  );
+}
+
+/** The configuration file in a function's code, as synthesized (read from the staged asset). */
+function configFileOf(synthed: ReturnType<typeof synth>, fn: FunctionResource): string {
+  return readFileSync(join(synthed.app.outdir, fn.Metadata['aws:asset:path'], CONFIG_FILE_NAME), 'utf8');
+}
+
+interface ScheduleProps {
+  ScheduleExpression: string;
+  Target: { Arn: unknown; Input: string; RetryPolicy: unknown; DeadLetterConfig: unknown };
+}
+
+/** Every schedule: the servers' from the nested stacks, then the parent's (the fleet check). */
+function schedulesOf(synthed: ReturnType<typeof synth>): ScheduleProps[] {
+  const { stack, template } = synthed;
+  return [...stack.monitor.scheduleStacks.map((s) => Template.fromStack(s)), template].flatMap((t) =>
+    Object.values(t.findResources('AWS::Scheduler::Schedule')).map((r) => r.Properties as ScheduleProps),
+  );
+}
+
 describe('MonitorStack — one server', () => {
-  const { stack, template } = synth(one);
+  const synthed = synth(one);
+  const { stack, template } = synthed;
 
   it('keeps state in an on-demand table with PITR, TTL and retention', () => {
     template.hasResource('AWS::DynamoDB::Table', {
@@ -178,46 +224,82 @@ describe('MonitorStack — one server', () => {
     });
   });
 
-  it('runs the poll Lambda on Node 24 arm64 with a timeout shorter than the interval and reserved concurrency', () => {
+  it('runs the poll Lambda on Node 24 arm64 with a timeout shorter than the interval, without reserved concurrency', () => {
     template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       MemorySize: 256,
       Timeout: 120,
-      ReservedConcurrentExecutions: 1,
+      Handler: 'index.handler',
+      ReservedConcurrentExecutions: Match.absent(),
     });
   });
 
-  it('sets exactly the environment variables the handler reads', () => {
-    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as {
-      Properties: { Environment: { Variables: Record<string, unknown> } };
-    };
-    const vars = fn.Properties.Environment.Variables;
+  it('sets names and ARNs only in the environment, no server data', () => {
+    const vars = pollFunctions(synthed).get('default')?.Properties.Environment.Variables ?? {};
 
-    expect(
-      Object.keys(vars)
-        .filter((k) => !k.startsWith('POWERTOOLS_') && k !== 'NODE_OPTIONS')
-        .sort(),
-    ).toEqual(Object.values(ENV).sort());
-    expect(JSON.parse(text(vars[ENV.servers]))).toEqual([
+    expect(Object.keys(vars).sort()).toEqual(
+      [ENV.tableName, ENV.topicArn, 'NODE_OPTIONS', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'].sort(),
+    );
+    expect(vars[ENV.tableName]).toEqual({ Ref: logicalId(stack, stack.monitor.table) });
+    expect(vars[ENV.topicArn]).toEqual({ Ref: logicalId(stack, stack.monitor.topic) });
+    expect(vars).toMatchObject({
+      NODE_OPTIONS: '--enable-source-maps',
+      POWERTOOLS_SERVICE_NAME: METRICS.service,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS.namespace,
+    });
+    expect(JSON.stringify(vars)).not.toMatch(/vb365-prod|vb365\.example\.local|CERTIFICATE/);
+  });
+
+  it('puts the configuration beside the code, read by the Lambda as it is, with the created secret by its name', () => {
+    const file = configFileOf(synthed, pollFunctions(synthed).get('default') as FunctionResource);
+    const secret = Object.values(template.findResources('AWS::SecretsManager::Secret'))[0] as {
+      Properties: { Name: string };
+    };
+
+    expect(file).toBe(stack.monitor.runtimeConfig);
+    const config = loadConfig(
+      { [ENV.tableName]: 'state', [ENV.topicArn]: 'arn:aws:sns:eu-west-1:123456789012:events' },
+      (path) => {
+        expect(path).toBe(CONFIG_FILE_NAME);
+        return file;
+      },
+    );
+    expect(config.servers).toEqual([
       expect.objectContaining({
         id: 'vb365-prod',
         name: 'VB365 production',
         url: 'https://vb365.example.local:4443',
         apiVersion: 'auto',
+        credentials: { kind: 'secret', secretId: createdSecretName('TestMonitor', 'vb365-prod') },
       }),
     ]);
-    expect(vars[ENV.stallAfterMinutes]).toBe('60');
+    expect(secret.Properties.Name).toBe(createdSecretName('TestMonitor', 'vb365-prod'));
+    expect(config.policy.stallAfterMs).toBe(60 * 60_000);
   });
 
-  it('polls the server from its own schedule, with retries and a dead-letter queue', () => {
-    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+  it('polls the server from its own schedule in a nested stack, with retries and a dead-letter queue', () => {
+    const [server, check, ...more] = schedulesOf(synthed);
+
+    expect(more).toEqual([]);
+    expect(stack.monitor.scheduleStacks).toHaveLength(1);
+    expect(server).toMatchObject({
       ScheduleExpression: 'rate(5 minutes)',
-      Target: Match.objectLike({
+      Target: {
         Input: '{"serverId":"vb365-prod"}',
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
-        DeadLetterConfig: { Arn: Match.anyValue() },
-      }),
+        DeadLetterConfig: { Arn: expect.anything() },
+      },
+    });
+    // The fleet check: every interval, the same function, the same retries and dead letters.
+    expect(check).toMatchObject({
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: {
+        Arn: { 'Fn::GetAtt': [logicalId(stack, stack.monitor.functions.get('default') as IConstruct), 'Arn'] },
+        Input: '{"fleetCheck":true}',
+        RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
+        DeadLetterConfig: { Arn: expect.anything() },
+      },
     });
     template.hasResourceProperties('AWS::SQS::Queue', {
       KmsMasterKeyId: Match.anyValue(),
@@ -229,26 +311,38 @@ describe('MonitorStack — one server', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
 
-  it('alarms on Lambda errors, dead letters and a missing heartbeat', () => {
-    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+  it('alarms on Lambda errors, throttles and silence, and on dead letters: none per server, no dashboard', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties as Record<string, unknown>,
+    );
+    const lambda = (metric: string) => alarms.filter((a) => a.MetricName === metric && a.Namespace === 'AWS/Lambda');
 
-    expect(alarms).toHaveLength(3);
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'CycleSucceeded',
-      Namespace: 'VB365SyncMonitor',
-      Dimensions: Match.arrayWith([{ Name: 'ServerId', Value: 'vb365-prod' }]),
-      Period: 900,
-      ComparisonOperator: 'LessThanThreshold',
-      Threshold: 1,
-      TreatMissingData: 'breaching',
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+    expect(alarms).toHaveLength(4);
+    expect(lambda('Errors')).toEqual([
+      expect.objectContaining({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Period: 300 }),
+    ]);
+    expect(lambda('Throttles')).toEqual([
+      expect.objectContaining({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Period: 300 }),
+    ]);
+    // Not invoked at all for heartbeatIntervals (3) intervals of 5 minutes, missing data counting as silence.
+    expect(lambda('Invocations')).toEqual([
+      expect.objectContaining({
+        Statistic: 'Sum',
+        Period: 900,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      }),
+    ]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible' });
-    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    expect(alarms.filter((a) => a.Namespace === METRICS.namespace)).toEqual([]);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    expect(Object.keys(template.findOutputs('*'))).not.toContain('DashboardName');
   });
 
   it('creates an empty credentials secret to fill in, and outputs its ARN', () => {
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: createdSecretName('TestMonitor', 'vb365-prod'),
       GenerateSecretString: Match.objectLike({
         SecretStringTemplate: '{"username":"CHANGE-ME"}',
         GenerateStringKey: 'password',
@@ -259,19 +353,19 @@ describe('MonitorStack — one server', () => {
 });
 
 describe('MonitorStack — three servers', () => {
-  const { template } = synth(three);
+  const synthed = synth(three);
+  const { template } = synthed;
 
-  it('creates one schedule per server with its own input', () => {
-    const inputs = Object.values(template.findResources('AWS::Scheduler::Schedule')).map(
-      (s) => (s as { Properties: { Target: { Input: string }; ScheduleExpression: string } }).Properties,
-    );
+  it('creates one schedule per server with its own input, and one fleet check', () => {
+    const schedules = schedulesOf(synthed);
 
-    expect(inputs.map((p) => p.Target.Input).sort()).toEqual([
+    expect(schedules.map((p) => p.Target.Input).sort()).toEqual([
+      '{"fleetCheck":true}',
       '{"serverId":"tenant-a"}',
       '{"serverId":"tenant-b"}',
       '{"serverId":"tenant-c"}',
     ]);
-    expect(new Set(inputs.map((p) => p.ScheduleExpression))).toEqual(new Set(['rate(10 minutes)']));
+    expect(new Set(schedules.map((p) => p.ScheduleExpression))).toEqual(new Set(['rate(10 minutes)']));
   });
 
   it('runs the VPC server from its own function in that VPC, with egress to its port and HTTPS only', () => {
@@ -281,10 +375,10 @@ describe('MonitorStack — three servers', () => {
         SubnetIds: ['subnet-0aaaaaaaaaaaaaaaa', 'subnet-0bbbbbbbbbbbbbbbb'],
         SecurityGroupIds: Match.anyValue(),
       },
-      ReservedConcurrentExecutions: 1,
+      ReservedConcurrentExecutions: Match.absent(),
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      ReservedConcurrentExecutions: 2,
+      ReservedConcurrentExecutions: Match.absent(),
       VpcConfig: Match.absent(),
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroup', {
@@ -296,24 +390,32 @@ describe('MonitorStack — three servers', () => {
     });
   });
 
-  it('passes the CA bundle and the pin to the function of their servers', () => {
-    const fns = Object.values(template.findResources('AWS::Lambda::Function')).map((f) => {
-      const vars = (f as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment
-        .Variables;
-      return JSON.parse(text(vars[ENV.servers]));
-    });
-    const servers = fns.flat() as { id: string; caBundle?: string; pinSha256?: string }[];
+  it('gives every function the whole fleet in its configuration file, CA bundle and pin included', () => {
+    const files = [...pollFunctions(synthed).values()].map((fn) => configFileOf(synthed, fn));
 
-    expect(servers.find((s) => s.id === 'tenant-a')?.caBundle).toBe(PEM);
-    expect(servers.find((s) => s.id === 'tenant-b')?.pinSha256).toBe('ab'.repeat(32));
+    expect(files).toHaveLength(2);
+    expect(new Set(files).size).toBe(1);
+    const config = resolveConfig(JSON.parse(files[0] as string));
+    expect(config.servers.map((s) => s.id)).toEqual(['tenant-a', 'tenant-b', 'tenant-c']);
+    expect(config.servers[0]?.caBundle).toBe(PEM);
+    expect(config.servers[1]?.pinSha256).toBe('ab'.repeat(32));
+    expect(config.pollEveryMinutes).toBe(10);
   });
 
-  it('has a heartbeat alarm per server', () => {
-    const heartbeats = Object.values(
-      template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'CycleSucceeded' } }),
+  it('has no alarm per server: errors, throttles and silence per function, and dead letters', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties as { MetricName: string },
     );
 
-    expect(heartbeats).toHaveLength(3);
+    expect(alarms.map((a) => a.MetricName).sort()).toEqual([
+      'ApproximateNumberOfMessagesVisible',
+      'Errors',
+      'Errors',
+      'Invocations',
+      'Invocations',
+      'Throttles',
+      'Throttles',
+    ]);
   });
 
   it('grants DynamoDB, SNS, SQS and Secrets Manager actions on named resources only, never "*"', () => {
@@ -323,7 +425,7 @@ describe('MonitorStack — three servers', () => {
           .Properties.PolicyDocument.Statement,
     );
     const scoped = statements.filter((s) =>
-      [s.Action].flat().some((a) => /^(dynamodb|sns|sqs|secretsmanager):/.test(a)),
+      [s.Action].flat().some((a) => /^(dynamodb|sns|sqs|secretsmanager|ssm):/.test(a)),
     );
 
     expect(scoped.length).toBeGreaterThanOrEqual(5);
@@ -358,11 +460,20 @@ describe('MonitorStack — cdk-nag', () => {
 
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
   });
+
+  it('checks the nested stacks of the schedules too', () => {
+    const { app, stack } = nagged(one);
+    new sqs.Queue(stack.monitor.scheduleStacks[0] as Stack, 'UnencryptedQueueWithoutDlq', {
+      encryption: sqs.QueueEncryption.UNENCRYPTED,
+    });
+
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+  });
 });
 
-describe('MonitorStack — limits', () => {
-  it('fails synth with the fix when the servers overflow the Lambda environment', () => {
-    const big = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(1500)}\n-----END CERTIFICATE-----\n`;
+describe('MonitorStack — configuration size', () => {
+  it('deploys servers whose CA bundles would have overflowed a 4 KB environment', () => {
+    const big = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(5000)}\n-----END CERTIFICATE-----\n`;
     const config = resolveConfig(
       {
         servers: ['a', 'b', 'c'].map((id) => ({
@@ -375,9 +486,163 @@ describe('MonitorStack — limits', () => {
       () => big,
     );
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new MonitorStack(app, 'Big', { config, env });
 
-    expect(() => new MonitorStack(app, 'Big', { config, env })).toThrow(
-      /servers a, b, c: .* over the 4096-byte limit\. Fix: use pinSha256/,
+    expect(resolveConfig(JSON.parse(stack.monitor.runtimeConfig)).servers.map((s) => s.caBundle)).toEqual([
+      big,
+      big,
+      big,
+    ]);
+  });
+});
+
+describe('MonitorStack — credentials', () => {
+  const server = (id: string, credentials: Record<string, unknown>) => ({
+    id,
+    url: `https://${id}.example.local:4443`,
+    credentials,
+  });
+  const fleet = (n: number, credentials: (id: string) => Record<string, unknown>) =>
+    Array.from({ length: n }, (_, i) => server(`s${String(i + 1).padStart(2, '0')}`, credentials(`s${i + 1}`)));
+  const grants = (servers: ReturnType<typeof server>[]) =>
+    grantsOf({ servers: servers as MonitorConfig['servers'] }, ENV.topicArn);
+  const DYNAMODB = {
+    'dynamodb:BatchGetItem': ['the state table'],
+    'dynamodb:BatchWriteItem': ['the state table'],
+    'dynamodb:PutItem': ['the state table'],
+    'dynamodb:Query': ['the state table'],
+  };
+
+  it.each<[string, ReturnType<typeof server>[], Record<string, string[]>]>([
+    [
+      'a secret by name',
+      [server('a', { secretName: 'vb365/a' })],
+      { 'secretsmanager:GetSecretValue': ['secret vb365/a'] },
+    ],
+    [
+      'a secret by ARN',
+      [server('a', { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vb365/a-AbCdEf' })],
+      { 'secretsmanager:GetSecretValue': ['"arn:aws:secretsmanager:eu-west-1:123456789012:secret:vb365/a-AbCdEf"'] },
+    ],
+    [
+      'a secret the stack creates, by the name it gives it',
+      [server('a', { create: true })],
+      { 'secretsmanager:GetSecretValue': [`secret ${createdSecretName('Grants', 'a')}`] },
+    ],
+    [
+      'one shared secret, granted once',
+      ['a', 'b', 'c'].map((id) => server(id, { sharedSecretName: 'vb365/fleet' })),
+      { 'secretsmanager:GetSecretValue': ['secret vb365/fleet'] },
+    ],
+    [
+      'SSM parameters, with or without a leading "/"',
+      [server('a', { parameterName: '/vb365/a' }), server('b', { parameterName: 'vb365-b' })],
+      { 'ssm:GetParameter': ['parameter vb365-b', 'parameter vb365/a'] },
+    ],
+    [
+      'more than 20 parameters: one grant on the path they share',
+      fleet(25, (id) => ({ parameterName: `/vb365/fleet/${id}` })),
+      { 'ssm:GetParameter': ['parameter vb365/fleet/*'] },
+    ],
+    [
+      'more than 20 secrets: the deepest shared path of each group, the rest one by one',
+      [
+        ...fleet(20, (id) => ({ secretName: `vb365/eu/${id}` })),
+        server('us-1', { secretName: 'vb365/us/1' }),
+        server('us-2', { secretName: 'vb365/us/2' }),
+        server('solo', { secretName: 'solo' }),
+      ],
+      {
+        'secretsmanager:GetSecretValue': [
+          'secret solo',
+          'secret vb365/us/1',
+          'secret vb365/us/2',
+          'secrets vb365/eu/*',
+        ],
+      },
+    ],
+  ])('grants exactly the reads of %s', (_label, servers, expected) => {
+    const granted = grants(servers);
+
+    expect(granted).toEqual({
+      ...DYNAMODB,
+      ...expected,
+      'sns:Publish': ['the topic'],
+    });
+  });
+
+  it('fails the synth with the fix when more than 20 credentials share no path', () => {
+    expect(() => grants(fleet(21, (id) => ({ secretName: `vb365-${id}` })))).toThrow(
+      /more than one IAM policy can list \(20\).*Fix: keep the credentials in one shared secret \(\{ sharedSecretName \}\), or name the secrets or parameters under one path/,
+    );
+  });
+
+  it('passes cdk-nag with a grant on a path, acknowledged with its reason', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
+    new MonitorStack(app, 'NagPaths', {
+      config: resolve({ servers: fleet(25, (id) => ({ parameterName: `/vb365/fleet/${id}` })) }),
+      env,
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+
+    expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('MonitorStack — options', () => {
+  it('reserves the configured concurrency for every poll function, only when asked', () => {
+    const synthed = synth({ ...three, reservedConcurrency: 5 });
+
+    expect([...pollFunctions(synthed).values()].map((f) => f.Properties.ReservedConcurrentExecutions)).toEqual([5, 5]);
+  });
+
+  /** What a dashboard graphs: each metric as `namespace metric dimension…`, each search as its schema and metric. */
+  function graphed(template: Template): string[] {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    if (dashboard === undefined) return [];
+    const body = JSON.parse(text((dashboard.Properties as { DashboardBody: unknown }).DashboardBody)) as {
+      widgets: { properties: { metrics: (string | { expression?: string; label?: string })[][] } }[];
+    };
+    return body.widgets.flatMap((w) =>
+      w.properties.metrics.map((m) => {
+        const search = m.find((x) => typeof x === 'object' && x.expression !== undefined) as { expression?: string };
+        if (search?.expression) {
+          const [, schema, metric] = /SEARCH\('\{([^}]*)\} MetricName="([^"]+)"/.exec(search.expression) ?? [];
+          return `search {${schema}} ${metric}`;
+        }
+        return m.filter((x) => typeof x === 'string' && x !== '<token>').join(' ');
+      }),
+    );
+  }
+
+  it('draws no dashboard unless asked', () => {
+    expect(graphed(synth(three).template)).toEqual([]);
+  });
+
+  it('draws the fleet metric and the functions own, when asked', () => {
+    const { template } = synth({ ...three, dashboard: true });
+
+    template.hasOutput('DashboardName', Match.anyValue());
+    expect(new Set(graphed(template))).toEqual(
+      new Set([
+        ...['Invocations', 'Errors', 'Throttles', 'Duration'].map((m) => `AWS/Lambda ${m} FunctionName`),
+        `${METRICS.namespace} ${METRICS.fleet} service ${METRICS.service}`,
+      ]),
+    );
+  });
+
+  it('draws each server from searches, whatever the size of the fleet, with metrics: perServer', () => {
+    const { template } = synth({ ...three, dashboard: true, metrics: 'perServer' });
+    const names = METRICS.perServer;
+
+    expect(new Set(graphed(template))).toEqual(
+      new Set([
+        ...['Invocations', 'Errors', 'Throttles', 'Duration'].map((m) => `AWS/Lambda ${m} FunctionName`),
+        ...[names.cycleSucceeded, names.apiErrors, names.cycleDuration, names.sessionsTracked].map(
+          (m) => `search {${METRICS.namespace},ServerId,service} ${m}`,
+        ),
+        `search {${METRICS.namespace},EventType,ServerId,service} ${names.events}`,
+      ]),
     );
   });
 });

@@ -197,9 +197,9 @@ describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)
       StateChangeTime: '2026-11-28T12:45:00.000+0000',
     };
 
-    const [first] = await handler(sns(JSON.stringify(alarm), 'ALARM: "Heartbeat"', 'alarm-1'), context);
-    const [again] = await handler(sns(JSON.stringify(alarm), 'ALARM: "Heartbeat"', 'alarm-1'), context);
-    const [cleared] = await handler(sns(JSON.stringify(ok), 'OK: "Heartbeat"', 'alarm-2'), context);
+    const [first] = await handler(sns(JSON.stringify(alarm), 'ALARM: "PollNotInvoked"', 'alarm-1'), context);
+    const [again] = await handler(sns(JSON.stringify(alarm), 'ALARM: "PollNotInvoked"', 'alarm-1'), context);
+    const [cleared] = await handler(sns(JSON.stringify(ok), 'OK: "PollNotInvoked"', 'alarm-2'), context);
 
     const channels = ['qdeveloper-1', 'siem', 'slack-ops', 'teams-backup'];
     expect([...(first?.delivered ?? [])].sort()).toEqual(channels);
@@ -208,12 +208,12 @@ describe('deliverer handler (real SDK, DynamoDB Local, loopback HTTPS receivers)
     const bodies = (channel: string) =>
       posts.filter((p) => p.path.split('/')[1] === channel).map((p) => JSON.parse(p.body));
     expect(bodies('slack').map((m) => m.text)).toEqual([
-      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
-      '🔵 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is OK',
+      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+      '🔵 Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is OK',
     ]);
     expect(bodies('teams').map((m) => m.attachments[0].content.body[0].items[0].text)).toEqual([
-      '🔴 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
-      '🔵 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is OK',
+      '🔴 Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+      '🔵 Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is OK',
     ]);
     expect(bodies('siem').map((b) => [b.kind, b.id, b.severity, b.alarm.state])).toEqual([
       ['alarm', 'alarm-1', 'critical', 'ALARM'],

@@ -1,13 +1,20 @@
-import { DeleteTableCommand, type DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetItemCommand,
+  DeleteTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { DynamoDbStateStore, itemBytes } from '../../lambda/adapters/dynamodb-state-store.js';
 import { DYNAMODB_LIMITS } from '../../lambda/adapters/limits.js';
 import { StateConflictError, StateStoreError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
+import { fleetCheckOnce } from '../../lambda/domain/fleet-check.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
-import type { ItemWrite } from '../../lambda/domain/ports.js';
-import { INITIAL_SERVER, type SessionRecord } from '../../lambda/domain/state.js';
+import type { FleetStore, ItemWrite } from '../../lambda/domain/ports.js';
+import { type FleetEntry, INITIAL_SERVER, type SessionRecord } from '../../lambda/domain/state.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
 import { sampleEvent } from '../../local/sample-events.js';
 import { RecordingNotifier } from '../fakes/recording-notifier.js';
@@ -386,5 +393,152 @@ describe(`DynamoDbStateStore within DynamoDB's limits (${inject('ddbEngine')})`,
     expect(err).toBeInstanceOf(StateStoreError);
     expect((err as Error).message).toMatch(/^1 history entry of server srv not stored: .*sort key is \d+ bytes/);
     expect(kept.map((e) => e.sessionId).sort()).toEqual(['s1', 's2']);
+  });
+});
+
+describe(`DynamoDbStateStore for the fleet check (${inject('ddbEngine')})`, () => {
+  const entry = (sequence = 0): FleetEntry => ({ configuredAt: '2026-11-28T10:00:00.000Z', sequence });
+  const serverWrite = (polledAt?: string): ItemWrite => ({
+    key: { kind: 'server' },
+    record: { ...INITIAL_SERVER, ...(polledAt ? { polledAt } : {}) },
+    pending: [],
+    lease: null,
+    expiresAt: null,
+  });
+  /** The client, with every command it sends recorded, and `answer` deciding BatchGetItem calls when given. */
+  const recording = (answer?: (command: BatchGetItemCommand, call: number) => Promise<unknown> | undefined) => {
+    const sent: { name: string; input: Record<string, unknown> }[] = [];
+    const wrapped = {
+      send: (command: { constructor: { name: string }; input: Record<string, unknown> }, options?: unknown) => {
+        sent.push({ name: command.constructor.name, input: command.input });
+        const calls = sent.filter((s) => s.name === 'BatchGetItemCommand').length;
+        const answered =
+          command instanceof BatchGetItemCommand ? answer?.(command as BatchGetItemCommand, calls) : undefined;
+        return answered ?? client.send(command as never, options as never);
+      },
+    };
+    return { sent, store: new DynamoDbStateStore(wrapped as unknown as DynamoDBClient, table) };
+  };
+
+  it('keeps fleet entries in their own partition: one Query reads them all back, a cycle never sees them', async () => {
+    const lease = { owner: 'check-1', until: '2026-11-28T10:05:00.000Z' };
+    await store.write('a', { key: { kind: 'fleet' }, record: entry(), pending: [], lease: null, expiresAt: null }, 0);
+    await store.write('b', { key: { kind: 'fleet' }, record: entry(1), pending: [event], lease, expiresAt: null }, 0);
+    await store.write('a', serverWrite('2026-11-28T10:00:00.000Z'), 0);
+    const queriesBefore = store.stats.queries;
+
+    const fleet = await store.loadFleet();
+    const raw = await client.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'FLEET' }, sk: { S: 'SERVER#b' } } }),
+    );
+
+    expect(Object.fromEntries(fleet)).toEqual({
+      a: { record: entry(), version: 1, pending: [], lease: null },
+      b: { record: entry(1), version: 1, pending: [event], lease },
+    });
+    expect(store.stats.queries - queriesBefore).toBe(1);
+    expect(raw.Item?.version).toEqual({ N: '1' });
+    expect(await store.load('b')).toEqual({ server: undefined, sessions: [], repositories: [] });
+    expect((await store.load('a')).sessions).toEqual([]);
+    expect(await store.serverIds()).toEqual(['a']);
+    await expect(
+      store.write('a', { key: { kind: 'fleet' }, record: entry(), pending: [], lease: null, expiresAt: null }, 0),
+    ).rejects.toBeInstanceOf(StateConflictError);
+  });
+
+  it('reads 250 servers’ last polls in 3 BatchGetItem calls of at most 100 keys, projecting polledAt alone', async () => {
+    const ids = Array.from({ length: 250 }, (_, i) => `srv-${i}`);
+    const polledAt = (i: number) => new Date(Date.parse('2026-11-28T10:00:00Z') + i * 1000).toISOString();
+    await Promise.all(ids.map((id, i) => store.write(id, serverWrite(polledAt(i)), 0)));
+    await store.write('no-poll-yet', serverWrite(), 0);
+    const { sent, store: reader } = recording();
+
+    const polled = await reader.lastPolled([...ids, 'no-poll-yet', 'no-record']);
+    const raw = await client.send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'SERVER#srv-7' }, sk: { S: 'SERVER' } } }),
+    );
+
+    const batches = sent.map((s) => (s.input.RequestItems as Record<string, { Keys: unknown[] }>)[table]);
+    expect(sent.map((s) => s.name)).toEqual(['BatchGetItemCommand', 'BatchGetItemCommand', 'BatchGetItemCommand']);
+    expect(batches.map((b) => b?.Keys.length)).toEqual([100, 100, 52]);
+    expect(batches[0]).toMatchObject({ ProjectionExpression: '#pk, #polledAt' });
+    expect(polled.size).toBe(250);
+    expect(ids.every((id, i) => polled.get(id) === polledAt(i))).toBe(true);
+    expect(raw.Item?.polledAt).toEqual({ S: polledAt(7) });
+  });
+
+  it('asks again for the keys DynamoDB left unprocessed', async () => {
+    const ids = ['a', 'b', 'c', 'd'];
+    await Promise.all(ids.map((id) => store.write(id, serverWrite('2026-11-28T10:00:00.000Z'), 0)));
+    // The first call is served for one key only; the others come back unprocessed, as under throttling.
+    const { sent, store: reader } = recording((command, call) => {
+      if (call > 1) return undefined;
+      const request = command.input.RequestItems?.[table];
+      const [first, ...rest] = request?.Keys ?? [];
+      return client
+        .send(new BatchGetItemCommand({ RequestItems: { [table]: { ...request, Keys: [first ?? {}] } } }))
+        .then((out) => ({ ...out, UnprocessedKeys: { [table]: { ...request, Keys: rest } } }));
+    });
+
+    const polled = await reader.lastPolled(ids);
+
+    expect([...polled.keys()].sort()).toEqual(ids);
+    expect(sent.map((s) => (s.input.RequestItems as Record<string, { Keys: unknown[] }>)[table]?.Keys.length)).toEqual([
+      4, 3,
+    ]);
+  });
+
+  it('throws rather than leave a server unread when its key stays unprocessed', async () => {
+    const { sent, store: reader } = recording((command) =>
+      Promise.resolve({ Responses: {}, UnprocessedKeys: command.input.RequestItems }),
+    );
+
+    const err = await reader.lastPolled(['a', 'b']).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(StateStoreError);
+    expect((err as Error).message).toMatch(/2 server record\(s\) still unprocessed after 6 retries/);
+    expect(sent).toHaveLength(7);
+  });
+
+  it('lets exactly one of two overlapping fleet checks announce a silent server', async () => {
+    const notifier = new RecordingNotifier();
+    const servers = [{ id: 'quiet', name: 'Quiet', url: 'https://quiet:4443' }];
+    const heartbeat = { pollEveryMinutes: 5, heartbeatIntervals: 3 };
+    await store.write('quiet', serverWrite('2026-11-28T10:00:00.000Z'), 0);
+    const check = (owner: string, minutes: number, target: FleetStore = store) =>
+      fleetCheckOnce({
+        store: target,
+        notifier,
+        servers,
+        heartbeat,
+        now: () => new Date(Date.parse('2026-11-28T10:00:00Z') + minutes * 60_000),
+        owner,
+      });
+    await check('first', 1);
+    // Both checks read the entry before either writes it.
+    let arrived = 0;
+    let release: () => void = () => undefined;
+    const together = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const overlapping: FleetStore = {
+      write: (...a) => store.write(...a),
+      lastPolled: (...a) => store.lastPolled(...a),
+      loadFleet: async (...a) => {
+        const read = await store.loadFleet(...a);
+        arrived += 1;
+        if (arrived === 2) release();
+        await together;
+        return read;
+      },
+    };
+
+    const [x, y] = await Promise.all([check('x', 20, overlapping), check('y', 20, overlapping)]);
+    const later = await check('later', 25);
+
+    expect(notifier.types()).toEqual(['monitor.server_not_polled']);
+    expect([x.conflicts + y.conflicts, x.eventsPublished + y.eventsPublished]).toEqual([1, 1]);
+    expect(later).toMatchObject({ notPolled: 1, eventsPublished: 0, writes: 0 });
+    expect((await store.loadFleet()).get('quiet')).toMatchObject({ pending: [], lease: null });
   });
 });

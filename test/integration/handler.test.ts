@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { ENV } from '../../lambda/config.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import type { CycleSummary } from '../../lambda/domain/poll.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
@@ -51,29 +55,40 @@ beforeAll(async () => {
   await ensureTable(ddb, table);
   ddb.destroy();
 
+  // The configuration file the deployment puts beside the code, in the schema the synth checks.
+  const configFile = join(mkdtempSync(join(tmpdir(), 'handler-')), 'monitor-config.json');
+  const server = (id: string, name: string, credentials: string | Record<string, string>) => ({
+    id,
+    name,
+    url: sim.url,
+    credentials: typeof credentials === 'string' ? { secretName: credentials } : credentials,
+    caBundle: sim.pki.caCert,
+  });
+  const account = { username: sim.username, password: sim.password };
+  secrets.secrets.set('vb365/fleet', JSON.stringify({ 'fleet-a': account, 'fleet-b': account }));
+  secrets.parameters.set('/vb365/ssm', JSON.stringify(account));
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      servers: [
+        server('sim', 'Simulated VB365', 'vb365/sim'),
+        server('broken', 'Broken secret', 'vb365/missing'),
+        server('plain', 'Plain secret', 'vb365/plain'),
+        server('fresh', 'Fresh deployment', 'vb365/placeholder'),
+        server('fleet-a', 'Fleet A', { sharedSecretName: 'vb365/fleet' }),
+        server('fleet-b', 'Fleet B', { sharedSecretName: 'vb365/fleet' }),
+        server('fleet-new', 'Fleet, not yet in the secret', { sharedSecretName: 'vb365/fleet' }),
+        server('ssm', 'SSM parameter', { parameterName: '/vb365/ssm' }),
+        server('ssm-new', 'SSM parameter not yet stored', { parameterName: '/vb365/ssm-new' }),
+      ],
+      // An answer the monitor cannot use is announced at once (the secret-echo test below needs a published event).
+      policy: { unreachableAfterMinutes: 0 },
+    }),
+  );
   const env: Record<string, string> = {
     TABLE_NAME: table,
     TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:vb365-sync-monitor',
-    SERVERS: JSON.stringify([
-      { id: 'sim', name: 'Simulated VB365', url: sim.url, credentialsSecret: 'vb365/sim', caBundle: sim.pki.caCert },
-      {
-        id: 'broken',
-        name: 'Broken secret',
-        url: sim.url,
-        credentialsSecret: 'vb365/missing',
-        caBundle: sim.pki.caCert,
-      },
-      { id: 'plain', name: 'Plain secret', url: sim.url, credentialsSecret: 'vb365/plain', caBundle: sim.pki.caCert },
-      {
-        id: 'fresh',
-        name: 'Fresh deployment',
-        url: sim.url,
-        credentialsSecret: 'vb365/placeholder',
-        caBundle: sim.pki.caCert,
-      },
-    ]),
-    // An answer the monitor cannot use is announced at once (the secret-echo test below needs a published event).
-    UNREACHABLE_AFTER_MINUTES: '0',
+    CONFIG_FILE: configFile,
     // DynamoDB Local keeps one database per access key and region: the same as the client that created the table.
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'local',
@@ -81,6 +96,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: ddbProxy.endpoint,
     AWS_ENDPOINT_URL_SNS: sns.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_ENDPOINT_URL_SSM: secrets.endpoint,
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
   };
   for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
@@ -109,16 +125,21 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     expect(secrets.requests).toBe(1); // cached per container
   });
 
-  it('emits EMF metrics and one structured log line per cycle', () => {
+  it('emits one fleet metric without a per-server dimension (the default), and one structured log line per cycle', () => {
     const lines = output
       .join('')
       .split('\n')
       .filter((l) => l.startsWith('{'));
     const metrics = lines.map((l) => JSON.parse(l)).filter((j) => j._aws?.CloudWatchMetrics);
     const logs = lines.map((l) => JSON.parse(l)).filter((j) => j.message === 'cycle completed');
+    const definitions = metrics.flatMap((m) => m._aws.CloudWatchMetrics);
 
-    expect(metrics.some((m) => m.CycleSucceeded === 1 && m.ApiErrors === 0 && m.ServerId === 'sim')).toBe(true);
-    expect(metrics.some((m) => m.EventType === 'sync.started' && m.Events === 1)).toBe(true);
+    expect(metrics).toHaveLength(2);
+    expect(new Set(definitions.flatMap((d) => d.Metrics.map((x: { Name: string }) => x.Name)))).toEqual(
+      new Set(['ServerUsable']),
+    );
+    expect(definitions.every((d) => JSON.stringify(d.Dimensions) === '[["service"]]')).toBe(true);
+    expect(metrics.every((m) => m.ServerUsable === 1 && !('ServerId' in m))).toBe(true);
     expect(logs).toHaveLength(2);
     expect(logs[0]).toMatchObject({ level: 'INFO', service: 'vb365-sync-monitor', function_request_id: 'req-1' });
   });
@@ -133,7 +154,8 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l));
-    expect(metrics.some((m) => m.ApiErrors === 1 && m.ServerId === 'broken')).toBe(true);
+    // Fleet metrics: a cycle whose server could not be used counts 0.
+    expect(metrics.at(-1)).toMatchObject({ ServerUsable: 0 });
   });
 
   it('throws for a server id that is not configured', async () => {
@@ -246,6 +268,42 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     expect(ddbProxy.requests.filter((r) => r.operation === 'BatchWriteItem').length).toBeGreaterThanOrEqual(2);
   });
 
+  it('reads one shared secret once for the servers in it, and a SecureString parameter decrypted', async () => {
+    const secretReads = () => secrets.calls.filter((c) => c.secretId === 'vb365/fleet').length;
+
+    const a = await handler({ serverId: 'fleet-a' }, context('req-fleet-a'));
+    const b = await handler({ serverId: 'fleet-b' }, context('req-fleet-b'));
+    const ssm = await handler({ serverId: 'ssm' }, context('req-ssm'));
+
+    expect([a.status, b.status, ssm.status]).toEqual(['ok', 'ok', 'ok']);
+    expect(secretReads()).toBe(1);
+    expect(secrets.calls.filter((c) => c.operation === 'GetParameter')).toEqual([
+      { operation: 'GetParameter', secretId: '/vb365/ssm', decrypt: true },
+    ]);
+  });
+
+  it.each([
+    [
+      'fleet-new',
+      /the shared credentials secret vb365\/fleet has no entry "fleet-new": add \{"fleet-new": \{"username"/,
+    ],
+    [
+      'ssm-new',
+      /the credentials parameter \/vb365\/ssm-new does not exist: store the VB365 account with aws ssm put-parameter --type SecureString --name \/vb365\/ssm-new/,
+    ],
+  ])('says once what to store when %s has no account yet, and sends nothing to the server', async (serverId, fix) => {
+    const grants = sim.counters.token;
+
+    const summary = await handler({ serverId }, context(`req-${serverId}`));
+    await handler({ serverId }, context(`req-${serverId}-again`));
+
+    expect(summary.status).toBe('setup');
+    const setup = sns.defaults<MonitorEvent>().filter((e) => e.server.id === serverId);
+    expect(setup.map((e) => e.type)).toEqual(['server.setup_required']);
+    expect(setup[0]?.problem?.reason).toMatch(fix);
+    expect(sim.counters.token).toBe(grants);
+  });
+
   it('reads the server partition with a consistent read in every cycle', () => {
     const loads = ddbProxy.requests.filter(
       (r) => r.operation === 'Query' && JSON.stringify(r.body).includes('"SERVER#'),
@@ -255,31 +313,74 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     expect(loads.every((r) => r.body.ConsistentRead === true)).toBe(true);
   });
 
-  it('is granted exactly the DynamoDB, SNS and Secrets Manager actions it sends, on exactly its resources', () => {
-    const secretOf: Record<string, string> = {
-      sim: 'vb365/sim',
-      broken: 'vb365/missing',
-      plain: 'vb365/plain',
-      fresh: 'vb365/placeholder',
+  it('is granted exactly the DynamoDB, SNS, Secrets Manager and SSM actions it sends, on exactly its resources', async () => {
+    // The fleet check is the same function's other job: its calls count too.
+    await handler({ fleetCheck: true } as unknown as { serverId: string }, context('req-fleet-check'));
+
+    const credentialsOf: Record<string, Record<string, string>> = {
+      sim: { secretName: 'vb365/sim' },
+      broken: { secretName: 'vb365/missing' },
+      plain: { secretName: 'vb365/plain' },
+      fresh: { secretName: 'vb365/placeholder' },
+      'fleet-a': { sharedSecretName: 'vb365/fleet' },
+      'fleet-b': { sharedSecretName: 'vb365/fleet' },
+      'fleet-new': { sharedSecretName: 'vb365/fleet' },
+      ssm: { parameterName: '/vb365/ssm' },
+      'ssm-new': { parameterName: '/vb365/ssm-new' },
     };
     const granted = grantsOf(
       {
-        servers: Object.entries(secretOf).map(([id, secretName]) => ({
+        servers: Object.entries(credentialsOf).map(([id, credentials]) => ({
           id,
           url: 'https://vb365.example.local:4443',
-          credentials: { secretName },
+          credentials,
         })),
         notifications: { emails: [{ address: 'ops@example.com' }] },
       },
-      'SERVERS',
+      ENV.topicArn,
     );
     // What the function sent, as IAM actions (PublishBatch is authorised by sns:Publish), and on what.
     const sent = new CallLog();
     for (const r of ddbProxy.requests) sent.add(`dynamodb:${r.operation}`, 'the state table');
     for (const r of sns.requests)
       sent.add(r.action === 'PublishBatch' ? 'sns:Publish' : `sns:${r.action}`, 'the topic');
-    for (const c of secrets.calls) sent.add(`secretsmanager:${c.operation}`, `secret ${c.secretId}`);
+    for (const c of secrets.calls) {
+      if (c.operation === 'GetParameter') sent.add('ssm:GetParameter', `parameter ${c.secretId.replace(/^\//, '')}`);
+      else sent.add(`secretsmanager:${c.operation}`, `secret ${c.secretId}`);
+    }
 
     expect(granted).toEqual(sent.toJSON());
+  });
+});
+
+describe('poll handler with metrics: perServer', () => {
+  it('emits each server its own metrics (dimension ServerId) and events by type', async () => {
+    const configFile = join(mkdtempSync(join(tmpdir(), 'handler-')), 'monitor-config.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        servers: [{ id: 'sim2', url: sim.url, credentials: { secretName: 'vb365/sim' }, caBundle: sim.pki.caCert }],
+        metrics: 'perServer',
+      }),
+    );
+    vi.stubEnv('CONFIG_FILE', configFile);
+    vi.resetModules();
+    const perServer = (await import('../../lambda/handler.js')) as { handler: Handler };
+    const from = output.length;
+
+    await perServer.handler({ serverId: 'sim2' }, context('req-per-server'));
+    const metrics = output
+      .slice(from)
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((j) => j._aws?.CloudWatchMetrics);
+
+    expect(metrics.some((m) => m.CycleSucceeded === 1 && m.ApiErrors === 0 && m.ServerId === 'sim2')).toBe(true);
+    expect(metrics.some((m) => m.EventType === 'monitor.started' && m.Events === 1 && m.ServerId === 'sim2')).toBe(
+      true,
+    );
+    expect(metrics.some((m) => 'ServerUsable' in m)).toBe(false);
   });
 });

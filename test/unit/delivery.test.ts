@@ -202,8 +202,9 @@ describe('parseAlarm', () => {
   it('reads a CloudWatch alarm notification', () => {
     expect(parseAlarm('msg-1', ALARM)).toEqual({
       messageId: 'msg-1',
-      name: 'VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6',
-      description: 'No successful poll cycle of Contoso VB365 for 3 intervals: the monitor is not watching it.',
+      name: 'VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6',
+      description:
+        'The poll Lambda was not invoked for 3 intervals: its schedules are not running, nothing is watched.',
       state: 'ALARM',
       previousState: 'OK',
       reason:
@@ -211,12 +212,12 @@ describe('parseAlarm', () => {
       changedAt: '2026-11-28T12:30:00.000Z',
       region: 'EU (Ireland)',
       accountId: '123456789012',
-      arn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6',
+      arn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6',
     });
   });
 
   it.each([
-    ['not JSON', 'ALARM: "Heartbeat" in EU (Ireland)'],
+    ['not JSON', 'ALARM: "PollNotInvoked" in EU (Ireland)'],
     ['a monitor event', JSON.stringify(sampleEvent('sync.failed'))],
     ['JSON without a state', '{"AlarmName":"x"}'],
     ['a JSON array', '[1]'],
@@ -248,12 +249,14 @@ describe('deliverAlarm', () => {
     const slack = poster.posts.filter((p) => p.channelId === 'slack-ops').map((p) => JSON.parse(p.body));
     const teams = poster.posts.filter((p) => p.channelId === 'teams-backup').map((p) => JSON.parse(p.body));
     expect(slack.map((m) => m.text)).toEqual([
-      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
-      '🔵 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is OK',
+      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+      '🔵 Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is OK',
     ]);
     expect(slack.map((m) => m.attachments[0].color)).toEqual(['#D92D20', '#2E90FA']);
     expect(JSON.stringify(slack[0])).toContain('Reason: Threshold Crossed');
-    expect(JSON.stringify(slack[0])).toContain('Next: The monitor is not watching this server.');
+    expect(JSON.stringify(slack[0])).toContain(
+      'Next: Nothing invoked the poll function for several intervals: no server is watched.',
+    );
     expect(teams.map((m) => m.attachments[0].content.body[0].style)).toEqual(['attention', 'accent']);
   });
 
@@ -265,10 +268,11 @@ describe('deliverAlarm', () => {
       kind: 'alarm',
       id: 'msg-1',
       severity: 'critical',
-      title: 'Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+      title: 'Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
       alarm: {
-        name: 'VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6',
-        description: 'No successful poll cycle of Contoso VB365 for 3 intervals: the monitor is not watching it.',
+        name: 'VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6',
+        description:
+          'The poll Lambda was not invoked for 3 intervals: its schedules are not running, nothing is watched.',
         state: 'ALARM',
         previousState: 'OK',
         reason:
@@ -276,7 +280,7 @@ describe('deliverAlarm', () => {
         changedAt: '2026-11-28T12:30:00.000Z',
         region: 'EU (Ireland)',
         accountId: '123456789012',
-        arn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6',
+        arn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6',
       },
     });
     expect(body).not.toHaveProperty('schemaVersion');

@@ -10,6 +10,7 @@ import {
   UpstreamUnsupportedError,
 } from '../../lambda/domain/errors.js';
 import { EVENT_TYPES, type MonitorEvent } from '../../lambda/domain/events.js';
+import { fleetCheckOnce } from '../../lambda/domain/fleet-check.js';
 import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
 import type { SyncSession } from '../../lambda/domain/types.js';
@@ -40,16 +41,30 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   for (const id of ['a', 'b', 'c', 'd', 'e'])
     api.repositories.set(`r-${id}`, { id: `r-${id}`, name: `Repo ${id}`, isOutOfSync: true });
   let policy: Policy = { ...DEFAULT_POLICY, milestones: [50], groupThreshold: 4 };
-  const cycle = async (minutes: number) => {
+  const server = { id: 'srv', name: 'Server', url: 'https://srv:4443' };
+  const heartbeat = { pollEveryMinutes: 5, heartbeatIntervals: 3 };
+  const cycle = async (minutes: number, options: { heartbeat?: typeof heartbeat } = {}) => {
     clock += minutes * 60_000;
     await pollOnce({
       api,
       store,
       notifier,
       policy,
-      server: { id: 'srv', name: 'Server', url: 'https://srv:4443' },
+      server,
       now: () => new Date(clock),
       owner: `c${clock}`,
+      ...options,
+    });
+  };
+  const fleetCheck = async (minutes: number) => {
+    clock += minutes * 60_000;
+    await fleetCheckOnce({
+      store,
+      notifier,
+      servers: [server],
+      heartbeat,
+      now: () => new Date(clock),
+      owner: `f${clock}`,
     });
   };
   api.sessions = [s('a', { progressPercent: 20 }), s('z', { state: 'Failed', error: 'old news' })];
@@ -108,6 +123,11 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   api.sessions = [...api.sessions, s('f')];
   await cycle(5); // sync.started (f), held
   await cycle(30); // monitor.held_summary
+  // The cycles above record no poll (no heartbeat given): to the fleet check, the server is not polled.
+  await fleetCheck(0); // configured now
+  await fleetCheck(16); // monitor.server_not_polled
+  await cycle(5, { heartbeat });
+  await fleetCheck(0); // monitor.server_polled_again
   return notifier.delivered;
 }
 
@@ -134,6 +154,23 @@ describe('event contract v1 (JSON Schema)', () => {
     const copy = structuredClone(failed) as unknown as Record<string, unknown>;
     mutate(copy);
 
+    expect(validate(copy)).toBe(false);
+  });
+
+  it.each([
+    ['without its polling gap', (e: Record<string, unknown>) => delete e.polling],
+    ['that is not critical', (e: Record<string, unknown>) => (e.severity = 'warning')],
+    ['with a session', (e: Record<string, unknown>) => (e.session = {})],
+    ['with a negative gap', (e: Record<string, unknown>) => ((e.polling as Record<string, unknown>).seconds = -1)],
+    ['with an unknown gap field', (e: Record<string, unknown>) => ((e.polling as Record<string, unknown>).x = 1)],
+    ['whose polling gap is on another type', (e: Record<string, unknown>) => (e.type = 'server.unreachable')],
+  ])('rejects a monitor.server_not_polled %s', async (_label, mutate) => {
+    const events = await everyTypeFromTheRules();
+    const notPolled = events.find((e) => e.type === 'monitor.server_not_polled');
+    const copy = structuredClone(notPolled) as unknown as Record<string, unknown>;
+    mutate(copy);
+
+    expect(validate(notPolled)).toBe(true);
     expect(validate(copy)).toBe(false);
   });
 });

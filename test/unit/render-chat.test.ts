@@ -574,16 +574,18 @@ describe('monitor alarms in chat', () => {
     const texts = slackTexts(msg).map((t) => t.text);
 
     expect(msg.text).toBe(
-      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
     );
     expect((msg.attachments as { color: string }[])[0]?.color).toBe('#D92D20');
     expect(texts).toContain('State: OK -> ALARM');
     expect(texts).toContain(
-      'What it means: No successful poll cycle of Contoso VB365 for 3 intervals: the monitor is not watching it.',
+      'What it means: The poll Lambda was not invoked for 3 intervals: its schedules are not running, nothing is watched.',
     );
     expect(texts.find((t) => t.startsWith('Reason: '))).toMatch(/^Reason: Threshold Crossed/);
     expect(texts).toContain('Changed: 2026-11-28 12:30 UTC');
-    expect(texts.find((t) => t.startsWith('Next: '))).toMatch(/^Next: The monitor is not watching this server/);
+    expect(texts.find((t) => t.startsWith('Next: '))).toMatch(
+      /^Next: Nothing invoked the poll function for several intervals: no server is watched/,
+    );
   });
 
   it('renders the OK message as information, without a mention', () => {
@@ -592,7 +594,7 @@ describe('monitor alarms in chat', () => {
       attachments: { content: { body: { style?: string }[] } }[];
     };
 
-    expect(msg.text).toBe('🔵 Monitor alarm: VB365SyncMonitor-Heartbeatvb365prod1A2B3C4D-Q1W2E3R4T5Y6 is OK');
+    expect(msg.text).toBe('🔵 Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is OK');
     expect(slackTexts(msg).map((t) => t.text)).toContain('State: ALARM -> OK');
     expect(teams.attachments[0]?.content.body[0]?.style).toBe('accent');
   });

@@ -1,6 +1,17 @@
+import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { type MonitorConfig, MonitorConfigError, resolveConfig } from '../../infra/config-schema.js';
 import exampleConfig from '../../infra/monitor-config.js';
+import {
+  createdSecretName,
+  credentialsRefOf,
+  MAX_CREATED_SECRETS,
+  type MonitorConfig,
+  MonitorConfigError,
+  resolveConfig,
+  runtimeConfigOf,
+} from '../../lambda/config-schema.js';
+import { DEFAULT_POLICY, POLICY_SETTINGS, toPolicy } from '../../lambda/domain/policy.js';
+import { nearestName } from '../../lambda/domain/validation.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const files: Record<string, string> = {
@@ -161,7 +172,7 @@ describe('resolveConfig', () => {
           },
         ],
       },
-      'servers[0].vpc.subnetIds: ["sn-1"]',
+      'servers[0].vpc.subnetIds[0]: "sn-1" — list subnet ids',
     ],
     [
       'servers[].vpc.availabilityZones',
@@ -179,7 +190,7 @@ describe('resolveConfig', () => {
     [
       'policy.milestones',
       { ...base, policy: { milestones: [50, 100] } },
-      'policy.milestones: [50,100] — use percentages between 1 and 99',
+      'policy.milestones[1]: 100 — use percentages between 1 and 99',
     ],
     [
       'policy.stallAfterMinutes',
@@ -210,7 +221,7 @@ describe('resolveConfig', () => {
     [
       'notifications.emails[].eventTypes',
       { ...base, notifications: { emails: [{ address: 'a@b.co', eventTypes: ['sync.exploded'] }] } },
-      'notifications.emails[0].eventTypes: "sync.exploded" — use event types from',
+      'notifications.emails[0].eventTypes[0]: "sync.exploded" — use event types from',
     ],
     [
       'notifications.slackWebhookSecrets',
@@ -245,7 +256,7 @@ describe('resolveConfig', () => {
     [
       'notifications.webhookSecrets[].eventTypes',
       { ...base, notifications: { webhookSecrets: [{ secretName: 'siem', eventTypes: ['sync.done'] }] } },
-      'notifications.webhookSecrets[0].eventTypes: "sync.done" — use event types from',
+      'notifications.webhookSecrets[0].eventTypes[0]: "sync.done" — use event types from',
     ],
     [
       'notifications.teamsWebhookSecrets[].eventTypes (empty)',
@@ -270,7 +281,7 @@ describe('resolveConfig', () => {
           qDeveloperSlackChannels: [{ workspaceId: 'T0123456789', channelId: 'C0123456789', eventTypes: ['x'] }],
         },
       },
-      'notifications.qDeveloperSlackChannels[0].eventTypes: "x"',
+      'notifications.qDeveloperSlackChannels[0].eventTypes[0]: "x"',
     ],
     [
       'notifications.qDeveloperTeamsChannels[].tenantId',
@@ -425,5 +436,242 @@ describe('resolveConfig', () => {
     });
 
     expect(found).toHaveLength(5);
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      'a misspelt top-level key',
+      { ...base, pollEveryMinute: 5 },
+      'pollEveryMinute: unknown key — did you mean pollEveryMinutes?',
+    ],
+    [
+      'a misspelt server key',
+      { servers: [{ ...server, pinSha: 'ab'.repeat(32) }] },
+      'servers[0].pinSha: unknown key — did you mean pinSha256?',
+    ],
+    [
+      'a misspelt credentials key',
+      { servers: [{ ...server, credentials: { secretname: 'vb365/prod' } }] },
+      'servers[0].credentials.secretname: unknown key — did you mean secretName?',
+    ],
+    [
+      'a misspelt notifications key',
+      { ...base, notifications: { email: [{ address: 'ops@example.com' }] } },
+      'notifications.email: unknown key — did you mean emails?',
+    ],
+    [
+      'a key like none',
+      { ...base, policy: { colour: 'red' } },
+      'policy.colour: unknown key — use one of milestones, stallAfterMinutes,',
+    ],
+  ])('names %s and the nearest valid name', (_case, config, message) => {
+    const found = problems(config);
+
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+
+  it.each([
+    ['stalAfterMinutes', 'stallAfterMinutes'],
+    ['STALLAFTERMINUTES', 'stallAfterMinutes'],
+    ['pollEvery', undefined],
+    ['x', undefined],
+  ])('nearestName(%j) is %j', (key, expected) => {
+    expect(nearestName(key, Object.keys(POLICY_SETTINGS.entries))).toBe(expected);
+  });
+
+  it('takes the top-level credentials for servers without their own, and resolves each kind to where it is read', () => {
+    const resolved = resolveConfig(
+      {
+        stackName: 'Fleet',
+        credentials: { sharedSecretName: 'vb365/fleet' },
+        servers: [
+          { id: 'a', url: 'https://a:4443' },
+          { id: 'b', url: 'https://b:4443', credentials: { parameterName: '/vb365/b' } },
+          { id: 'c', url: 'https://c:4443', credentials: { create: true } },
+          { id: 'd', url: 'https://d:4443', credentials: { secretName: 'vb365/d' } },
+        ],
+      },
+      read,
+    );
+
+    expect(resolved.servers.map((s) => credentialsRefOf(s, resolved.stackName))).toEqual([
+      { kind: 'secret', secretId: 'vb365/fleet', key: 'a' },
+      { kind: 'parameter', name: '/vb365/b' },
+      { kind: 'secret', secretId: createdSecretName('Fleet', 'c') },
+      { kind: 'secret', secretId: 'vb365/d' },
+    ]);
+    expect(createdSecretName('Fleet', 'c')).toBe('vb365-sync-monitor/Fleet/c');
+  });
+
+  it.each<[string, unknown, string]>([
+    [
+      'no credentials anywhere',
+      { servers: [{ id: 'a', url: 'https://a:4443' }] },
+      'servers[0].credentials: undefined — give { secretName }, { secretArn }, { create: true }, { sharedSecretName } or { parameterName }, here or as the top-level credentials',
+    ],
+    [
+      'a parameter name with spaces',
+      { servers: [{ ...server, credentials: { parameterName: 'vb365 prod' } }] },
+      'servers[0].credentials.parameterName: "vb365 prod" — use an SSM parameter name such as /vb365/prod',
+    ],
+    [
+      'an empty shared secret name',
+      { ...base, credentials: { sharedSecretName: '' } },
+      'credentials.sharedSecretName: "" — name an existing Secrets Manager secret',
+    ],
+    [
+      'two kinds at the top level',
+      { ...base, credentials: { sharedSecretName: 'a', parameterName: '/b' } },
+      'credentials: {"sharedSecretName":"a","parameterName":"/b"} — give exactly one of',
+    ],
+    [
+      `more than ${MAX_CREATED_SECRETS} created secrets`,
+      {
+        credentials: { create: true },
+        servers: Array.from({ length: MAX_CREATED_SECRETS + 1 }, (_, i) => ({ id: `s${i}`, url: 'https://s:4443' })),
+      },
+      `servers: "${MAX_CREATED_SECRETS + 1} servers with credentials { create: true }" — create at most ${MAX_CREATED_SECRETS} secrets`,
+    ],
+    [
+      'more than 1,000 servers',
+      { ...base, servers: Array.from({ length: 1001 }, (_, i) => ({ ...server, id: `s${i}` })) },
+      'servers: [',
+    ],
+    [
+      'a CA bundle as text holding a private key',
+      { servers: [{ ...server, caBundle: files['certs/server-with-key.pem'] }] },
+      'servers[0].caBundle: ',
+    ],
+    [
+      'a CA bundle as text without a certificate',
+      { servers: [{ ...server, caBundle: 'MIIB' }] },
+      'servers[0].caBundle: "MIIB" — give PEM text with at least one "-----BEGIN CERTIFICATE-----" block',
+    ],
+    [
+      'both a CA file and CA text',
+      { servers: [{ ...server, caBundle: PEM, caBundleFile: 'certs/ok.pem' }] },
+      'servers[0].caBundleFile: "certs/ok.pem" — give caBundleFile or caBundle, not both',
+    ],
+    [
+      'metrics',
+      { ...base, metrics: 'all' },
+      'metrics: "all" — use fleet (a fixed handful for the deployment) or perServer',
+    ],
+    ['dashboard', { ...base, dashboard: 'yes' }, 'dashboard: "yes" — '],
+    [
+      'reservedConcurrency',
+      { ...base, reservedConcurrency: 0 },
+      'reservedConcurrency: 0 — use a whole number from 1 to 1000',
+    ],
+    [
+      'quietHours.end',
+      { ...base, quietHours: { timeZone: 'UTC', start: '07:00', end: '07:00' } },
+      'quietHours.end: "07:00" — must differ from start',
+    ],
+    [
+      'maintenanceWindows[].start',
+      { ...base, maintenanceWindows: [{ start: '2026-12-05 20:00', end: '2026-12-05T23:00:00Z' }] },
+      'maintenanceWindows[0].start: "2026-12-05 20:00" — use ISO-8601 with an offset',
+    ],
+    ['digest.timeZone', { ...base, digest: { weekday: 'Monday', time: '08:00', timeZone: 'Mars/Olympus' } }, 'digest'],
+  ])('names %s, its value and the fix', (_case, config, message) => {
+    const found = problems(config);
+
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+
+  it('never quotes the private key of a CA bundle given as text', () => {
+    const found = problems({ servers: [{ ...server, caBundle: files['certs/server-with-key.pem'] }] });
+
+    expect(found.join('\n')).not.toContain('KeyMaterialNotToBeShown');
+  });
+
+  it('defaults: fleet metrics, no dashboard, no reserved concurrency', () => {
+    const resolved = resolveConfig(base, read);
+
+    expect(resolved).toMatchObject({ metrics: 'fleet', dashboard: false, reservedConcurrency: undefined });
+  });
+
+  it('writes a runtime file that the same schema reads back to the same servers, policy and credentials', () => {
+    const resolved = resolveConfig(
+      {
+        stackName: 'Prod',
+        servers: [
+          { ...server, caBundleFile: 'certs/ok.pem', credentials: { create: true } },
+          { ...server, id: 'b', pinSha256: 'ab'.repeat(32), credentials: { parameterName: '/vb365/b' } },
+          {
+            ...server,
+            id: 'c',
+            credentials: { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vb365/c-AbCdEf' },
+          },
+        ],
+        policy: { stallAfterMinutes: 90, milestones: [75, 25] },
+        digest: { weekday: 'Friday', time: '16:30', timeZone: 'Europe/Paris' },
+        quietHours: { timeZone: 'Europe/Berlin', start: '22:00', end: '07:00' },
+        notifications: { emails: [{ address: 'ops@example.com' }] },
+      },
+      read,
+    );
+    const file = JSON.parse(JSON.stringify(runtimeConfigOf(resolved)));
+    const reread = resolveConfig(file);
+
+    expect(file).not.toHaveProperty('notifications');
+    expect(file.servers[0]).toMatchObject({
+      caBundle: PEM,
+      credentials: { secretName: 'vb365-sync-monitor/Prod/vb365-prod' },
+    });
+    expect(file.servers[0]).not.toHaveProperty('caBundleFile');
+    expect(reread.servers.map((s) => credentialsRefOf(s, reread.stackName))).toEqual(
+      resolved.servers.map((s) => credentialsRefOf(s, resolved.stackName)),
+    );
+    expect(reread.servers.map((s) => s.caBundle)).toEqual([PEM, undefined, undefined]);
+    expect(reread.policy).toEqual(resolved.policy);
+    expect(reread.digest).toEqual({ weekday: 5, time: '16:30', timeZone: 'Europe/Paris' });
+    expect(reread.quietHours).toEqual(resolved.quietHours);
+  });
+});
+
+describe('policy defaults, one table', () => {
+  it("DEFAULT_POLICY is the settings' defaults in the rules' units", () => {
+    expect(DEFAULT_POLICY).toEqual(toPolicy({ policy: v.parse(POLICY_SETTINGS, {}) }));
+    expect(DEFAULT_POLICY).toMatchObject({
+      milestones: [],
+      stallAfterMs: 60 * 60_000,
+      vanishGraceCycles: 2,
+      unreachableAfterMs: 15 * 60_000,
+      finishedRetentionMs: 30 * 86_400_000,
+      recoverAfterCycles: 2,
+      certificateWarningMs: 14 * 86_400_000,
+      remindEveryMs: 24 * 3_600_000,
+      maxReminders: 3,
+      outOfSyncAfterMs: 30 * 60_000,
+      digest: { weekday: 1, time: '08:00', timeZone: 'UTC' },
+      historyRetentionMs: 90 * 86_400_000,
+      quietHours: null,
+      maintenanceWindows: [],
+      groupThreshold: 10,
+    });
+  });
+
+  it('turns 0 into off and sorts milestones', () => {
+    const policy = toPolicy({
+      policy: v.parse(POLICY_SETTINGS, {
+        remindEveryHours: 0,
+        outOfSyncAfterMinutes: 0,
+        groupThreshold: 0,
+        milestones: [75, 25],
+      }),
+      digest: false,
+    });
+
+    expect(policy).toMatchObject({
+      remindEveryMs: null,
+      outOfSyncAfterMs: null,
+      groupThreshold: null,
+      digest: null,
+      milestones: [25, 75],
+    });
   });
 });
