@@ -99,8 +99,12 @@ function record(summary: CycleSummary, durationMs: number): void {
   // `message` is reserved by the logger (a field of that name is dropped): the problem's text goes under `reason`.
   for (const { message: reason, ...where } of summary.problems) logger.warn('session problem', { ...where, reason });
   const { problems: _problems, ...counts } = summary;
-  if (summary.status === 'ok') logger.info('cycle completed', { summary: counts, durationMs });
-  else logger.warn('server not usable', { summary: counts, durationMs });
+  if (summary.status !== 'ok') logger.warn('server not usable', { summary: counts, durationMs });
+  // A quiet cycle (nothing published, nothing pending, no problem) logs at DEBUG: its metric says it ran, and a
+  // fleet's quiet cycles would otherwise be most of the log bill.
+  else if (summary.eventsPublished === 0 && summary.eventsPending === 0 && summary.problems.length === 0)
+    logger.debug('cycle completed', { summary: counts, durationMs });
+  else logger.info('cycle completed', { summary: counts, durationMs });
 }
 
 /** `metrics: 'perServer'`: each server its own metrics (dimension `ServerId`), events by type. */

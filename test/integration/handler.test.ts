@@ -144,6 +144,30 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     expect(logs[0]).toMatchObject({ level: 'INFO', service: 'vb365-sync-monitor', function_request_id: 'req-1' });
   });
 
+  it('logs a quiet cycle at DEBUG, and a cycle that published at INFO', async () => {
+    const from = output.length;
+
+    const quiet = await handler({ serverId: 'sim' }, context('req-quiet'));
+    const lines = output
+      .slice(from)
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((j) => j.message === 'cycle completed');
+    const earlier = output
+      .slice(0, from)
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l))
+      .filter((j) => j.message === 'cycle completed');
+
+    expect(quiet).toMatchObject({ status: 'ok', eventsPublished: 0, eventsPending: 0 });
+    expect(lines.map((l) => l.level)).toEqual(['DEBUG']);
+    expect(earlier.map((l) => l.level)).toEqual(['INFO', 'INFO']);
+  });
+
   it('reports a missing credentials secret as an authentication problem, once', async () => {
     const summary = await handler({ serverId: 'broken' }, context('req-3'));
 
