@@ -34,7 +34,7 @@ import {
   runtimeConfigOf,
 } from '../lambda/config-schema.js';
 import type { Channel } from '../lambda/domain/delivery.js';
-import type { EventType } from '../lambda/domain/events.js';
+import { ALWAYS_DELIVERED, type EventType } from '../lambda/domain/events.js';
 import { GROUPABLE_TYPES } from '../lambda/domain/storm.js';
 import { lambdaCode } from './lambda-code.js';
 
@@ -774,7 +774,8 @@ export function emailFilterPolicy(eventTypes: readonly EventType[] | undefined):
   const single = { grouped: [{ exists: false }] };
   if (!eventTypes || eventTypes.length === 0) return single;
   // Every message on the events topic has a `type` (alarms, which have none, go to the alarms topic).
-  const chosen = { ...single, type: [...eventTypes] };
+  // The monitor's word about its own health (ALWAYS_DELIVERED) reaches every recipient, like its alarms.
+  const chosen = { ...single, type: [...new Set([...eventTypes, ...ALWAYS_DELIVERED])] };
   const groups = eventTypes.filter((t) => GROUPABLE_TYPES.has(t));
   return groups.length === 0 ? chosen : { $or: [chosen, { groupType: groups }] };
 }

@@ -37,7 +37,14 @@ const nonEmpty = (fix: string) =>
 export const CREDENTIALS = v.pipe(
   strictObject({
     secretName: v.optional(
-      v.pipe(nonEmpty('name an existing Secrets Manager secret'), v.description('A Secrets Manager secret, by name.')),
+      v.pipe(
+        nonEmpty('name an existing Secrets Manager secret'),
+        v.check(
+          (name) => !name.startsWith('arn:'),
+          'give an ARN as { secretArn } (the complete ARN, ending in -XXXXXX)',
+        ),
+        v.description('A Secrets Manager secret, by name.'),
+      ),
     ),
     secretArn: v.optional(
       v.pipe(
@@ -478,6 +485,24 @@ export function resolveConfig(config: unknown, readFile?: ReadFile, options: Res
         `${at}.vpc.availabilityZones`,
         vpc.availabilityZones,
         'give one availability zone per subnet, in the same order',
+      );
+    }
+  });
+  // One poll function per VPC: its servers must agree on where it runs.
+  const placements = new Map<string, { at: string; key: string }>();
+  rawServers.forEach((s, i) => {
+    const vpc = (typeof s === 'object' && s !== null ? s.vpc : undefined) as
+      | { vpcId?: unknown; subnetIds?: unknown; availabilityZones?: unknown }
+      | undefined;
+    if (typeof vpc?.vpcId !== 'string') return;
+    const key = JSON.stringify([vpc.subnetIds, vpc.availabilityZones]);
+    const first = placements.get(vpc.vpcId);
+    if (!first) placements.set(vpc.vpcId, { at: `servers[${i}]`, key });
+    else if (first.key !== key) {
+      bad(
+        `servers[${i}].vpc`,
+        vpc,
+        `use the same subnetIds and availabilityZones as ${first.at} (one poll function per VPC runs in those subnets)`,
       );
     }
   });

@@ -31,20 +31,38 @@ const heartbeat = { pollEveryMinutes: config.pollEveryMinutes, heartbeatInterval
  * One poll cycle for one server, or (`{"fleetCheck": true}`) one fleet check. Throws (so the invocation fails and
  * alarms fire) when the cycle or the check itself fails.
  */
-export async function handler(event: PollEvent, context: Context): Promise<CycleSummary>;
+export async function handler(event: PollEvent, context: Context): Promise<CycleSummary | UnconfiguredSummary>;
 export async function handler(event: FleetCheckEvent, context: Context): Promise<FleetCheckSummary>;
 export async function handler(
   event: PollEvent | FleetCheckEvent,
   context: Context,
-): Promise<CycleSummary | FleetCheckSummary> {
+): Promise<CycleSummary | UnconfiguredSummary | FleetCheckSummary> {
   logger.addContext(context);
   if ((event as Partial<FleetCheckEvent> | undefined)?.fleetCheck === true) return fleetCheck(context);
   return poll(event as PollEvent, context);
 }
 
-async function poll(event: PollEvent, context: Context): Promise<CycleSummary> {
-  const server = config.servers.find((s) => s.id === event?.serverId);
-  if (!server) throw new ConfigError([`no server with id ${JSON.stringify(event?.serverId)} is configured`]);
+/** The answer to a poll of a server id the configuration does not list. */
+export interface UnconfiguredSummary {
+  readonly status: 'unconfigured';
+  readonly serverId: string;
+  readonly reason: string;
+}
+
+async function poll(event: PollEvent, context: Context): Promise<CycleSummary | UnconfiguredSummary> {
+  if (typeof event?.serverId !== 'string') {
+    throw new ConfigError([
+      `the input must be {"serverId": "…"} or {"fleetCheck": true}, got ${JSON.stringify(event)}`,
+    ]);
+  }
+  const server = config.servers.find((s) => s.id === event.serverId);
+  if (!server) {
+    // While a deployment removes a server, its schedule may fire once more after the code no longer lists it: not a
+    // failure of the monitor (no retry, no error alarm), but said in the log.
+    const reason = `no server with id ${JSON.stringify(event.serverId.slice(0, 64))} is configured: a removed server's schedule (deleted by the deployment), or a wrong id`;
+    logger.warn('unconfigured server', { reason });
+    return { status: 'unconfigured', serverId: event.serverId.slice(0, 64), reason };
+  }
   const started = Date.now();
   if (config.metrics === 'perServer') metrics.addDimension('ServerId', server.id);
   let usable = false;
@@ -81,6 +99,7 @@ async function fleetCheck(context: Context): Promise<FleetCheckSummary> {
       notifier: deps.notifier,
       servers: config.servers.map((s) => ({ id: s.id, name: s.name, url: s.url })),
       heartbeat,
+      maintenanceWindows: config.policy.maintenanceWindows,
       now: () => new Date(),
       owner: context.awsRequestId,
     },

@@ -1,9 +1,8 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { awsClientConfig } from './adapters/aws-clients.js';
 import { DynamoDbStateStore } from './adapters/dynamodb-state-store.js';
 import { SnsNotifier } from './adapters/sns-notifier.js';
@@ -29,9 +28,16 @@ export interface Deps {
  */
 export function buildDeps(config: Config): Deps {
   const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
-  let ssm: SSMProvider | undefined;
+  // Loaded on the first parameter read: a deployment without SSM credentials never pays for the client at init.
+  let ssm: Promise<SSMProvider> | undefined;
   const parameters = () => {
-    ssm ??= new SSMProvider({ awsSdkV3Client: new SSMClient(awsClientConfig()) });
+    ssm ??= (async () => {
+      const [{ SSMProvider }, { SSMClient }] = await Promise.all([
+        import('@aws-lambda-powertools/parameters/ssm'),
+        import('@aws-sdk/client-ssm'),
+      ]);
+      return new SSMProvider({ awsSdkV3Client: new SSMClient(awsClientConfig()) });
+    })();
     return ssm;
   };
   // Cached per secret or parameter, so servers sharing one secret cost one read.
@@ -40,7 +46,7 @@ export function buildDeps(config: Config): Deps {
       const source = `parameter ${ref.name}`;
       let value: unknown;
       try {
-        value = await parameters().get(ref.name, { decrypt: true, maxAge: SECRET_MAX_AGE_SECONDS });
+        value = await (await parameters()).get(ref.name, { decrypt: true, maxAge: SECRET_MAX_AGE_SECONDS });
       } catch (err) {
         if (parameterMissing(err)) {
           throw new UpstreamSetupError(

@@ -1,6 +1,6 @@
 import { alarmWebhookBody, type MonitorAlarm } from './alarm.js';
 import { DeliveryError } from './errors.js';
-import type { EventType, MonitorEvent } from './events.js';
+import { ALWAYS_DELIVERED, type EventType, type MonitorEvent } from './events.js';
 import {
   qDeveloperNotification,
   type SlackMentions,
@@ -102,12 +102,12 @@ export interface DeliveryReport {
 const FOR_PEOPLE: ReadonlySet<Channel['kind']> = new Set(['slack', 'teams', 'qdeveloper']);
 
 /**
- * Whether a channel's filter lets an event through. A group passes when the filter names `monitor.grouped` or the
+ * Whether a channel's filter lets an event through (the monitor's word about its own health always passes). A group passes when the filter names `monitor.grouped` or the
  * type it groups: the events it stands for do not reach that channel themselves.
  */
 function accepts(channel: Channel, event: MonitorEvent): boolean {
   const types = channel.eventTypes;
-  if (!types || types.length === 0) return true;
+  if (!types || types.length === 0 || ALWAYS_DELIVERED.includes(event.type)) return true;
   return types.includes(event.type) || (event.group !== undefined && types.includes(event.group.type));
 }
 

@@ -102,6 +102,12 @@ export interface MonitorSummary {
   readonly totals: { readonly running: number; readonly failed: number; readonly other: number };
 }
 
+/**
+ * The monitor's word about its own health, like its CloudWatch alarms: every email address and every channel gets
+ * these whatever its `eventTypes` (a filter written before they existed must not hide that a server is not watched).
+ */
+export const ALWAYS_DELIVERED: readonly EventType[] = ['monitor.server_not_polled', 'monitor.server_polled_again'];
+
 export const SUMMARY_LIMIT = 25;
 
 export interface SummaryItem {

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import { StateConflictError, StateItemTooLargeError } from './errors.js';
 import type { MonitorEvent, ServerRef } from './events.js';
 import { checkFleet, type Heartbeat } from './fleet.js';
+import type { MaintenanceWindow } from './policy.js';
 import { publishInOrder } from './poll.js';
 import type { FleetStore, ItemWrite, Notifier } from './ports.js';
 import { type Envelope, type FleetEntry, leasedByOther } from './state.js';
@@ -12,6 +13,8 @@ export interface FleetCheckDeps {
   /** Every configured server. */
   readonly servers: readonly ServerRef[];
   readonly heartbeat: Heartbeat;
+  /** Planned maintenance (the policy's): servers in an active window are not announced. */
+  readonly maintenanceWindows?: readonly MaintenanceWindow[] | undefined;
   readonly now: () => Date;
   /** Identifies this check in leases (e.g. the Lambda request id). */
   readonly owner: string;
@@ -81,6 +84,7 @@ export async function fleetCheckOnce(deps: FleetCheckDeps, signal?: AbortSignal)
     servers: deps.servers.filter((s) => !busy.has(s.id)),
     entries: new Map([...stored].filter(([id]) => !busy.has(id)).map(([id, e]) => [id, e.record])),
     polledAt,
+    maintenanceWindows: deps.maintenanceWindows,
   });
 
   // Commit: every changed entry, plus any whose outbox still holds events from an earlier check.

@@ -1,4 +1,5 @@
 import { type EventType, eventId, type MonitorEvent, type PollingGap, SEVERITY, type ServerRef } from './events.js';
+import type { MaintenanceWindow } from './policy.js';
 import type { FleetEntry, ServerRecord } from './state.js';
 
 /*
@@ -16,6 +17,11 @@ export interface Heartbeat {
 
 function intervalMs(heartbeat: Heartbeat): number {
   return heartbeat.pollEveryMinutes * 60_000;
+}
+
+/** The rhythm as stored in a fleet entry (`5x3`). */
+export function cadenceOf(heartbeat: Heartbeat): string {
+  return `${heartbeat.pollEveryMinutes}x${heartbeat.heartbeatIntervals}`;
 }
 
 /**
@@ -54,6 +60,8 @@ export interface FleetInput {
   readonly entries: ReadonlyMap<string, FleetEntry>;
   /** When each server was last polled, by server id; absent: no poll recorded. */
   readonly polledAt: ReadonlyMap<string, string>;
+  /** Planned maintenance: a server in an active window is not announced (it is expected to be quiet). */
+  readonly maintenanceWindows?: readonly MaintenanceWindow[] | undefined;
 }
 
 /** An entry that changed, with the events emitted for its server. */
@@ -79,6 +87,9 @@ export interface FleetResult {
  *   `configuredAt` while it has none since, so a fresh deployment is quiet while its schedules start.
  * - A gap of more than `heartbeatIntervals` intervals: one `monitor.server_not_polled` (critical), kept in the entry
  *   until a poll later than the gap's start; then one `monitor.server_polled_again` (info) with the gap's length.
+ * - A changed rhythm (`pollEveryMinutes` or `heartbeatIntervals` redeployed) restarts the grace of every server, as
+ *   for a new one: a poll recorded under a slower rhythm is not a silence under a faster one.
+ * - A server in an active maintenance window is not announced while the window lasts (one already announced stays so).
  * - A server no longer configured: its entry is marked removed (an outstanding alert is dropped without a message,
  *   since the server is not watched any more); it counts as new if it comes back.
  * - The same input twice emits nothing the second time; event sequence numbers grow per server.
@@ -87,6 +98,14 @@ export function checkFleet(input: FleetInput): FleetResult {
   const { now, heartbeat } = input;
   const nowIso = now.toISOString();
   const limitMs = heartbeat.heartbeatIntervals * intervalMs(heartbeat);
+  const cadence = cadenceOf(heartbeat);
+  const inMaintenance = (id: string) =>
+    (input.maintenanceWindows ?? []).some(
+      (w) =>
+        (w.servers === undefined || w.servers.includes(id)) &&
+        Date.parse(w.start) <= now.getTime() &&
+        now.getTime() < Date.parse(w.end),
+    );
   const changes: FleetChange[] = [];
   const notPolled: string[] = [];
   const configured = new Set<string>();
@@ -96,9 +115,13 @@ export function checkFleet(input: FleetInput): FleetResult {
     if (stored === undefined || stored.removedAt !== undefined) {
       changes.push({
         serverId: server.id,
-        entry: { configuredAt: nowIso, sequence: stored?.sequence ?? 0 },
+        entry: { configuredAt: nowIso, sequence: stored?.sequence ?? 0, cadence },
         events: [],
       });
+      continue;
+    }
+    if ((stored.cadence ?? cadence) !== cadence && stored.notPolled === undefined) {
+      changes.push({ serverId: server.id, entry: { ...stored, configuredAt: nowIso, cadence }, events: [] });
       continue;
     }
     const configuredMs = Date.parse(stored.configuredAt);
@@ -145,7 +168,7 @@ export function checkFleet(input: FleetInput): FleetResult {
     } else {
       const since = lastPolledAt ?? stored.configuredAt;
       const silentMs = now.getTime() - Date.parse(since);
-      if (silentMs > limitMs) {
+      if (silentMs > limitMs && !inMaintenance(server.id)) {
         emit('monitor.server_not_polled', gap(since, lastPolledAt, null, silentMs));
         entry = { ...entry, notPolled: { since, lastPolledAt } };
         notPolled.push(server.id);

@@ -101,6 +101,11 @@ export interface FleetEntry {
   readonly removedAt?: string;
   /** Events the fleet check emitted about this server so far. */
   readonly sequence: number;
+  /**
+   * The rhythm the entry was judged by (`<pollEveryMinutes>x<heartbeatIntervals>`): when it changes, the server's
+   * grace restarts (a poll under the old, slower rhythm is not a silence under the new one).
+   */
+  readonly cadence?: string;
 }
 
 /** Held events of a server, until the window ends: the summary to send, and every held event's id. */

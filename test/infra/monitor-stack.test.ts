@@ -195,7 +195,10 @@ describe('MonitorStack — one server', () => {
       Endpoint: 'ops@example.com',
       FilterPolicy: {
         $or: [
-          { grouped: [{ exists: false }], type: ['sync.failed', 'server.unreachable'] },
+          {
+            grouped: [{ exists: false }],
+            type: ['sync.failed', 'server.unreachable', 'monitor.server_not_polled', 'monitor.server_polled_again'],
+          },
           { groupType: ['sync.failed'] },
         ],
       },
@@ -211,15 +214,24 @@ describe('MonitorStack — one server', () => {
         .filter(([, attributes]) => policy !== undefined && matches(policy, attributes))
         .map(([name]) => name);
 
-    // ops@ chose sync.failed and server.unreachable; all@ chose nothing (everything).
+    // ops@ chose sync.failed and server.unreachable; all@ chose nothing (everything). Both get the monitor's word
+    // about its own health (a server not polled), whatever they chose.
     expect(Object.fromEntries(policies.map(([endpoint, policy]) => [endpoint, gets(policy)]))).toEqual({
-      'ops@example.com': ['sync.failed', 'group of sync.failed', 'server.unreachable'],
+      'ops@example.com': [
+        'sync.failed',
+        'group of sync.failed',
+        'server.unreachable',
+        'monitor.server_not_polled',
+        'monitor.server_polled_again',
+      ],
       'all@example.com': [
         'sync.failed',
         'group of sync.failed',
         'group of sync.started',
         'server.unreachable',
         'sync.started',
+        'monitor.server_not_polled',
+        'monitor.server_polled_again',
       ],
     });
   });
@@ -852,6 +864,8 @@ const MESSAGES: Record<string, Record<string, string>> = {
   'group of sync.started': { type: 'monitor.grouped', severity: 'info', groupType: 'sync.started' },
   'server.unreachable': { type: 'server.unreachable', severity: 'critical' },
   'sync.started': { type: 'sync.started', severity: 'info' },
+  'monitor.server_not_polled': { type: 'monitor.server_not_polled', severity: 'critical' },
+  'monitor.server_polled_again': { type: 'monitor.server_polled_again', severity: 'info' },
 };
 
 /**

@@ -182,9 +182,22 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     expect(metrics.at(-1)).toMatchObject({ ServerUsable: 0 });
   });
 
-  it('throws for a server id that is not configured', async () => {
-    await expect(handler({ serverId: 'nope' }, context('req-4'))).rejects.toThrow(
-      /no server with id "nope" is configured/,
+  it('answers a server id that is not configured (the last firing of a removed server) without failing, and says so', async () => {
+    const published = sns.received.length;
+    const from = output.length;
+
+    const answer = await handler({ serverId: 'nope' }, context('req-4'));
+
+    expect(answer).toMatchObject({ status: 'unconfigured', serverId: 'nope' });
+    expect(output.slice(from).join('')).toMatch(
+      /"message":"unconfigured server".*no server with id \\"nope\\" is configured/,
+    );
+    expect(sns.received.length).toBe(published);
+  });
+
+  it('throws for an input that is neither a poll nor a fleet check', async () => {
+    await expect(handler({} as { serverId: string }, context('req-4b'))).rejects.toThrow(
+      /the input must be \{"serverId": "…"\} or \{"fleetCheck": true\}/,
     );
   });
 

@@ -554,6 +554,41 @@ describe('resolveConfig', () => {
       'servers[0].caBundleFile: "certs/ok.pem" — give caBundleFile or caBundle, not both',
     ],
     [
+      'an ARN given as a secret name',
+      {
+        servers: [
+          { ...server, credentials: { secretName: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vb365/prod' } },
+        ],
+      },
+      'servers[0].credentials.secretName: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:vb365/prod" — give an ARN as { secretArn }',
+    ],
+    [
+      'two servers of one VPC in different subnets',
+      {
+        servers: [
+          {
+            ...server,
+            id: 'a',
+            vpc: {
+              vpcId: 'vpc-0123456789abcdef0',
+              subnetIds: ['subnet-0aaaaaaaaaaaaaaaa'],
+              availabilityZones: ['eu-west-1a'],
+            },
+          },
+          {
+            ...server,
+            id: 'b',
+            vpc: {
+              vpcId: 'vpc-0123456789abcdef0',
+              subnetIds: ['subnet-0bbbbbbbbbbbbbbbb'],
+              availabilityZones: ['eu-west-1b'],
+            },
+          },
+        ],
+      },
+      'servers[1].vpc: {"vpcId":"vpc-0123456789abcdef0","subnetIds":["subnet-0bbbbbbbbbbbbbbbb"],"availabilityZones":["eu-west-1b"]} — use the same subnetIds and availabilityZones as servers[0]',
+    ],
+    [
       'metrics',
       { ...base, metrics: 'all' },
       'metrics: "all" — use fleet (a fixed handful for the deployment) or perServer',
@@ -630,6 +665,46 @@ describe('resolveConfig', () => {
     expect(reread.policy).toEqual(resolved.policy);
     expect(reread.digest).toEqual({ weekday: 5, time: '16:30', timeZone: 'Europe/Paris' });
     expect(reread.quietHours).toEqual(resolved.quietHours);
+  });
+});
+
+describe('the runtime file', () => {
+  it.each<[string, Record<string, unknown>]>([
+    ['secretName', { secretName: 'vb365/prod' }],
+    ['secretArn', { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:vb365/prod-AbCdEf' }],
+    ['create', { create: true }],
+    ['sharedSecretName', { sharedSecretName: 'vb365/fleet' }],
+    ['parameterName', { parameterName: '/vb365/prod' }],
+  ])('reads credentials given as %s back to where they are read', (_kind, credentials) => {
+    const resolved = resolveConfig({ stackName: 'Prod', servers: [{ ...server, credentials }] }, read);
+    const reread = resolveConfig(JSON.parse(JSON.stringify(runtimeConfigOf(resolved))));
+
+    expect(credentialsRefOf(reread.servers[0] as never, 'Prod')).toEqual(
+      credentialsRefOf(resolved.servers[0] as never, 'Prod'),
+    );
+  });
+
+  it('carries every setting the Lambda uses', () => {
+    const resolved = resolveConfig(
+      {
+        ...base,
+        digest: false,
+        metrics: 'perServer',
+        heartbeatIntervals: 5,
+        pollEveryMinutes: 10,
+        maintenanceWindows: [{ start: '2026-12-05T20:00:00Z', end: '2026-12-05T23:00:00Z', servers: ['vb365-prod'] }],
+      },
+      read,
+    );
+    const reread = resolveConfig(JSON.parse(JSON.stringify(runtimeConfigOf(resolved))));
+
+    expect(reread).toMatchObject({
+      digest: null,
+      metrics: 'perServer',
+      heartbeatIntervals: 5,
+      pollEveryMinutes: 10,
+      maintenanceWindows: resolved.maintenanceWindows,
+    });
   });
 });
 

@@ -85,6 +85,16 @@ describe('deliverEvent', () => {
     );
   });
 
+  it.each(['monitor.server_not_polled', 'monitor.server_polled_again'] as const)(
+    'delivers %s to every channel whatever its filter (the health of the monitor itself)',
+    async (type) => {
+      const report = await deliverEvent(sampleEvent(type), channels, deps());
+
+      expect(report.filtered).toEqual([]);
+      expect([...report.delivered].sort()).toEqual(['siem', 'slack-ops', 'teams-backup']);
+    },
+  );
+
   it('drops a redelivered event per channel (SNS at-least-once)', async () => {
     const event = sampleEvent('sync.failed');
 

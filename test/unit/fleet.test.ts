@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UpstreamUnreachableError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent, ServerRef } from '../../lambda/domain/events.js';
 import {
+  cadenceOf,
   checkFleet,
   type FleetInput,
   type Heartbeat,
@@ -111,7 +112,13 @@ describe('checkFleet', () => {
   });
 
   it.each([
-    ['a server never seen: an entry, nothing announced', {}, {}, [{ configuredAt: at(0), sequence: 0 }], []],
+    [
+      'a server never seen: an entry, nothing announced',
+      {},
+      {},
+      [{ configuredAt: at(0), sequence: 0, cadence: '5x3' }],
+      [],
+    ],
     ['configured 10 min ago, not polled yet (a fresh deployment)', { a: entry({ configuredAt: at(-10) }) }, {}, [], []],
     ['configured exactly 3 intervals ago, not polled', { a: entry({ configuredAt: at(-15) }) }, {}, [], []],
     ['polled 14 min ago', { a: entry() }, { a: at(-14) }, [], []],
@@ -195,7 +202,7 @@ describe('checkFleet', () => {
       'configured again after its removal: counted as new, its sequence kept',
       { a: entry({ sequence: 7, removedAt: at(-600) }) },
       { a: at(-700) },
-      [{ configuredAt: at(0), sequence: 7 }],
+      [{ configuredAt: at(0), sequence: 7, cadence: '5x3' }],
       [],
     ],
   ] as const)('%s', (_label, entries, polledAt, changed, events) => {
@@ -205,6 +212,45 @@ describe('checkFleet', () => {
     expect(result.changes.flatMap((c) => c.events)).toEqual(
       events.map(([type, polling]) => expect.objectContaining({ type, polling: expect.objectContaining(polling) })),
     );
+  });
+
+  it.each([
+    ['a faster poll (60 -> 5 minutes)', { pollEveryMinutes: 60, heartbeatIntervals: 3 }],
+    ['a lower threshold (6 -> 3 intervals)', { pollEveryMinutes: 5, heartbeatIntervals: 6 }],
+  ])('restarts the grace after %s, instead of announcing polls of the old rhythm as silence', (_label, old) => {
+    // Polled 90 minutes ago under the old rhythm: healthy then, more than 3 intervals of 5 minutes now.
+    const stored = entry({ configuredAt: at(-600), cadence: cadenceOf(old) });
+
+    const first = checkFleet(input({ a: stored }, { a: at(-90) }));
+    const later = checkFleet({
+      ...input({ a: first.changes[0]?.entry as FleetEntry }, { a: at(-90) }),
+      now: new Date(T0 + 16 * 60_000),
+    });
+
+    expect(first.changes).toEqual([
+      { serverId: 'a', entry: { ...stored, configuredAt: at(0), cadence: '5x3' }, events: [] },
+    ]);
+    expect(first.notPolled).toEqual([]);
+    // Still silent more than 3 intervals after the new rhythm began: announced then.
+    expect(later.changes.flatMap((c) => c.events.map((e) => e.type))).toEqual(['monitor.server_not_polled']);
+  });
+
+  it('does not announce a server in an active maintenance window, and does once the window is over', () => {
+    const windows = [{ start: at(-30), end: at(30), servers: ['a'] }];
+    const during = checkFleet({ ...input({ a: entry() }, { a: at(-40) }), maintenanceWindows: windows });
+    const other = checkFleet({
+      ...input({ a: entry() }, { a: at(-40) }),
+      maintenanceWindows: [{ start: at(-30), end: at(30), servers: ['b'] }],
+    });
+    const after = checkFleet({
+      ...input({ a: entry() }, { a: at(-40) }),
+      now: new Date(T0 + 31 * 60_000),
+      maintenanceWindows: windows,
+    });
+
+    expect(during.changes).toEqual([]);
+    expect(other.changes.flatMap((c) => c.events.map((e) => e.type))).toEqual(['monitor.server_not_polled']);
+    expect(after.changes.flatMap((c) => c.events.map((e) => e.type))).toEqual(['monitor.server_not_polled']);
   });
 
   it('emits complete, deterministic events: id per server and sequence, severity of the type, the server, the rhythm', () => {
