@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import shipped from '../infra/monitor-config.js';
-import { MonitorStack } from '../infra/monitor-stack.js';
-import { type MonitorConfig, resolveConfig } from '../lambda/config-schema.js';
+import { deploymentOf, MonitorStack } from '../infra/monitor-stack.js';
+import type { MonitorConfig } from '../lambda/config-schema.js';
 import type { CfnTemplate, CredentialsSetting, MetricsSetting } from './cost.js';
 
 /*
@@ -54,10 +54,8 @@ export function synthesize(config: MonitorConfig): SynthesizedFleet {
   const outdir = mkdtempSync(join(tmpdir(), 'cost-synth-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    new MonitorStack(app, 'Cost', {
-      config: resolveConfig(config),
-      env: { account: '123456789012', region: 'us-east-1' },
-    });
+    const { props } = deploymentOf(config, () => undefined);
+    new MonitorStack(app, 'Cost', { config: props, env: { account: '123456789012', region: 'us-east-1' } });
     const assembly = app.synth();
     const files = readdirSync(assembly.directory)
       .filter((f) => f.endsWith('.template.json'))

@@ -1,21 +1,39 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AssetHashType, aws_lambda as lambda, Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { type BuildOptions, buildSync } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
 
 /*
  * The code of the Lambdas: the handler bundle plus files beside it (the poll function's configuration file), staged
- * in a directory named by the hash of its content, which becomes the function's asset.
+ * in a directory named by the hash of its content, which becomes the function's asset. The installed package ships
+ * the bundles prebuilt (dist/lambda/<name>/, beside the compiled construct): a synth there needs no esbuild, no Docker
+ * and no network. In this repository they are built from source with esbuild, with the same options.
  */
 
-/** The project root: source map paths are relative to it, so a bundle is the same on every machine. */
+/**
+ * The project root: source map paths are relative to it, so a bundle is the same on every machine. In the package's
+ * compiled construct (dist/index.js), the package root.
+ */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-/** esbuild settings of the Lambdas (the benchmark builds with the same). */
+/** The Lambdas, by name: the source entry of each, relative to the project root. */
+export const LAMBDA_ENTRIES = {
+  poll: 'lambda/handler.ts',
+  deliverer: 'lambda/deliverer.ts',
+} as const;
+export type LambdaName = keyof typeof LAMBDA_ENTRIES;
+
+/** Where the package keeps the prebuilt bundle of `name`: beside the compiled construct (dist/lambda/<name>/). */
+export function prebuiltDir(name: LambdaName): string {
+  return fileURLToPath(new URL(`./lambda/${name}/`, import.meta.url));
+}
+
+/** esbuild settings of the Lambdas (the package build and the benchmark build with the same). */
 export const ESBUILD_OPTIONS = {
   bundle: true,
   platform: 'node',
@@ -38,28 +56,44 @@ const PLACEHOLDER: CodeFiles = new Map([
   ['index.js', 'exports.handler=async()=>{throw new Error("synthesized without bundling")};\n'],
 ]);
 
-const bundles = new Map<string, CodeFiles>();
+const bundles = new Map<LambdaName, CodeFiles>();
 
 /**
- * `index.js` (exporting the handler) and its source map, built from `entry` once per process. This is the seam where
- * prebuilt bundles shipped with the package can replace the build.
+ * `index.js` (exporting the handler) and its source map: the package's prebuilt bundle when there is one, else built
+ * from source once per process.
  */
-export function bundleOf(entry: string): CodeFiles {
-  const cached = bundles.get(entry);
+export function bundleOf(name: LambdaName): CodeFiles {
+  const cached = bundles.get(name);
   if (cached) return cached;
-  const result = buildSync({ ...ESBUILD_OPTIONS, entryPoints: [entry], outfile: join(ROOT, 'index.js'), write: false });
-  const files: CodeFiles = new Map(result.outputFiles.map((f) => [basename(f.path), f.contents]));
-  bundles.set(entry, files);
+  const prebuilt = prebuiltDir(name);
+  const files: CodeFiles = existsSync(join(prebuilt, 'index.js'))
+    ? new Map(readdirSync(prebuilt).map((file) => [file, readFileSync(join(prebuilt, file))]))
+    : buildLambda(name);
+  bundles.set(name, files);
   return files;
 }
 
+/** Builds the bundle of `name` from source with esbuild (a development dependency: only this repository has it). */
+export function buildLambda(name: LambdaName): CodeFiles {
+  const entry = join(ROOT, LAMBDA_ENTRIES[name]);
+  if (!existsSync(entry)) {
+    throw new Error(
+      `vb365-sync-monitor: the prebuilt code of the ${name} Lambda is missing (${prebuiltDir(name)}): reinstall the package`,
+    );
+  }
+  // Loaded only here, so the compiled construct never needs esbuild.
+  const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+  const result = buildSync({ ...ESBUILD_OPTIONS, entryPoints: [entry], outfile: join(ROOT, 'index.js'), write: false });
+  return new Map(result.outputFiles.map((f) => [basename(f.path), f.contents]));
+}
+
 /**
- * The code of a function in `scope`'s stack: the bundle of `entry` (a placeholder when the stack is synthesized
- * without bundling) with `extraFiles` beside it.
+ * The code of a function in `scope`'s stack: the bundle of the Lambda `name` (a placeholder when the stack is
+ * synthesized without bundling) with `extraFiles` beside it.
  */
-export function lambdaCode(scope: IConstruct, entry: string, extraFiles: Record<string, string> = {}): lambda.Code {
+export function lambdaCode(scope: IConstruct, name: LambdaName, extraFiles: Record<string, string> = {}): lambda.Code {
   const files = new Map([
-    ...(Stack.of(scope).bundlingRequired ? bundleOf(entry) : PLACEHOLDER),
+    ...(Stack.of(scope).bundlingRequired ? bundleOf(name) : PLACEHOLDER),
     ...Object.entries(extraFiles),
   ]);
   const { dir, hash } = stage(files);

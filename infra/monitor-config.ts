@@ -12,9 +12,10 @@ const config: MonitorConfig = {
       id: 'vb365-prod',
       name: 'VB365 production',
       url: 'https://vb365.example.local:4443',
-      // The stack creates an empty secret; fill in {"username","password"} after the first deploy. Or name your own:
-      // { secretName }, one secret for many servers { sharedSecretName }, an SSM SecureString { parameterName }.
-      credentials: { create: true },
+      // An SSM Parameter Store SecureString holding {"username","password"} (free): store it before or after the
+      // first deploy (README, "Credentials"). Or a Secrets Manager secret: { secretName }, one for many servers
+      // { sharedSecretName }, or one the stack creates for you to fill in { create: true } ($0.40 a month each).
+      credentials: { parameterName: '/vb365-sync-monitor/vb365-prod' },
       // For a self-signed certificate: caBundleFile: 'certs/vb365-prod.pem', and/or pinSha256: 'AB:CD:…'
       // For a server in a private network: vpc: { vpcId, subnetIds, availabilityZones }
     },
@@ -28,7 +29,10 @@ const config: MonitorConfig = {
     emails: [
       {
         address: 'backup-admins@example.com',
+        // Leave eventTypes out to receive every event (sync.started and sync.progress too). monitor.started comes once,
+        // after the first cycle: the sign that monitoring works (test-notification --topic-arn sends one any time).
         eventTypes: [
+          'monitor.started',
           'sync.failed',
           'sync.stalled',
           'sync.stopped',
@@ -37,11 +41,15 @@ const config: MonitorConfig = {
           'server.unreachable',
           'server.recovered',
           'server.auth_failed',
+          'server.tls_failed',
           'server.api_unsupported',
           'server.certificate_expiring',
+          'server.setup_required',
           'repository.out_of_sync',
           'repository.in_sync',
           'monitor.held_summary',
+          'monitor.server_not_polled',
+          'monitor.server_polled_again',
           'digest.weekly',
         ],
       },

@@ -1,4 +1,5 @@
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   ArnFormat,
   aws_chatbot as chatbot,
@@ -24,13 +25,16 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { TABLE_SCHEMA } from '../lambda/adapters/dynamodb-state-store.js';
+import { TABLE_SCHEMA } from '../lambda/adapters/table-schema.js';
 import { CONFIG_FILE_NAME, CREDENTIALS_PLACEHOLDER_USERNAME, DELIVERER_ENV, ENV, METRICS } from '../lambda/config.js';
 import {
   createdSecretName,
   credentialsRefOf,
+  type MonitorConfig,
+  MonitorConfigError,
   type ResolvedConfig,
   type ResolvedServer,
+  resolveConfig,
   runtimeConfigOf,
 } from '../lambda/config-schema.js';
 import type { Channel } from '../lambda/domain/delivery.js';
@@ -58,15 +62,14 @@ export const SCHEDULES_PER_STACK = 200;
  */
 export const MAX_CREDENTIAL_RESOURCES = 20;
 
-/** Props of {@link Vb365SyncMonitor}: a validated configuration (see `resolveConfig`). */
-export interface Vb365SyncMonitorProps {
-  readonly config: ResolvedConfig;
-  /**
-   * Entry file of the poll Lambda.
-   * @default lambda/handler.ts of this project
-   */
-  readonly handlerEntry?: string;
-}
+/**
+ * Props of {@link Vb365SyncMonitor}: the deployment's configuration (README, "Configuration reference"; the same
+ * schema as a configuration file) without what belongs to the stack: its name and environment are the stack's.
+ */
+export type Vb365SyncMonitorProps = Omit<MonitorConfig, 'stackName' | 'env' | '$schema'>;
+
+/** Keys of a configuration file that name the stack, not the monitor. */
+const STACK_KEYS = ['stackName', 'env'] as const;
 
 /**
  * The monitor's infrastructure: DynamoDB state, a KMS-encrypted SNS topic of events with its email subscriptions, the
@@ -75,6 +78,8 @@ export interface Vb365SyncMonitorProps {
  * their own (every email address subscribed unfiltered), and optionally a dashboard.
  */
 export class Vb365SyncMonitor extends Construct {
+  /** The props, checked and resolved: defaults applied, CA bundle files read, the stack's name. */
+  readonly config: ResolvedConfig;
   readonly table: dynamodb.Table;
   readonly topic: sns.Topic;
   /**
@@ -105,14 +110,19 @@ export class Vb365SyncMonitor extends Construct {
   /** The chat/webhook deliverer, when channels are configured. */
   readonly deliverer: lambda.Function | undefined;
 
+  /**
+   * @throws MonitorConfigError listing every problem of `props` as `field: value — fix`. A `caBundleFile` is read
+   * relative to the working directory (the project root under `cdk synth`).
+   */
   constructor(scope: Construct, id: string, props: Vb365SyncMonitorProps) {
     super(scope, id);
-    const { config } = props;
-    const interval = Duration.minutes(config.pollEveryMinutes);
     const stack = Stack.of(this);
     if (Token.isUnresolved(stack.stackName)) {
       throw new Error('Vb365SyncMonitor: the stack needs a literal name (created secrets are named after it)');
     }
+    const config = resolveProps(props, stack.stackName);
+    this.config = config;
+    const interval = Duration.minutes(config.pollEveryMinutes);
 
     this.key = new kms.Key(this, 'Key', {
       description: 'vb365-sync-monitor: SNS topic and dead-letter queue encryption',
@@ -196,7 +206,7 @@ export class Vb365SyncMonitor extends Construct {
 
     // The configuration travels as a file in the code (no size ceiling, nothing read per cycle), with created
     // secrets named after this stack.
-    this.runtimeConfig = JSON.stringify(runtimeConfigOf({ ...config, stackName: stack.stackName }));
+    this.runtimeConfig = JSON.stringify(runtimeConfigOf(config));
 
     // One poll function per network placement: servers without a VPC share one, each VPC gets its own.
     const groups = new Map<string, ResolvedServer[]>();
@@ -206,9 +216,8 @@ export class Vb365SyncMonitor extends Construct {
       groups.get(placement)?.push(server);
     }
     const functions = new Map<string, lambda.Function>();
-    const entry = props.handlerEntry ?? fileURLToPath(new URL('../lambda/handler.ts', import.meta.url));
     for (const [placement, servers] of groups) {
-      functions.set(placement, this.#pollFunction(placement, servers, entry, config));
+      functions.set(placement, this.#pollFunction(placement, servers, config));
     }
     this.functions = functions;
 
@@ -361,7 +370,7 @@ export class Vb365SyncMonitor extends Construct {
     });
     const fn = new lambda.Function(this, 'Deliverer', {
       description: 'vb365-sync-monitor deliverer: Slack, Teams, webhook and Amazon Q Developer notifications',
-      code: lambdaCode(this, fileURLToPath(new URL('../lambda/deliverer.ts', import.meta.url))),
+      code: lambdaCode(this, 'deliverer'),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -435,12 +444,7 @@ export class Vb365SyncMonitor extends Construct {
     alarm.addOkAction(new cwActions.SnsAction(this.alarmsTopic));
   }
 
-  #pollFunction(
-    placement: string,
-    servers: readonly ResolvedServer[],
-    entry: string,
-    config: ResolvedConfig,
-  ): lambda.Function {
+  #pollFunction(placement: string, servers: readonly ResolvedServer[], config: ResolvedConfig): lambda.Function {
     const suffix = placement === 'default' ? '' : `-${placement}`;
     const logGroup = new logs.LogGroup(this, `PollLogs${suffix}`, {
       retention: config.logRetentionDays as logs.RetentionDays,
@@ -468,7 +472,7 @@ export class Vb365SyncMonitor extends Construct {
 
     const fn = new lambda.Function(this, `Poll${suffix}`, {
       description: `vb365-sync-monitor poll: ${servers.length} server${servers.length === 1 ? '' : 's'}${vpcServer?.vpc ? ` in ${placement}` : ''}`,
-      code: lambdaCode(this, entry, { [CONFIG_FILE_NAME]: this.runtimeConfig }),
+      code: lambdaCode(this, 'poll', { [CONFIG_FILE_NAME]: this.runtimeConfig }),
       handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -675,6 +679,34 @@ export class Vb365SyncMonitor extends Construct {
     );
     return dashboard;
   }
+}
+
+/**
+ * `props` checked and resolved for the stack `stackName` (CA bundle files read relative to the working directory);
+ * every problem at once as one {@link MonitorConfigError}, a stack's key among them.
+ */
+function resolveProps(props: Vb365SyncMonitorProps, stackName: string): ResolvedConfig {
+  const given = (typeof props === 'object' && props !== null ? props : {}) as Record<string, unknown>;
+  const problems = STACK_KEYS.filter((key) => given[key] !== undefined).map(
+    (key) =>
+      `${key}: ${JSON.stringify(given[key])} — ${key === 'stackName' ? 'name the stack instead (new Stack(app, name))' : 'give it to the stack instead (new Stack(app, name, { env }))'}: the construct takes the rest of the configuration`,
+  );
+  const { stackName: _name, env: _env, ...rest } = given;
+  let resolved: ResolvedConfig | undefined;
+  try {
+    resolved = resolveConfig(typeof props === 'object' && props !== null ? rest : props, (path) => {
+      try {
+        return readFileSync(resolve(path), 'utf8');
+      } catch {
+        return undefined;
+      }
+    });
+  } catch (err) {
+    if (!(err instanceof MonitorConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (resolved === undefined || problems.length > 0) throw new MonitorConfigError(problems);
+  return { ...resolved, stackName };
 }
 
 /** The placement of a server's poll function: `default`, or its VPC id. */

@@ -48,7 +48,46 @@ export const RUN_USAGE = `usage: vb365-sync-monitor run --server https://HOST:44
   --vanish-grace N          cycles a session must be missing before it ended (default 2)
   --unreachable-after DUR   outage length before server.unreachable (default 15m)
   --milestones 25,50,75     progress milestones to announce (default none)
-credentials: VB365_USERNAME and VB365_PASSWORD in the environment`;
+credentials: VB365_USERNAME and VB365_PASSWORD in the environment
+  bash:        export VB365_USERNAME='CONTOSO\\svc-vb365-monitor' VB365_PASSWORD='…'
+  PowerShell:  $env:VB365_USERNAME = 'CONTOSO\\svc-vb365-monitor'; $env:VB365_PASSWORD = '…'
+first: \`vb365-sync-monitor cert\` (the certificate and how to trust it), \`vb365-sync-monitor doctor\` (every step checked)`;
+
+const SERVER_REQUIRED = '--server is required: the VB365 REST API URL, e.g. https://vb365.example.local:4443';
+
+/** Whether the arguments ask for a command's usage (`--help` or `-h`): it is printed, and nothing else is done. */
+export function wantsHelp(args: readonly string[]): boolean {
+  return args.includes('--help') || args.includes('-h');
+}
+
+/**
+ * The `--server` URL, checked as `run` checks it (https, no credentials in it); `undefined` with the problem added to
+ * `problems` (never quoting a user name or password).
+ */
+export function serverUrl(raw: string | undefined, problems: string[]): URL | undefined {
+  if (raw === undefined || raw === '') {
+    problems.push(SERVER_REQUIRED);
+    return undefined;
+  }
+  const shown = withoutUserinfo(raw);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push(`--server ${JSON.stringify(shown)} is not a URL: use https://HOST:4443`);
+    return undefined;
+  }
+  const before = problems.length;
+  if (url.protocol !== 'https:') problems.push(`--server ${shown} must use https:// (the REST API is served over TLS)`);
+  const credentials = credentialsInUrl(raw, url);
+  if (credentials === 'userinfo')
+    problems.push(`--server ${shown} must not carry "user:password@": set VB365_USERNAME and VB365_PASSWORD instead`);
+  if (credentials === 'at-sign')
+    problems.push(
+      `--server ${shown} must not hold "@" (a VB365 URL has none; a password with "/" reads as a path): set VB365_USERNAME and VB365_PASSWORD instead`,
+    );
+  return problems.length === before ? url : undefined;
+}
 
 /** Parses `run`'s arguments and environment; throws `UsageError` naming the option, the value and the fix. */
 export function parseRunArgs(
@@ -91,26 +130,8 @@ export function parseRunArgs(
   let url: URL | undefined;
   if (!server) {
     // With --config, a missing server was reported as a --server-id problem.
-    if (!file) problems.push('--server is required: the VB365 REST API URL, e.g. https://vb365.example.local:4443');
-  } else {
-    const shown = withoutUserinfo(server);
-    try {
-      url = new URL(server);
-      if (url.protocol !== 'https:')
-        problems.push(`--server ${shown} must use https:// (the REST API is served over TLS)`);
-      const credentials = credentialsInUrl(server, url);
-      if (credentials === 'userinfo')
-        problems.push(
-          `--server ${shown} must not carry "user:password@": set VB365_USERNAME and VB365_PASSWORD instead`,
-        );
-      if (credentials === 'at-sign')
-        problems.push(
-          `--server ${shown} must not hold "@" (a VB365 URL has none; a password with "/" reads as a path): set VB365_USERNAME and VB365_PASSWORD instead`,
-        );
-    } catch {
-      problems.push(`--server ${JSON.stringify(shown)} is not a URL: use https://HOST:4443`);
-    }
-  }
+    if (!file) problems.push(SERVER_REQUIRED);
+  } else url = serverUrl(server, problems);
   const apiVersion = str('api-version') ?? 'auto';
   if (apiVersion !== 'auto' && !(API_VERSIONS as readonly string[]).includes(apiVersion)) {
     problems.push(`--api-version ${apiVersion} is not one of v5, v6, v7, v8, auto`);

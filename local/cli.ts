@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SNSClient } from '@aws-sdk/client-sns';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigFileError, loadConfigFile } from '../infra/config-file.js';
 import { awsClientConfig } from '../lambda/adapters/aws-clients.js';
-import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
+import type { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
 import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
 import { loadCaBundle } from '../lambda/adapters/vb365/tls.js';
 import { MonitorConfigError, type ResolvedConfig, resolveConfig } from '../lambda/config-schema.js';
@@ -17,27 +15,71 @@ import type { CallOptions, Notifier, PublishResult } from '../lambda/domain/port
 import { qDeveloperNotification, slackMessage, teamsMessage } from '../lambda/domain/render-chat.js';
 import { subjectOf, textOf } from '../lambda/domain/render-text.js';
 import type { SessionRecord } from '../lambda/domain/state.js';
-import { parseRunArgs, RUN_USAGE, type RunOptions, UsageError } from './cli-args.js';
+import { CERT_USAGE, certCommand } from './cert.js';
+import { parseRunArgs, RUN_USAGE, type RunOptions, UsageError, wantsHelp } from './cli-args.js';
 import { ConsoleNotifier } from './console-notifier.js';
-import { type EmbeddedDynamoDb, ensureTable, localClient, startDynalite } from './embedded-dynamodb.js';
+import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
+import type { EmbeddedDynamoDb } from './embedded-dynamodb.js';
+import { INIT_USAGE, initCommand } from './init.js';
 import { everyEventType } from './sample-events.js';
-import { demoScenario } from './simulator/scenarios.js';
-import { startSimulator } from './simulator/simulator.js';
 import { formatStatus, statusOf } from './status.js';
 
 const USAGE = `vb365-sync-monitor — alerts for Veeam Backup for Microsoft 365 repository synchronization sessions
 
   vb365-sync-monitor demo [--fast]     the whole product on an embedded VB365 simulator (what npm start runs)
-  vb365-sync-monitor run --server URL  monitor a real VB365 server from this machine (run --help for options)
+  vb365-sync-monitor init [DIR]        create a CDK app that deploys the monitor with this package
+  vb365-sync-monitor cert --server URL [--out FILE]
+                                       show the server's certificate, write its PEM, print how to trust it
+  vb365-sync-monitor doctor --server URL [--ca FILE | --pin SHA256]
+                                       check DNS, TCP, TLS, the API version, the login and the reads, one line each
+  vb365-sync-monitor run --server URL  monitor a real VB365 server from this machine
   vb365-sync-monitor check-config [FILE]
                                        check a deployment configuration (.json or .ts; default infra/monitor-config.ts)
                                        with the schema the synth and the Lambda use: every problem as field: value — fix
   vb365-sync-monitor status [--table NAME | --state-dir DIR] [--server ID] [--all] [--json]
                                        sessions per server from the state table: state, progress, rate, ETA, age
-  vb365-sync-monitor simulator         start the VB365 simulator by hand (npm run simulator -- --help)
+  vb365-sync-monitor simulator         start the VB365 simulator by hand
   vb365-sync-monitor test-notification [--channel email|slack|teams|webhook|qdeveloper] [--type TYPE] [--topic-arn ARN]
                                        print every channel's rendering of every event type; with --topic-arn,
-                                       publish one clearly marked test event through that SNS topic`;
+                                       publish one clearly marked test event through that SNS topic
+every command answers --help (or -h) with its options`;
+
+const DEMO_USAGE = `usage: vb365-sync-monitor demo [--fast]
+  plays a scripted morning on an embedded VB365 simulator with embedded DynamoDB, and prints each notification as an
+  email reader sees it; nothing leaves this machine
+  --fast   no pause between cycles`;
+
+const CHECK_CONFIG_USAGE = `usage: vb365-sync-monitor check-config [FILE]
+  FILE  a deployment configuration, .json or .ts (default infra/monitor-config.ts)
+  exit 0 when it is valid, 1 with every problem as field: value — fix`;
+
+const STATUS_USAGE = `usage: vb365-sync-monitor status (--table NAME | --state-dir DIR) [--server ID] [--all] [--json]
+  sessions per server from the monitor's state: state, progress, rate, ETA, last change, age
+  --table NAME     the deployed state table (TableName output; AWS credentials and region from the environment)
+  --state-dir DIR  the local state of \`run --state-dir DIR\` (also while that run is running)
+  --server ID      only this server
+  --all            finished sessions too
+  --json           JSON for scripts`;
+
+const TEST_NOTIFICATION_USAGE = `usage: vb365-sync-monitor test-notification [--channel CHANNEL] [--type TYPE] [--topic-arn ARN]
+  prints every channel's rendering of every event type (nothing is sent)
+  --channel CHANNEL  only email, slack, teams, webhook or qdeveloper
+  --type TYPE        only this event type (${EVENT_TYPES.length} types, e.g. sync.failed)
+  --topic-arn ARN    instead, publish one clearly marked test event (monitor.started unless --type) through this SNS topic:
+                     the deployed TopicArn output; every subscriber that takes its type receives it
+                     (AWS credentials from the environment; the region is the topic's)`;
+
+/** Usage of each command, for `--help`. */
+const COMMAND_USAGE: Record<string, string> = {
+  demo: DEMO_USAGE,
+  init: INIT_USAGE,
+  cert: CERT_USAGE,
+  doctor: DOCTOR_USAGE,
+  run: RUN_USAGE,
+  'check-config': CHECK_CONFIG_USAGE,
+  status: STATUS_USAGE,
+  'test-notification': TEST_NOTIFICATION_USAGE,
+};
 
 /** Local table name for embedded state. */
 const LOCAL_TABLE = 'vb365-sync-monitor';
@@ -45,15 +87,22 @@ const LOCAL_TABLE = 'vb365-sync-monitor';
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    const usage = command === undefined ? undefined : COMMAND_USAGE[command];
+    if (usage !== undefined && wantsHelp(rest)) {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
     switch (command) {
       case 'demo':
       case undefined:
-        return await demo({ fast: rest.includes('--fast') });
+        return await demo(parseDemoArgs(rest));
+      case 'init':
+        return await initCommand(rest);
+      case 'cert':
+        return await certCommand(rest);
+      case 'doctor':
+        return await doctorCommand(rest, process.env);
       case 'run':
-        if (rest.includes('--help')) {
-          process.stdout.write(`${RUN_USAGE}\n`);
-          return 0;
-        }
         return await run(parseRunArgs(rest, process.env, await configOption(rest)));
       case 'check-config':
         return await checkConfig(rest);
@@ -61,10 +110,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await testNotification(rest);
       case 'status':
         return await status(rest);
-      case 'simulator':
-        process.argv = [process.argv[0] ?? 'node', 'simulator', ...rest];
-        await import('./simulator/main.js');
-        return await new Promise<number>(() => undefined);
+      case 'simulator': {
+        // Its own usage and option errors (it is also \`npm run simulator\`).
+        const { simulatorMain } = await import('./simulator/main.js');
+        return await simulatorMain(rest);
+      }
       case 'help':
       case '--help':
       case '-h':
@@ -77,6 +127,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof UsageError) {
       process.stderr.write(`vb365-sync-monitor: ${err.message}\n`);
       return 2;
+    }
+    // By name: embedded-dynamodb.js is loaded only by the commands that keep state.
+    if (err instanceof Error && err.name === 'StateDirBusyError') {
+      process.stderr.write(`vb365-sync-monitor: ${err.message}\n`);
+      return 1;
     }
     process.stderr.write(`vb365-sync-monitor: ${oneLine(err)}\n`);
     return 1;
@@ -112,13 +167,14 @@ async function readConfig(file: string): Promise<ResolvedConfig> {
 }
 
 async function checkConfig(args: readonly string[]): Promise<number> {
-  if (args.includes('--help')) {
-    process.stdout.write(
-      'usage: vb365-sync-monitor check-config [FILE]\n  FILE  a deployment configuration, .json or .ts (default infra/monitor-config.ts)\n',
-    );
-    return 0;
+  let positionals: string[];
+  try {
+    ({ positionals } = parseArgs({ args: [...args], options: {}, allowPositionals: true, strict: true }));
+  } catch (err) {
+    throw new UsageError(`check-config: ${(err as Error).message}`);
   }
-  const file = args[0] ?? 'infra/monitor-config.ts';
+  if (positionals.length > 1) throw new UsageError(`check-config: one file at most\n${CHECK_CONFIG_USAGE}`);
+  const file = positionals[0] ?? 'infra/monitor-config.ts';
   let config: ResolvedConfig;
   try {
     config = await readConfig(file);
@@ -162,11 +218,9 @@ async function run(opts: RunOptions): Promise<number> {
     pinSha256: opts.pin,
     credentials: () => ({ username: opts.username, password: opts.password }),
   });
-  const { store, close } = await openStore(opts);
+  const { store, close } = await openStore(opts, 'run');
   const consoleOut = new ConsoleNotifier(process.stdout, opts.json);
-  const notifier: Notifier = opts.topicArn
-    ? new TeeNotifier(new SnsNotifier(new SNSClient(awsClientConfig()), opts.topicArn), consoleOut)
-    : consoleOut;
+  const notifier: Notifier = opts.topicArn ? new TeeNotifier(await snsNotifier(opts.topicArn), consoleOut) : consoleOut;
   const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 
   let stopping = false;
@@ -201,14 +255,27 @@ async function run(opts: RunOptions): Promise<number> {
   }
 }
 
+/**
+ * The state of `run` or `status`: a DynamoDB table, or embedded DynamoDB (in a state directory, or in memory). `run`
+ * publishes the endpoint of its state directory's engine so that `status` (`reader`) can read it meanwhile.
+ */
 async function openStore(
   opts: Pick<RunOptions, 'table' | 'stateDir'>,
+  role: 'run' | 'reader',
 ): Promise<{ store: DynamoDbStateStore; close: () => Promise<void> }> {
+  const [{ DynamoDBClient }, { DynamoDbStateStore }, { ensureTable, localClient, openStateDir, startDynalite }] =
+    await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('../lambda/adapters/dynamodb-state-store.js'),
+      import('./embedded-dynamodb.js'),
+    ]);
   if (opts.table) {
     const client = new DynamoDBClient(awsClientConfig());
     return { store: new DynamoDbStateStore(client, opts.table), close: async () => client.destroy() };
   }
-  const engine = await startDynalite(opts.stateDir ? { path: opts.stateDir } : {});
+  const engine = opts.stateDir
+    ? await openStateDir(opts.stateDir, role === 'run' ? { publish: true } : { share: true })
+    : await startDynalite();
   const client = localClient(engine.endpoint);
   await ensureTable(client, LOCAL_TABLE);
   return {
@@ -218,6 +285,26 @@ async function openStore(
       await engine.close();
     },
   };
+}
+
+/**
+ * An SNS notifier for the topic, with a client in the topic's region (from the ARN; SNS publishes only there), or the
+ * environment's when the ARN does not say. The SDK is loaded only here: commands that publish nothing start faster.
+ */
+async function snsNotifier(topicArn: string): Promise<Notifier & { close(): void }> {
+  const [{ SNSClient }, { SnsNotifier }] = await Promise.all([
+    import('@aws-sdk/client-sns'),
+    import('../lambda/adapters/sns-notifier.js'),
+  ]);
+  const region = topicRegion(topicArn);
+  const client = new SNSClient({ ...awsClientConfig(), ...(region ? { region } : {}) });
+  const notifier = new SnsNotifier(client, topicArn);
+  return { publish: (events, options) => notifier.publish(events, options), close: () => client.destroy() };
+}
+
+/** The region of an SNS topic ARN, or `undefined` when it is not one. */
+function topicRegion(arn: string): string | undefined {
+  return /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[\w-]+$/.exec(arn)?.[1];
 }
 
 /** Publishes to SNS and shows what got through on the console. */
@@ -251,11 +338,18 @@ async function status(args: readonly string[]): Promise<number> {
       strict: true,
     }));
   } catch (err) {
-    throw new UsageError(`status: ${(err as Error).message}`);
+    throw new UsageError(`status: ${(err as Error).message}\n${STATUS_USAGE}`);
   }
   if (!values.table === !values['state-dir'])
     throw new UsageError('status: give --table NAME (AWS) or --state-dir DIR (local state of `run --state-dir`)');
-  const { store, close } = await openStore({ table: values.table, stateDir: values['state-dir'] });
+  const stateDir = values['state-dir'];
+  if (stateDir !== undefined && !existsSync(stateDir)) {
+    process.stderr.write(
+      `vb365-sync-monitor: status: ${stateDir} does not exist: no \`run --state-dir ${stateDir}\` has kept state there yet\n`,
+    );
+    return 1;
+  }
+  const { store, close } = await openStore({ table: values.table, stateDir }, 'reader');
   try {
     const ids = values.server ? [values.server] : await store.serverIds();
     const now = new Date();
@@ -287,8 +381,13 @@ async function testNotification(args: readonly string[]): Promise<number> {
       strict: true,
     }));
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(`test-notification: ${(err as Error).message}`);
   }
+  const topicArn = values['topic-arn'];
+  if (topicArn !== undefined && topicRegion(topicArn) === undefined)
+    throw new UsageError(
+      `test-notification: --topic-arn ${topicArn} is not an SNS topic ARN: use the TopicArn output, arn:aws:sns:REGION:ACCOUNT:NAME`,
+    );
   const channels = values.channel ? [values.channel] : Object.keys(RENDERERS);
   for (const c of channels)
     if (!RENDERERS[c]) throw new UsageError(`--channel ${c}: use one of ${Object.keys(RENDERERS).join(', ')}`);
@@ -296,7 +395,7 @@ async function testNotification(args: readonly string[]): Promise<number> {
     throw new UsageError(`--type ${values.type}: use one of ${EVENT_TYPES.join(', ')}`);
   }
   const events = everyEventType().filter((e) => !values.type || e.type === values.type);
-  if (values['topic-arn']) {
+  if (topicArn !== undefined) {
     // A real publish: marked as a test in the server name and the event id, so nobody mistakes it for an incident.
     const base = events[0] as MonitorEvent;
     const event: MonitorEvent = {
@@ -305,14 +404,16 @@ async function testNotification(args: readonly string[]): Promise<number> {
       occurredAt: new Date().toISOString(),
       server: { ...base.server, name: `${base.server.name} (TEST NOTIFICATION)` },
     };
-    const client = new SNSClient(awsClientConfig());
+    const notifier = await snsNotifier(topicArn);
     try {
-      const result = await new SnsNotifier(client, values['topic-arn']).publish([event]);
+      const result = await notifier.publish([event]);
       if (result.delivered.size !== 1) throw new Error(result.failed[0]?.reason ?? 'not published');
     } finally {
-      client.destroy();
+      notifier.close();
     }
-    process.stdout.write(`published test event ${event.eventId} (${event.type}) to ${values['topic-arn']}\n`);
+    process.stdout.write(
+      `published test event ${event.eventId} (${event.type}) to ${topicArn}: "${subjectOf(event)}" reaches every confirmed subscription that takes ${event.type}, email within a minute\n`,
+    );
     return 0;
   }
   for (const e of events) {
@@ -324,8 +425,28 @@ async function testNotification(args: readonly string[]): Promise<number> {
 
 // ---- demo: everything embedded ---------------------------------------------------------------------------------
 
+function parseDemoArgs(args: readonly string[]): { fast: boolean } {
+  try {
+    const { values } = parseArgs({
+      args: [...args],
+      options: { fast: { type: 'boolean', default: false } },
+      strict: true,
+    });
+    return { fast: values.fast === true };
+  } catch (err) {
+    throw new UsageError(`demo: ${(err as Error).message}\n${DEMO_USAGE}`);
+  }
+}
+
 async function demo({ fast }: { fast: boolean }): Promise<number> {
   const out = process.stdout;
+  const [{ startSimulator }, { demoScenario }, { ensureTable, localClient, startDynalite }, { DynamoDbStateStore }] =
+    await Promise.all([
+      import('./simulator/simulator.js'),
+      import('./simulator/scenarios.js'),
+      import('./embedded-dynamodb.js'),
+      import('../lambda/adapters/dynamodb-state-store.js'),
+    ]);
   const sim = await startSimulator({ scenario: demoScenario });
   let engine: EmbeddedDynamoDb | undefined;
   let client: DynamoDBClient | undefined;

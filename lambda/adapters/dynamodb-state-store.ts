@@ -25,13 +25,9 @@ import type {
 import { awsCause } from './aws-errors.js';
 import { DYNAMODB_LIMITS, utf8Bytes } from './limits.js';
 import { LAST_SHRINK_STEP, shrinkEvent } from './shrink-event.js';
+import { TABLE_SCHEMA } from './table-schema.js';
 
-/** The table's key and TTL attribute names; the CDK stack and the local engines create the table with these. */
-export const TABLE_SCHEMA = {
-  partitionKey: 'pk',
-  sortKey: 'sk',
-  ttlAttribute: 'expiresAt',
-} as const;
+export { TABLE_SCHEMA };
 
 /** Repository names are refetched after this long (a rename shows up eventually). */
 const NAME_TTL_SECONDS = 30 * 86_400;

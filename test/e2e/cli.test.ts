@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,28 +8,7 @@ import { EVENT_TYPES } from '../../lambda/domain/events.js';
 import { INITIAL_SERVER } from '../../lambda/domain/state.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
-
-const BIN = join(import.meta.dirname, '../../local/bin.mjs');
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+import { cli, type CliRun as Run } from './cli-process.js';
 
 let sim: Vb365Simulator;
 let dir: string;

@@ -6,7 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../infra/config-file.js';
-import { MonitorStack } from '../../infra/monitor-stack.js';
+import { type Deployment, deploymentOf, MonitorStack } from '../../infra/monitor-stack.js';
 import { type ResolvedConfig, resolveConfig } from '../../lambda/config-schema.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -14,21 +14,29 @@ const EXAMPLES = join(ROOT, 'infra/examples');
 const env = { account: '123456789012', region: 'eu-west-1' };
 // A synth imports and runs much of aws-cdk-lib; on a 2-core CI machine the first one takes its time.
 
-/** An example as `npx cdk synth -c config=infra/examples/FILE` reads it: CA files relative to the project root. */
-async function example(file: string): Promise<ResolvedConfig> {
-  return resolveConfig(await loadConfigFile(join(EXAMPLES, file)), (path) => {
+/**
+ * An example as `npx cdk synth -c config=infra/examples/FILE` reads it (CA files relative to the project root):
+ * resolved, and split into the stack and the construct's props as infra/app.ts splits it.
+ */
+async function example(file: string): Promise<{ config: ResolvedConfig; deployment: Deployment }> {
+  const raw = await loadConfigFile(join(EXAMPLES, file));
+  const read = (path: string) => {
     try {
       return readFileSync(join(ROOT, path), 'utf8');
     } catch {
       return undefined;
     }
-  });
+  };
+  return { config: resolveConfig(raw, read), deployment: deploymentOf(raw, read) };
 }
 
-/** The example's stack, synthesized with the AwsSolutions pack (synth throws on any unacknowledged finding). */
-function synth(config: ResolvedConfig) {
+/**
+ * The example's stack, synthesized with the AwsSolutions pack (synth throws on any unacknowledged finding). The
+ * construct reads CA files relative to the working directory: the project root, as under `npx cdk synth`.
+ */
+function synth({ stackName, props }: Deployment) {
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new MonitorStack(app, config.stackName, { config, env });
+  const stack = new MonitorStack(app, stackName, { config: props, env });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   app.synth();
   return Template.fromStack(stack);
@@ -50,15 +58,15 @@ describe('infra/examples', () => {
   it.each(files)(
     '%s synthesizes, cdk-nag clean',
     async (file) => {
-      const config = await example(file);
+      const { deployment } = await example(file);
 
-      expect(() => synth(config)).not.toThrow();
+      expect(() => synth(deployment)).not.toThrow();
     },
     120_000,
   );
 
   it('single-server-pin.json: one pinned server, its account in an SSM parameter', async () => {
-    const config = await example('single-server-pin.json');
+    const { config } = await example('single-server-pin.json');
 
     expect(config.servers).toEqual([
       expect.objectContaining({
@@ -70,7 +78,7 @@ describe('infra/examples', () => {
   });
 
   it('msp-fleet.ts: 50 servers, CA files read, pins, two VPC placements, one shared secret', async () => {
-    const config = await example('msp-fleet.ts');
+    const { config } = await example('msp-fleet.ts');
     const { servers } = config;
 
     expect(servers).toHaveLength(50);
@@ -85,7 +93,7 @@ describe('infra/examples', () => {
   });
 
   it('chat-channels.ts: every kind of channel', async () => {
-    const config = await example('chat-channels.ts');
+    const { config, deployment } = await example('chat-channels.ts');
     const n = config.notifications;
 
     expect(n.emails.every((e) => e.eventTypes !== undefined)).toBe(true);
@@ -93,7 +101,7 @@ describe('infra/examples', () => {
     expect(n.teamsWebhookSecrets).toHaveLength(1);
     expect(n.webhookSecrets).toHaveLength(1);
     expect(n.qDeveloperSlackChannels).toHaveLength(1);
-    synth(config).resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 1);
+    synth(deployment).resourceCountIs('AWS::Chatbot::SlackChannelConfiguration', 1);
   }, 120_000);
 });
 

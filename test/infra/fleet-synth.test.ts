@@ -31,13 +31,14 @@ const ids = Array.from({ length: MAX_SERVERS }, (_, i) => `vb365-${String(i + 1)
 const IN_VPC = MAX_SERVERS - 100;
 const indexOf = new Map(ids.map((id, i) => [id, i]));
 
-function fleet(serverIds: readonly string[]): MonitorConfig {
+/** The fleet of `serverIds`, each with its CA file in `certs`. */
+function fleet(serverIds: readonly string[], certs: string): MonitorConfig {
   return {
     credentials: { sharedSecretName: 'vb365/fleet' },
     servers: serverIds.map((id) => ({
       id,
       url: `https://${id}.customers.example:4443`,
-      caBundleFile: `certs/${id}.pem`,
+      caBundleFile: caFile(certs, id),
       ...((indexOf.get(id) ?? 0) % 3 === 0 ? { credentials: { parameterName: `/vb365/fleet/${id}` } } : {}),
       ...((indexOf.get(id) ?? 0) >= IN_VPC
         ? {
@@ -68,8 +69,7 @@ function synth(serverIds: readonly string[], certs: string, nag: boolean) {
     outdir,
     context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-asset-metadata': true },
   });
-  const config = resolveConfig(fleet(serverIds), (path) => readFileSync(join(certs, path), 'utf8'));
-  const stack = new MonitorStack(app, 'Fleet', { config, env });
+  const stack = new MonitorStack(app, 'Fleet', { config: fleet(serverIds, certs), env });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   app.synth();
   // Every template as CloudFormation receives it: the parent's and each nested stack's file.

@@ -1,23 +1,27 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App, type CfnElement, type Stack, aws_sqs as sqs, Validations } from 'aws-cdk-lib';
+import { join, relative } from 'node:path';
+import { App, type CfnElement, Stack, aws_sqs as sqs, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { MonitorStack } from '../../infra/monitor-stack.js';
+import { Vb365SyncMonitor } from '../../infra/sync-monitor.js';
 import { CONFIG_FILE_NAME, ENV, loadConfig, METRICS } from '../../lambda/config.js';
 import {
   createdSecretName,
   type MonitorConfig,
-  type ResolvedConfig,
+  MonitorConfigError,
   resolveConfig,
 } from '../../lambda/config-schema.js';
 import { grantsOf } from '../fixtures/iam-grants.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n';
 const env = { account: '123456789012', region: 'eu-west-1' };
+/** A CA bundle file, given by absolute path (a relative one is read from the working directory). */
+const CA_FILE = join(mkdtempSync(join(tmpdir(), 'ca-')), 'a.pem');
+writeFileSync(CA_FILE, PEM);
 
 const one: MonitorConfig = {
   servers: [
@@ -42,7 +46,7 @@ const three: MonitorConfig = {
       id: 'tenant-a',
       url: 'https://a.example.local:4443',
       credentials: { secretName: 'vb365/tenant-a' },
-      caBundleFile: 'certs/a.pem',
+      caBundleFile: CA_FILE,
     },
     {
       id: 'tenant-b',
@@ -72,17 +76,13 @@ function text(value: unknown): string {
   return '<token>';
 }
 
-function resolve(config: MonitorConfig): ResolvedConfig {
-  return resolveConfig(config, (path) => (path === 'certs/a.pem' ? PEM : undefined));
-}
-
 function synth(config: MonitorConfig) {
   const app = new App({
     outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
     // No bundling (fast); the asset metadata says where each function's code was staged.
     context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-asset-metadata': true },
   });
-  const stack = new MonitorStack(app, 'TestMonitor', { config: resolve(config), env });
+  const stack = new MonitorStack(app, 'TestMonitor', { config, env });
   return { app, stack, template: Template.fromStack(stack) };
 }
 
@@ -451,7 +451,7 @@ describe('MonitorStack — cdk-nag', () => {
   /** A fresh app with the AwsSolutions pack, not synthesized yet. */
   function nagged(config: MonitorConfig) {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new MonitorStack(app, 'NagMonitor', { config: resolve(config), env });
+    const stack = new MonitorStack(app, 'NagMonitor', { config, env });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     return { app, stack };
   }
@@ -486,17 +486,16 @@ describe('MonitorStack — cdk-nag', () => {
 describe('MonitorStack — configuration size', () => {
   it('deploys servers whose CA bundles would have overflowed a 4 KB environment', () => {
     const big = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(5000)}\n-----END CERTIFICATE-----\n`;
-    const config = resolveConfig(
-      {
-        servers: ['a', 'b', 'c'].map((id) => ({
-          id,
-          url: `https://${id}.example:4443`,
-          credentials: { create: true as const },
-          caBundleFile: 'big.pem',
-        })),
-      },
-      () => big,
-    );
+    const file = join(mkdtempSync(join(tmpdir(), 'ca-')), 'big.pem');
+    writeFileSync(file, big);
+    const config: MonitorConfig = {
+      servers: ['a', 'b', 'c'].map((id) => ({
+        id,
+        url: `https://${id}.example:4443`,
+        credentials: { create: true as const },
+        caBundleFile: file,
+      })),
+    };
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
     const stack = new MonitorStack(app, 'Big', { config, env });
 
@@ -592,7 +591,7 @@ describe('MonitorStack — credentials', () => {
   it('passes cdk-nag with a grant on a path, acknowledged with its reason', () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
     new MonitorStack(app, 'NagPaths', {
-      config: resolve({ servers: fleet(25, (id) => ({ parameterName: `/vb365/fleet/${id}` })) }),
+      config: { servers: fleet(25, (id) => ({ parameterName: `/vb365/fleet/${id}` })) },
       env,
     });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -764,7 +763,7 @@ describe('MonitorStack — chat and webhook delivery', () => {
 
   it('passes cdk-nag with the deliverer', () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
-    new MonitorStack(app, 'NagDelivery', { config: resolve(withChannels), env });
+    new MonitorStack(app, 'NagDelivery', { config: withChannels, env });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
     expect(() => app.synth()).not.toThrow();
@@ -846,7 +845,7 @@ describe("MonitorStack — the monitor's own alarms", () => {
 
   it('passes cdk-nag with the alarms topic, its subscriptions and the deliverer', () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
-    new MonitorStack(app, 'NagAlarms', { config: resolve(withDeliverer), env });
+    new MonitorStack(app, 'NagAlarms', { config: withDeliverer, env });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
     expect(() => app.synth()).not.toThrow();
@@ -885,3 +884,79 @@ function matches(policy: FilterPolicy, attributes: Record<string, string>): bool
     ),
   );
 }
+
+describe('Vb365SyncMonitor — the construct in a stack of your own', () => {
+  /** The construct as a user's app builds it: a plain stack, `new Vb365SyncMonitor(stack, 'Monitor', props)`. */
+  function own(props: MonitorConfig, stackName = 'TestMonitor') {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-asset-metadata': true } });
+    const stack = new Stack(app, stackName, { env });
+    return { stack, monitor: new Vb365SyncMonitor(stack, 'Monitor', props) };
+  }
+  const resourcesOf = (stack: Stack) =>
+    Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string; Properties?: unknown }>;
+
+  it('deploys the same resources under the same logical ids as MonitorStack (which adds only outputs)', () => {
+    const { stack } = own(three);
+
+    expect(resourcesOf(stack)).toEqual(resourcesOf(synth(three).stack));
+  });
+
+  it('names a created secret after its own stack', () => {
+    const { stack, monitor } = own(one, 'CustomerMonitoring');
+
+    expect(monitor.config.stackName).toBe('CustomerMonitoring');
+    Template.fromStack(stack).hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: createdSecretName('CustomerMonitoring', 'vb365-prod'),
+    });
+    expect(resolveConfig(JSON.parse(monitor.runtimeConfig)).servers[0]?.credentials).toEqual({
+      secretName: 'vb365-sync-monitor/CustomerMonitoring/vb365-prod',
+    });
+  });
+
+  it('reads a relative caBundleFile from the working directory', () => {
+    const { monitor } = own({
+      servers: [
+        {
+          id: 'a',
+          url: 'https://a.example:4443',
+          credentials: { secretName: 'a' },
+          caBundleFile: relative('.', CA_FILE),
+        },
+      ],
+    });
+
+    expect(monitor.config.servers[0]?.caBundle).toBe(PEM);
+  });
+
+  it('refuses invalid props with every problem at once, a stack key among them', () => {
+    const props = {
+      stackName: 'Mine',
+      env: { region: 'eu-west-1' },
+      servers: [{ id: 'a b', url: 'http://vb365:4443', credentials: {}, caBundleFile: 'missing.pem' }],
+      pollEveryMinutes: 0,
+    } as unknown as MonitorConfig;
+
+    const err = (() => {
+      try {
+        own(props);
+      } catch (e) {
+        return e;
+      }
+    })() as MonitorConfigError;
+
+    expect(err).toBeInstanceOf(MonitorConfigError);
+    expect(err.problems).toEqual([
+      expect.stringMatching(/^stackName: "Mine" — name the stack instead \(new Stack\(app, name\)\)/),
+      expect.stringMatching(/^env: \{"region":"eu-west-1"\} — give it to the stack instead/),
+      expect.stringMatching(/^servers\[0\]\.id: "a b" — /),
+      expect.stringMatching(/^servers\[0\]\.url: "http:\/\/vb365:4443" — use https:\/\//),
+      expect.stringMatching(/^servers\[0\]\.credentials: \{\} — give exactly one of/),
+      expect.stringMatching(/^pollEveryMinutes: 0 — /),
+      expect.stringMatching(/^servers\[0\]\.caBundleFile: "missing.pem" — the file cannot be read/),
+    ]);
+  });
+
+  it('refuses props that are not an object', () => {
+    expect(() => own(undefined as unknown as MonitorConfig)).toThrow(MonitorConfigError);
+  });
+});

@@ -271,6 +271,11 @@ export class HttpVb365Api implements Vb365Api {
     return this.#call(options, (ctx) => this.#resolveVersion(ctx));
   }
 
+  /** Logs in now (the version probe, then the password grant) and reads nothing: `doctor` checks the credentials alone. */
+  async login(options: CallOptions = {}): Promise<void> {
+    await this.#call(options, (ctx) => this.#currentToken(ctx));
+  }
+
   async listSessions(options: CallOptions = {}): Promise<SessionList> {
     return this.#call(options, async (ctx) => {
       const { label, exchange } = await this.#authorizedGet('RepositorySynchronizeSessions', ctx);

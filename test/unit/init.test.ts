@@ -1,0 +1,44 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES } from '../../lambda/domain/events.js';
+import { appFiles, ownPackageJson, pinnedVersions } from '../../local/init.js';
+
+describe('init: the versions the new app pins', () => {
+  it('finds the package.json named vb365-sync-monitor above the module, past any other', () => {
+    const root = mkdtempSync(join(tmpdir(), 'vb365-pkg-'));
+    const nested = join(root, 'dist', 'inner');
+    mkdirSync(nested, { recursive: true });
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'vb365-sync-monitor', version: '9.8.7' }));
+    writeFileSync(join(root, 'dist', 'package.json'), JSON.stringify({ type: 'module' }));
+
+    expect(ownPackageJson(nested)).toMatchObject({ version: '9.8.7' });
+    expect(() => ownPackageJson(mkdtempSync(join(tmpdir(), 'vb365-none-')))).toThrow(
+      /cannot find the package.json of vb365-sync-monitor/,
+    );
+  });
+
+  it('takes the exact pins of the development dependencies before the peer ranges', () => {
+    const versions = pinnedVersions({
+      name: 'vb365-sync-monitor',
+      version: '0.2.0',
+      devDependencies: { 'aws-cdk-lib': '2.276.0', 'aws-cdk': '2.1148.1' },
+      peerDependencies: { 'aws-cdk-lib': '^2.276.0', constructs: '^10.8.1' },
+    });
+
+    expect(versions).toEqual({ self: '0.2.0', awsCdkLib: '2.276.0', constructs: '^10.8.1', awsCdk: '2.1148.1' });
+    expect(() => pinnedVersions({ name: 'vb365-sync-monitor', version: '0.2.0' })).toThrow(/does not name aws-cdk-lib/);
+  });
+
+  it("the example recipient's event types are real ones, monitor.started and the setup and fleet news among them", () => {
+    const app = appFiles('x', { self: '0.2.0', awsCdkLib: '2.0.0', constructs: '10.0.0', awsCdk: '2.1.0' })['app.mjs'];
+    const listed = [...(app ?? '').matchAll(/^ {10}'([a-z_.]+)',$/gm)].map((m) => m[1]);
+
+    expect(listed.length).toBeGreaterThan(10);
+    for (const type of listed) expect(EVENT_TYPES).toContain(type);
+    expect(listed).toEqual(
+      expect.arrayContaining(['monitor.started', 'server.setup_required', 'monitor.server_not_polled', 'sync.failed']),
+    );
+  });
+});
