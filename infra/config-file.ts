@@ -21,6 +21,11 @@ export async function loadConfigFile(file: string): Promise<unknown> {
   try {
     module = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      throw new ConfigFileError(
+        `cannot load a ${extname(path)} file here: TypeScript configurations load in a checkout of the repository or on Node.js 22.18 or newer; otherwise use .json, or .mjs with \`export default config;\``,
+      );
+    }
     throw new ConfigFileError(`cannot load the file: ${firstLine(err)}`);
   }
   if (module.default === undefined) {

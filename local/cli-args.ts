@@ -30,7 +30,7 @@ export interface RunOptions {
 export const RUN_USAGE = `usage: vb365-sync-monitor run --server https://HOST:4443 [options]
        vb365-sync-monitor run --config FILE [--server-id ID] [options]
   --config FILE             take the server (URL, CA bundle, pin, API version, name) and the policy from a deployment
-                            configuration (.json or .ts), checked by the same schema as the synth; --server-id picks
+                            configuration (.json, .mjs or .ts), checked by the same schema as the synth; --server-id picks
                             the server when it lists several; options given here override it
   --ca FILE                 PEM CA bundle (or the server's self-signed certificate, if it names the --server host)
   --pin SHA256              SHA-256 fingerprint of the server certificate; alone, trusts exactly that certificate,

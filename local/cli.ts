@@ -34,7 +34,7 @@ const USAGE = `vb365-sync-monitor — alerts for Veeam Backup for Microsoft 365 
                                        check DNS, TCP, TLS, the API version, the login and the reads, one line each
   vb365-sync-monitor run --server URL  monitor a real VB365 server from this machine
   vb365-sync-monitor check-config [FILE]
-                                       check a deployment configuration (.json or .ts; default infra/monitor-config.ts)
+                                       check a deployment configuration (.json, .mjs or .ts; default infra/monitor-config.ts)
                                        with the schema the synth and the Lambda use: every problem as field: value — fix
   vb365-sync-monitor status [--table NAME | --state-dir DIR] [--server ID] [--all] [--json]
                                        sessions per server from the state table: state, progress, rate, ETA, age
@@ -50,7 +50,7 @@ const DEMO_USAGE = `usage: vb365-sync-monitor demo [--fast]
   --fast   no pause between cycles`;
 
 const CHECK_CONFIG_USAGE = `usage: vb365-sync-monitor check-config [FILE]
-  FILE  a deployment configuration, .json or .ts (default infra/monitor-config.ts)
+  FILE  a deployment configuration: .json, .mjs or .js (export default), or .ts (in a checkout, or on Node.js\n        22.18 or newer); default infra/monitor-config.ts, the repository's
   exit 0 when it is valid, 1 with every problem as field: value — fix`;
 
 const STATUS_USAGE = `usage: vb365-sync-monitor status (--table NAME | --state-dir DIR) [--server ID] [--all] [--json]
@@ -145,7 +145,7 @@ async function configOption(args: readonly string[]): Promise<ResolvedConfig | u
   const at = args.findIndex((a) => a === '--config' || a.startsWith('--config='));
   if (at < 0) return undefined;
   const file = args[at]?.startsWith('--config=') ? args[at].slice('--config='.length) : args[at + 1];
-  if (!file) throw new UsageError('--config needs a file: a deployment configuration (.json or .ts)');
+  if (!file) throw new UsageError('--config needs a file: a deployment configuration (.json, .mjs or .ts)');
   return readConfig(file);
 }
 

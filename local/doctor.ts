@@ -134,10 +134,15 @@ export async function runDoctor(
       const { error: err } = (await probe) as { error?: unknown };
       if (err !== undefined) {
         if (err instanceof UpstreamError && err.kind === 'tls') {
+          // With --pin the usual cause on a first check is the pin itself (mistyped, another server's): say both.
+          const pinned = options.pin && !options.ca;
+          const reason = pinned
+            ? `the certificate does not match --pin ${options.pin}: the server presents SHA-256 ${leaf?.fingerprint256 ?? '(unknown)'}`
+            : err.message;
           return {
             ok: false,
             detail: [`${seen.protocol}, NOT TRUSTED`, ...facts],
-            fix: `${err.message}. \`${certCommand}\` shows the certificate, writes its PEM and prints the --ca or --pin to use`,
+            fix: `${reason}. \`${certCommand}\` shows the certificate, writes its PEM and prints the --ca or --pin to use`,
           };
         }
         // Any other failure happened after the handshake: the API version check reports it.

@@ -9,10 +9,12 @@ import { UsageError } from './cli-args.js';
  * keeps their own configuration apart from the package (and upgrades it with `npm install vb365-sync-monitor@…`).
  */
 
-export const INIT_USAGE = `usage: vb365-sync-monitor init [DIR]
+export const INIT_USAGE = `usage: vb365-sync-monitor init [DIR] [--package SPEC]
   creates a CDK app in DIR (default: the current directory) that deploys the monitor with this package:
   package.json, cdk.json, app.mjs (the configuration, commented) and .gitignore; then prints the next steps.
-  It never overwrites a file: when one of them exists already, it writes nothing and exits 1.`;
+  It never overwrites a file: when one of them exists already, it writes nothing and exits 1.
+  --package SPEC   where npm installs vb365-sync-monitor from: a tarball (npm pack builds one in a checkout), or a
+                   version (default: this one's)`;
 
 /** The versions the scaffolded app pins: this package's own, and the CDK this package is built and tested with. */
 export interface PinnedVersions {
@@ -86,7 +88,7 @@ const EMAIL_EVENT_TYPES = [
 ];
 
 /** The files of a new app, by name. `name` is the npm name of the app's package.json. */
-export function appFiles(name: string, versions: PinnedVersions): Record<string, string> {
+export function appFiles(name: string, versions: PinnedVersions, packageSpec?: string): Record<string, string> {
   const packageJson = {
     name,
     private: true,
@@ -96,7 +98,7 @@ export function appFiles(name: string, versions: PinnedVersions): Record<string,
     dependencies: {
       'aws-cdk-lib': versions.awsCdkLib,
       constructs: versions.constructs,
-      'vb365-sync-monitor': versions.self,
+      'vb365-sync-monitor': packageSpec ?? versions.self,
     },
     devDependencies: { 'aws-cdk': versions.awsCdk },
   };
@@ -195,6 +197,8 @@ export function nextSteps(dir: string, cwd: string): string {
     'Next:',
     ...cd,
     '  npm install',
+    '  (vb365-sync-monitor not on your registry? install it from its tarball, which npm pack builds in a checkout:',
+    '   npm install ./vb365-sync-monitor-<version>.tgz, or run init with --package PATH-TO-THE-TARBALL)',
     '',
     '1. Edit app.mjs: your server (id, name, url), your email address. Trust its certificate and check the server',
     '   from this machine:',
@@ -212,8 +216,8 @@ export function nextSteps(dir: string, cwd: string): string {
     '   one for the alarms topic. Nothing is delivered before that: monitor.started, sent once after the first cycle,',
     '   reaches only the addresses confirmed by then.',
     '6. Verify, at any time: npx vb365-sync-monitor test-notification --topic-arn <TopicArn output>',
-    '   publishes one event marked as a test; "[VB365] Monitoring started on Contoso VB365 (TEST NOTIFICATION): …"',
-    '   arrives within a minute.',
+    '   publishes one sample event (about a sample server, Contoso VB365) marked as a test:',
+    '   "[VB365] Monitoring started on Contoso VB365 (TEST NOTIFICATION): …" arrives within a minute.',
     '',
   ].join('\n');
 }
@@ -221,14 +225,32 @@ export function nextSteps(dir: string, cwd: string): string {
 /** `vb365-sync-monitor init`. */
 export async function initCommand(args: readonly string[], cwd: string = process.cwd()): Promise<number> {
   let positionals: string[];
+  let values: { package?: string | undefined };
   try {
-    ({ positionals } = parseArgs({ args: [...args], options: {}, allowPositionals: true, strict: true }));
+    ({ positionals, values } = parseArgs({
+      args: [...args],
+      options: { package: { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    }));
   } catch (err) {
     throw new UsageError(`init: ${(err as Error).message}`);
   }
   if (positionals.length > 1) throw new UsageError(`init: one directory at most, not ${positionals.join(' ')}`);
   const dir = resolve(cwd, positionals[0] ?? '.');
-  const files = appFiles(npmName(dir), pinnedVersions());
+  // --package: where npm installs vb365-sync-monitor from (a tarball path, or a version); a path is kept relative to
+  // the app, so the folder can move with its tarball.
+  const spec = values.package;
+  const packageSpec =
+    spec === undefined
+      ? undefined
+      : /\.(tgz|tar\.gz)$/.test(spec) || spec.startsWith('.') || spec.startsWith('/')
+        ? `file:${relative(dir, resolve(cwd, spec)) || '.'}`
+        : spec;
+  if (spec !== undefined && packageSpec?.startsWith('file:') && !existsSync(resolve(cwd, spec))) {
+    throw new UsageError(`init: --package ${spec}: no such file (give the tarball npm pack wrote)`);
+  }
+  const files = appFiles(npmName(dir), pinnedVersions(), packageSpec);
   const present = Object.keys(files).filter((f) => existsSync(join(dir, f)));
   if (present.length > 0) {
     process.stderr.write(

@@ -113,7 +113,11 @@ describe('vb365-sync-monitor doctor', () => {
   it.each([
     ['a CA that did not issue it', 'wrong-ca', /refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/],
     ['no CA bundle and no pin', 'none', /refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/],
-    ['a pin of another certificate', 'wrong-pin', /changed: now SHA-256/],
+    [
+      'a pin of another certificate',
+      'wrong-pin',
+      /does not match --pin [0-9A-F:]+: the server presents SHA-256 [0-9A-F:]{95}\./,
+    ],
   ])('stops at TLS, before any request, when the certificate is not trusted: %s', async (_, trust, reason) => {
     const s = await simulator();
     const other = await generatePki({ caName: 'another CA' });

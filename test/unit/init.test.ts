@@ -41,4 +41,13 @@ describe('init: the versions the new app pins', () => {
       expect.arrayContaining(['monitor.started', 'server.setup_required', 'monitor.server_not_polled', 'sync.failed']),
     );
   });
+
+  it('pins vb365-sync-monitor to this version, or to what --package names (a tarball as a file: spec)', () => {
+    const versions = { self: '0.2.0', awsCdkLib: '2.0.0', constructs: '10.0.0', awsCdk: '2.1.0' };
+    const dependency = (spec?: string) =>
+      JSON.parse(appFiles('x', versions, spec)['package.json'] as string).dependencies['vb365-sync-monitor'];
+
+    expect(dependency()).toBe('0.2.0');
+    expect(dependency('file:../vb365-sync-monitor-0.2.0.tgz')).toBe('file:../vb365-sync-monitor-0.2.0.tgz');
+  });
 });
