@@ -248,6 +248,8 @@ export class Vb365SyncMonitor extends Construct {
         description: `vb365-sync-monitor: poll schedules of servers ${first + 1}-${first + chunk.length}`,
         suppressTemplateIndentation: true,
       });
+      // The schedules name their group by a literal: without this, CloudFormation may create them before it.
+      nested.node.addDependency(group);
       scheduleStacks.push(nested);
       for (const server of chunk) {
         schedules.set(
@@ -265,12 +267,15 @@ export class Vb365SyncMonitor extends Construct {
     this.scheduleStacks = scheduleStacks;
     // Servers not polled for heartbeatIntervals are announced by this check, inside the product (no alarm per server).
     const checker = functions.get('default') ?? ([...functions.values()][0] as lambda.Function);
+    // The fleet check reads every server's record at once; no other function needs to.
+    this.table.grant(checker, 'dynamodb:BatchGetItem');
     this.fleetCheck = new scheduler.Schedule(this, 'FleetCheck', {
       description: `Announce servers not polled for ${config.heartbeatIntervals} intervals, and their recovery`,
       schedule: scheduler.ScheduleExpression.rate(interval),
       scheduleGroup: group,
       target: target(checker, { fleetCheck: true }),
     });
+    this.fleetCheck.node.addDependency(group);
 
     for (const fn of functions.values()) {
       const logicalId = stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
@@ -493,8 +498,8 @@ export class Vb365SyncMonitor extends Construct {
       },
       ...network,
     });
-    // BatchGetItem: the fleet check reads every server's record.
-    this.table.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem', 'dynamodb:BatchGetItem');
+    // BatchGetItem only for the function that runs the fleet check (granted where it is chosen).
+    this.table.grant(fn, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:BatchWriteItem');
     this.topic.grantPublish(fn);
     acknowledgeBasicExecutionRole(fn);
     Validations.of(fn).acknowledge({

@@ -960,3 +960,45 @@ describe('Vb365SyncMonitor — the construct in a stack of your own', () => {
     expect(() => own(undefined as unknown as MonitorConfig)).toThrow(MonitorConfigError);
   });
 });
+
+describe('MonitorStack — the fleet check and the schedule group', () => {
+  it('grants BatchGetItem to the function that runs the fleet check only', () => {
+    const { stack, template } = synth(three);
+    const resources = template.toJSON().Resources as Record<
+      string,
+      {
+        Type: string;
+        Properties?: { Roles?: { Ref: string }[]; PolicyDocument?: { Statement: { Action: unknown }[] } };
+      }
+    >;
+    const roleOf = (placement: string) =>
+      stack.getLogicalId(
+        (stack.monitor.functions.get(placement) as { role: IConstruct }).role.node.defaultChild as CfnElement,
+      );
+    const actionsOf = (role: string) =>
+      Object.values(resources)
+        .filter((r) => r.Type === 'AWS::IAM::Policy' && r.Properties?.Roles?.some((x) => x.Ref === role))
+        .flatMap((r) => r.Properties?.PolicyDocument?.Statement.flatMap((st) => [st.Action].flat()) ?? []);
+    const fleetCheckTarget = JSON.stringify(
+      (resources[logicalId(stack, stack.monitor.fleetCheck)] as unknown as { Properties: { Target: { Arn: unknown } } })
+        .Properties.Target.Arn,
+    );
+
+    expect(fleetCheckTarget).toContain(logicalId(stack, stack.monitor.functions.get('default') as IConstruct));
+    expect(actionsOf(roleOf('default'))).toContain('dynamodb:BatchGetItem');
+    expect(actionsOf(roleOf('vpc-0123456789abcdef0'))).not.toContain('dynamodb:BatchGetItem');
+    expect(actionsOf(roleOf('vpc-0123456789abcdef0'))).toContain('dynamodb:Query');
+  });
+
+  it('creates the schedule group before any schedule: the nested stacks and the fleet check depend on it', () => {
+    const { stack, template } = synth(three);
+    const resources = template.toJSON().Resources as Record<string, { Type: string; DependsOn?: string[] }>;
+    const group = Object.entries(resources).find(([, r]) => r.Type === 'AWS::Scheduler::ScheduleGroup')?.[0];
+    const nested = Object.values(resources).filter((r) => r.Type === 'AWS::CloudFormation::Stack');
+
+    expect(group).toBeDefined();
+    expect(nested.length).toBeGreaterThan(0);
+    for (const r of nested) expect(r.DependsOn).toContain(group);
+    expect(resources[logicalId(stack, stack.monitor.fleetCheck)]?.DependsOn).toContain(group);
+  });
+});
