@@ -65,7 +65,7 @@ export function pinnedVersions(pkg: PackageJson = ownPackageJson()): PinnedVersi
 }
 
 /** The event types the example recipient receives: everything a person acts on, and the monitor's own news. */
-const EMAIL_EVENT_TYPES = [
+export const EMAIL_EVENT_TYPES = [
   'monitor.started',
   'sync.failed',
   'sync.stalled',

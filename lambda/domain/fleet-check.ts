@@ -3,7 +3,7 @@ import { StateConflictError, StateItemTooLargeError } from './errors.js';
 import type { MonitorEvent, ServerRef } from './events.js';
 import { checkFleet, type Heartbeat } from './fleet.js';
 import type { MaintenanceWindow } from './policy.js';
-import { publishInOrder } from './poll.js';
+import { acknowledgeOutboxes, publishInOrder } from './poll.js';
 import type { FleetStore, ItemWrite, Notifier } from './ports.js';
 import { type Envelope, type FleetEntry, leasedByOther } from './state.js';
 
@@ -140,27 +140,16 @@ export async function fleetCheckOnce(deps: FleetCheckDeps, signal?: AbortSignal)
   );
   for (const f of published.failed) problems.push(`publish ${f.eventId} failed: ${f.reason}`);
 
-  // Acknowledge: what was delivered leaves the outbox; the rest stays, unleased, for the next check.
-  let acks = 0;
-  let eventsPending = 0;
-  await Promise.all(
-    committed
-      .filter((c) => c.write.pending.length > 0)
-      .map((c) =>
-        limit(async () => {
-          const remaining = c.write.pending.filter((e) => !published.delivered.has(e.eventId));
-          eventsPending += remaining.length;
-          try {
-            await deps.store.write(c.serverId, { ...c.write, pending: remaining, lease: null }, c.version, call);
-            acks += 1;
-          } catch (err) {
-            // A lost acknowledgement only means the events are published again (at-least-once).
-            if (err instanceof StateItemTooLargeError) problems.push(err.message);
-            else if (!(err instanceof StateConflictError)) storeFailure ??= err;
-          }
-        }),
-      ),
+  // Acknowledge, as the poll cycle does: what was delivered leaves the outbox, the rest stays for the next check.
+  const ack = await acknowledgeOutboxes(
+    (c, acknowledged) => deps.store.write(c.serverId, acknowledged, c.version, call),
+    committed,
+    published.delivered,
+    limit,
   );
+  for (const { error } of ack.tooLarge) problems.push(error.message);
+  storeFailure ??= ack.storeFailure;
+  const { acks, eventsPending } = ack;
   if (storeFailure !== undefined) throw storeFailure;
   if (publishFailure !== undefined) throw publishFailure;
 

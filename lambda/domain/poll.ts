@@ -335,27 +335,15 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
   );
   for (const f of published.failed) problems.push({ message: `publish ${f.eventId} failed: ${f.reason}` });
 
-  // Acknowledge: what was delivered leaves the outbox; the rest stays, unleased, for the next cycle.
-  let acks = 0;
-  let eventsPending = 0;
-  await Promise.all(
-    committed
-      .filter((c) => c.write.pending.length > 0)
-      .map((c) =>
-        limit(async () => {
-          const remaining = c.write.pending.filter((e) => !published.delivered.has(e.eventId));
-          eventsPending += remaining.length;
-          try {
-            await deps.store.write(serverId, { ...c.write, pending: remaining, lease: null }, c.version, call);
-            acks += 1;
-          } catch (err) {
-            // A lost acknowledgement only means the events are published again (at-least-once).
-            if (err instanceof StateItemTooLargeError) problems.push(itemProblem(c.write.key, err));
-            else if (!(err instanceof StateConflictError)) storeFailure ??= err;
-          }
-        }),
-      ),
+  const ack = await acknowledgeOutboxes(
+    (c, acknowledged) => deps.store.write(serverId, acknowledged, c.version, call),
+    committed,
+    published.delivered,
+    limit,
   );
+  for (const c of ack.tooLarge) problems.push(itemProblem(c.write.key, c.error));
+  storeFailure ??= ack.storeFailure;
+  const { acks, eventsPending } = ack;
   if (storeFailure !== undefined) throw storeFailure;
   if (publishFailure !== undefined) throw publishFailure;
 
@@ -406,6 +394,46 @@ async function fetchEach<T>(
     ),
   );
   return new Map(entries);
+}
+
+/**
+ * Acknowledge: what was delivered leaves each committed item's outbox; the rest stays, unleased, for the next run. A
+ * lost acknowledgement only means the events are published again (at-least-once): a conflict is ignored, an item too
+ * large to store is that item's problem (`tooLarge`), any other store failure is returned for the caller to throw.
+ */
+export async function acknowledgeOutboxes<C extends { readonly write: ItemWrite }>(
+  write: (committed: C, acknowledged: ItemWrite) => Promise<unknown>,
+  committed: readonly C[],
+  delivered: ReadonlySet<string>,
+  limit: ReturnType<typeof pLimit>,
+): Promise<{
+  acks: number;
+  eventsPending: number;
+  tooLarge: { readonly write: ItemWrite; readonly error: StateItemTooLargeError }[];
+  storeFailure: unknown;
+}> {
+  let acks = 0;
+  let eventsPending = 0;
+  let storeFailure: unknown;
+  const tooLarge: { write: ItemWrite; error: StateItemTooLargeError }[] = [];
+  await Promise.all(
+    committed
+      .filter((c) => c.write.pending.length > 0)
+      .map((c) =>
+        limit(async () => {
+          const remaining = c.write.pending.filter((e) => !delivered.has(e.eventId));
+          eventsPending += remaining.length;
+          try {
+            await write(c, { ...c.write, pending: remaining, lease: null });
+            acks += 1;
+          } catch (err) {
+            if (err instanceof StateItemTooLargeError) tooLarge.push({ write: c.write, error: err });
+            else if (!(err instanceof StateConflictError)) storeFailure ??= err;
+          }
+        }),
+      ),
+  );
+  return { acks, eventsPending, tooLarge, storeFailure };
 }
 
 /**

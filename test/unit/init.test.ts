@@ -2,8 +2,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import shipped from '../../infra/monitor-config.js';
 import { EVENT_TYPES } from '../../lambda/domain/events.js';
-import { appFiles, ownPackageJson, pinnedVersions } from '../../local/init.js';
+import { appFiles, EMAIL_EVENT_TYPES, ownPackageJson, pinnedVersions } from '../../local/init.js';
 
 describe('init: the versions the new app pins', () => {
   it('finds the package.json named vb365-sync-monitor above the module, past any other', () => {
@@ -49,5 +50,9 @@ describe('init: the versions the new app pins', () => {
 
     expect(dependency()).toBe('0.2.0');
     expect(dependency('file:../vb365-sync-monitor-0.2.0.tgz')).toBe('file:../vb365-sync-monitor-0.2.0.tgz');
+  });
+
+  it("the example recipient gets what the repository's shipped configuration sends it (one list, not two that drift)", () => {
+    expect(EMAIL_EVENT_TYPES).toEqual(shipped.notifications?.emails?.[0]?.eventTypes);
   });
 });
