@@ -171,7 +171,10 @@ export class Vb365SyncMonitor extends Construct {
     });
     for (const recipient of config.notifications.emails) {
       const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(recipient.address));
-      (subscription.node.defaultChild as sns.CfnSubscription).filterPolicy = emailFilterPolicy(recipient.eventTypes);
+      (subscription.node.defaultChild as sns.CfnSubscription).filterPolicy = emailFilterPolicy(
+        recipient.eventTypes,
+        recipient.escalateAfterMinutes,
+      );
       // Unfiltered: an alarm carries no attributes, so any filter policy would drop it.
       this.alarmsTopic.addSubscription(new subscriptions.EmailSubscription(recipient.address));
     }
@@ -300,36 +303,56 @@ export class Vb365SyncMonitor extends Construct {
    */
   #deliverer(config: ResolvedConfig): lambda.Function | undefined {
     const n = config.notifications;
-    const only = (eventTypes: readonly EventType[] | undefined) => (eventTypes ? { eventTypes } : {});
+    const only = (c: { eventTypes?: readonly EventType[] | undefined; escalateAfterMinutes?: number | undefined }) => ({
+      ...(c.eventTypes ? { eventTypes: c.eventTypes } : {}),
+      ...(c.escalateAfterMinutes === undefined ? {} : { escalateAfterMinutes: c.escalateAfterMinutes }),
+    });
     const channels: Channel[] = [
       ...n.slackWebhookSecrets.map((c, i) => ({
         id: `slack-${i + 1}`,
         kind: 'slack' as const,
         secret: c.secretName,
-        ...only(c.eventTypes),
+        ...only(c),
         ...(c.mentions ? { mentions: c.mentions } : {}),
       })),
       ...n.teamsWebhookSecrets.map((c, i) => ({
         id: `teams-${i + 1}`,
         kind: 'teams' as const,
         secret: c.secretName,
-        ...only(c.eventTypes),
+        ...only(c),
       })),
       ...n.webhookSecrets.map((c, i) => ({
         id: `webhook-${i + 1}`,
         kind: 'webhook' as const,
         secret: c.secretName,
-        ...only(c.eventTypes),
+        ...only(c),
+      })),
+      ...n.slackAppChannels.map((c, i) => ({
+        id: `slackapp-${i + 1}`,
+        kind: 'slackApp' as const,
+        secret: c.secretName,
+        channelId: c.channelId,
+        ...only(c),
+        ...(c.mentions ? { mentions: c.mentions } : {}),
+      })),
+      ...n.pagerDutySecrets.map((c, i) => ({
+        id: `pagerduty-${i + 1}`,
+        kind: 'pagerduty' as const,
+        secret: c.secretName,
+        ...only(c),
       })),
     ];
     const qTopics: sns.Topic[] = [];
-    const qChannel = (id: string, eventTypes: readonly EventType[] | undefined): sns.Topic => {
+    const qChannel = (
+      id: string,
+      c: { eventTypes?: readonly EventType[] | undefined; escalateAfterMinutes?: number | undefined },
+    ): sns.Topic => {
       const topic = new sns.Topic(this, `QDeveloperTopic-${id}`, {
         displayName: `VB365 sync monitor - Amazon Q Developer ${id}`,
         masterKey: this.key,
         enforceSSL: true,
       });
-      channels.push({ id, kind: 'qdeveloper', topicArn: topic.topicArn, ...only(eventTypes) });
+      channels.push({ id, kind: 'qdeveloper', topicArn: topic.topicArn, ...only(c) });
       qTopics.push(topic);
       return topic;
     };
@@ -339,7 +362,7 @@ export class Vb365SyncMonitor extends Construct {
         slackChannelConfigurationName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
         slackWorkspaceId: c.workspaceId,
         slackChannelId: c.channelId,
-        notificationTopics: [qChannel(id, c.eventTypes)],
+        notificationTopics: [qChannel(id, c)],
         role: this.#qDeveloperRole(id),
         guardrailPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('CloudWatchReadOnlyAccess')],
         loggingLevel: chatbot.LoggingLevel.ERROR,
@@ -352,7 +375,7 @@ export class Vb365SyncMonitor extends Construct {
         teamsTenantId: c.tenantId,
         teamId: c.teamId,
         teamsChannelId: c.channelId,
-        snsTopicArns: [qChannel(id, c.eventTypes).topicArn],
+        snsTopicArns: [qChannel(id, c).topicArn],
         iamRoleArn: this.#qDeveloperRole(id).roleArn,
         guardrailPolicies: [
           Stack.of(this).formatArn({
@@ -807,7 +830,18 @@ function readSecretValue(secret: secretsmanager.ISecret, grantee: iam.IGrantable
  * event types also gets the groups of those types (attribute `groupType`), or a storm of the very failures they asked
  * for would reach them as nothing.
  */
-export function emailFilterPolicy(eventTypes: readonly EventType[] | undefined): Record<string, unknown> {
+export function emailFilterPolicy(
+  eventTypes: readonly EventType[] | undefined,
+  escalateAfterMinutes?: number | undefined,
+): Record<string, unknown> {
+  if (escalateAfterMinutes !== undefined) {
+    // Escalation: only incidents nobody acknowledged for that long (attribute `escalation`: the largest
+    // escalateAfterMinutes the incident reached), every event of theirs from `incident.escalated` on, grouped or not.
+    const escalated = { escalation: [{ numeric: ['>=', escalateAfterMinutes] }] };
+    return !eventTypes || eventTypes.length === 0
+      ? escalated
+      : { ...escalated, type: [...new Set([...eventTypes, 'incident.escalated'])] };
+  }
   const single = { grouped: [{ exists: false }] };
   if (!eventTypes || eventTypes.length === 0) return single;
   // Every message on the events topic has a `type` (alarms, which have none, go to the alarms topic).

@@ -7,9 +7,11 @@ import {
   MAINTENANCE_WINDOW_SETTING,
   type MaintenanceWindow,
   POLICY_SETTINGS,
+  type Policy,
   type PolicySettings,
   QUIET_HOURS_SETTING,
   type QuietHours,
+  toPolicy,
 } from './domain/policy.js';
 import { problemsOf, strictObject, wholeNumber } from './domain/validation.js';
 
@@ -191,12 +193,26 @@ const eventTypes = v.optional(
     v.description('Only these event types; default all.'),
   ),
 );
+/** Most minutes an escalation may wait (a week). */
+export const MAX_ESCALATE_AFTER_MINUTES = 7 * 24 * 60;
+const escalateAfterMinutes = v.optional(
+  wholeNumber(
+    1,
+    MAX_ESCALATE_AFTER_MINUTES,
+    'Escalation: this channel hears only of incidents still open and not acknowledged this many minutes after their first warning (`incident.escalated`, then the rest of each such incident); default: every event at once.',
+  ),
+);
 const EMAIL = strictObject({
   address: v.pipe(v.string('use an email address'), v.regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'use an email address')),
   eventTypes,
+  escalateAfterMinutes,
 });
 const SECRET_NAME_FIX = 'name a Secrets Manager secret';
-const webhookEntry = strictObject({ secretName: nonEmpty(SECRET_NAME_FIX), eventTypes });
+const webhookEntry = strictObject({ secretName: nonEmpty(SECRET_NAME_FIX), eventTypes, escalateAfterMinutes });
+const SLACK_CHANNEL_ID = v.pipe(
+  v.string(),
+  v.regex(/^[CG][A-Z0-9]{8,}$/, 'use the Slack channel id (C…), from the channel details'),
+);
 /** A channel: its secret's name, or an object with the name and options (checked as whichever it is). */
 const channelEntry = <S extends v.GenericSchema>(entry: S) =>
   v.lazy((input) => (typeof input === 'string' ? nonEmpty(SECRET_NAME_FIX) : entry));
@@ -207,18 +223,40 @@ const mention = v.optional(
     v.regex(/^((<!here>|<!channel>|<@[UW][A-Z0-9]+>|<!subteam\^S[A-Z0-9]+>)( (?=<))?)*$/, MENTIONS_FIX),
   ),
 );
+const slackMentions = v.optional(
+  v.pipe(
+    v.strictObject(
+      { info: mention, warning: mention, critical: mention },
+      'use the severities info, warning or critical',
+    ),
+    v.description('Mention per severity; default { critical: "<!here>" }.'),
+  ),
+);
 const slackEntry = strictObject({
   secretName: nonEmpty(SECRET_NAME_FIX),
   eventTypes,
-  mentions: v.optional(
-    v.pipe(
-      v.strictObject(
-        { info: mention, warning: mention, critical: mention },
-        'use the severities info, warning or critical',
-      ),
-      v.description('Mention per severity; default { critical: "<!here>" }.'),
+  escalateAfterMinutes,
+  mentions: slackMentions,
+});
+const slackAppEntry = strictObject({
+  secretName: v.pipe(
+    nonEmpty(SECRET_NAME_FIX),
+    v.description('Secrets Manager secret holding the Slack app\'s bot token ({"token":"xoxb-…"} or the bare token).'),
+  ),
+  channelId: v.pipe(SLACK_CHANNEL_ID, v.description('The channel the app posts to (invite the app there).')),
+  eventTypes,
+  escalateAfterMinutes,
+  mentions: slackMentions,
+});
+const pagerDutyEntry = strictObject({
+  secretName: v.pipe(
+    nonEmpty(SECRET_NAME_FIX),
+    v.description(
+      'Secrets Manager secret holding the Events API v2 integration (routing) key ({"routingKey":"…"} or the bare key).',
     ),
   ),
+  eventTypes,
+  escalateAfterMinutes,
 });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TEAMS_CHANNEL_FIX = 'use the channel id from the channel link (19%3a…%40thread.tacv2 or 19:…@thread.tacv2)';
@@ -227,6 +265,22 @@ const NOTIFICATIONS = strictObject({
   slackWebhookSecrets: v.optional(v.array(channelEntry(slackEntry)), []),
   teamsWebhookSecrets: v.optional(v.array(channelEntry(webhookEntry)), []),
   webhookSecrets: v.optional(v.array(channelEntry(webhookEntry)), []),
+  slackAppChannels: v.optional(
+    v.pipe(
+      v.array(slackAppEntry),
+      v.description(
+        'Slack apps: one thread per incident, its first message kept up to date (chat.postMessage, chat.update).',
+      ),
+    ),
+    [],
+  ),
+  pagerDutySecrets: v.optional(
+    v.pipe(
+      v.array(channelEntry(pagerDutyEntry)),
+      v.description('PagerDuty Events API v2: one PagerDuty incident per incident, triggered and resolved.'),
+    ),
+    [],
+  ),
   qDeveloperSlackChannels: v.optional(
     v.array(
       strictObject({
@@ -234,11 +288,9 @@ const NOTIFICATIONS = strictObject({
           v.string(),
           v.regex(/^T[A-Z0-9]{8,}$/, 'use the Slack workspace id (T…), from the Q Developer console'),
         ),
-        channelId: v.pipe(
-          v.string(),
-          v.regex(/^[CG][A-Z0-9]{8,}$/, 'use the Slack channel id (C…), from the channel details'),
-        ),
+        channelId: SLACK_CHANNEL_ID,
         eventTypes,
+        escalateAfterMinutes,
       }),
     ),
     [],
@@ -256,11 +308,23 @@ const NOTIFICATIONS = strictObject({
           v.check((id) => /^19:[A-Za-z0-9_.-]+@thread\.(tacv2|skype)$/.test(safeDecode(id)), TEAMS_CHANNEL_FIX),
         ),
         eventTypes,
+        escalateAfterMinutes,
       }),
     ),
     [],
   ),
 });
+
+const RUNBOOK_FIX = 'use an https:// link to your runbook page';
+const RUNBOOKS = v.pipe(
+  v.record(
+    v.picklist(EVENT_TYPES, `use event types from: ${EVENT_TYPES.join(', ')}`),
+    v.pipe(v.string(RUNBOOK_FIX), v.regex(/^https:\/\/[^\s/]+\S*$/, RUNBOOK_FIX), v.maxLength(1000, RUNBOOK_FIX)),
+  ),
+  v.description(
+    'Runbook link per event type, e.g. { "sync.failed": "https://wiki.example.com/vb365/sync-failed" }: a button in Slack and Teams, a PagerDuty link, a line in email.',
+  ),
+);
 
 /** Retention periods CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [
@@ -295,6 +359,7 @@ function monitorConfigSchema(allowHttpLoopback: boolean) {
     quietHours: v.optional(QUIET_HOURS_SETTING),
     maintenanceWindows: v.optional(v.array(MAINTENANCE_WINDOW_SETTING), []),
     notifications: v.optional(NOTIFICATIONS, {}),
+    runbooks: v.optional(RUNBOOKS, {}),
     logRetentionDays: v.optional(v.picklist(LOG_RETENTION_DAYS, `use one of ${LOG_RETENTION_DAYS.join(', ')}`), 90),
     heartbeatIntervals: v.optional(
       wholeNumber(
@@ -338,6 +403,8 @@ type DeepReadonly<T> = T extends (infer I)[]
 export type EmailRecipient = v.InferOutput<typeof EMAIL>;
 export type WebhookChannelEntry = v.InferOutput<typeof webhookEntry>;
 export type SlackChannelEntry = v.InferOutput<typeof slackEntry>;
+export type SlackAppChannelEntry = v.InferOutput<typeof slackAppEntry>;
+export type PagerDutyEntry = v.InferOutput<typeof pagerDutyEntry>;
 type Notifications = v.InferOutput<typeof NOTIFICATIONS>;
 export type QDeveloperSlackChannel = Notifications['qDeveloperSlackChannels'][number];
 export type QDeveloperTeamsChannel = Notifications['qDeveloperTeamsChannels'][number];
@@ -374,7 +441,11 @@ export interface ResolvedConfig {
     readonly webhookSecrets: readonly WebhookChannelEntry[];
     readonly qDeveloperSlackChannels: readonly QDeveloperSlackChannel[];
     readonly qDeveloperTeamsChannels: readonly QDeveloperTeamsChannel[];
+    readonly slackAppChannels: readonly SlackAppChannelEntry[];
+    readonly pagerDutySecrets: readonly PagerDutyEntry[];
   };
+  /** Runbook link per event type. */
+  readonly runbooks: Readonly<Partial<Record<EventType, string>>>;
   readonly logRetentionDays: number;
   readonly heartbeatIntervals: number;
   readonly metrics: 'fleet' | 'perServer';
@@ -536,7 +607,9 @@ export function resolveConfig(config: unknown, readFile?: ReadFile, options: Res
       n.teamsWebhookSecrets.length +
       n.webhookSecrets.length +
       n.qDeveloperSlackChannels.length +
-      n.qDeveloperTeamsChannels.length;
+      n.qDeveloperTeamsChannels.length +
+      n.slackAppChannels.length +
+      n.pagerDutySecrets.length;
     if (channels > MAX_CHANNELS) {
       bad(
         'notifications',
@@ -585,7 +658,10 @@ export function resolveConfig(config: unknown, readFile?: ReadFile, options: Res
         ...ch,
         channelId: encodeURIComponent(safeDecode(ch.channelId)),
       })),
+      slackAppChannels: c.notifications.slackAppChannels,
+      pagerDutySecrets: c.notifications.pagerDutySecrets.map(entry),
     },
+    runbooks: c.runbooks,
     logRetentionDays: c.logRetentionDays,
     heartbeatIntervals: c.heartbeatIntervals,
     metrics: c.metrics,
@@ -643,7 +719,39 @@ export function runtimeConfigOf(config: ResolvedConfig): MonitorConfig {
     })),
     heartbeatIntervals: config.heartbeatIntervals,
     metrics: config.metrics,
+    // The poll function escalates incidents (every channel's escalateAfterMinutes) and stamps runbook links.
+    notifications: {
+      emails: config.notifications.emails.map((e) => ({ ...e })),
+      slackWebhookSecrets: config.notifications.slackWebhookSecrets.map((e) => ({ ...e })),
+      teamsWebhookSecrets: config.notifications.teamsWebhookSecrets.map((e) => ({ ...e })),
+      webhookSecrets: config.notifications.webhookSecrets.map((e) => ({ ...e })),
+      qDeveloperSlackChannels: config.notifications.qDeveloperSlackChannels.map((e) => ({ ...e })),
+      qDeveloperTeamsChannels: config.notifications.qDeveloperTeamsChannels.map((e) => ({ ...e })),
+      slackAppChannels: config.notifications.slackAppChannels.map((e) => ({ ...e })),
+      pagerDutySecrets: config.notifications.pagerDutySecrets.map((e) => ({ ...e })),
+    },
+    runbooks: { ...config.runbooks },
   };
+}
+
+/** The rules' policy of a resolved configuration (the poll function's, and `run --config`'s). */
+export function policyOf(config: ResolvedConfig): Policy {
+  return toPolicy({
+    policy: config.policy,
+    digest: config.digestSetting,
+    quietHours: config.quietHours ?? undefined,
+    maintenanceWindows: config.maintenanceWindows,
+    runbooks: config.runbooks,
+    escalateAfterMinutes: escalationsOf(config.notifications),
+  });
+}
+
+/** Every `escalateAfterMinutes` of the configured channels and email recipients (the poll function escalates at each). */
+export function escalationsOf(notifications: ResolvedConfig['notifications']): number[] {
+  const all = Object.values(notifications).flatMap((list: readonly { escalateAfterMinutes?: number | undefined }[]) =>
+    list.map((c) => c.escalateAfterMinutes),
+  );
+  return [...new Set(all.filter((m): m is number => m !== undefined))].sort((a, b) => a - b);
 }
 
 /** The JSON Schema of the configuration, for editors (`"$schema"` in a JSON configuration file). */

@@ -5,12 +5,13 @@ import {
   type CredentialsRef,
   credentialsRefOf,
   MonitorConfigError,
+  policyOf,
   type ResolvedConfig,
   resolveConfig,
 } from './config-schema.js';
 import type { Channel } from './domain/delivery.js';
 import { EVENT_TYPES } from './domain/events.js';
-import { type Policy, toPolicy } from './domain/policy.js';
+import type { Policy } from './domain/policy.js';
 import type { ApiVersionSetting } from './domain/types.js';
 
 /**
@@ -65,6 +66,16 @@ export const DELIVERER_ENV = {
    * receiver with an internal CA). The deployment does not set it; local runs and tests do.
    */
   deliveryCaBundle: 'DELIVERY_CA_BUNDLE',
+  /**
+   * Optional, local runs and tests only (the deployment never sets it): the Slack Web API's base URL, e.g. a loopback
+   * stand-in's `https://127.0.0.1:PORT/api/`. @default https://slack.com/api/
+   */
+  slackApiUrl: 'SLACK_API_URL',
+  /**
+   * Optional, local runs and tests only (the deployment never sets it): the PagerDuty Events API v2 endpoint.
+   * @default https://events.pagerduty.com/v2/enqueue
+   */
+  pagerDutyEventsUrl: 'PAGERDUTY_EVENTS_URL',
 } as const;
 
 /** One VB365 server to watch. */
@@ -178,14 +189,7 @@ export function loadConfig(
         pinSha256: s.pinSha256,
       })),
     ),
-    policy: Object.freeze(
-      toPolicy({
-        policy: config.policy,
-        digest: config.digestSetting,
-        quietHours: config.quietHours ?? undefined,
-        maintenanceWindows: config.maintenanceWindows,
-      }),
-    ),
+    policy: Object.freeze(policyOf(config)),
     pollEveryMinutes: config.pollEveryMinutes,
     heartbeatIntervals: config.heartbeatIntervals,
     metrics: config.metrics,
@@ -198,18 +202,37 @@ export interface DelivererConfig {
   readonly channels: readonly Channel[];
   /** Extra PEM CA certificates for webhook receivers, added to Node's bundled roots. */
   readonly caBundle: string | undefined;
+  /** Slack Web API base URL override (local runs and tests); `undefined`: Slack's. */
+  readonly slackApiUrl: string | undefined;
+  /** PagerDuty Events API v2 endpoint override (local runs and tests); `undefined`: PagerDuty's. */
+  readonly pagerDutyEventsUrl: string | undefined;
 }
 
 const channelBase = {
   id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/)),
   eventTypes: v.optional(v.array(v.picklist(EVENT_TYPES))),
+  escalateAfterMinutes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_080))),
 };
+const mentions = v.optional(v.record(v.picklist(['info', 'warning', 'critical']), v.string()));
 const channelSchema = v.variant('kind', [
   v.object({
     ...channelBase,
     kind: v.picklist(['slack', 'teams', 'webhook']),
     secret: v.pipe(v.string(), v.minLength(1)),
-    mentions: v.optional(v.record(v.picklist(['info', 'warning', 'critical']), v.string())),
+    mentions,
+  }),
+  v.object({
+    ...channelBase,
+    kind: v.literal('slackApp'),
+    secret: v.pipe(v.string(), v.minLength(1)),
+    // A public (C…) or private (G… in older workspaces) channel id, as in the channel's "About" panel.
+    channelId: v.pipe(v.string(), v.regex(/^[CG][A-Z0-9]{6,}$/)),
+    mentions,
+  }),
+  v.object({
+    ...channelBase,
+    kind: v.literal('pagerduty'),
+    secret: v.pipe(v.string(), v.minLength(1)),
   }),
   v.object({
     ...channelBase,
@@ -245,6 +268,16 @@ export function loadDelivererConfig(env: Readonly<Record<string, string | undefi
   } else if (caBundle !== undefined && !caBundle.includes('-----BEGIN CERTIFICATE-----')) {
     problems.push(`${DELIVERER_ENV.deliveryCaBundle} must be PEM text with a "-----BEGIN CERTIFICATE-----" block`);
   }
+  const apiUrl = (name: string): string | undefined => {
+    const value = env[name]?.trim() || undefined;
+    if (value !== undefined && !/^https:\/\/[^\s/]+(\/\S*)?$/.test(value))
+      problems.push(
+        `${name}=${value} must be an https:// URL (it is for local runs and tests only; unset it otherwise)`,
+      );
+    return value;
+  };
+  const slackApiUrl = apiUrl(DELIVERER_ENV.slackApiUrl);
+  const pagerDutyEventsUrl = apiUrl(DELIVERER_ENV.pagerDutyEventsUrl);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ tableName, channels, caBundle });
+  return Object.freeze({ tableName, channels, caBundle, slackApiUrl, pagerDutyEventsUrl });
 }

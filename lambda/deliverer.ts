@@ -6,9 +6,11 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context, SNSEvent, SNSMessage } from 'aws-lambda';
 import { awsClientConfig } from './adapters/aws-clients.js';
 import { HttpChannelSender } from './adapters/channels/http-channel-sender.js';
+import { PagerDutyEvents } from './adapters/channels/pagerduty-events.js';
 import { SecretChannelTargets } from './adapters/channels/secret-channel-targets.js';
+import { SlackWebApi } from './adapters/channels/slack-web-api.js';
 import { SnsTopicPoster } from './adapters/channels/sns-topic-poster.js';
-import { DynamoDbDeliveryLog } from './adapters/dynamodb-delivery-log.js';
+import { DynamoDbDeliveryLog, DynamoDbSlackThreads } from './adapters/dynamodb-delivery-log.js';
 import { loadDelivererConfig } from './config.js';
 import { parseAlarm } from './domain/alarm.js';
 import { type DeliveryReport, deliverAlarm, deliverEvent, forwardOther } from './domain/delivery.js';
@@ -17,11 +19,17 @@ import type { MonitorEvent } from './domain/events.js';
 const logger = new Logger({ serviceName: 'vb365-sync-monitor-deliverer' });
 const config = loadDelivererConfig(process.env);
 const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
+const readSecret = async (name: string) => (await secrets.get(name, { maxAge: 300 })) as string | undefined;
+const dynamodb = new DynamoDBClient(awsClientConfig());
 const deps = {
-  targets: new SecretChannelTargets(async (name) => (await secrets.get(name, { maxAge: 300 })) as string | undefined),
+  targets: new SecretChannelTargets(readSecret),
   poster: new HttpChannelSender({ ca: config.caBundle }),
   topics: new SnsTopicPoster(new SNSClient(awsClientConfig())),
-  log: new DynamoDbDeliveryLog(new DynamoDBClient(awsClientConfig()), config.tableName),
+  // The API URLs are Slack's and PagerDuty's unless a local run or a test points them at a stand-in.
+  slack: new SlackWebApi(readSecret, { ca: config.caBundle, baseUrl: config.slackApiUrl }),
+  pagerDuty: new PagerDutyEvents(readSecret, { ca: config.caBundle, url: config.pagerDutyEventsUrl }),
+  threads: new DynamoDbSlackThreads(dynamodb, config.tableName),
+  log: new DynamoDbDeliveryLog(dynamodb, config.tableName),
   now: () => new Date(),
 };
 

@@ -100,6 +100,7 @@ async function fleetCheck(context: Context): Promise<FleetCheckSummary> {
       servers: config.servers.map((s) => ({ id: s.id, name: s.name, url: s.url })),
       heartbeat,
       maintenanceWindows: config.policy.maintenanceWindows,
+      runbooks: config.policy.runbooks,
       now: () => new Date(),
       owner: context.awsRequestId,
     },

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { credentialsInUrl, pinProblem, withoutUserinfo } from '../lambda/adapters/vb365/tls.js';
-import type { ResolvedConfig } from '../lambda/config-schema.js';
-import { DEFAULT_POLICY, type Policy, parseDuration, toPolicy } from '../lambda/domain/policy.js';
+import { policyOf, type ResolvedConfig } from '../lambda/config-schema.js';
+import { DEFAULT_POLICY, type Policy, parseDuration } from '../lambda/domain/policy.js';
 import { API_VERSIONS, type ApiVersionSetting } from '../lambda/domain/types.js';
 
 /** A mistake in how the CLI was called: exit code 2, one line, no stack trace. */
@@ -152,14 +152,7 @@ export function parseRunArgs(
     }
     return ms;
   };
-  const base = file
-    ? toPolicy({
-        policy: file.policy,
-        digest: file.digestSetting,
-        quietHours: file.quietHours ?? undefined,
-        maintenanceWindows: file.maintenanceWindows,
-      })
-    : DEFAULT_POLICY;
+  const base = file ? policyOf(file) : DEFAULT_POLICY;
   const stallAfterMs = duration('stall-after', base.stallAfterMs);
   const unreachableAfterMs = duration('unreachable-after', base.unreachableAfterMs);
   const graceRaw = values['vanish-grace'] as string | undefined;

@@ -214,6 +214,7 @@ export class FaultHarness {
         saveRepositoryNames: (...a) => box.store.saveRepositoryNames(...a),
         recordHistory: (...a) => box.store.recordHistory(...a),
         history: (...a) => box.store.history(...a),
+        requestAck: (...a) => box.store.requestAck(...a),
         write: async (serverId, item, expected, o) => {
           try {
             const version = await box.store.write(serverId, item, expected, o);

@@ -14,6 +14,7 @@ import { StateConflictError, StateItemTooLargeError, StateStoreError } from '../
 import type { MonitorEvent } from '../domain/events.js';
 import type { CallOptions, FleetStore, ItemKey, ItemWrite, StateStore } from '../domain/ports.js';
 import type {
+  AckRequest,
   Envelope,
   FleetEntry,
   Lease,
@@ -31,6 +32,8 @@ export { TABLE_SCHEMA };
 
 /** Repository names are refetched after this long (a rename shows up eventually). */
 const NAME_TTL_SECONDS = 30 * 86_400;
+/** An acknowledgement request is applied by the next cycle; kept a day in case cycles are late. */
+const ACK_TTL_SECONDS = 86_400;
 
 /** Requests and capacity this store used (for metrics and the benchmark). */
 export interface StoreStats {
@@ -86,6 +89,7 @@ export class DynamoDbStateStore implements StateStore, FleetStore {
     let server: Envelope<ServerRecord> | undefined;
     const sessions: Envelope<SessionRecord>[] = [];
     const repositories: RepositoryRecord[] = [];
+    const acks: AckRequest[] = [];
     let startKey: Record<string, AttributeValue> | undefined;
     this.stats.queries += 1;
     do {
@@ -111,10 +115,14 @@ export class DynamoDbStateStore implements StateStore, FleetStore {
         if (sk === 'SERVER') server = envelopeOf<ServerRecord>(item);
         else if (sk.startsWith('SESSION#')) sessions.push(envelopeOf<SessionRecord>(item));
         else if (sk.startsWith('REPO#')) repositories.push(JSON.parse(item.data?.S ?? '{}') as RepositoryRecord);
+        else if (sk.startsWith('ACK#') && Number(item[TABLE_SCHEMA.ttlAttribute]?.N ?? 0) * 1000 > Date.now()) {
+          // TTL deletes expired items only eventually: an expired request is ignored here.
+          acks.push(JSON.parse(item.data?.S ?? '{}') as AckRequest);
+        }
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return { server, sessions, repositories };
+    return acks.length > 0 ? { server, sessions, repositories, acks } : { server, sessions, repositories };
   }
 
   /** Ids of every server with state in the table (a Scan: for the `status` command, not for cycles). */
@@ -271,6 +279,19 @@ export class DynamoDbStateStore implements StateStore, FleetStore {
         [TABLE_SCHEMA.ttlAttribute]: { N: String(expiresAt) },
       })),
     );
+    await this.#putAll(fit, options);
+  }
+
+  async requestAck(serverId: string, ack: AckRequest, options: CallOptions = {}): Promise<void> {
+    const item = {
+      [TABLE_SCHEMA.partitionKey]: { S: partitionOf(serverId) },
+      [TABLE_SCHEMA.sortKey]: { S: `ACK#${ack.key}` },
+      data: { S: JSON.stringify(ack) },
+      [TABLE_SCHEMA.ttlAttribute]: { N: String(Math.floor(Date.parse(ack.at) / 1000) + ACK_TTL_SECONDS) },
+    };
+    const { fit, refused } = withinLimits([item]);
+    if (fit.length === 0)
+      throw new StateStoreError(`acknowledgement of ${ack.key.slice(0, 80)}: ${refused.join('; ')}`);
     await this.#putAll(fit, options);
   }
 

@@ -147,6 +147,13 @@ function rawEntryOf(event: MonitorEvent): PublishBatchRequestEntry {
   if (event.groupedIn) attributes.grouped = { DataType: 'String', StringValue: 'true' };
   // A group tells which type it stands for, so a recipient who filters on `sync.failed` still gets a storm of them.
   if (event.group) attributes.groupType = { DataType: 'String', StringValue: event.group.type };
+  // Incidents: subscribers can group by key; escalation recipients filter on how long it went unacknowledged.
+  if (event.incident) {
+    attributes.incidentKey = { DataType: 'String', StringValue: event.incident.key };
+    if (event.incident.escalatedAfterMinutes !== null) {
+      attributes.escalation = { DataType: 'Number', StringValue: String(event.incident.escalatedAfterMinutes) };
+    }
+  }
   return {
     Id: 'e0',
     // The event's strings are well-formed, but the renderer cuts texts: a cut must not leave half a surrogate pair.

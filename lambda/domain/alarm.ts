@@ -128,6 +128,8 @@ export function alarmViewOf(alarm: MonitorAlarm): EventView {
     lists: [],
     note: null,
     next,
+    runbookUrl: null,
+    incident: null,
     footer: [`Alarm message ${alarm.messageId}${alarm.changedAt ? ` at ${utc(alarm.changedAt)}` : ''}`],
   };
 }

@@ -28,6 +28,8 @@ export const EVENT_TYPES = [
   'monitor.grouped',
   'monitor.server_not_polled',
   'monitor.server_polled_again',
+  'incident.acknowledged',
+  'incident.escalated',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -61,6 +63,10 @@ export const SEVERITY: Readonly<Record<EventType, Severity>> = {
   // The monitor is blind to that server: nothing about its syncs reaches anyone until it is polled again.
   'monitor.server_not_polled': 'critical',
   'monitor.server_polled_again': 'info',
+  // Someone is on it: reminders and escalation stop.
+  'incident.acknowledged': 'info',
+  // Nobody acknowledged an open incident in time: louder channels hear of it (`incident.severity` says how bad).
+  'incident.escalated': 'warning',
 };
 
 export interface ServerRef {
@@ -244,10 +250,57 @@ export interface MonitorEvent {
   /** `monitor.server_not_polled` / `monitor.server_polled_again`: the gap in polling. */
   readonly polling?: PollingGap;
   /**
+   * The problem this event belongs to (absent on events that are no problem's: `monitor.started`, digests, summaries,
+   * groups). Channels that can thread or update (Slack apps, PagerDuty, Amazon Q Developer) keep one conversation per
+   * key.
+   */
+  readonly incident?: IncidentRef;
+  /** The runbook configured for this event type (`runbooks` in the configuration), if any. */
+  readonly runbookUrl?: string;
+  /**
    * Set on an event that a `monitor.grouped` event of the same cycle stands for: people's channels (email, chat) get
    * the group instead; machine consumers (`--json`, webhooks, SQS/Lambda subscribers) still get every event.
    */
   readonly groupedIn?: string;
+}
+
+/** What an incident is about. */
+export type IncidentSubject = 'repository' | 'session' | 'server' | 'certificate' | 'polling';
+
+/**
+ * An incident: one problem, from its first event to the one that ends it, across session restarts. Keys:
+ * - `<server>/repository/<repositoryId>/<openedAt>`: a repository from "syncing or out of sync" to "in sync again";
+ * - `<server>/session/<sessionId>/<openedAt>`: a session whose repository is unknown;
+ * - `<server>/server/<cause>/<since>`: the server cannot be used (`cause`: unreachable, auth, tls, unsupported, setup);
+ * - `<server>/certificate/<validTo>`: the API's certificate expires soon;
+ * - `<server>/polling/<since>`: the monitor stopped polling the server.
+ */
+export interface IncidentRef {
+  readonly key: string;
+  readonly subject: IncidentSubject;
+  /** ISO-8601 UTC: when the problem started (the time in the key). */
+  readonly openedAt: string;
+  /** After this event: `resolved` once the problem ended (sync completed, back in sync, recovered, polled again). */
+  readonly status: 'open' | 'resolved';
+  /** The worst severity among the incident's events so far, this one included. */
+  readonly severity: Severity;
+  /** `repository` and `session` incidents: the repository (its name as last known). */
+  readonly repository: { readonly id: string | null; readonly name: string | null } | null;
+  /** Who acknowledged it (`vb365-sync-monitor ack`); `null` while nobody did. Reminders and escalation stop. */
+  readonly acknowledged: IncidentAck | null;
+  /** The largest `escalateAfterMinutes` it reached unacknowledged; `null`: not escalated. */
+  readonly escalatedAfterMinutes: number | null;
+  /** `resolved`: whole seconds from `openedAt` to this event; `null` while open. */
+  readonly durationSeconds: number | null;
+  /** The incident's previous event (`incident.*` events: the one that shows its current state); `null`: none. */
+  readonly latest: { readonly type: EventType; readonly eventId: string; readonly occurredAt: string } | null;
+}
+
+export interface IncidentAck {
+  readonly by: string;
+  readonly reason: string | null;
+  /** ISO-8601 UTC. */
+  readonly at: string;
 }
 
 /**

@@ -1,6 +1,6 @@
 import pLimit from 'p-limit';
 import { StateConflictError, StateItemTooLargeError } from './errors.js';
-import type { MonitorEvent, ServerRef } from './events.js';
+import type { EventType, MonitorEvent, ServerRef } from './events.js';
 import { checkFleet, type Heartbeat } from './fleet.js';
 import type { MaintenanceWindow } from './policy.js';
 import { acknowledgeOutboxes, publishInOrder } from './poll.js';
@@ -15,6 +15,8 @@ export interface FleetCheckDeps {
   readonly heartbeat: Heartbeat;
   /** Planned maintenance (the policy's): servers in an active window are not announced. */
   readonly maintenanceWindows?: readonly MaintenanceWindow[] | undefined;
+  /** Runbook links per event type. */
+  readonly runbooks?: Readonly<Partial<Record<EventType, string>>> | undefined;
   readonly now: () => Date;
   /** Identifies this check in leases (e.g. the Lambda request id). */
   readonly owner: string;
@@ -85,6 +87,7 @@ export async function fleetCheckOnce(deps: FleetCheckDeps, signal?: AbortSignal)
     entries: new Map([...stored].filter(([id]) => !busy.has(id)).map(([id, e]) => [id, e.record])),
     polledAt,
     maintenanceWindows: deps.maintenanceWindows,
+    runbooks: deps.runbooks,
   });
 
   // Commit: every changed entry, plus any whose outbox still holds events from an earlier check.

@@ -1,5 +1,6 @@
 import { type EventType, eventId, type MonitorEvent, type PollingGap, SEVERITY, type ServerRef } from './events.js';
-import type { MaintenanceWindow } from './policy.js';
+import { pollingIncident } from './incidents.js';
+import type { MaintenanceWindow, Policy } from './policy.js';
 import type { FleetEntry, ServerRecord } from './state.js';
 
 /*
@@ -62,6 +63,8 @@ export interface FleetInput {
   readonly polledAt: ReadonlyMap<string, string>;
   /** Planned maintenance: a server in an active window is not announced (it is expected to be quiet). */
   readonly maintenanceWindows?: readonly MaintenanceWindow[] | undefined;
+  /** Runbook links per event type. */
+  readonly runbooks?: Policy['runbooks'] | undefined;
 }
 
 /** An entry that changed, with the events emitted for its server. */
@@ -133,6 +136,7 @@ export function checkFleet(input: FleetInput): FleetResult {
     const events: MonitorEvent[] = [];
     const emit = (type: EventType, polling: PollingGap) => {
       entry = { ...entry, sequence: entry.sequence + 1 };
+      const runbookUrl = input.runbooks?.[type];
       events.push({
         schemaVersion: 1,
         eventId: eventId(server.id, 'fleet', entry.sequence, type),
@@ -141,6 +145,14 @@ export function checkFleet(input: FleetInput): FleetResult {
         occurredAt: nowIso,
         server,
         polling,
+        // One incident per gap: opened by the announcement, resolved by the poll that ends it.
+        incident: pollingIncident(
+          server.id,
+          polling.since,
+          'critical',
+          type === 'monitor.server_polled_again' ? nowIso : null,
+        ),
+        ...(runbookUrl === undefined ? {} : { runbookUrl }),
       });
     };
     const gap = (since: string, last: string | null, again: string | null, ms: number): PollingGap => ({

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { type DigestSchedule, WEEKDAYS } from './digest.js';
+import type { EventType } from './events.js';
 import { strictObject, wholeNumber } from './validation.js';
 
 /** Non-critical events are held during these hours every day, and summarised when they end. */
@@ -58,6 +59,13 @@ export interface Policy {
    * one `monitor.grouped` message listing them instead of one message each; `null`: off. @default 10
    */
   readonly groupThreshold: number | null;
+  /** Runbook link per event type (`runbooks` in the configuration). @default {} */
+  readonly runbooks: Readonly<Partial<Record<EventType, string>>>;
+  /**
+   * Every `escalateAfterMinutes` of the configured channels, ascending: an open problem nobody acknowledged is
+   * escalated (`incident.escalated`) when it outlives each. @default [] (none)
+   */
+  readonly escalateAfterMinutes: readonly number[];
 }
 
 /*
@@ -204,6 +212,9 @@ export interface RuleSettings {
   readonly digest?: v.InferOutput<typeof DIGEST_SETTING> | undefined;
   readonly quietHours?: QuietHours | undefined;
   readonly maintenanceWindows?: readonly MaintenanceWindow[] | undefined;
+  readonly runbooks?: Readonly<Partial<Record<EventType, string>>> | undefined;
+  /** Of every channel that has one. */
+  readonly escalateAfterMinutes?: readonly number[] | undefined;
 }
 
 /** The rules' policy (milliseconds, `null` for off) from the settings as configured. */
@@ -230,6 +241,8 @@ export function toPolicy(settings: RuleSettings): Policy {
     quietHours: settings.quietHours ?? null,
     maintenanceWindows: settings.maintenanceWindows ?? [],
     groupThreshold: p.groupThreshold === 0 ? null : p.groupThreshold,
+    runbooks: settings.runbooks ?? {},
+    escalateAfterMinutes: [...new Set(settings.escalateAfterMinutes ?? [])].sort((a, b) => a - b),
   };
 }
 

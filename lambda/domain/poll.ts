@@ -4,6 +4,7 @@ import { StateConflictError, StateItemTooLargeError, UpstreamError } from './err
 import type { EventType, MonitorEvent, ServerRef } from './events.js';
 import { type Heartbeat, withPolledAt } from './fleet.js';
 import { needsImpact, withImpact } from './impact.js';
+import { incidentsChanged, withIncidents } from './incidents.js';
 import {
   evaluate,
   FETCH_FAILED,
@@ -205,6 +206,8 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       problems.push({ message: `listing the backup jobs (impact): ${err.message}` });
     }
   }
+  // Every event gets its incident (and acknowledgements and escalation are applied) before noise control holds any.
+  result = withIncidents(result, { now, server: deps.server, policy: deps.policy, acks: snapshot.acks });
   // Finished syncs go to the history whether or not quiet hours hold their message.
   const finished = result.sessions
     .flatMap((s) => s.events)
@@ -283,9 +286,9 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     }
   };
   // The order of the writes carries these guarantees (a crash or a lost race between two steps is then harmless):
-  // - held events and `monitor.grouped` events live only in the server record: it is written before any session that
-  //   has events, and those only if it was, so no session advances (nor is published marked `groupedIn`) without its
-  //   held or group event;
+  // - held events, `monitor.grouped` events and incidents live only in the server record: it is written before any
+  //   session that has events, and those only if it was, so no session advances (nor is published marked `groupedIn`)
+  //   without its held or group event, and no event carries an incident key its server record does not know;
   // - a baseline cycle ends with the server record (`initialized`, `aliveAt`): the sessions it discovers are written
   //   before it, and it only once they are stored, so an old session cannot look new (and be announced) next cycle.
   // Sessions discovered by a baseline carry no events; tracked sessions may (after a long gap), so they come last.
@@ -303,7 +306,7 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     if ((await commitAll(sessionWrites.filter(discovered))) && (await commitAll(serverWrite))) {
       await commitAll(sessionWrites.filter((w) => !discovered(w)));
     }
-  } else if (serverChanged && (heldChanged || grouped)) {
+  } else if (serverChanged && (heldChanged || grouped || incidentsChanged(snapshot.server?.record, result.server))) {
     if (await commitAll(serverWrite)) await commitAll(sessionWrites);
   } else {
     await commitAll(indexed);

@@ -1,6 +1,7 @@
 import type { HistoryEntry } from './digest.js';
 import type { MonitorEvent } from './events.js';
 import type {
+  AckRequest,
   Envelope,
   FleetEntry,
   Lease,
@@ -88,6 +89,8 @@ export interface StateStore {
   history(serverId: string, sinceIso: string, options?: CallOptions): Promise<HistoryEntry[]>;
   /** Caches repository names (unconditional; a lost race only costs a lookup). */
   saveRepositoryNames(serverId: string, names: readonly RepositoryRecord[], options?: CallOptions): Promise<void>;
+  /** Stores a request to acknowledge an incident (kept a day; `load` returns it in `acks`). */
+  requestAck(serverId: string, ack: AckRequest, options?: CallOptions): Promise<void>;
 }
 
 /**

@@ -34,6 +34,15 @@ const SLACK = { header: 150, text: 3000, field: 2000, fields: 10, error: 2800, i
 /** Q Developer: the description is cut at this length; list lines are fitted within it. */
 const Q_DESCRIPTION = 3500;
 
+/**
+ * A runbook URL as a link target: it comes from the configuration (trusted), but only an `https://` URL without
+ * characters that would end a link in Markdown or Slack mrkdwn, within Slack's 3000-character limit for a button URL,
+ * is used; anything else is left out.
+ */
+function linkable(url: string | null): string | null {
+  return url && url.length <= 3000 && /^https:\/\/[^\s<>|"'`()[\]]+$/.test(url) ? url : null;
+}
+
 /** Escapes text for Slack `mrkdwn`: `&`, `<`, `>` are the only characters Slack asks to escape. */
 export function slackEscape(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -155,7 +164,22 @@ function slackOf(v: EventView, severity: Severity, mentions: SlackMentions): Rec
     const lines = [...fit.lines, ...(fit.more > 0 ? [`… and ${fit.more} more`] : [])];
     blocks.push({ type: 'section', text: plain(`${l.title}\n${lines.join('\n')}`, SLACK.text) });
   }
+  if (v.incident) blocks.push({ type: 'context', elements: [plain(`Incident: ${v.incident}`, SLACK.field)] });
   if (v.next) blocks.push({ type: 'context', elements: [plain(`Next: ${v.next}`, SLACK.field)] });
+  const runbook = linkable(v.runbookUrl);
+  if (runbook) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: 'runbook',
+          text: { type: 'plain_text', text: 'Runbook', emoji: false },
+          url: runbook,
+        },
+      ],
+    });
+  }
   blocks.push({ type: 'context', elements: [plain(v.footer.join(' · '), SLACK.field)] });
   const mention = mentions[severity];
   return {
@@ -210,8 +234,10 @@ function teamsOf(v: EventView, severity: Severity): Record<string, unknown> {
       wrap: true,
     });
   }
+  if (v.incident) body.push({ type: 'TextBlock', text: md(`Incident: ${v.incident}`), wrap: true, isSubtle: true });
   if (v.next) body.push({ type: 'TextBlock', text: md(`Next: ${v.next}`), wrap: true, isSubtle: true });
   body.push({ type: 'TextBlock', text: md(v.footer.join(' · ')), wrap: true, isSubtle: true, size: 'Small' });
+  const runbook = linkable(v.runbookUrl);
   return {
     type: 'message',
     attachments: [
@@ -224,6 +250,7 @@ function teamsOf(v: EventView, severity: Severity): Record<string, unknown> {
           version: '1.4',
           msteams: { width: 'Full' },
           body,
+          ...(runbook ? { actions: [{ type: 'Action.OpenUrl', title: 'Runbook', url: runbook }] } : {}),
         },
       },
     ],
@@ -231,8 +258,9 @@ function teamsOf(v: EventView, severity: Severity): Record<string, unknown> {
 }
 
 /**
- * An Amazon Q Developer (AWS Chatbot) custom notification. `metadata.threadId` is the session id (the server id for
- * server events), so every update of one session lands in one thread.
+ * An Amazon Q Developer (AWS Chatbot) custom notification. `metadata.threadId` is the incident key, so every event of
+ * one problem lands in one thread across session restarts (events without an incident: the session id, else the server
+ * id). A configured runbook is one more next step, after our own.
  */
 export function qDeveloperNotification(event: MonitorEvent): Record<string, unknown> {
   const v = viewOf(event);
@@ -242,6 +270,7 @@ export function qDeveloperNotification(event: MonitorEvent): Record<string, unkn
     ...v.facts.map((f) => `*${md(f.label, 40)}:* ${md(f.value)}`),
     ...(v.error ? [`*Error:* ${md(v.error, 2000)}`] : []),
     ...(v.note ? [md(v.note)] : []),
+    ...(v.incident ? [`*Incident:* ${md(v.incident)}`] : []),
   ];
   // Lists share what the head leaves of the description, so each keeps its "… and N more" line.
   const share = Math.floor((Q_DESCRIPTION - head.join('\n').length) / Math.max(1, v.lists.length));
@@ -250,6 +279,12 @@ export function qDeveloperNotification(event: MonitorEvent): Record<string, unkn
     const fit = fitList(l, share - title.length - 1, 300, (i) => `• ${md(i, 300)}`);
     return [title, ...fit.lines, ...(fit.more > 0 ? [`… and ${fit.more} more`] : [])];
   });
+  const runbook = linkable(v.runbookUrl);
+  const nextSteps = [
+    ...(v.next ? [md(v.next, 500)] : []),
+    // The runbook URL comes from the configuration (trusted) and is kept as it is, so it stays a link.
+    ...(runbook ? [`Runbook: ${runbook}`] : []),
+  ];
   return {
     version: '1.0',
     source: 'custom',
@@ -258,7 +293,7 @@ export function qDeveloperNotification(event: MonitorEvent): Record<string, unkn
       textType: 'client-markdown',
       title: md(`${EMOJI[event.severity]} ${v.title}`, 200),
       description: truncate([...head, ...lists].join('\n'), Q_DESCRIPTION, '…'),
-      ...(v.next ? { nextSteps: [md(v.next, 500)] } : {}),
+      ...(nextSteps.length > 0 ? { nextSteps } : {}),
       keywords: [
         event.severity,
         event.type,
@@ -267,7 +302,7 @@ export function qDeveloperNotification(event: MonitorEvent): Record<string, unkn
       ],
     },
     metadata: {
-      threadId: event.session?.id ?? `server-${event.server.id}`,
+      threadId: event.incident?.key ?? event.session?.id ?? `server-${event.server.id}`,
       summary: md(v.title, 200),
       eventType: event.type,
       relatedResources: [event.server.url, ...(event.session?.repositoryId ? [event.session.repositoryId] : [])],

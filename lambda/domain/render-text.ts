@@ -34,6 +34,8 @@ const NEXT_STEP: Partial<Record<MonitorEvent['type'], string>> = {
     'Store the VB365 account in the credentials secret, e.g. aws secretsmanager put-secret-value --secret-id <secret> --secret-string \'{"username":"DOMAIN\\\\svc-vb365-monitor","password":"..."}\'. The next cycle picks it up; nothing else to do.',
   'monitor.server_not_polled':
     "Nothing about this server's syncs reaches you until it is polled again. Check its EventBridge Scheduler schedule (it exists and is enabled; a redeploy restores it), the schedules' dead-letter queue (the poll function could not be invoked: permissions, throttling), and the poll function's errors, throttles and logs for this server id in CloudWatch.",
+  'incident.escalated':
+    'Acknowledge it once someone is on it (vb365-sync-monitor ack <repository or incident key> --reason "…"): reminders and escalation stop.',
   'server.certificate_expiring':
     "Renew the REST API certificate in the VB365 console (Main menu > REST API), then update the monitor's CA bundle or pin if you set one.",
 };
@@ -127,6 +129,12 @@ export function titleOf(event: MonitorEvent): string {
     case 'monitor.server_polled_again':
       text = `${server} polled again`;
       break;
+    case 'incident.acknowledged':
+      text = `${incidentName(event)} acknowledged by ${event.incident?.acknowledged?.by ?? 'someone'}`;
+      break;
+    case 'incident.escalated':
+      text = `${incidentName(event)} not acknowledged for ${formatDuration((event.incident?.escalatedAfterMinutes ?? 0) * 60)}`;
+      break;
   }
   return text;
 }
@@ -157,7 +165,45 @@ const GROUP_NOUN: Readonly<Record<EventType, string>> = {
   'monitor.grouped': 'groups',
   'monitor.server_not_polled': 'servers not polled',
   'monitor.server_polled_again': 'servers polled again',
+  'incident.acknowledged': 'incidents acknowledged',
+  'incident.escalated': 'incidents escalated',
 };
+
+/** What an incident is about, in a few words: "Wasabi Archive on vbo-01", "vbo-01 (unreachable)". */
+export function incidentName(event: MonitorEvent): string {
+  const i = event.incident;
+  const server = event.server.name;
+  if (!i) return server;
+  switch (i.subject) {
+    case 'repository':
+    case 'session':
+      return `${i.repository?.name ?? i.repository?.id ?? 'a repository'} on ${server}`;
+    case 'server':
+      return `${server} (${i.key.split('/').at(-2) ?? 'server'})`;
+    case 'certificate':
+      return `${server} certificate`;
+    case 'polling':
+      return `${server} polling`;
+  }
+}
+
+/** The incident in one line: "open since 06:10 UTC (1h 5m), acknowledged by ana: on it" / "resolved after 2h 10m". */
+export function incidentLineOf(event: MonitorEvent): string | null {
+  const i = event.incident;
+  if (!i) return null;
+  const parts = [
+    i.status === 'resolved'
+      ? `resolved after ${formatDuration(i.durationSeconds ?? 0)}`
+      : `open since ${utc(i.openedAt)} (${formatDuration(Math.max(0, (Date.parse(event.occurredAt) - Date.parse(i.openedAt)) / 1000))})`,
+  ];
+  if (i.acknowledged) {
+    parts.push(`acknowledged by ${i.acknowledged.by}${i.acknowledged.reason ? `: ${i.acknowledged.reason}` : ''}`);
+  }
+  if (i.escalatedAfterMinutes !== null && i.status === 'open' && !i.acknowledged) {
+    parts.push(`escalated after ${formatDuration(i.escalatedAfterMinutes * 60)}`);
+  }
+  return parts.join(', ');
+}
 
 /** What every channel shows of an event, before any formatting. Values are raw (unescaped) text. */
 export interface EventView {
@@ -176,6 +222,10 @@ export interface EventView {
   readonly note: string | null;
   /** What a person should do next, if anything. */
   readonly next: string | null;
+  /** The runbook configured for the event's type, if any (shown as a link or button beside `next`). */
+  readonly runbookUrl: string | null;
+  /** The incident the event belongs to, in one line (see {@link incidentLineOf}); `null`: none. */
+  readonly incident: string | null;
   /** Ids, for support: event id, severity and time; session id. */
   readonly footer: readonly string[];
 }
@@ -256,6 +306,11 @@ export function viewOf(event: MonitorEvent): EventView {
       'No poll for',
       `${formatDuration(p.seconds)}, ${p.intervals} intervals of ${p.pollEveryMinutes} min (announced above ${p.heartbeatIntervals})`,
     );
+  }
+  if (event.type === 'incident.escalated' || event.type === 'incident.acknowledged') {
+    const latest = event.incident?.latest;
+    if (latest) fact('Latest', `${latest.type} at ${utc(latest.occurredAt)}`);
+    fact('Severity', event.incident?.severity);
   }
   if (event.problem && event.type !== 'server.certificate_expiring') {
     fact('Problem', event.problem.reason);
@@ -344,6 +399,7 @@ export function viewOf(event: MonitorEvent): EventView {
   }
   const footer = [`Event ${event.eventId} (${event.severity}) at ${utc(event.occurredAt)}`];
   if (s) footer.push(`Session ${s.id}`);
+  if (event.incident) footer.push(`Incident ${event.incident.key}`);
   return {
     title: titleOf(event),
     headline: headline(event),
@@ -353,6 +409,8 @@ export function viewOf(event: MonitorEvent): EventView {
     lists,
     note,
     next: NEXT_STEP[event.group?.type ?? event.type] ?? null,
+    runbookUrl: event.runbookUrl ?? null,
+    incident: incidentLineOf(event),
     footer,
   };
 }
@@ -373,7 +431,9 @@ export function textOf(event: MonitorEvent): string {
     lines.push('', `${l.title}:`, ...l.items.map((i) => `  - ${i}`));
     if (l.more > 0) lines.push(`  ... and ${l.more} more`);
   }
+  if (v.incident) lines.push('', `Incident: ${v.incident}`);
   if (v.next) lines.push('', `Next: ${v.next}`);
+  if (v.runbookUrl) lines.push(`Runbook: ${v.runbookUrl}`);
   lines.push('', ...v.footer);
   return lines.join('\n');
 }
@@ -429,6 +489,12 @@ function headline(event: MonitorEvent): string {
       return `${event.group?.total ?? 0} ${event.group ? GROUP_NOUN[event.group.type] : 'events'} on ${event.server.name} in one cycle; one message lists them.`;
     case 'monitor.server_not_polled':
       return `The monitor has NOT POLLED ${event.server.name} for ${formatDuration(event.polling?.seconds ?? 0)}: sync sessions on it are not being watched.`;
+    case 'incident.acknowledged': {
+      const a = event.incident?.acknowledged;
+      return `${a?.by ?? 'Someone'} acknowledged the incident about ${incidentName(event)}${a?.reason ? `: ${a.reason}` : ''}. Reminders and escalation stop; it closes when the problem ends.`;
+    }
+    case 'incident.escalated':
+      return `Nobody has acknowledged the incident about ${incidentName(event)} for ${formatDuration((event.incident?.escalatedAfterMinutes ?? 0) * 60)}: it is still open (${event.incident?.severity ?? 'warning'}).`;
     case 'monitor.server_polled_again':
       return `The monitor polls ${event.server.name} again, after ${formatDuration(event.polling?.seconds ?? 0)} without a poll; sync sessions on it are watched again.`;
   }

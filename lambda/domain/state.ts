@@ -1,5 +1,13 @@
 import type { Sample } from './estimate.js';
-import type { HeldSummary, MonitorEvent } from './events.js';
+import type {
+  EventType,
+  HeldSummary,
+  IncidentAck,
+  IncidentRef,
+  IncidentSubject,
+  MonitorEvent,
+  Severity,
+} from './events.js';
 import type { SessionState } from './types.js';
 
 /**
@@ -81,8 +89,42 @@ export interface ServerRecord {
    * between. Absent in records of older versions until their next cycle.
    */
   readonly polledAt?: string;
+  /**
+   * Incidents of this server by key: open ones, and resolved ones for a day (an ending event that comes a cycle late,
+   * such as `repository.in_sync` after `sync.completed`, joins the incident it ends instead of opening one).
+   */
+  readonly incidents?: Readonly<Record<string, IncidentEntry>>;
   /** Server-level events emitted so far. */
   readonly sequence: number;
+}
+
+/** What the monitor keeps about one incident (see {@link IncidentRef}). */
+export interface IncidentEntry {
+  readonly key: string;
+  readonly subject: IncidentSubject;
+  readonly openedAt: string;
+  readonly severity: Severity;
+  readonly repository: IncidentRef['repository'];
+  /** The incident's last event so far. */
+  readonly latest: { readonly type: EventType; readonly eventId: string; readonly occurredAt: string } | null;
+  readonly acknowledged: IncidentAck | null;
+  readonly escalatedAfterMinutes: number | null;
+  /** When it ended; `null` while open. */
+  readonly resolvedAt: string | null;
+  /** Its first warning or critical event (escalation counts from there); `null` while it is only news. */
+  readonly problemSince: string | null;
+}
+
+/**
+ * A request to acknowledge an incident (`vb365-sync-monitor ack`), stored beside the server's items; the next cycle
+ * applies it to the open incident with that key (once) and announces it with `incident.acknowledged`.
+ */
+export interface AckRequest {
+  readonly key: string;
+  readonly by: string;
+  readonly reason: string | null;
+  /** ISO-8601 UTC. */
+  readonly at: string;
 }
 
 /**
@@ -142,6 +184,8 @@ export interface ServerSnapshot {
   readonly server: Envelope<ServerRecord> | undefined;
   readonly sessions: readonly Envelope<SessionRecord>[];
   readonly repositories: readonly RepositoryRecord[];
+  /** Acknowledgements requested and not yet expired (a day); a cycle applies each once. */
+  readonly acks?: readonly AckRequest[];
 }
 
 export const INITIAL_SERVER: ServerRecord = {

@@ -2,6 +2,7 @@ import type { HistoryEntry } from '../../lambda/domain/digest.js';
 import { StateConflictError } from '../../lambda/domain/errors.js';
 import type { FleetStore, ItemWrite, StateStore } from '../../lambda/domain/ports.js';
 import type {
+  AckRequest,
   Envelope,
   FleetEntry,
   RepositoryRecord,
@@ -26,6 +27,7 @@ export class InMemoryStateStore implements StateStore, FleetStore {
   failNextWrites: unknown[] = [];
   /** While set, `saveRepositoryNames` throws it. */
   failRepositoryNames: unknown;
+  readonly acks = new Map<string, AckRequest>();
 
   async load(serverId: string): Promise<ServerSnapshot> {
     const envelope = <T>(s: Stored): Envelope<T> => ({
@@ -35,13 +37,19 @@ export class InMemoryStateStore implements StateStore, FleetStore {
       lease: s.write.lease,
     });
     const server = this.items.get(`${serverId}|server`);
+    const acks = [...this.acks.entries()].filter(([k]) => k.startsWith(`${serverId}|`)).map(([, a]) => a);
     return {
       server: server ? envelope<ServerRecord>(server) : undefined,
       sessions: [...this.items.entries()]
         .filter(([k]) => k.startsWith(`${serverId}|session|`))
         .map(([, s]) => envelope<SessionRecord>(s)),
       repositories: [...this.names.entries()].filter(([k]) => k.startsWith(`${serverId}|`)).map(([, r]) => r),
+      ...(acks.length > 0 ? { acks } : {}),
     };
+  }
+
+  async requestAck(serverId: string, ack: AckRequest): Promise<void> {
+    this.acks.set(`${serverId}|${ack.key}`, structuredClone(ack));
   }
 
   async recordHistory(serverId: string, entries: readonly HistoryEntry[], expiresAt: number): Promise<void> {

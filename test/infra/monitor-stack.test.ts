@@ -13,6 +13,7 @@ import {
   createdSecretName,
   type MonitorConfig,
   MonitorConfigError,
+  policyOf,
   resolveConfig,
 } from '../../lambda/config-schema.js';
 import { grantsOf } from '../fixtures/iam-grants.js';
@@ -223,6 +224,7 @@ describe('MonitorStack — one server', () => {
         'server.unreachable',
         'monitor.server_not_polled',
         'monitor.server_polled_again',
+        'sync.failed, escalated at 30',
       ],
       'all@example.com': [
         'sync.failed',
@@ -232,7 +234,35 @@ describe('MonitorStack — one server', () => {
         'sync.started',
         'monitor.server_not_polled',
         'monitor.server_polled_again',
+        'sync.failed, escalated at 30',
+        'incident.escalated at 30',
+        'incident.escalated at 120',
+        'sync.completed, escalated at 120',
       ],
+    });
+  });
+
+  it('gives an escalation recipient only incidents nobody acknowledged for that long, from their escalation on', () => {
+    const { stack, template } = synth({
+      ...one,
+      notifications: {
+        emails: [
+          { address: 'duty@example.com', escalateAfterMinutes: 60 },
+          { address: 'cio@example.com', escalateAfterMinutes: 120, eventTypes: ['sync.completed'] },
+        ],
+      },
+    });
+    const policies = subscriptionsOf(template, logicalId(stack, stack.monitor.topic), 'email')
+      .map((p) => p as { Endpoint: string; FilterPolicy: FilterPolicy })
+      .map((p) => [p.Endpoint, p.FilterPolicy] as const);
+    const gets = (policy: FilterPolicy | undefined) =>
+      Object.entries(MESSAGES)
+        .filter(([, attributes]) => policy !== undefined && matches(policy, attributes))
+        .map(([name]) => name);
+
+    expect(Object.fromEntries(policies.map(([endpoint, policy]) => [endpoint, gets(policy)]))).toEqual({
+      'duty@example.com': ['incident.escalated at 120', 'sync.completed, escalated at 120'],
+      'cio@example.com': ['incident.escalated at 120', 'sync.completed, escalated at 120'],
     });
   });
 
@@ -761,9 +791,67 @@ describe('MonitorStack — chat and webhook delivery', () => {
     });
   });
 
-  it('passes cdk-nag with the deliverer', () => {
+  it('gives the deliverer Slack app and PagerDuty channels and every escalation, reading only their secrets', () => {
+    const config: MonitorConfig = {
+      ...one,
+      notifications: {
+        slackWebhookSecrets: [{ secretName: 'vb365/slack-ops', escalateAfterMinutes: 240 }],
+        slackAppChannels: [
+          { secretName: 'vb365/slack-bot', channelId: 'C0123ABCDEF' },
+          {
+            secretName: 'vb365/slack-bot',
+            channelId: 'C0999ZZZZZZ',
+            escalateAfterMinutes: 30,
+            eventTypes: ['sync.failed'],
+          },
+        ],
+        pagerDutySecrets: [{ secretName: 'vb365/pagerduty', escalateAfterMinutes: 60 }],
+      },
+    };
+    const synthesized = synth(config);
+    const fns = Object.values(synthesized.template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    }[];
+    const deliverer = fns.find((f) => f.Properties.Environment.Variables.CHANNELS !== undefined);
+
+    expect(JSON.parse(text(deliverer?.Properties.Environment.Variables.CHANNELS))).toEqual([
+      { id: 'slack-1', kind: 'slack', secret: 'vb365/slack-ops', escalateAfterMinutes: 240 },
+      { id: 'slackapp-1', kind: 'slackApp', secret: 'vb365/slack-bot', channelId: 'C0123ABCDEF' },
+      {
+        id: 'slackapp-2',
+        kind: 'slackApp',
+        secret: 'vb365/slack-bot',
+        channelId: 'C0999ZZZZZZ',
+        eventTypes: ['sync.failed'],
+        escalateAfterMinutes: 30,
+      },
+      { id: 'pagerduty-1', kind: 'pagerduty', secret: 'vb365/pagerduty', escalateAfterMinutes: 60 },
+    ]);
+    const secrets = grantsOf(config, 'CHANNELS')['secretsmanager:GetSecretValue'];
+    expect([...new Set(secrets)].sort()).toEqual([
+      'secret vb365/pagerduty',
+      'secret vb365/slack-bot',
+      'secret vb365/slack-ops',
+    ]);
+    // The poll function escalates at each channel's minutes: they travel in its configuration file.
+    const [poll] = [...pollFunctions(synthesized).values()];
+    if (!poll) throw new Error('no poll function');
+    expect(policyOf(resolveConfig(JSON.parse(configFileOf(synthesized, poll)))).escalateAfterMinutes).toEqual([
+      30, 60, 240,
+    ]);
+  });
+
+  it('passes cdk-nag with the deliverer and every kind of channel', () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { 'aws:cdk:bundling-stacks': [] } });
-    new MonitorStack(app, 'NagDelivery', { config: withChannels, env });
+    const every: MonitorConfig = {
+      ...withChannels,
+      notifications: {
+        ...withChannels.notifications,
+        slackAppChannels: [{ secretName: 'vb365/slack-bot', channelId: 'C0123ABCDEF', escalateAfterMinutes: 30 }],
+        pagerDutySecrets: ['vb365/pagerduty'],
+      },
+    };
+    new MonitorStack(app, 'NagDelivery', { config: every, env });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
     expect(() => app.synth()).not.toThrow();
@@ -865,6 +953,10 @@ const MESSAGES: Record<string, Record<string, string>> = {
   'sync.started': { type: 'sync.started', severity: 'info' },
   'monitor.server_not_polled': { type: 'monitor.server_not_polled', severity: 'critical' },
   'monitor.server_polled_again': { type: 'monitor.server_polled_again', severity: 'info' },
+  'sync.failed, escalated at 30': { type: 'sync.failed', severity: 'critical', escalation: '30' },
+  'incident.escalated at 30': { type: 'incident.escalated', severity: 'warning', escalation: '30' },
+  'incident.escalated at 120': { type: 'incident.escalated', severity: 'warning', escalation: '120' },
+  'sync.completed, escalated at 120': { type: 'sync.completed', severity: 'info', escalation: '120' },
 };
 
 /**
@@ -880,9 +972,18 @@ function matches(policy: FilterPolicy, attributes: Record<string, string>): bool
     (rules as unknown[]).some((rule) =>
       typeof rule === 'string'
         ? attributes[key] === rule
-        : (rule as { exists: boolean }).exists === (attributes[key] !== undefined),
+        : 'numeric' in (rule as object)
+          ? numericMatch((rule as { numeric: [string, number] }).numeric, attributes[key])
+          : (rule as { exists: boolean }).exists === (attributes[key] !== undefined),
     ),
   );
+}
+
+/** SNS numeric matching, the operators the monitor uses (`>=`); an absent attribute never matches. */
+function numericMatch([op, bound]: [string, number], value: string | undefined): boolean {
+  if (value === undefined) return false;
+  if (op !== '>=') throw new Error(`numeric operator ${op} not modelled here`);
+  return Number(value) >= bound;
 }
 
 describe('Vb365SyncMonitor — the construct in a stack of your own', () => {

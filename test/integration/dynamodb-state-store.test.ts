@@ -226,7 +226,8 @@ describe(`DynamoDbStateStore (${inject('ddbEngine')})`, () => {
 
     expect(notifier.types().sort()).toEqual(['monitor.started', 'sync.started', 'sync.started', 'sync.started']);
     expect(x.eventsPublished + y.eventsPublished).toBe(3);
-    expect(x.conflicts + y.conflicts).toBeGreaterThanOrEqual(3);
+    // The loser stops at its first lost write: the server record, where the syncs' incidents open, comes first.
+    expect(x.conflicts + y.conflicts).toBeGreaterThanOrEqual(1);
   });
 });
 

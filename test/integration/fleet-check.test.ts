@@ -160,6 +160,7 @@ describe('fleet check through the poll handler ({"fleetCheck": true}; real SDK c
       type: 'monitor.server_not_polled',
       severity: 'critical',
       serverId: 'silent',
+      incidentKey: `silent/polling/${halfAnHourAgo}`,
     });
     expect(message?.subject).toBe('[VB365] VB365 silent not polled for 30m');
     const published = JSON.parse(message?.message ?? '{}') as { default: string; email: string };
@@ -181,7 +182,13 @@ describe('fleet check through the poll handler ({"fleetCheck": true}; real SDK c
     expect(check).toMatchObject({ notPolled: 0, eventsPublished: 1 });
     expect(fleetEvents()).toEqual(['silent monitor.server_not_polled', 'silent monitor.server_polled_again']);
     const recovery = sns.received.at(-1);
-    expect(recovery?.attributes).toEqual({ type: 'monitor.server_polled_again', severity: 'info', serverId: 'silent' });
+    // The same incident key as the announcement: a subscriber groups the two.
+    expect(recovery?.attributes).toEqual({
+      type: 'monitor.server_polled_again',
+      severity: 'info',
+      serverId: 'silent',
+      incidentKey: sns.received.find((m) => m.attributes.type === 'monitor.server_not_polled')?.attributes.incidentKey,
+    });
     expect(JSON.parse(JSON.parse(recovery?.message ?? '{}').default)).toMatchObject({
       eventId: 'silent/fleet/2/monitor.server_polled_again',
       polling: { seconds: expect.any(Number), polledAgainAt: expect.any(String) },

@@ -7,6 +7,7 @@ import {
   MAX_CREATED_SECRETS,
   type MonitorConfig,
   MonitorConfigError,
+  policyOf,
   resolveConfig,
   runtimeConfigOf,
 } from '../../lambda/config-schema.js';
@@ -267,6 +268,31 @@ describe('resolveConfig', () => {
       'notifications.slackWebhookSecrets[].mentions',
       { ...base, notifications: { slackWebhookSecrets: [{ secretName: 's', mentions: { critical: '@here' } }] } },
       'notifications.slackWebhookSecrets[0].mentions.critical: "@here" — use <!here>, <!channel>',
+    ],
+    [
+      'notifications.slackAppChannels[].channelId',
+      { ...base, notifications: { slackAppChannels: [{ secretName: 'bot', channelId: '#vb365' }] } },
+      'notifications.slackAppChannels[0].channelId: "#vb365" — use the Slack channel id (C…)',
+    ],
+    [
+      'notifications.pagerDutySecrets[].escalateAfterMinutes',
+      { ...base, notifications: { pagerDutySecrets: [{ secretName: 'pd', escalateAfterMinutes: 0 }] } },
+      'notifications.pagerDutySecrets[0].escalateAfterMinutes: 0 — use a whole number from 1 to 10080',
+    ],
+    [
+      'notifications.emails[].escalateAfterMinutes',
+      { ...base, notifications: { emails: [{ address: 'a@b.co', escalateAfterMinutes: 7.5 }] } },
+      'notifications.emails[0].escalateAfterMinutes: 7.5 — use a whole number',
+    ],
+    [
+      'runbooks (event type)',
+      { ...base, runbooks: { 'sync.exploded': 'https://wiki.example.com/x' } },
+      'runbooks.sync.exploded',
+    ],
+    [
+      'runbooks (link)',
+      { ...base, runbooks: { 'sync.failed': 'http://wiki.example.com/x' } },
+      'runbooks.sync.failed: "http://wiki.example.com/x" — use an https:// link to your runbook page',
     ],
     [
       'notifications.slackWebhookSecrets[].mentions (severity)',
@@ -645,14 +671,22 @@ describe('resolveConfig', () => {
         policy: { stallAfterMinutes: 90, milestones: [75, 25] },
         digest: { weekday: 'Friday', time: '16:30', timeZone: 'Europe/Paris' },
         quietHours: { timeZone: 'Europe/Berlin', start: '22:00', end: '07:00' },
-        notifications: { emails: [{ address: 'ops@example.com' }] },
+        notifications: {
+          emails: [{ address: 'ops@example.com' }, { address: 'duty@example.com', escalateAfterMinutes: 60 }],
+          pagerDutySecrets: [{ secretName: 'pd/key', escalateAfterMinutes: 30 }],
+        },
+        runbooks: { 'sync.failed': 'https://wiki.example.com/vb365/sync-failed' },
       },
       read,
     );
     const file = JSON.parse(JSON.stringify(runtimeConfigOf(resolved)));
     const reread = resolveConfig(file);
 
-    expect(file).not.toHaveProperty('notifications');
+    // The poll function escalates at every channel's minutes and stamps the runbook links: both travel in the file.
+    expect(policyOf(reread)).toMatchObject({
+      escalateAfterMinutes: [30, 60],
+      runbooks: { 'sync.failed': 'https://wiki.example.com/vb365/sync-failed' },
+    });
     expect(file.servers[0]).toMatchObject({
       caBundle: PEM,
       credentials: { secretName: 'vb365-sync-monitor/Prod/vb365-prod' },

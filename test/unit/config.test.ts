@@ -122,6 +122,12 @@ describe('loadConfig', () => {
       pollEveryMinutes: 10,
       heartbeatIntervals: 4,
       metrics: 'perServer',
+      notifications: {
+        slackAppChannels: [{ secretName: 'slack/bot', channelId: 'C0123456789', escalateAfterMinutes: 15 }],
+        pagerDutySecrets: [{ secretName: 'pd/key', escalateAfterMinutes: 45 }, 'pd/other'],
+        emails: [{ address: 'boss@example.com', escalateAfterMinutes: 45 }],
+      },
+      runbooks: { 'repository.out_of_sync': 'https://wiki.example.com/vb365#out-of-sync' },
     });
 
     expect(config.policy).toEqual({
@@ -147,6 +153,8 @@ describe('loadConfig', () => {
           servers: ['vb365-prod'],
         },
       ],
+      runbooks: { 'repository.out_of_sync': 'https://wiki.example.com/vb365#out-of-sync' },
+      escalateAfterMinutes: [15, 45],
     });
     expect(config.servers.map((s) => s.credentials)).toEqual([
       { kind: 'secret', secretId: 'vb365/prod' },

@@ -1,19 +1,30 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type MonitorAlarm, parseAlarm } from '../../lambda/domain/alarm.js';
 import {
+  accepts,
   bodyFor,
   type Channel,
   type ChannelPoster,
   type ChannelTarget,
+  type DeliveryDeps,
   deliverAlarm,
   deliverEvent,
+  eventOrder,
   forwardOther,
+  type PagerDutyApi,
+  type PagerDutyChannel,
+  type SlackApi,
+  type SlackAppChannel,
+  type SlackContent,
+  type SlackMessageRef,
   type TopicPoster,
 } from '../../lambda/domain/delivery.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
-import type { MonitorEvent } from '../../lambda/domain/events.js';
+import type { EventType, MonitorEvent } from '../../lambda/domain/events.js';
+import type { PagerDutyEvent } from '../../lambda/domain/render-pagerduty.js';
 import { sampleAlarm, sampleEvent } from '../../local/sample-events.js';
-import { InMemoryDeliveryLog } from '../fakes/in-memory-delivery-log.js';
+import { InMemoryDeliveryLog, InMemorySlackThreads } from '../fakes/in-memory-delivery-log.js';
+import { INCIDENT_KEY, incidentEvent, resyncIncident } from '../fixtures/incident-events.js';
 
 /** Poster that records what it posted and fails for channels told to. */
 class RecordingPoster implements ChannelPoster {
@@ -340,3 +351,396 @@ describe('forwardOther', () => {
     expect((err as DeliveryError).retryable).toBe(true);
   });
 });
+
+/** A Slack workspace in memory: messages per channel with threads and edits; faults per method, once each. */
+class InMemorySlack implements SlackApi {
+  readonly messages: {
+    channel: string;
+    ts: string;
+    threadTs?: string;
+    broadcast?: boolean;
+    content: SlackContent;
+    edits: number;
+    deleted?: boolean;
+  }[] = [];
+  readonly faults: { method: 'post' | 'reply' | 'update'; fault: DeliveryError | 'gone' }[] = [];
+  #n = 0;
+
+  #fault(method: 'post' | 'reply' | 'update'): DeliveryError | 'gone' | undefined {
+    const i = this.faults.findIndex((f) => f.method === method);
+    return i < 0 ? undefined : this.faults.splice(i, 1)[0]?.fault;
+  }
+
+  async post(channel: SlackAppChannel, content: SlackContent): Promise<SlackMessageRef> {
+    const fault = this.#fault('post');
+    if (fault instanceof DeliveryError) throw fault;
+    this.#n += 1;
+    const ts = `${1_700_000_000 + this.#n}.000100`;
+    this.messages.push({ channel: channel.channelId, ts, content, edits: 0 });
+    return { channel: channel.channelId, ts };
+  }
+
+  async reply(
+    channel: SlackAppChannel,
+    parent: SlackMessageRef,
+    content: SlackContent,
+    options: { broadcast?: boolean } = {},
+  ): Promise<SlackMessageRef | 'gone'> {
+    const fault = this.#fault('reply');
+    if (fault instanceof DeliveryError) throw fault;
+    if (fault === 'gone' || !this.messages.some((m) => m.ts === parent.ts && !m.deleted)) return 'gone';
+    this.#n += 1;
+    const ts = `${1_700_000_000 + this.#n}.000100`;
+    this.messages.push({
+      channel: channel.channelId,
+      ts,
+      threadTs: parent.ts,
+      broadcast: options.broadcast === true,
+      content,
+      edits: 0,
+    });
+    return { channel: channel.channelId, ts };
+  }
+
+  async update(
+    _channel: SlackAppChannel,
+    message: SlackMessageRef,
+    content: SlackContent,
+  ): Promise<'updated' | 'gone'> {
+    const fault = this.#fault('update');
+    if (fault instanceof DeliveryError) throw fault;
+    const m = this.messages.find((x) => x.ts === message.ts && !x.deleted);
+    if (fault === 'gone' || !m) return 'gone';
+    m.content = content;
+    m.edits += 1;
+    return 'updated';
+  }
+
+  /** Top-level messages in a channel. */
+  parents(channel: string) {
+    return this.messages.filter((m) => m.channel === channel && m.threadTs === undefined && !m.deleted);
+  }
+
+  replies(ts: string) {
+    return this.messages.filter((m) => m.threadTs === ts);
+  }
+}
+
+class RecordingPagerDuty implements PagerDutyApi {
+  readonly sent: { channelId: string; event: PagerDutyEvent }[] = [];
+
+  async send(channel: PagerDutyChannel, event: PagerDutyEvent): Promise<void> {
+    this.sent.push({ channelId: channel.id, event });
+  }
+}
+
+/** The card title (the header block) of a Slack message. */
+function titleOfSlack(content: SlackContent): string {
+  const blocks = (content.attachments as { blocks: { type: string; text?: { text: string } }[] }[])[0]?.blocks ?? [];
+  return blocks.find((b) => b.type === 'header')?.text?.text ?? '';
+}
+
+describe('accepts (escalation)', () => {
+  const escalated = (type: EventType, minutes: number | null) =>
+    incidentEvent({
+      type,
+      at: '2026-11-28T11:40:00.000Z',
+      sequence: 4,
+      severity: 'warning',
+      escalatedAfterMinutes: minutes,
+    });
+  const channel = (over: Partial<SlackAppChannel> = {}): SlackAppChannel => ({
+    id: 'slack-escalation',
+    kind: 'slackApp',
+    secret: 's',
+    channelId: 'C0ESCALATE',
+    escalateAfterMinutes: 30,
+    ...over,
+  });
+
+  it.each([
+    ['an incident not escalated', escalated('sync.stalled', null), {}, false],
+    ['an incident escalated less far than the channel waits', escalated('incident.escalated', 15), {}, false],
+    ['its escalation', escalated('incident.escalated', 30), {}, true],
+    ['an escalation past its threshold', escalated('incident.escalated', 60), {}, true],
+    [
+      'its escalation, whatever eventTypes lists',
+      escalated('incident.escalated', 30),
+      { eventTypes: ['sync.failed'] },
+      true,
+    ],
+    ['the rest of the escalated incident', escalated('sync.failed', 30), {}, true],
+    [
+      'the rest, through eventTypes',
+      escalated('sync.progress', 30),
+      { eventTypes: ['sync.failed'] as EventType[] },
+      false,
+    ],
+    ['an event without an incident', sampleEvent('sync.failed'), {}, false],
+    ["the monitor's own health, when not escalated", sampleEvent('monitor.server_not_polled'), {}, false],
+  ] as const)('an escalation channel (30 min) gets %s: %s', (_what, event, over, expected) => {
+    expect(accepts(channel(over as Partial<SlackAppChannel>), event)).toBe(expected);
+  });
+
+  it.each([
+    ['an incident not escalated', escalated('sync.stalled', null), true],
+    ['an escalation', escalated('incident.escalated', 30), true],
+    ['an event without an incident', sampleEvent('sync.failed'), true],
+  ] as const)('a channel without escalateAfterMinutes gets %s as today', (_what, event, expected) => {
+    expect(accepts(channel({ escalateAfterMinutes: undefined }), event)).toBe(expected);
+  });
+});
+
+describe('eventOrder', () => {
+  it('orders by time, then by the sequence of the event id', () => {
+    const a = incidentEvent({ type: 'sync.progress', at: '2026-11-28T10:40:00.000Z', sequence: 9, severity: 'info' });
+    const b = incidentEvent({
+      type: 'sync.stalled',
+      at: '2026-11-28T10:40:00.000Z',
+      sequence: 10,
+      severity: 'warning',
+    });
+    const c = incidentEvent({ type: 'sync.failed', at: '2026-11-28T10:41:00.000Z', sequence: 1, severity: 'critical' });
+
+    expect([eventOrder(c), eventOrder(b), eventOrder(a)].sort()).toEqual([eventOrder(a), eventOrder(b), eventOrder(c)]);
+  });
+});
+
+describe('Slack app channels: one thread per incident', () => {
+  const SLACK_APP: SlackAppChannel = { id: 'slack-incidents', kind: 'slackApp', secret: 's', channelId: 'C0INCIDENTS' };
+  let slack: InMemorySlack;
+  let threads: InMemorySlackThreads;
+  const slackDeps = (over: Partial<DeliveryDeps> = {}): DeliveryDeps => ({
+    ...deps(),
+    slack,
+    threads,
+    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))),
+    ...over,
+  });
+
+  beforeEach(() => {
+    slack = new InMemorySlack();
+    threads = new InMemorySlackThreads();
+  });
+
+  it("posts the incident's first event, replies with the others in its thread and keeps the first message current", async () => {
+    const events = resyncIncident();
+
+    for (const e of events) await deliverEvent(e, [SLACK_APP], slackDeps());
+
+    const [parent, ...others] = slack.parents('C0INCIDENTS');
+    expect(others).toEqual([]);
+    expect(slack.replies(parent?.ts ?? '').map((m) => titleOfSlack(m.content))).toEqual(
+      events.slice(1).map((e) => titleOfSlack(bodyOf(e))),
+    );
+    expect(titleOfSlack(parent?.content ?? {})).toBe(titleOfSlack(bodyOf(events.at(-1) as MonitorEvent)));
+    expect(JSON.stringify(parent?.content)).toContain('Incident: resolved after 2h 10m');
+  });
+
+  it('replies with an older event but leaves the first message showing the newer one (out of order)', async () => {
+    const [started, progress, stalled] = resyncIncident() as [MonitorEvent, MonitorEvent, MonitorEvent];
+
+    await deliverEvent(started, [SLACK_APP], slackDeps());
+    await deliverEvent(stalled, [SLACK_APP], slackDeps());
+    await deliverEvent(progress, [SLACK_APP], slackDeps());
+
+    const [parent] = slack.parents('C0INCIDENTS');
+    expect(titleOfSlack(parent?.content ?? {})).toBe(titleOfSlack(bodyOf(stalled)));
+    expect(parent?.edits).toBe(1);
+    expect(slack.replies(parent?.ts ?? '')).toHaveLength(2);
+  });
+
+  it('posts anew, and threads there from then on, when the first message cannot be edited any more', async () => {
+    const [started, progress, stalled] = resyncIncident() as [MonitorEvent, MonitorEvent, MonitorEvent];
+    await deliverEvent(started, [SLACK_APP], slackDeps());
+    slack.faults.push({ method: 'update', fault: 'gone' });
+
+    await deliverEvent(progress, [SLACK_APP], slackDeps());
+    await deliverEvent(stalled, [SLACK_APP], slackDeps());
+
+    const parents = slack.parents('C0INCIDENTS');
+    expect(parents.map((m) => titleOfSlack(m.content))).toEqual([
+      titleOfSlack(bodyOf(started)),
+      titleOfSlack(bodyOf(stalled)),
+    ]);
+    expect(slack.replies(parents[1]?.ts ?? '').map((m) => titleOfSlack(m.content))).toEqual([
+      titleOfSlack(bodyOf(stalled)),
+    ]);
+  });
+
+  it('posts anew when a reply finds the thread gone (its first message deleted)', async () => {
+    const [started, progress, stalled] = resyncIncident() as [MonitorEvent, MonitorEvent, MonitorEvent];
+    await deliverEvent(started, [SLACK_APP], slackDeps());
+    await deliverEvent(stalled, [SLACK_APP], slackDeps());
+    const first = slack.parents('C0INCIDENTS')[0];
+    if (first) first.deleted = true;
+
+    // Older than what the first message shows: no edit, only a reply, which finds no thread.
+    const report = await deliverEvent(progress, [SLACK_APP], slackDeps());
+
+    expect(report.delivered).toEqual(['slack-incidents']);
+    const parents = slack.parents('C0INCIDENTS');
+    expect(parents.map((m) => titleOfSlack(m.content))).toEqual([titleOfSlack(bodyOf(progress))]);
+    expect(await threads.get('slack-incidents', INCIDENT_KEY, new Date(clock))).toMatchObject({
+      ref: { ts: parents[0]?.ts },
+    });
+  });
+
+  it('posts an event without an incident as a message of its own, remembering no thread', async () => {
+    await deliverEvent(sampleEvent('sync.failed'), [SLACK_APP], slackDeps());
+
+    expect(slack.parents('C0INCIDENTS')).toHaveLength(1);
+    expect(threads.items.size).toBe(0);
+  });
+
+  it("broadcasts a critical reply with the channel's mention; other replies and edits carry none", async () => {
+    const [started, , stalled, , failed] = resyncIncident() as MonitorEvent[];
+
+    for (const e of [started, stalled, failed] as MonitorEvent[]) await deliverEvent(e, [SLACK_APP], slackDeps());
+
+    const [parent] = slack.parents('C0INCIDENTS');
+    const replies = slack.replies(parent?.ts ?? '');
+    expect(replies.map((r) => [r.broadcast, String(r.content.text).startsWith('<!here>')])).toEqual([
+      [false, false],
+      [true, true],
+    ]);
+    expect(String(parent?.content.text)).not.toContain('<!here>');
+  });
+
+  it('posts one thread when two first events of an incident are delivered at once', async () => {
+    const [started, progress] = resyncIncident() as [MonitorEvent, MonitorEvent];
+
+    await Promise.all([
+      deliverEvent(started, [SLACK_APP], slackDeps()),
+      deliverEvent(progress, [SLACK_APP], slackDeps()),
+    ]);
+
+    const parents = slack.parents('C0INCIDENTS');
+    expect(parents).toHaveLength(1);
+    expect(slack.replies(parents[0]?.ts ?? '')).toHaveLength(1);
+  });
+
+  it('throws retryably when another attempt holds the claim to post the thread past the wait', async () => {
+    await threads.claim('slack-incidents', INCIDENT_KEY, new Date(clock), new Date(clock + 30_000));
+
+    const err = await deliverEvent(
+      resyncIncident()[1] as MonitorEvent,
+      [SLACK_APP],
+      slackDeps({ threadWaitMs: 0 }),
+    ).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ retryable: true });
+    expect((err as DeliveryError).message).toMatch(/another attempt is posting the Slack thread of incident/);
+    expect(slack.messages).toEqual([]);
+  });
+
+  it('edits the first message on the retry of an event whose edit failed', async () => {
+    const [started, progress] = resyncIncident() as [MonitorEvent, MonitorEvent];
+    await deliverEvent(started, [SLACK_APP], slackDeps());
+    slack.faults.push({ method: 'update', fault: new DeliveryError('channel slack-incidents: HTTP 503', true, 503) });
+
+    const err = await deliverEvent(progress, [SLACK_APP], slackDeps()).catch((e: unknown) => e);
+    await deliverEvent(progress, [SLACK_APP], slackDeps());
+
+    expect(err).toBeInstanceOf(DeliveryError);
+    const [parent] = slack.parents('C0INCIDENTS');
+    expect(titleOfSlack(parent?.content ?? {})).toBe(titleOfSlack(bodyOf(progress)));
+    expect(slack.replies(parent?.ts ?? '')).toHaveLength(1);
+  });
+
+  it('gets the group, not the events it stands for (a channel for people)', async () => {
+    const member = incidentEvent({
+      type: 'sync.failed',
+      at: '2026-11-28T11:50:00.000Z',
+      sequence: 5,
+      severity: 'critical',
+    });
+
+    const report = await deliverEvent(
+      { ...member, groupedIn: 'vb365-prod/server/7/monitor.grouped' },
+      [SLACK_APP],
+      slackDeps(),
+    );
+
+    expect(report.grouped).toEqual(['slack-incidents']);
+    expect(slack.messages).toEqual([]);
+  });
+
+  it("posts the monitor's alarms as messages of their own", async () => {
+    await deliverAlarm(parseAlarm('msg-1', ALARM) as MonitorAlarm, ALARM, [SLACK_APP], slackDeps());
+
+    expect(slack.parents('C0INCIDENTS').map((m) => m.content.text)).toEqual([
+      '<!here> 🔴 Monitor alarm: VB365SyncMonitor-MonitorPollNotInvoked1A2B3C4D-Q1W2E3R4T5Y6 is ALARM',
+    ]);
+  });
+
+  it('fails as not retryable without a Slack client (a wiring fault)', async () => {
+    const err = await deliverEvent(sampleEvent('sync.failed'), [SLACK_APP], { ...deps() }).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ retryable: false });
+  });
+});
+
+describe('PagerDuty channels', () => {
+  const PD: PagerDutyChannel = { id: 'pd-oncall', kind: 'pagerduty', secret: 'pd' };
+  let pagerDuty: RecordingPagerDuty;
+  const pdDeps = (): DeliveryDeps => ({ ...deps(), pagerDuty });
+
+  beforeEach(() => {
+    pagerDuty = new RecordingPagerDuty();
+  });
+
+  it('triggers, then resolves one alert per incident; what changes nothing there counts as filtered', async () => {
+    const reports = [];
+    for (const e of resyncIncident()) reports.push(await deliverEvent(e, [PD], pdDeps()));
+
+    expect(pagerDuty.sent.map((s) => [s.event.event_action, s.event.dedup_key])).toEqual([
+      ['trigger', INCIDENT_KEY],
+      ['trigger', INCIDENT_KEY],
+      ['trigger', INCIDENT_KEY],
+      ['resolve', INCIDENT_KEY],
+    ]);
+    expect(reports.map((r) => (r.delivered.length > 0 ? 'sent' : r.filtered.length > 0 ? 'filtered' : '?'))).toEqual([
+      'filtered',
+      'filtered',
+      'sent',
+      'sent',
+      'sent',
+      'filtered',
+      'sent',
+    ]);
+  });
+
+  it('sends once per event across redeliveries', async () => {
+    const failed = resyncIncident()[4] as MonitorEvent;
+
+    await deliverEvent(failed, [PD], pdDeps());
+    const again = await deliverEvent(failed, [PD], pdDeps());
+
+    expect(again.duplicates).toEqual(['pd-oncall']);
+    expect(pagerDuty.sent).toHaveLength(1);
+  });
+
+  it('gets the events a group stands for (a machine consumer; PagerDuty deduplicates)', async () => {
+    const member = { ...(resyncIncident()[4] as MonitorEvent), groupedIn: 'vb365-prod/server/7/monitor.grouped' };
+
+    const report = await deliverEvent(member, [PD], pdDeps());
+
+    expect(report.delivered).toEqual(['pd-oncall']);
+  });
+
+  it("triggers on the monitor's ALARM, resolves on its OK and ignores INSUFFICIENT_DATA", async () => {
+    const insufficient = JSON.stringify(sampleAlarm({ NewStateValue: 'INSUFFICIENT_DATA' }));
+
+    await deliverAlarm(parseAlarm('msg-1', ALARM) as MonitorAlarm, ALARM, [PD], pdDeps());
+    await deliverAlarm(parseAlarm('msg-2', OK) as MonitorAlarm, OK, [PD], pdDeps());
+    const ignored = await deliverAlarm(parseAlarm('msg-3', insufficient) as MonitorAlarm, insufficient, [PD], pdDeps());
+
+    expect(pagerDuty.sent.map((s) => s.event.event_action)).toEqual(['trigger', 'resolve']);
+    expect(ignored.filtered).toEqual(['pd-oncall']);
+  });
+});
+
+function bodyOf(event: MonitorEvent): SlackContent {
+  return JSON.parse(bodyFor({ id: 'x', kind: 'slackApp', secret: 's', channelId: 'C0X' }, event));
+}

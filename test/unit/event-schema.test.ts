@@ -40,7 +40,13 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   });
   for (const id of ['a', 'b', 'c', 'd', 'e'])
     api.repositories.set(`r-${id}`, { id: `r-${id}`, name: `Repo ${id}`, isOutOfSync: true });
-  let policy: Policy = { ...DEFAULT_POLICY, milestones: [50], groupThreshold: 4 };
+  let policy: Policy = {
+    ...DEFAULT_POLICY,
+    milestones: [50],
+    groupThreshold: 4,
+    escalateAfterMinutes: [30],
+    runbooks: { 'sync.failed': 'https://wiki.example.com/vb365/sync-failed' },
+  };
   const server = { id: 'srv', name: 'Server', url: 'https://srv:4443' };
   const heartbeat = { pollEveryMinutes: 5, heartbeatIntervals: 3 };
   const cycle = async (minutes: number, options: { heartbeat?: typeof heartbeat } = {}) => {
@@ -101,7 +107,13 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   await cycle(5); // server.recovered
   api.cert = { subject: 'CN=srv', validTo: new Date(clock + 5 * 86_400_000).toISOString(), fingerprint256: 'AB:CD' };
   await cycle(5); // server.certificate_expiring
-  await cycle(24 * 60); // sync.still_failed (d)
+  await cycle(24 * 60); // sync.still_failed (d); the stall of d (warning) was escalated 30 minutes after it began
+  const open = Object.values((await store.load('srv')).server?.record.incidents ?? {}).find(
+    (i) => i.repository?.id === 'r-d' && i.resolvedAt === null,
+  );
+  if (!open) throw new Error('no open incident for Repo d');
+  await store.requestAck('srv', { key: open.key, by: 'ana', reason: 'on it', at: new Date(clock).toISOString() });
+  // The next cycle announces incident.acknowledged.
   api.down = new UpstreamUnsupportedError('GET /v8/RepositorySynchronizeSessions answered 404: API v8 is not served');
   await cycle(5); // server.api_unsupported
   api.down = new UpstreamTlsError('TLS: certificate of https://srv:4443 changed: now SHA-256 AB:CD');
@@ -154,6 +166,42 @@ describe('event contract v1 (JSON Schema)', () => {
     const copy = structuredClone(failed) as unknown as Record<string, unknown>;
     mutate(copy);
 
+    expect(validate(copy)).toBe(false);
+  });
+
+  it.each([
+    [
+      'incident.escalated without its incident',
+      'incident.escalated',
+      (e: Record<string, unknown>) => delete e.incident,
+    ],
+    [
+      'incident.acknowledged nobody acknowledged',
+      'incident.acknowledged',
+      (e: Record<string, unknown>) => ((e.incident as Record<string, unknown>).acknowledged = null),
+    ],
+    [
+      'incident.escalated that is critical',
+      'incident.escalated',
+      (e: Record<string, unknown>) => (e.severity = 'critical'),
+    ],
+    [
+      'sync.failed with an unknown incident subject',
+      'sync.failed',
+      (e: Record<string, unknown>) => ((e.incident as Record<string, unknown>).subject = 'tenant'),
+    ],
+    ['monitor.started with an incident', 'monitor.started', (e: Record<string, unknown>) => (e.incident = {})],
+    [
+      'sync.failed with a runbook that is no link',
+      'sync.failed',
+      (e: Record<string, unknown>) => (e.runbookUrl = 'see wiki'),
+    ],
+  ])('rejects %s', async (_label, type, mutate) => {
+    const event = (await everyTypeFromTheRules()).find((e) => e.type === type);
+    const copy = structuredClone(event) as unknown as Record<string, unknown>;
+    mutate(copy);
+
+    expect(validate(event)).toBe(true);
     expect(validate(copy)).toBe(false);
   });
 

@@ -273,6 +273,18 @@ describe('checkFleet', () => {
           pollEveryMinutes: 5,
           heartbeatIntervals: 3,
         },
+        incident: {
+          key: `a/polling/${at(-20)}`,
+          subject: 'polling',
+          openedAt: at(-20),
+          status: 'open',
+          severity: 'critical',
+          repository: null,
+          acknowledged: null,
+          escalatedAfterMinutes: null,
+          durationSeconds: null,
+          latest: null,
+        },
       },
     ]);
     expect(checkFleet(input({ a: entry({ sequence: 2 }) }, { a: at(-20) })).changes).toEqual(changes);
@@ -345,6 +357,9 @@ describe('fleetCheckOnce with real poll cycles', () => {
     expect(alert?.polling).toMatchObject({ lastPolledAt: at(25), intervals: 4, polledAgainAt: null });
     expect(alert?.occurredAt).toBe(at(45));
     expect(recovery?.polling).toMatchObject({ since: alert?.polling?.since, polledAgainAt: expect.any(String) });
+    // One incident: the announcement opens it, the poll that ends the gap resolves it.
+    expect(alert?.incident).toMatchObject({ key: `b/polling/${alert?.polling?.since}`, status: 'open' });
+    expect(recovery?.incident).toMatchObject({ key: alert?.incident?.key, status: 'resolved', severity: 'critical' });
     expect(summaries.map((s) => s.notPolled).join('')).toMatch(/^0+1+0+$/);
   });
 

@@ -16,6 +16,7 @@ import {
 } from '../../lambda/domain/render-chat.js';
 import { subjectOf } from '../../lambda/domain/render-text.js';
 import { everyEventType, sampleAlarm, sampleEvent } from '../../local/sample-events.js';
+import { INCIDENT_KEY, incidentEvent } from '../fixtures/incident-events.js';
 
 type Session = NonNullable<MonitorEvent['session']>;
 
@@ -608,5 +609,73 @@ describe('monitor alarms in chat', () => {
     const texts = slackTexts(slackAlarmMessage(alarm({ AlarmName: name }))).map((t) => t.text);
 
     expect(texts.find((t) => t.startsWith('Next: '))).toMatch(next);
+  });
+});
+
+describe('incidents and runbooks in chat', () => {
+  const RUNBOOK = 'https://wiki.contoso.example/runbooks/vb365-sync-failed';
+  const failed = () =>
+    incidentEvent({
+      type: 'sync.failed',
+      at: '2026-11-28T11:05:00.000Z',
+      sequence: 5,
+      severity: 'critical',
+      runbookUrl: RUNBOOK,
+    });
+
+  it('gives Slack a Runbook URL button and the incident line as context', () => {
+    const blocks = slackBlocks(slackMessage(failed()));
+
+    expect(blocks.find((b) => b.type === 'actions')).toEqual({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: 'runbook',
+          text: { type: 'plain_text', text: 'Runbook', emoji: false },
+          url: RUNBOOK,
+        },
+      ],
+    });
+    expect(slackTexts(slackMessage(failed()))).toContainEqual({
+      type: 'plain_text',
+      text: 'Incident: open since 2026-11-28 10:00 UTC (1h 5m)',
+    });
+    expect(slackTexts(slackMessage(failed())).some((t) => t.text.startsWith('Next: '))).toBe(true);
+  });
+
+  it('gives Teams an Action.OpenUrl and the incident line', () => {
+    const card = (teamsMessage(failed()) as { attachments: { content: Record<string, unknown> }[] }).attachments[0]
+      ?.content;
+
+    expect(card?.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Runbook', url: RUNBOOK }]);
+    expect(JSON.stringify(card?.body)).toContain('Incident: open since 2026-11-28 10:00 UTC (1h 5m)');
+  });
+
+  it('threads Amazon Q Developer by incident key and adds the runbook as the last next step', () => {
+    const n = qDeveloperNotification(failed()) as {
+      content: { nextSteps: string[]; description: string };
+      metadata: { threadId: string };
+    };
+
+    expect(validateQ(n) ? [] : validateQ.errors).toEqual([]);
+    expect(n.metadata.threadId).toBe(INCIDENT_KEY);
+    expect(n.content.nextSteps).toHaveLength(2);
+    expect(n.content.nextSteps[1]).toBe(`Runbook: ${RUNBOOK}`);
+    expect(n.content.description).toContain('*Incident:* open since');
+  });
+
+  it.each([
+    ['not https', 'http://wiki.contoso.example/runbook'],
+    ['a Slack link in disguise', 'https://x.example/|<!channel>'],
+    ['with spaces', 'https://x.example/a b'],
+  ])('leaves out a runbook URL that is %s', (_what, url) => {
+    const event = { ...failed(), runbookUrl: url };
+
+    expect(slackBlocks(slackMessage(event)).some((b) => b.type === 'actions')).toBe(false);
+    expect((teamsMessage(event) as { attachments: { content: object }[] }).attachments[0]?.content).not.toHaveProperty(
+      'actions',
+    );
+    expect(JSON.stringify(qDeveloperNotification(event))).not.toContain('Runbook:');
   });
 });

@@ -156,7 +156,7 @@ export class HttpChannelSender {
 }
 
 /** Node's default trust store: `tls.getCACertificates('default')` where available (Node 22.15+), else the bundled roots. */
-function defaultRoots(): readonly string[] {
+export function defaultRoots(): readonly string[] {
   const withExtras = (tls as { getCACertificates?: (type: 'default') => string[] }).getCACertificates;
   return withExtras ? withExtras('default') : tls.rootCertificates;
 }

@@ -1,0 +1,359 @@
+import {
+  type EventType,
+  eventId,
+  type IncidentRef,
+  type IncidentSubject,
+  type MonitorEvent,
+  SEVERITY,
+  type ServerRef,
+  type Severity,
+} from './events.js';
+import type { CycleResult } from './lifecycle.js';
+import type { Policy } from './policy.js';
+import type { AckRequest, IncidentEntry, ServerRecord } from './state.js';
+
+/*
+ * Incidents (DESIGN §10): every event about one problem carries the same key, from its first event to the one that
+ * ends it, across session restarts, so channels that can thread or update keep one conversation per problem.
+ *
+ * - A repository's incident runs from "syncing or out of sync" to "in sync again" (`sync.completed`,
+ *   `repository.in_sync`); a failed, stopped or restarted sync stays in it. A session whose repository is unknown is
+ *   its own subject.
+ * - A server's incident runs from its alert (unreachable, refused login, refused certificate, API version, setup) to
+ *   `server.recovered`; another cause while it lasts is another incident (the first one ends there).
+ * - The certificate warning and the fleet check's polling gap are keyed without being tracked here (nothing to
+ *   acknowledge or escalate: the one warns weeks ahead, the other is announced by the fleet check).
+ *
+ * Open incidents live in the server record, written before the sessions whose events carry their key (poll.ts), so a
+ * crash between the two writes cannot give one problem two keys. An ending event that comes late (the detector's
+ * `repository.in_sync` after `sync.completed`) joins the incident resolved within the last day.
+ *
+ * Acknowledgements (`vb365-sync-monitor ack`) and escalation are applied here too: an acknowledged incident sends no
+ * more reminders and is never escalated; an open problem (warning or worse) nobody acknowledged is escalated once
+ * per configured `escalateAfterMinutes` it outlives, counted from its first warning.
+ */
+
+/** Resolved incidents are kept this long, for ending events that come late. */
+export const RESOLVED_KEPT_MS = 86_400_000;
+/** The server record keeps at most this many incidents (the oldest resolved ones go first). */
+export const INCIDENTS_KEPT = 200;
+
+const ENDS: ReadonlySet<EventType> = new Set<EventType>([
+  'sync.completed',
+  'repository.in_sync',
+  'server.recovered',
+  'monitor.server_polled_again',
+]);
+
+/** Server alerts and their cause (the key's `<cause>`). */
+const SERVER_CAUSE: Partial<Record<EventType, string>> = {
+  'server.unreachable': 'unreachable',
+  'server.auth_failed': 'auth',
+  'server.tls_failed': 'tls',
+  'server.api_unsupported': 'unsupported',
+  'server.setup_required': 'setup',
+};
+
+/** Events about no particular problem. */
+const NO_INCIDENT: ReadonlySet<EventType> = new Set<EventType>([
+  'monitor.started',
+  'monitor.held_summary',
+  'monitor.grouped',
+  'digest.weekly',
+]);
+
+const RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
+
+export function worse(a: Severity, b: Severity): Severity {
+  return RANK[b] > RANK[a] ? b : a;
+}
+
+/** Whether an event ends its incident. */
+export function endsIncident(type: EventType): boolean {
+  return ENDS.has(type);
+}
+
+/** The incident's reference as an event carries it, after `event` (if given) was applied. */
+export function refOf(entry: IncidentEntry, previous: IncidentEntry['latest']): IncidentRef {
+  return {
+    key: entry.key,
+    subject: entry.subject,
+    openedAt: entry.openedAt,
+    status: entry.resolvedAt === null ? 'open' : 'resolved',
+    severity: entry.severity,
+    repository: entry.repository,
+    acknowledged: entry.acknowledged,
+    escalatedAfterMinutes: entry.escalatedAfterMinutes,
+    durationSeconds:
+      entry.resolvedAt === null
+        ? null
+        : Math.max(0, Math.round((Date.parse(entry.resolvedAt) - Date.parse(entry.openedAt)) / 1000)),
+    latest: previous ?? null,
+  };
+}
+
+/**
+ * The polling gap's incident (fleet check): `<server>/polling/<since>`, open with `monitor.server_not_polled`, resolved
+ * with `monitor.server_polled_again`. Not tracked (see the module comment).
+ */
+export function pollingIncident(
+  serverId: string,
+  since: string,
+  severity: Severity,
+  resolvedAt: string | null,
+): IncidentRef {
+  return refOf(
+    {
+      key: `${serverId}/polling/${since}`,
+      subject: 'polling',
+      openedAt: since,
+      severity,
+      repository: null,
+      latest: null,
+      acknowledged: null,
+      escalatedAfterMinutes: null,
+      resolvedAt,
+      problemSince: null,
+    },
+    null,
+  );
+}
+
+interface Subject {
+  readonly subject: IncidentSubject;
+  /** `repository`: its id; `session`: the session id; `server`: the cause. */
+  readonly id: string;
+  readonly openedAt: string;
+  readonly repository: IncidentRef['repository'];
+  /** Tracked in the server record (acknowledged, escalated, joined by later events). */
+  readonly tracked: boolean;
+}
+
+/** What an event is about, and since when (the start of an incident it opens). */
+function subjectOf(event: MonitorEvent): Subject | null {
+  if (NO_INCIDENT.has(event.type)) return null;
+  const s = event.session;
+  if (s) {
+    return s.repositoryId !== null
+      ? {
+          subject: 'repository',
+          id: s.repositoryId,
+          openedAt: s.firstSeenAt,
+          repository: { id: s.repositoryId, name: s.repositoryName },
+          tracked: true,
+        }
+      : { subject: 'session', id: s.id, openedAt: s.firstSeenAt, repository: { id: null, name: null }, tracked: true };
+  }
+  if (event.repository) {
+    return {
+      subject: 'repository',
+      id: event.repository.id,
+      openedAt: event.repository.outOfSyncSince,
+      repository: { id: event.repository.id, name: event.repository.name },
+      tracked: true,
+    };
+  }
+  const cause = SERVER_CAUSE[event.type];
+  if (cause !== undefined || event.type === 'server.recovered') {
+    return {
+      subject: 'server',
+      id: cause ?? causeOf(event.problem?.kind ?? null),
+      openedAt: event.problem?.since ?? event.occurredAt,
+      repository: null,
+      tracked: true,
+    };
+  }
+  if (event.type === 'server.certificate_expiring' && event.certificate) {
+    return {
+      subject: 'certificate',
+      id: event.certificate.validTo,
+      openedAt: event.occurredAt,
+      repository: null,
+      tracked: false,
+    };
+  }
+  return null;
+}
+
+/** The cause in a server incident's key, from the failure kind a recovery carries. */
+function causeOf(kind: string | null): string {
+  return kind === 'auth' || kind === 'tls' || kind === 'unsupported' || kind === 'setup' ? kind : 'unreachable';
+}
+
+/** `<server>/<subject>/<id>/<openedAt>`, or `<server>/certificate/<validTo>`. */
+function keyOf(serverId: string, s: Subject): string {
+  return s.subject === 'certificate'
+    ? `${serverId}/certificate/${s.id}`
+    : `${serverId}/${s.subject}/${s.id}/${s.openedAt}`;
+}
+
+/** The subject part of a key (`<server>/<subject>/<id>/`): entries of one subject share it. */
+function subjectPrefix(serverId: string, s: Pick<Subject, 'subject' | 'id'>): string {
+  return `${serverId}/${s.subject}/${s.id}/`;
+}
+
+/**
+ * Gives every event of the cycle its incident (opening, joining and ending incidents in the server record), applies
+ * acknowledgement requests, escalates what nobody acknowledged in time, drops reminders of acknowledged incidents and
+ * stamps the configured runbook links. Changes the server record only when an incident changed, so a quiet cycle
+ * still writes nothing.
+ */
+export function withIncidents(
+  result: CycleResult,
+  input: {
+    readonly now: Date;
+    readonly server: ServerRef;
+    readonly policy: Policy;
+    readonly acks?: readonly AckRequest[];
+  },
+): CycleResult {
+  const { now, server: ref, policy } = input;
+  const nowIso = now.toISOString();
+  const before = result.server.incidents ?? {};
+  const incidents = new Map<string, IncidentEntry>(Object.entries(before));
+  let changed = false;
+  const put = (entry: IncidentEntry) => {
+    incidents.set(entry.key, entry);
+    changed = true;
+  };
+
+  /** The open incident of a subject, else (for an ending event) the one resolved within the last day. */
+  const find = (s: Subject, ending: boolean, type: EventType): IncidentEntry | undefined => {
+    if (type === 'server.recovered') {
+      // Recovery ends the server's incident, whatever its cause.
+      const open = [...incidents.values()].find((e) => e.subject === 'server' && e.resolvedAt === null);
+      if (open) return open;
+    }
+    const prefix = subjectPrefix(ref.id, s);
+    let recent: IncidentEntry | undefined;
+    for (const e of incidents.values()) {
+      if (!e.key.startsWith(prefix)) continue;
+      if (e.resolvedAt === null) return e;
+      if (ending && now.getTime() - Date.parse(e.resolvedAt) <= RESOLVED_KEPT_MS) {
+        if (e.resolvedAt > (recent?.resolvedAt ?? '')) recent = e;
+      }
+    }
+    return recent;
+  };
+
+  const stamp = (event: MonitorEvent): MonitorEvent | null => {
+    const runbookUrl = policy.runbooks[event.group?.type ?? event.type];
+    const withRunbook = runbookUrl === undefined ? event : { ...event, runbookUrl };
+    const s = subjectOf(event);
+    if (s === null) return withRunbook;
+    const ending = ENDS.has(event.type);
+    if (!s.tracked) {
+      const entry: IncidentEntry = {
+        key: keyOf(ref.id, s),
+        subject: s.subject,
+        openedAt: s.openedAt,
+        severity: event.severity,
+        repository: s.repository,
+        latest: null,
+        acknowledged: null,
+        escalatedAfterMinutes: null,
+        resolvedAt: null,
+        problemSince: null,
+      };
+      return { ...withRunbook, incident: refOf(entry, null) };
+    }
+    let entry = find(s, ending, event.type);
+    if (entry !== undefined && event.type === 'sync.still_failed' && entry.acknowledged !== null) {
+      return null; // acknowledged: no more reminders
+    }
+    if (entry === undefined) {
+      if (s.subject === 'server') {
+        // Another cause while the server is down: the incident of the first cause ends here.
+        for (const e of incidents.values()) {
+          if (e.subject === 'server' && e.resolvedAt === null) put({ ...e, resolvedAt: nowIso });
+        }
+      }
+      entry = {
+        key: keyOf(ref.id, s),
+        subject: s.subject,
+        openedAt: s.openedAt,
+        severity: 'info',
+        repository: s.repository,
+        latest: null,
+        acknowledged: null,
+        escalatedAfterMinutes: null,
+        resolvedAt: null,
+        problemSince: null,
+      };
+    }
+    const previous = entry.latest;
+    const updated: IncidentEntry = {
+      ...entry,
+      severity: worse(entry.severity, event.severity),
+      repository:
+        s.repository && (s.repository.name ?? null) !== null ? s.repository : (entry.repository ?? s.repository),
+      latest: { type: event.type, eventId: event.eventId, occurredAt: event.occurredAt },
+      resolvedAt: entry.resolvedAt ?? (ending ? nowIso : null),
+      problemSince: entry.problemSince ?? (event.severity === 'info' ? null : nowIso),
+    };
+    put(updated);
+    return { ...withRunbook, incident: refOf(updated, previous) };
+  };
+
+  const stampAll = (events: readonly MonitorEvent[]) => events.map(stamp).filter((e): e is MonitorEvent => e !== null);
+  // Sessions first (a sync's completion), then the server's events (the detector's in-sync that follows it).
+  const sessions = result.sessions.map((s) => ({ record: s.record, events: stampAll(s.events) }));
+  const serverEvents = stampAll(result.serverEvents);
+
+  let sequence = result.server.sequence;
+  const emit = (type: EventType, entry: IncidentEntry, previous: IncidentEntry['latest']) => {
+    sequence += 1;
+    const id = eventId(ref.id, 'server', sequence, type);
+    const event: MonitorEvent = {
+      schemaVersion: 1,
+      eventId: id,
+      type,
+      severity: SEVERITY[type],
+      occurredAt: nowIso,
+      server: ref,
+      incident: refOf(entry, previous),
+      ...(policy.runbooks[type] === undefined ? {} : { runbookUrl: policy.runbooks[type] }),
+    };
+    serverEvents.push(event);
+    return event;
+  };
+
+  for (const ack of input.acks ?? []) {
+    const entry = incidents.get(ack.key);
+    if (entry === undefined || entry.resolvedAt !== null) continue;
+    const current = entry.acknowledged;
+    if (current !== null && current.at >= ack.at) continue; // applied already (or a newer one was)
+    const acknowledged: IncidentEntry = { ...entry, acknowledged: { by: ack.by, reason: ack.reason, at: ack.at } };
+    const event = emit('incident.acknowledged', acknowledged, entry.latest);
+    put({ ...acknowledged, latest: { type: event.type, eventId: event.eventId, occurredAt: nowIso } });
+  }
+
+  for (const entry of [...incidents.values()]) {
+    if (entry.resolvedAt !== null || entry.acknowledged !== null || entry.problemSince === null) continue;
+    const open = (now.getTime() - Date.parse(entry.problemSince)) / 60_000;
+    const due = policy.escalateAfterMinutes.filter((m) => m <= open && m > (entry.escalatedAfterMinutes ?? 0)).at(-1);
+    if (due === undefined) continue;
+    const escalated: IncidentEntry = { ...entry, escalatedAfterMinutes: due };
+    const event = emit('incident.escalated', escalated, entry.latest);
+    put({ ...escalated, latest: { type: event.type, eventId: event.eventId, occurredAt: nowIso } });
+  }
+
+  if (!changed) return { ...result, sessions, serverEvents };
+  const kept = [...incidents.values()]
+    .filter((e) => e.resolvedAt === null || now.getTime() - Date.parse(e.resolvedAt) <= RESOLVED_KEPT_MS)
+    .sort(
+      (a, b) => Number(a.resolvedAt === null) - Number(b.resolvedAt === null) || a.openedAt.localeCompare(b.openedAt),
+    )
+    .slice(-INCIDENTS_KEPT);
+  const record: ServerRecord = {
+    ...result.server,
+    sequence,
+    incidents: Object.fromEntries(kept.map((e) => [e.key, e])),
+  };
+  return { ...result, server: record, sessions, serverEvents };
+}
+
+/** Whether the cycle opened, changed or ended an incident (its server record must be written before the sessions). */
+export function incidentsChanged(before: ServerRecord | undefined, after: ServerRecord): boolean {
+  return JSON.stringify(before?.incidents ?? {}) !== JSON.stringify(after.incidents ?? {});
+}
