@@ -227,3 +227,93 @@ function serverOf(
     'api-version': server.apiVersion,
   };
 }
+
+export interface AckOptions {
+  /** An incident key, a repository id or name, or a server id. */
+  readonly target: string;
+  /** Single-line; `undefined` when not given. */
+  readonly reason: string | undefined;
+  readonly by: string;
+  readonly serverId: string | undefined;
+  readonly table: string | undefined;
+  readonly stateDir: string | undefined;
+  readonly json: boolean;
+}
+
+export const ACK_USAGE = `usage: vb365-sync-monitor ack REPOSITORY|INCIDENT [--reason TEXT] [--by NAME] [--server ID]
+                              (--table NAME | --state-dir DIR) [--json]
+  acknowledges an open incident: the next poll cycle announces who and why in the incident's thread and channels
+  (incident.acknowledged), and reminders and escalation stop; it clears itself when the incident resolves
+  REPOSITORY|INCIDENT  a repository's name or id (case-insensitive; a part of the name will do when it names one
+                       open incident), an incident key as \`status\` shows it, or a server id for that server's own
+                       incident (unreachable, login refused, TLS, API version)
+  --reason TEXT        why, or what is being done ("restarting the sync"); again with a new reason to update it
+  --by NAME            who (default: this machine's user name)
+  --server ID          look only at this server's incidents
+  --table NAME         the deployed state table (TableName output; AWS credentials and region from the environment)
+  --state-dir DIR      the local state of \`run --state-dir DIR\` (also while that run is running)
+  --json               the request as JSON
+exit 0 requested or already acknowledged, 1 no such open incident (or several: name one by its key), 2 usage`;
+
+/** Longest `--reason` and `--by` kept (they are shown in chat threads and stored beside the incident). */
+const MAX_REASON = 500;
+const MAX_BY = 100;
+
+/**
+ * Parses `ack`'s arguments; `user` is the default of `--by` (the OS user). Throws `UsageError` naming the option, the
+ * value and the fix.
+ */
+export function parseAckArgs(args: readonly string[], user: () => string | undefined): AckOptions {
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({
+      args: [...args],
+      options: {
+        reason: { type: 'string' },
+        by: { type: 'string' },
+        server: { type: 'string' },
+        table: { type: 'string' },
+        'state-dir': { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      allowPositionals: true,
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError(`ack: ${(err as Error).message}\n${ACK_USAGE}`);
+  }
+  const problems: string[] = [];
+  const target = positionals[0]?.trim() ?? '';
+  if (positionals.length !== 1 || target === '')
+    problems.push(
+      positionals.length > 1
+        ? `one repository or incident at a time, got ${positionals.length}: ${positionals.map((p) => JSON.stringify(p)).join(' ')} (quote a name with spaces)`
+        : 'name the repository or incident to acknowledge (a repository name or id, or an incident key from `status`)',
+    );
+  const oneLine = (raw: string | undefined) => raw?.replace(/\s+/g, ' ').trim();
+  const reason = oneLine(values.reason as string | undefined);
+  if (reason === '') problems.push('--reason is empty: say why, or leave it out');
+  else if (reason !== undefined && reason.length > MAX_REASON)
+    problems.push(`--reason is ${reason.length} characters: at most ${MAX_REASON}`);
+  const by = oneLine((values.by as string | undefined) ?? user());
+  if (by === undefined || by === '')
+    problems.push(
+      values.by === undefined ? '--by NAME is needed: the user name of this machine is unknown' : '--by is empty',
+    );
+  else if (by.length > MAX_BY) problems.push(`--by is ${by.length} characters: at most ${MAX_BY}`);
+  const table = values.table as string | undefined;
+  const stateDir = values['state-dir'] as string | undefined;
+  if (!table === !stateDir)
+    problems.push('give --table NAME (AWS) or --state-dir DIR (local state of `run --state-dir`)');
+  if (problems.length > 0) throw new UsageError(`ack: ${problems.join('\n')}`);
+  return {
+    target,
+    reason,
+    by: by as string,
+    serverId: values.server as string | undefined,
+    table,
+    stateDir,
+    json: values.json === true,
+  };
+}

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -13,16 +14,32 @@ import { DEFAULT_POLICY, formatDuration } from '../lambda/domain/policy.js';
 import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
 import type { CallOptions, Notifier, PublishResult } from '../lambda/domain/ports.js';
 import { qDeveloperNotification, slackMessage, teamsMessage } from '../lambda/domain/render-chat.js';
-import { subjectOf, textOf } from '../lambda/domain/render-text.js';
-import type { SessionRecord } from '../lambda/domain/state.js';
+import { subjectOf, textOf, utc } from '../lambda/domain/render-text.js';
+import type { AckRequest, SessionRecord } from '../lambda/domain/state.js';
 import { CERT_USAGE, certCommand } from './cert.js';
-import { parseRunArgs, RUN_USAGE, type RunOptions, UsageError, wantsHelp } from './cli-args.js';
+import {
+  ACK_USAGE,
+  type AckOptions,
+  parseAckArgs,
+  parseRunArgs,
+  RUN_USAGE,
+  type RunOptions,
+  UsageError,
+  wantsHelp,
+} from './cli-args.js';
 import { ConsoleNotifier } from './console-notifier.js';
 import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import type { EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { INIT_USAGE, initCommand } from './init.js';
 import { everyEventType } from './sample-events.js';
-import { formatStatus, statusOf } from './status.js';
+import {
+  describeIncidents,
+  type FoundIncident,
+  findIncidents,
+  formatStatus,
+  incidentWhat,
+  statusOf,
+} from './status.js';
 
 const USAGE = `vb365-sync-monitor — alerts for Veeam Backup for Microsoft 365 repository synchronization sessions
 
@@ -37,7 +54,11 @@ const USAGE = `vb365-sync-monitor — alerts for Veeam Backup for Microsoft 365 
                                        check a deployment configuration (.json, .mjs or .ts; default infra/monitor-config.ts)
                                        with the schema the synth and the Lambda use: every problem as field: value — fix
   vb365-sync-monitor status [--table NAME | --state-dir DIR] [--server ID] [--all] [--json]
-                                       sessions per server from the state table: state, progress, rate, ETA, age
+                                       sessions and incidents per server from the state table: state, progress,
+                                       rate, ETA, age; who acknowledged what
+  vb365-sync-monitor ack REPOSITORY|INCIDENT [--reason TEXT] (--table NAME | --state-dir DIR)
+                                       acknowledge an open incident: the thread says who and why, reminders and
+                                       escalation stop
   vb365-sync-monitor simulator         start the VB365 simulator by hand
   vb365-sync-monitor test-notification [--channel email|slack|teams|webhook|qdeveloper] [--type TYPE] [--topic-arn ARN]
                                        print every channel's rendering of every event type; with --topic-arn,
@@ -54,11 +75,12 @@ const CHECK_CONFIG_USAGE = `usage: vb365-sync-monitor check-config [FILE]
   exit 0 when it is valid, 1 with every problem as field: value — fix`;
 
 const STATUS_USAGE = `usage: vb365-sync-monitor status (--table NAME | --state-dir DIR) [--server ID] [--all] [--json]
-  sessions per server from the monitor's state: state, progress, rate, ETA, last change, age
+  sessions per server from the monitor's state: state, progress, rate, ETA, last change, age; and its open incidents:
+  since when, severity, acknowledged by whom (or an acknowledgement the next cycle applies), escalated after how long
   --table NAME     the deployed state table (TableName output; AWS credentials and region from the environment)
   --state-dir DIR  the local state of \`run --state-dir DIR\` (also while that run is running)
   --server ID      only this server
-  --all            finished sessions too
+  --all            finished sessions and incidents resolved in the last day too
   --json           JSON for scripts`;
 
 const TEST_NOTIFICATION_USAGE = `usage: vb365-sync-monitor test-notification [--channel CHANNEL] [--type TYPE] [--topic-arn ARN]
@@ -78,6 +100,7 @@ const COMMAND_USAGE: Record<string, string> = {
   run: RUN_USAGE,
   'check-config': CHECK_CONFIG_USAGE,
   status: STATUS_USAGE,
+  ack: ACK_USAGE,
   'test-notification': TEST_NOTIFICATION_USAGE,
 };
 
@@ -110,6 +133,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await testNotification(rest);
       case 'status':
         return await status(rest);
+      case 'ack':
+        return await ack(parseAckArgs(rest, osUser));
       case 'simulator': {
         // Its own usage and option errors (it is also \`npm run simulator\`).
         const { simulatorMain } = await import('./simulator/main.js');
@@ -359,6 +384,94 @@ async function status(args: readonly string[]): Promise<number> {
     return 0;
   } finally {
     await close();
+  }
+}
+
+// ---- ack: acknowledge an incident ----------------------------------------------------------------------------------
+
+/**
+ * Stores a request to acknowledge the open incident the argument names; the server's next poll cycle applies it
+ * (DESIGN §10). Idempotent: an incident already acknowledged, or with a request waiting, is not requested again
+ * unless a new `--reason` is given.
+ */
+async function ack(opts: AckOptions): Promise<number> {
+  const fail = (message: string) => {
+    process.stderr.write(`vb365-sync-monitor: ack: ${message}\n`);
+    return 1;
+  };
+  if (opts.stateDir !== undefined && !existsSync(opts.stateDir))
+    return fail(`${opts.stateDir} does not exist: no \`run --state-dir ${opts.stateDir}\` has kept state there yet`);
+  const { store, close } = await openStore(opts, 'reader');
+  try {
+    const ids = opts.serverId ? [opts.serverId] : await store.serverIds();
+    const servers = [];
+    for (const serverId of ids) servers.push({ serverId, snapshot: await store.load(serverId) });
+    const { matches, open } = findIncidents(opts.target, servers);
+    const where = opts.serverId ? ` on ${opts.serverId}` : '';
+    if (matches.length === 0) {
+      return fail(
+        open.length === 0
+          ? `no open incident${where}: nothing to acknowledge`
+          : `${JSON.stringify(opts.target)} names no open incident${where}: name a repository, a server id or a key of these\n${describeIncidents(open)}`,
+      );
+    }
+    if (matches.length > 1) {
+      return fail(
+        `${JSON.stringify(opts.target)} names ${matches.length} open incidents: name one by its key\n${describeIncidents(matches)}`,
+      );
+    }
+    const found = matches[0] as FoundIncident;
+    const { serverId, incident } = found;
+    const current = found.ackRequested ?? incident.acknowledged;
+    if (current !== null && (opts.reason === undefined || opts.reason === current.reason)) {
+      // Already done (or waiting for the next cycle): writing again would announce it twice.
+      const state = found.ackRequested ? 'acknowledgement already requested' : 'already acknowledged';
+      if (opts.json)
+        process.stdout.write(`${JSON.stringify(ackJson(serverId, { key: incident.key, ...current }, false))}\n`);
+      else
+        process.stdout.write(
+          `${incidentWhat(incident)} on ${serverId}: ${state} by ${current.by} at ${utc(current.at)}${current.reason ? `: ${current.reason}` : ''}\n` +
+            `  nothing written; give a new --reason to update it\n`,
+        );
+      return 0;
+    }
+    const request: AckRequest = {
+      key: incident.key,
+      by: opts.by,
+      reason: opts.reason ?? null,
+      at: new Date().toISOString(),
+    };
+    await store.requestAck(serverId, request);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(ackJson(serverId, request, true))}\n`);
+      return 0;
+    }
+    process.stdout.write(
+      [
+        `${incidentWhat(incident)} on ${serverId}: acknowledgement requested by ${request.by}${request.reason ? `: ${request.reason}` : ''}`,
+        `  incident ${incident.key} (open since ${utc(incident.openedAt)}, ${incident.severity})`,
+        `  the next poll cycle of ${serverId} applies it: it announces incident.acknowledged in the incident's thread and channels, and reminders and escalation stop`,
+        '  it clears itself when the incident resolves; `status` shows it meanwhile',
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+function ackJson(serverId: string, request: AckRequest, written: boolean) {
+  return { serverId, key: request.key, by: request.by, reason: request.reason, at: request.at, written };
+}
+
+/** The user name of this process (the default of `ack --by`), or `undefined` when the system does not say. */
+function osUser(): string | undefined {
+  try {
+    return userInfo().username;
+  } catch {
+    // No passwd entry (a container running as an arbitrary uid).
+    return process.env.USER ?? process.env.USERNAME;
   }
 }
 

@@ -1,11 +1,13 @@
 import { estimateOf } from '../lambda/domain/estimate.js';
+import type { IncidentAck, IncidentSubject, Severity } from '../lambda/domain/events.js';
 import { formatDuration } from '../lambda/domain/policy.js';
 import { utc } from '../lambda/domain/render-text.js';
-import type { ServerSnapshot, SessionRecord } from '../lambda/domain/state.js';
+import type { AckRequest, IncidentEntry, ServerSnapshot, SessionRecord } from '../lambda/domain/state.js';
 
 /*
- * What `vb365-sync-monitor status` shows: per server, its health and its sessions with state, progress, rate, ETA,
- * last change and age. Pure: a stored snapshot and a time in, rows out (table text or JSON).
+ * What `vb365-sync-monitor status` shows: per server, its health, its sessions with state, progress, rate, ETA, last
+ * change and age, and its incidents; and which incident `vb365-sync-monitor ack` names. Pure: stored snapshots and a
+ * time in, rows or a match out (table text or JSON).
  */
 
 export interface SessionRow {
@@ -32,6 +34,29 @@ export interface ServerStatus {
   /** Events committed but not yet published. */
   readonly pending: number;
   readonly sessions: readonly SessionRow[];
+  /** Open incidents, oldest first; resolved ones (kept a day) too with `all`. */
+  readonly incidents: readonly IncidentRow[];
+}
+
+export interface IncidentRow {
+  readonly key: string;
+  readonly subject: IncidentSubject;
+  /** What it is about, in a few words: the repository's name, "server unreachable", "certificate expiring". */
+  readonly what: string;
+  readonly status: 'open' | 'resolved';
+  readonly openedAt: string;
+  /** `null` while open. */
+  readonly resolvedAt: string | null;
+  /** Open: since `openedAt`; resolved: from `openedAt` to `resolvedAt`. Whole seconds. */
+  readonly ageSeconds: number;
+  /** The worst severity among its events so far. */
+  readonly severity: Severity;
+  readonly acknowledged: IncidentAck | null;
+  /** An acknowledgement `ack` stored that no cycle has applied yet (open incidents only). */
+  readonly ackRequested: AckRequest | null;
+  /** The largest `escalateAfterMinutes` it reached unacknowledged; `null`: not escalated. */
+  readonly escalatedAfterMinutes: number | null;
+  readonly latest: IncidentEntry['latest'];
 }
 
 /** A server's status from its stored snapshot; ended sessions only with `all`. */
@@ -64,7 +89,119 @@ export function statusOf(serverId: string, snapshot: ServerSnapshot, now: Date, 
       };
     });
   const pending = [snapshot.server, ...snapshot.sessions].reduce((n, e) => n + (e?.pending.length ?? 0), 0);
-  return { serverId, health, held: server?.held?.total ?? 0, pending, sessions: rows };
+  return {
+    serverId,
+    health,
+    held: server?.held?.total ?? 0,
+    pending,
+    sessions: rows,
+    incidents: incidentRowsOf(snapshot, now, all),
+  };
+}
+
+/** A server's incidents as rows: open ones, oldest first, then (with `all`) resolved ones, latest first. */
+export function incidentRowsOf(snapshot: ServerSnapshot, now: Date, all = false): IncidentRow[] {
+  const entries = Object.values(snapshot.server?.record.incidents ?? {});
+  const open = entries.filter((i) => i.resolvedAt === null).sort((a, b) => a.openedAt.localeCompare(b.openedAt));
+  const resolved = all
+    ? entries
+        .filter((i) => i.resolvedAt !== null)
+        .sort((a, b) => (b.resolvedAt ?? '').localeCompare(a.resolvedAt ?? ''))
+    : [];
+  return [...open, ...resolved].map((i) => ({
+    key: i.key,
+    subject: i.subject,
+    what: incidentWhat(i),
+    status: i.resolvedAt === null ? 'open' : 'resolved',
+    openedAt: i.openedAt,
+    resolvedAt: i.resolvedAt,
+    ageSeconds: Math.max(
+      0,
+      Math.round(((i.resolvedAt === null ? now.getTime() : Date.parse(i.resolvedAt)) - Date.parse(i.openedAt)) / 1000),
+    ),
+    severity: i.severity,
+    acknowledged: i.acknowledged,
+    ackRequested: pendingAckOf(i, snapshot.acks ?? []),
+    escalatedAfterMinutes: i.escalatedAfterMinutes,
+    latest: i.latest,
+  }));
+}
+
+/**
+ * The latest acknowledgement request for an open incident that no cycle has applied yet: made after the incident's
+ * acknowledgement, if it has one (a request stays stored for a day after a cycle applied it).
+ */
+export function pendingAckOf(incident: IncidentEntry, acks: readonly AckRequest[]): AckRequest | null {
+  if (incident.resolvedAt !== null) return null;
+  const since = incident.acknowledged === null ? Number.NEGATIVE_INFINITY : Date.parse(incident.acknowledged.at);
+  const waiting = acks.filter((a) => a.key === incident.key && Date.parse(a.at) > since);
+  return waiting.sort((a, b) => b.at.localeCompare(a.at))[0] ?? null;
+}
+
+/** What an incident is about, in a few words (the repository's name, or the server's problem). */
+export function incidentWhat(i: Pick<IncidentEntry, 'key' | 'subject' | 'repository'>): string {
+  switch (i.subject) {
+    case 'repository':
+      return i.repository?.name ?? i.repository?.id ?? 'a repository';
+    case 'session':
+      return i.repository?.name ?? i.repository?.id ?? `session ${i.key.split('/').at(-2) ?? '?'}`;
+    case 'server':
+      return `server ${i.key.split('/').at(-2) ?? 'problem'}`;
+    case 'certificate':
+      return 'certificate expiring';
+    case 'polling':
+      return 'not polled';
+  }
+}
+
+// ---- ack: which incident the argument names ------------------------------------------------------------------------
+
+/** An incident with its server and the acknowledgement request waiting for it, if any. */
+export interface FoundIncident {
+  readonly serverId: string;
+  readonly incident: IncidentEntry;
+  readonly ackRequested: AckRequest | null;
+}
+
+/**
+ * The open incidents `target` names, among these servers' snapshots: the one whose key it is exactly; otherwise
+ * every repository or session incident whose repository id or name it is (case-insensitive), and every
+ * server-level incident (server, certificate, polling) of the server whose id it is; otherwise every one whose
+ * repository name contains it (case-insensitive). `open` lists every open incident, for the message when none or
+ * several match.
+ */
+export function findIncidents(
+  target: string,
+  servers: ReadonlyArray<{ readonly serverId: string; readonly snapshot: ServerSnapshot }>,
+): { readonly matches: readonly FoundIncident[]; readonly open: readonly FoundIncident[] } {
+  const open: FoundIncident[] = servers.flatMap(({ serverId, snapshot }) =>
+    Object.values(snapshot.server?.record.incidents ?? {})
+      .filter((i) => i.resolvedAt === null)
+      .sort((a, b) => a.openedAt.localeCompare(b.openedAt))
+      .map((incident) => ({ serverId, incident, ackRequested: pendingAckOf(incident, snapshot.acks ?? []) })),
+  );
+  const exact = open.filter((f) => f.incident.key === target);
+  if (exact.length > 0) return { matches: exact, open };
+  const wanted = target.toLowerCase();
+  const matches = open.filter(({ serverId, incident: i }) =>
+    i.subject === 'repository' || i.subject === 'session'
+      ? i.repository?.id?.toLowerCase() === wanted || i.repository?.name?.toLowerCase() === wanted
+      : serverId.toLowerCase() === wanted,
+  );
+  if (matches.length > 0) return { matches, open };
+  // "wasabi" for "Wasabi Archive": a part of a name, which the caller acts on only when it names one incident.
+  const partial = open.filter(({ incident: i }) => i.repository?.name?.toLowerCase().includes(wanted) === true);
+  return { matches: partial, open };
+}
+
+/** One line per incident for a message: "S3 Archive on vbo-01, open since …, critical: KEY". */
+export function describeIncidents(found: readonly FoundIncident[]): string {
+  return found
+    .map(
+      ({ serverId, incident: i }) =>
+        `  ${incidentWhat(i)} on ${serverId}, open since ${utc(i.openedAt)}, ${i.severity}${i.acknowledged ? `, acknowledged by ${i.acknowledged.by}` : ''}: ${i.key}`,
+    )
+    .join('\n');
 }
 
 /** Running first, then stalled, failed, other, ended. */
@@ -81,31 +218,72 @@ export function formatStatus(statuses: readonly ServerStatus[], now: Date): stri
       .filter(Boolean)
       .join(', ');
     out.push(`${s.serverId}: ${s.health}${extra ? ` (${extra})` : ''}`);
-    if (s.sessions.length === 0) {
-      out.push('  no sync session running', '');
-      continue;
-    }
-    const header = ['SESSION', 'REPOSITORY', 'STATE', 'PROGRESS', 'RATE', 'ETA', 'LAST CHANGE', 'AGE'];
-    const rows = s.sessions.map((r) => [
-      r.session.slice(0, 8),
-      r.repository.length > 32 ? `${r.repository.slice(0, 31)}…` : r.repository,
-      r.phase === 'stalled' ? `${r.state} (stalled)` : r.state,
-      r.progressPercent === null ? '-' : `${r.progressPercent} %`,
-      r.ratePercentPerHour === null ? (r.phase === 'running' ? 'estimating…' : '-') : `${r.ratePercentPerHour} %/h`,
-      r.estimatedFinishAt === null
-        ? '-'
-        : `${utc(r.estimatedFinishAt)} (in ${formatDuration(secondsUntil(r.estimatedFinishAt, now))})`,
-      `${formatDuration(secondsUntil(now.toISOString(), new Date(r.lastChangeAt)))} ago`,
-      formatDuration(r.ageSeconds),
-    ]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-    const line = (cells: readonly string[]) =>
-      `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd();
-    out.push(line(header), ...rows.map(line));
-    for (const r of s.sessions) if (r.error) out.push(`  ${r.session.slice(0, 8)} error: ${r.error}`);
-    out.push('');
+    out.push(...sessionLines(s, now), ...incidentLines(s.incidents), '');
   }
   return out.join('\n').trimEnd();
+}
+
+function sessionLines(s: ServerStatus, now: Date): string[] {
+  if (s.sessions.length === 0) return ['  no sync session running'];
+  const header = ['SESSION', 'REPOSITORY', 'STATE', 'PROGRESS', 'RATE', 'ETA', 'LAST CHANGE', 'AGE'];
+  const rows = s.sessions.map((r) => [
+    r.session.slice(0, 8),
+    shorten(r.repository),
+    r.phase === 'stalled' ? `${r.state} (stalled)` : r.state,
+    r.progressPercent === null ? '-' : `${r.progressPercent} %`,
+    r.ratePercentPerHour === null ? (r.phase === 'running' ? 'estimating…' : '-') : `${r.ratePercentPerHour} %/h`,
+    r.estimatedFinishAt === null
+      ? '-'
+      : `${utc(r.estimatedFinishAt)} (in ${formatDuration(secondsUntil(r.estimatedFinishAt, now))})`,
+    `${formatDuration(secondsUntil(now.toISOString(), new Date(r.lastChangeAt)))} ago`,
+    formatDuration(r.ageSeconds),
+  ]);
+  return [
+    ...table(header, rows),
+    ...s.sessions.filter((r) => r.error).map((r) => `  ${r.session.slice(0, 8)} error: ${r.error}`),
+  ];
+}
+
+/** The incidents table (the key last: it is long, and what `ack` takes when a name is ambiguous). */
+function incidentLines(incidents: readonly IncidentRow[]): string[] {
+  const none = incidents.some((i) => i.status === 'open') ? [] : ['  no open incident'];
+  if (incidents.length === 0) return none;
+  const header = ['INCIDENT', 'STATUS', 'SINCE', 'AGE', 'SEVERITY', 'ACKNOWLEDGED', 'KEY'];
+  const rows = incidents.map((i) => [
+    shorten(i.what),
+    i.status === 'resolved'
+      ? `resolved ${utc(i.resolvedAt ?? i.openedAt)}`
+      : i.escalatedAfterMinutes !== null
+        ? `open, escalated after ${formatDuration(i.escalatedAfterMinutes * 60)}`
+        : 'open',
+    utc(i.openedAt),
+    formatDuration(i.ageSeconds),
+    i.severity,
+    [
+      i.acknowledged
+        ? `by ${i.acknowledged.by}${i.acknowledged.reason ? `: ${i.acknowledged.reason}` : ''}`
+        : i.ackRequested
+          ? ''
+          : 'not acknowledged',
+      i.ackRequested
+        ? `ack requested by ${i.ackRequested.by}${i.ackRequested.reason ? `: ${i.ackRequested.reason}` : ''} (next cycle)`
+        : '',
+    ]
+      .filter(Boolean)
+      .join('; '),
+    i.key,
+  ]);
+  return [...none, ...table(header, rows)];
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+function shorten(text: string): string {
+  return text.length > 32 ? `${text.slice(0, 31)}…` : text;
 }
 
 function secondsUntil(iso: string, from: Date): number {

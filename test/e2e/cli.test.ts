@@ -175,8 +175,8 @@ describe('vb365-sync-monitor run (end to end)', () => {
 
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual([
-      { serverId: 'vb365-a', health: 'ok', held: 0, pending: 0, sessions: [] },
-      { serverId: 'vb365-b', health: 'ok', held: 0, pending: 0, sessions: [] },
+      { serverId: 'vb365-a', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [] },
+      { serverId: 'vb365-b', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [] },
     ]);
   });
 
