@@ -5,9 +5,15 @@ import { delimiter, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { type MonitorAlarm, parseAlarm } from '../lambda/domain/alarm.js';
-import type { EventType } from '../lambda/domain/events.js';
-import { slackAlarmMessage, slackMessage, teamsAlarmMessage, teamsMessage } from '../lambda/domain/render-chat.js';
-import { sampleAlarm, sampleEvent } from './sample-events.js';
+import type { EventType, MonitorEvent } from '../lambda/domain/events.js';
+import {
+  DEFAULT_SLACK_MENTIONS,
+  slackAlarmMessage,
+  slackMessage,
+  teamsAlarmMessage,
+  teamsMessage,
+} from '../lambda/domain/render-chat.js';
+import { sampleAlarm, sampleEvent, sampleIncidentThread } from './sample-events.js';
 
 /*
  * Renders the Slack and Teams messages of a few events and of the monitor's heartbeat alarm to PNG for the README (`npm run render-cards`), in a headless
@@ -47,6 +53,47 @@ function richText(elements: unknown[]): string {
 
 /** HTML of a Slack incoming-webhook message with one coloured attachment of Block Kit blocks. */
 export function slackHtml(message: Record<string, unknown>): string {
+  return `<!doctype html><meta charset="utf-8"><style>${SLACK_CSS}</style><div id="card">${slackMessageHtml(message, '12:30')}</div>`;
+}
+
+/**
+ * HTML of a Slack app's incident thread: the first message as it was last edited, then the thread's replies, the way
+ * Slack shows a thread beside the channel.
+ */
+export function slackThreadHtml(
+  first: Record<string, unknown>,
+  replies: readonly { message: Record<string, unknown>; time: string }[],
+): string {
+  return `<!doctype html><meta charset="utf-8"><style>${SLACK_CSS}
+  .thread { border-left: 1px solid #ddd; margin-left: 20px; }
+  .count { color: #1264a3; font-size: 13px; font-weight: 700; padding: 0 20px 8px 64px; }
+</style><div id="card" style="flex-direction:column;width:640px">
+  ${slackMessageHtml(first, '10:00 (edited)')}
+  <div class="count">${replies.length} replies</div>
+  <div class="thread">${replies.map((r) => `<div class="reply">${slackMessageHtml(r.message, r.time)}</div>`).join('')}</div>
+</div>`;
+}
+
+const SLACK_CSS = `
+  body { margin: 0; background: #fff; font: 15px/1.46668 Lato, "Helvetica Neue", Arial, sans-serif; color: #1d1c1d; }
+  #card { display: flex; width: 640px; }
+  .msg { display: flex; padding: 12px 20px; }
+  .avatar { width: 36px; height: 36px; border-radius: 4px; background: #2eb67d; color: #fff; font-weight: 700;
+    display: flex; align-items: center; justify-content: center; margin-right: 8px; flex: none; }
+  .name { font-weight: 900; } .name small { font-weight: 400; color: #616061; margin-left: 4px; font-size: 12px; }
+  .text { margin: 2px 0 6px; }
+  .att { display: flex; } .bar { width: 4px; border-radius: 8px; flex: none; }
+  .blocks { padding: 0 12px; flex: 1; min-width: 0; }
+  .header { font-weight: 900; font-size: 18px; margin: 4px 0 8px; }
+  .section { margin: 4px 0; white-space: pre-line; } .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; margin: 8px 0; }
+  pre { background: #f8f8f8; border: 1px solid #ddd; border-radius: 4px; padding: 8px; white-space: pre-wrap;
+    font: 12px/1.5 Monaco, Menlo, Consolas, monospace; margin: 8px 0; }
+  .context { color: #616061; font-size: 12px; margin: 6px 0; }
+  .button { display: inline-block; border: 1px solid #bbb; border-radius: 4px; padding: 2px 10px; font-weight: 700; font-size: 13px; margin: 4px 0; }
+  .mention { background: #f2c744; color: #1d1c1d; border-radius: 3px; padding: 0 2px; }`;
+
+/** One message (avatar, name, text, the attachment's blocks). */
+function slackMessageHtml(message: Record<string, unknown>, time: string): string {
   const attachment = (message.attachments as { color: string; blocks: Block[] }[])[0];
   const blocks = (attachment?.blocks ?? [])
     .map((b) => {
@@ -63,28 +110,15 @@ export function slackHtml(message: Record<string, unknown>): string {
           return `<div class="context">${(b.elements as { text: string }[]).map((e) => esc(e.text)).join(' ')}</div>`;
         case 'divider':
           return '<hr>';
+        case 'actions':
+          return `<div>${(b.elements as { text?: { text: string } }[]).map((e) => `<span class="button">${esc(e.text?.text ?? '')}</span>`).join(' ')}</div>`;
         default:
           return '';
       }
     })
     .join('');
-  return `<!doctype html><meta charset="utf-8"><style>
-  body { margin: 0; background: #fff; font: 15px/1.46668 Lato, "Helvetica Neue", Arial, sans-serif; color: #1d1c1d; }
-  #card { display: flex; padding: 12px 20px; width: 600px; }
-  .avatar { width: 36px; height: 36px; border-radius: 4px; background: #2eb67d; color: #fff; font-weight: 700;
-    display: flex; align-items: center; justify-content: center; margin-right: 8px; flex: none; }
-  .name { font-weight: 900; } .name small { font-weight: 400; color: #616061; margin-left: 4px; font-size: 12px; }
-  .text { margin: 2px 0 6px; }
-  .att { display: flex; } .bar { width: 4px; border-radius: 8px; flex: none; }
-  .blocks { padding: 0 12px; flex: 1; min-width: 0; }
-  .header { font-weight: 900; font-size: 18px; margin: 4px 0 8px; }
-  .section { margin: 4px 0; white-space: pre-line; } .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 16px; margin: 8px 0; }
-  pre { background: #f8f8f8; border: 1px solid #ddd; border-radius: 4px; padding: 8px; white-space: pre-wrap;
-    font: 12px/1.5 Monaco, Menlo, Consolas, monospace; margin: 8px 0; }
-  .context { color: #616061; font-size: 12px; margin: 6px 0; }
-  .mention { background: #f2c744; color: #1d1c1d; border-radius: 3px; padding: 0 2px; }
-</style><div id="card"><div class="avatar">VB</div><div style="flex:1;min-width:0">
-  <div class="name">vb365-sync-monitor <small>APP 12:30</small></div>
+  return `<div class="msg"><div class="avatar">VB</div><div style="flex:1;min-width:0">
+  <div class="name">vb365-sync-monitor <small>APP ${time}</small></div>
   <div class="text">${mrkdwn(String(message.text ?? ''))}</div>
   <div class="att"><div class="bar" style="background:${attachment?.color ?? '#ddd'}"></div><div class="blocks">${blocks}</div></div>
 </div></div>`;
@@ -143,6 +177,23 @@ async function main(): Promise<void> {
       ]),
       ['monitor-alarm', slackAlarmMessage(alarm), teamsAlarmMessage(alarm)],
     ];
+    // An incident as a Slack app shows it: the first message, edited to the current state, and its thread.
+    const incident = sampleIncidentThread();
+    const last = incident.at(-1) as MonitorEvent;
+    writeFileSync(
+      scratch,
+      slackThreadHtml(
+        slackMessage(last, {}),
+        incident.slice(1).map((e) => ({
+          message: slackMessage(e, e.severity === 'critical' ? DEFAULT_SLACK_MENTIONS : {}),
+          time: e.occurredAt.slice(11, 16),
+        })),
+      ),
+    );
+    await page.goto(pathToFileURL(scratch).href);
+    const threadFile = join(out, 'slack-incident-thread.png');
+    await page.locator('#card').screenshot({ path: threadFile });
+    console.log(`wrote ${relative(process.cwd(), threadFile)}`);
     for (const [name, slack, teams] of cards) {
       for (const [kind, html] of [
         ['slack', slackHtml(slack)],
