@@ -1,6 +1,7 @@
-import { type ChildProcess, execFile, execFileSync, fork, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -24,6 +25,7 @@ import { type EmbeddedDynamoDb, ensureTable, localClient, startBestEngine } from
 import { startSecretsStandIn } from '../local/secrets-stand-in.js';
 import { startSimulator, type Vb365Simulator } from '../local/simulator/simulator.js';
 import { type SnsStandIn, startSnsStandIn } from '../local/sns-stand-in.js';
+import { ensureNode24 } from '../scripts/node24.js';
 import {
   assumptionsOf,
   type Cost,
@@ -38,8 +40,10 @@ import {
   type TemplateCounts,
   WORKLOAD,
 } from './cost.js';
+import { initSplit, stageBundle, stageSdkOnly } from './init.js';
+import { type LatencyProxy, startLatencyProxy, viaProxy } from './latency-proxy.js';
 import { fleetConfig, synthesize } from './templates.js';
-import type { Command, CycleReply, WorkerServer } from './worker.js';
+import type { Baseline, Command, CycleReply, WorkerServer } from './worker.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -56,11 +60,22 @@ const BUILD = join(ROOT, 'bench', '.build');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const quick = values.quick === true;
 const SIZES = quick ? [1, 10, 100] : [1, 10, 100, 1000, 10_000];
-const NAIVE_MAX = quick ? 100 : 1000;
-const FLEET = quick ? 10 : 100;
+/** The baselines run up to this size (their target is at 100 sessions). */
+const BASELINE_MAX = 100;
+/** The fleet run: this many servers of FLEET_SESSIONS sessions each, through the real cycle. */
+const FLEET = quick ? 20 : 1000;
+const FLEET_SESSIONS = 10;
 const STEADY_CYCLES = quick ? 3 : 5;
+/** Round trip to a VB365 server: a TCP proxy delays each chunk by half of it in each direction. */
 const VB365_LATENCY_MS = 25;
+/** Round trip to DynamoDB and SNS (same region). */
 const AWS_LATENCY_MS = 3;
+/** The CPU share of a 256 MB Lambda function (a full vCPU at 1,769 MB; AWS states no figure below that). */
+const CPU_SHARE_256MB = 0.15;
+/** The poll function's timeout (infra/sync-monitor.ts: min(120 s, interval − 10 s)) at the default 5 minutes. */
+const POLL_TIMEOUT_MS = 120_000;
+const INIT_SAMPLES = quick ? 3 : 11;
+const NODE24 = ensureNode24();
 /**
  * Sessions per server in the cost model's measurements: what the model's workload keeps tracked, its syncs a day
  * times the days finished sessions are kept (the partition a cycle reads). The performance rows above go to 10,000.
@@ -83,36 +98,66 @@ const LAMBDA_BUILD = {
   logLevel: 'error' as const,
 };
 
+interface BaselineFigures {
+  /** Wall time of one steady cycle of the baseline (ms). */
+  ms: number;
+  /** Baseline ÷ our steady cycle (fresh connections both). */
+  ratio: number;
+  vb365Requests: number;
+  writes: number;
+  publishes: number;
+}
+
 interface Row {
   sessions: number;
   servers: number;
   firstCycleMs: number;
+  /** Median steady cycle, each on fresh connections (as after 5 idle minutes). */
   steadyMs: number;
+  /** Median steady cycle on connections kept from the cycle before (for comparison). */
+  steadyReusedMs: number;
+  /** CPU time (user + system ms) of the first cycle and of a steady one (median), and the wall time each implies at
+   * 256 MB's CPU share. */
+  cpu: { firstMs: number; steadyMs: number; firstAt256MbMs: number; steadyAt256MbMs: number };
   vb365PerCycle: number;
+  /** TCP connections a steady cycle opens to VB365 (fresh: after the idle drop). */
+  vb365ConnectionsPerCycle: number;
+  /** Steady cycles that listed the repositories (the detector), of STEADY_CYCLES × 2. */
+  detectorScans: number;
   ddbPerCycle: { queries: number; pages: number; writes: number; rcu: number; wcu: number };
+  /** Writes over all steady cycles, detector cycles included. */
+  steadyWrites: number;
   snsPerCycle: number;
   change: { events: number; writes: number; wcu: number; snsCalls: number; ms: number };
-  naiveMs: number | null;
-  ratio: number | null;
+  baselines: Partial<Record<Baseline, BaselineFigures>>;
   peakRssMb: number;
+}
+
+interface Proxies {
+  ddb: LatencyProxy;
+  sns: LatencyProxy;
 }
 
 async function main() {
   mkdirSync(BUILD, { recursive: true });
   const bundle = await lambdaBundle();
-  const init = initTime(bundle.file);
+  const init = initFigures();
   await build({ ...LAMBDA_BUILD, entryPoints: [join(ROOT, 'bench/worker.ts')], outfile: join(BUILD, 'worker.cjs') });
 
   const engine = await startBestEngine();
   const sns = await startSnsStandIn();
-  sns.latencyMs = AWS_LATENCY_MS;
+  const proxies: Proxies = {
+    ddb: await startLatencyProxy(Number(new URL(engine.endpoint).port), AWS_LATENCY_MS / 2),
+    sns: await startLatencyProxy(Number(new URL(sns.endpoint).port), AWS_LATENCY_MS / 2),
+  };
   const rows: Row[] = [];
+  let fleet: FleetRun;
   let hour: HourFigures;
   let fleetChecks: FleetCheckFigures[];
   let probes: Record<'fleet' | 'perServer', ProbeFigures>;
   try {
-    for (const n of SIZES) rows.push(await scenario(engine, sns, n, 1));
-    rows.push(await scenario(engine, sns, 10, FLEET));
+    for (const n of SIZES) rows.push(await scenario(engine, sns, proxies, n));
+    fleet = await fleetRun(engine, sns, proxies);
     hour = await defaultsHour(engine, sns, COST_SESSIONS);
     fleetChecks = await fleetCheckFigures(engine, sns, hour.serverItem, FLEET_CHECK_SIZES);
     probes = {
@@ -120,94 +165,166 @@ async function main() {
       perServer: await handlerProbe(engine, sns, 'perServer', join(ROOT, bundle.file)),
     };
   } finally {
+    await proxies.ddb.close();
+    await proxies.sns.close();
     await sns.close();
     await engine.close();
   }
 
-  const cost = costSection(rows, hour, fleetChecks, probes, init);
+  const cost = costSection(rows, hour, fleetChecks, probes, init.node24.deployed);
+  const fleetHour = fleetPerHour(fleet, rows, cost.measured);
   const results = {
     date: new Date().toISOString(),
     machine: `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    node: process.version,
+    machineNode: machineNodeVersion(),
+    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+    loadavgAtStart: LOAD_AT_START,
     dynamodb: engine.engine,
-    latency: { vb365Ms: VB365_LATENCY_MS, dynamodbMs: AWS_LATENCY_MS, snsMs: AWS_LATENCY_MS },
+    latency: {
+      model: 'a loopback TCP proxy delays every chunk by half the round trip in each direction (handshakes included)',
+      vb365RoundTripMs: VB365_LATENCY_MS,
+      dynamodbRoundTripMs: AWS_LATENCY_MS,
+      snsRoundTripMs: AWS_LATENCY_MS,
+    },
+    cpuShareAt256Mb: CPU_SHARE_256MB,
     quick,
     bundle,
     init,
     rows,
+    fleet: fleetHour,
     cost,
-    targets: { ...targets(rows, bundle.bytes, init), ...cost.targets },
+    targets: { ...targets(rows, bundle.bytes, init, fleetHour), ...cost.targets },
   };
   const out = values.out ?? join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  // The README's performance section is this run's, when it is the recorded one (test/e2e/readme-figures checks).
+  if (!quick && values.out === undefined) writeReadmeSection(performanceMarkdown(results));
   process.stdout.write(markdown(results));
 }
 
-async function scenario(
-  engine: EmbeddedDynamoDb,
-  sns: Awaited<ReturnType<typeof startSnsStandIn>>,
-  sessions: number,
-  serverCount: number,
-): Promise<Row> {
-  const table = `bench-${sessions}-${serverCount}-${Date.now()}`;
+const README_START = '<!-- bench:performance:start (npm run bench writes this section) -->';
+const README_END = '<!-- bench:performance:end -->';
+
+function writeReadmeSection(section: string): void {
+  const file = join(ROOT, 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(README_START);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a) throw new Error(`bench: README.md has no ${README_START} … ${README_END} markers`);
+  writeFileSync(file, `${text.slice(0, a + README_START.length)}\n\n${section}\n\n${text.slice(b)}`);
+  // As `npm run lint` wants it (Markdown tables padded).
+  execFileSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['format', '--write', file], { stdio: 'ignore' });
+}
+
+/** The machine's own Node, which runs the project's tooling (Node 24 is installed apart: scripts/node24.ts). */
+const MACHINE_NODE = process.execPath;
+
+function machineNodeVersion(): string {
+  return execFileSync(MACHINE_NODE, ['--version']).toString().trim();
+}
+
+const LOAD_AT_START = loadavg().map((x) => Math.round(x * 100) / 100);
+
+async function scenario(engine: EmbeddedDynamoDb, sns: SnsStandIn, proxies: Proxies, sessions: number): Promise<Row> {
+  const table = `bench-${sessions}-${Date.now()}`;
   const client = localClient(engine.endpoint);
   await ensureTable(client, table);
   client.destroy();
-  const sims: Vb365Simulator[] = [];
-  for (let s = 0; s < serverCount; s++) {
-    const sim = await simulatorWith(sessions);
-    sim.inject({ route: '*', fault: { kind: 'latency', ms: VB365_LATENCY_MS }, times: Number.POSITIVE_INFINITY });
-    sims.push(sim);
-  }
-  const servers: WorkerServer[] = sims.map((sim, i) => ({
-    id: `server-${i}`,
-    url: sim.url,
-    ca: sim.pki.caCert,
-    username: sim.username,
-    password: sim.password,
-  }));
+  const { sim, sessionIds } = await simulatorWith(sessions);
+  const vb365 = await startLatencyProxy(Number(new URL(sim.url).port), VB365_LATENCY_MS / 2);
+  const drop = () => {
+    vb365.dropConnections();
+    proxies.ddb.dropConnections();
+    proxies.sns.dropConnections();
+  };
   const worker = await startWorker();
   try {
     await worker.call({
       type: 'setup',
-      setup: { servers, ddbEndpoint: engine.endpoint, ddbLatencyMs: AWS_LATENCY_MS, snsEndpoint: sns.endpoint, table },
+      setup: {
+        servers: [
+          {
+            id: 'server-0',
+            url: viaProxy(sim.url, vb365),
+            ca: sim.pki.caCert,
+            username: sim.username,
+            password: sim.password,
+          },
+        ],
+        ddbEndpoint: viaProxy(engine.endpoint, proxies.ddb),
+        snsEndpoint: viaProxy(sns.endpoint, proxies.sns),
+        table,
+      },
     });
-    const requests = () => sims.reduce((n, s) => n + s.totalRequests, 0);
     const snsBefore = sns.requests.length;
+    drop();
     const first = (await worker.call({ type: 'cycle' })) as CycleReply;
-    const steady: CycleReply[] = [];
-    let vb365 = 0;
+    const fresh: CycleReply[] = [];
+    const reused: CycleReply[] = [];
+    let vb365Requests = 0;
+    let connections = 0;
+    let scans = 0;
     for (let i = 0; i < STEADY_CYCLES; i++) {
-      const r0 = requests();
-      steady.push((await worker.call({ type: 'cycle' })) as CycleReply);
-      vb365 = requests() - r0;
+      drop();
+      const r0 = sim.totalRequests;
+      const c0 = vb365.connections;
+      fresh.push((await worker.call({ type: 'cycle' })) as CycleReply);
+      const requests = sim.totalRequests - r0;
+      // A cycle that listed the repositories (the detector, each quarter hour) makes one request more.
+      if (requests > 1) scans += 1;
+      else vb365Requests = requests;
+      connections = vb365.connections - c0;
+      reused.push((await worker.call({ type: 'cycle' })) as CycleReply);
+      if (sim.totalRequests - r0 - requests > 1) scans += 1;
     }
+    const steady = [...fresh, ...reused];
     const snsSteady = sns.requests.length - snsBefore - first.snsCalls;
-    // A change: 1 % of the sessions (at least one) of each server fail.
+    // A change: 1 % of the sessions (at least one) fail.
     const failing = Math.max(1, Math.floor(sessions / 100));
-    for (const sim of sims)
-      sim.apply(
-        Array.from({ length: failing }, (_, i) => ({
-          op: 'fail' as const,
-          session: `s${i}`,
-          error: 'Bucket not reachable',
-        })),
-      );
+    sim.apply(
+      sessionIds.slice(0, failing).map((id) => ({ op: 'fail' as const, session: id, error: 'Bucket not reachable' })),
+    );
+    drop();
     const change = (await worker.call({ type: 'cycle' })) as CycleReply;
-    let naive: CycleReply | null = null;
-    if (serverCount === 1 && sessions <= NAIVE_MAX) {
-      naive = (await worker.call({
-        type: 'naive',
-        sessionIds: Array.from({ length: sessions }, (_, i) => `s${i}`),
-      })) as CycleReply;
+    const steadyMs = median(fresh.map((s) => s.wallMs));
+    const baselines: Row['baselines'] = {};
+    if (sessions <= BASELINE_MAX) {
+      for (const baseline of ['naive', 'naiveConcurrent', 'peer'] as const) {
+        // The peer's steady cycle is its second: the first stores every session.
+        if (baseline === 'peer') {
+          drop();
+          await worker.call({ type: 'baseline', baseline, sessionIds });
+        }
+        drop();
+        const r0 = sim.totalRequests;
+        const b = (await worker.call({ type: 'baseline', baseline, sessionIds })) as CycleReply;
+        baselines[baseline] = {
+          ms: round(b.wallMs),
+          ratio: round(b.wallMs / steadyMs),
+          vb365Requests: sim.totalRequests - r0,
+          writes: b.ddb.puts,
+          publishes: b.snsCalls,
+        };
+      }
     }
-    const last = steady.at(-1) as CycleReply;
-    const steadyMs = median(steady.map((s) => s.wallMs));
+    const cpuSteady = median(steady.map((s) => s.cpuMs));
+    const last = fresh.at(-1) as CycleReply;
     return {
       sessions,
-      servers: serverCount,
+      servers: 1,
       firstCycleMs: round(first.wallMs),
       steadyMs: round(steadyMs),
-      vb365PerCycle: vb365,
+      steadyReusedMs: round(median(reused.map((s) => s.wallMs))),
+      cpu: {
+        firstMs: round(first.cpuMs),
+        steadyMs: round(cpuSteady),
+        firstAt256MbMs: Math.round(first.cpuMs / CPU_SHARE_256MB),
+        steadyAt256MbMs: Math.round(cpuSteady / CPU_SHARE_256MB),
+      },
+      vb365PerCycle: vb365Requests,
+      vb365ConnectionsPerCycle: connections,
+      detectorScans: scans,
       ddbPerCycle: {
         queries: last.ddb.queries,
         pages: last.ddb.queryPages,
@@ -215,7 +332,8 @@ async function scenario(
         rcu: round(last.ddb.readCapacity),
         wcu: round(last.ddb.writeCapacity),
       },
-      snsPerCycle: snsSteady / STEADY_CYCLES,
+      steadyWrites: steady.reduce((n, c) => n + c.ddb.puts + c.ddb.batchWrites, 0),
+      snsPerCycle: snsSteady / steady.length,
       change: {
         events: change.events,
         writes: change.ddb.puts,
@@ -223,38 +341,151 @@ async function scenario(
         snsCalls: change.snsCalls,
         ms: round(change.wallMs),
       },
-      naiveMs: naive ? round(naive.wallMs) : null,
-      ratio: naive ? round(naive.wallMs / steadyMs) : null,
-      peakRssMb: round((naive ?? change).maxRssKb / 1024),
+      baselines,
+      peakRssMb: round(change.maxRssKb / 1024),
     };
   } finally {
     await worker.call({ type: 'exit' }).catch(() => undefined);
-    await Promise.all(sims.map((s) => s.close()));
+    await vb365.close();
+    await sim.close();
   }
 }
 
-/** A simulated server with `sessions` running syncs (progress 10 %), ten to a repository. */
-async function simulatorWith(sessions: number): Promise<Vb365Simulator> {
+interface FleetRun {
+  servers: number;
+  sessionsPerServer: number;
+  /** One steady cycle of every server (fresh connections), the servers 50 at a time in one process. */
+  steady: {
+    cpuMsPerServer: number;
+    wallMsPerServer: number;
+    readUnits: number;
+    writeUnits: number;
+    writes: number;
+    snsCalls: number;
+    vb365Requests: number;
+  };
+  first: { cpuMsPerServer: number; writeUnits: number; snsCalls: number };
+}
+
+/**
+ * The fleet run: FLEET servers of FLEET_SESSIONS sessions each through the real cycle (each server its own client,
+ * token and partition; one simulator answers for all), a first cycle and a steady one.
+ */
+async function fleetRun(engine: EmbeddedDynamoDb, sns: SnsStandIn, proxies: Proxies): Promise<FleetRun> {
+  const table = `bench-fleetrun-${Date.now()}`;
+  const client = localClient(engine.endpoint);
+  await ensureTable(client, table);
+  client.destroy();
+  const { sim } = await simulatorWith(FLEET_SESSIONS);
+  const vb365 = await startLatencyProxy(Number(new URL(sim.url).port), VB365_LATENCY_MS / 2);
+  const worker = await startWorker();
+  try {
+    const servers: WorkerServer[] = Array.from({ length: FLEET }, (_, i) => ({
+      id: `fleet-${String(i + 1).padStart(4, '0')}`,
+      url: viaProxy(sim.url, vb365),
+      ca: sim.pki.caCert,
+      username: sim.username,
+      password: sim.password,
+    }));
+    await worker.call({
+      type: 'setup',
+      setup: {
+        servers,
+        ddbEndpoint: viaProxy(engine.endpoint, proxies.ddb),
+        snsEndpoint: viaProxy(sns.endpoint, proxies.sns),
+        table,
+      },
+    });
+    const drop = () => {
+      vb365.dropConnections();
+      proxies.ddb.dropConnections();
+      proxies.sns.dropConnections();
+    };
+    drop();
+    const first = (await worker.call({ type: 'cycle' })) as CycleReply;
+    drop();
+    const r0 = sim.totalRequests;
+    const steady = (await worker.call({ type: 'cycle' })) as CycleReply;
+    return {
+      servers: FLEET,
+      sessionsPerServer: FLEET_SESSIONS,
+      steady: {
+        cpuMsPerServer: round(steady.cpuMs / FLEET),
+        wallMsPerServer: round(steady.perServerWallMs),
+        readUnits: round(steady.ddb.readCapacity),
+        writeUnits: round(steady.ddb.writeCapacity),
+        writes: steady.ddb.puts + steady.ddb.batchWrites,
+        snsCalls: steady.snsCalls,
+        vb365Requests: sim.totalRequests - r0,
+      },
+      first: {
+        cpuMsPerServer: round(first.cpuMs / FLEET),
+        writeUnits: round(first.ddb.writeCapacity),
+        snsCalls: first.snsCalls,
+      },
+    };
+  } finally {
+    await worker.call({ type: 'exit' }).catch(() => undefined);
+    await vb365.close();
+    await sim.close();
+  }
+}
+
+/**
+ * The fleet run's steady cycle as an hour of the deployment (12 cycles a server), beside what the cost model
+ * (fed with the measured hour of one server) makes of the same fleet. Lambda bills a cycle's wall time; at 256 MB
+ * it is at least its CPU time ÷ the CPU share.
+ */
+function fleetPerHour(f: FleetRun, rows: Row[], measured: Measured) {
+  const cyclesPerHour = 60 / 5;
+  const ten = rows.find((r) => r.sessions === FLEET_SESSIONS) as Row;
+  const billedMs = Math.max(ten.steadyMs, f.steady.cpuMsPerServer / CPU_SHARE_256MB);
+  const cycles = f.servers * cyclesPerHour;
+  return {
+    run: f,
+    perHour: {
+      cycles,
+      billedMsPerCycle: round(billedMs),
+      lambdaGbSeconds: round((cycles * billedMs * 0.25) / 1000),
+      dynamodbReadUnits: Math.round(f.steady.readUnits * cyclesPerHour),
+      dynamodbWriteUnits: Math.round(f.steady.writeUnits * cyclesPerHour),
+      snsCalls: f.steady.snsCalls * cyclesPerHour,
+      vb365Requests: f.steady.vb365Requests * cyclesPerHour,
+    },
+    costModelPerHour: {
+      lambdaGbSeconds: round((cycles * measured.pollCycleMs * 0.25) / 1000),
+      dynamodbReadUnits: Math.round(cycles * measured.readUnitsPerCycle),
+      dynamodbWriteUnits: Math.round(cycles * measured.writeUnitsPerCycle),
+    },
+    assumptions: `billed time of a cycle: the larger of the ${FLEET_SESSIONS}-session steady cycle's wall time on fresh connections (${ten.steadyMs} ms) and the fleet run's CPU per server ÷ ${CPU_SHARE_256MB}; the cost model's figures are from its measured hour (${COST_SESSIONS} sessions, heartbeat on)`,
+  };
+}
+
+/** Session ids as VB365 has them (UUIDs). */
+function uuids(n: number): string[] {
+  return Array.from({ length: n }, () => randomUUID());
+}
+
+/** A simulated server with `sessions` running syncs (progress 10 %), ten to a repository, ids as UUIDs. */
+async function simulatorWith(sessions: number): Promise<{ sim: Vb365Simulator; sessionIds: string[] }> {
+  const repositories = uuids(Math.ceil(sessions / 10));
+  const sessionIds = uuids(sessions);
   const sim = await startSimulator({
     scenario: {
       name: `bench-${sessions}`,
-      repositories: Array.from({ length: Math.ceil(sessions / 10) }, (_, i) => ({
-        id: `r${i}`,
-        name: `Repository ${i}`,
-        isOutOfSync: true,
-      })),
+      repositories: repositories.map((id, i) => ({ id, name: `Repository ${i}`, isOutOfSync: true })),
       steps: [],
     },
   });
   sim.apply(
-    Array.from({ length: sessions }, (_, i) => ({
+    sessionIds.map((id, i) => ({
       op: 'start' as const,
-      session: `s${i}`,
-      repository: `r${Math.floor(i / 10)}`,
+      session: id,
+      repository: repositories[Math.floor(i / 10)] as string,
       progress: 10,
     })),
   );
-  return sim;
+  return { sim, sessionIds };
 }
 
 function startWorker(): Promise<{ call: (cmd: Command) => Promise<unknown>; child: ChildProcess }> {
@@ -281,52 +512,70 @@ async function lambdaBundle() {
   const file = join(BUILD, 'handler.cjs');
   await build({ ...LAMBDA_BUILD, entryPoints: [join(ROOT, 'lambda/handler.ts')], outfile: file });
   const bytes = execFileSync('wc', ['-c', file]).toString().trim().split(/\s+/)[0];
-  const content = (await import('node:fs')).readFileSync(file);
+  const content = readFileSync(file);
   return { file: 'bench/.build/handler.cjs', bytes: Number(bytes), gzipBytes: gzipSync(content, { level: 9 }).length };
 }
 
 /**
- * Module init of the poll Lambda in fresh Node processes (median of 7), as Lambda loads it (`require`), split into
- * the AWS SDK clients it uses (external: the runtime provides them) and our bundle on top of them.
+ * Module init of the poll Lambda as deployed (infra/sync-monitor.ts, bench/init.ts): the bundle a synth builds, the
+ * template's environment (NODE_OPTIONS included), on this machine's Node and on the runtime's (Node 24), split into
+ * the AWS SDK clients, the rest of the bundle and source maps.
  */
-function initTime(bundleFile: string): { totalMs: number; sdkMs: number; ownMs: number } {
-  const probe = join(BUILD, 'init-probe.cjs');
-  writeFileSync(
-    probe,
-    `const t0 = performance.now();
-require('@aws-sdk/client-dynamodb'); require('@aws-sdk/client-sns'); require('@aws-sdk/client-secrets-manager');
-const t1 = performance.now();
-require(${JSON.stringify(join(ROOT, bundleFile))});
-console.log(JSON.stringify({ sdk: t1 - t0, own: performance.now() - t1 }));
-`,
-  );
-  // The configuration file the deployment puts beside the code.
-  const configFile = join(BUILD, 'monitor-config.json');
-  writeFileSync(
-    configFile,
-    JSON.stringify({ servers: [{ id: 'x', url: 'https://x:4443', credentials: { secretName: 'vb365/x' } }] }),
-  );
-  const env = {
-    ...process.env,
-    TABLE_NAME: 'state',
-    TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:events',
-    CONFIG_FILE: configFile,
+function initFigures() {
+  const dir = join(BUILD, 'init');
+  const bundleFile = stageBundle('poll', join(dir, 'poll'), {
+    'monitor-config.json': JSON.stringify({
+      servers: [{ id: 'x', url: 'https://x:4443', credentials: { parameterName: '/vb365-sync-monitor/x' } }],
+    }),
+  });
+  // What init loads of the SDK (the others load on first use: lambda/wiring.ts).
+  const sdkFile = stageSdkOnly(join(dir, 'sdk'), ['@aws-sdk/client-dynamodb']);
+  const env = { ...templateEnvironment(), CONFIG_FILE: join(dir, 'poll', 'monitor-config.json') };
+  return {
+    samples: INIT_SAMPLES,
+    environment: Object.keys(env).sort(),
+    node20: initSplit(MACHINE_NODE, machineNodeVersion(), bundleFile, sdkFile, env, INIT_SAMPLES, dir),
+    node24: initSplit(
+      NODE24,
+      execFileSync(NODE24, ['--version']).toString().trim(),
+      bundleFile,
+      sdkFile,
+      env,
+      INIT_SAMPLES,
+      dir,
+    ),
+  };
+}
+
+/**
+ * The poll function's environment as the synthesized template sets it (references replaced by sample values), plus
+ * what Lambda itself sets that the code reads.
+ */
+function templateEnvironment(): Record<string, string> {
+  const { templates } = synthesize(fleetConfig(1, { credentials: 'ssmParameter' }));
+  const fn = templates
+    .flatMap((t) => Object.values(t.Resources ?? {}))
+    .find(
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        String((r.Properties as { Description?: string })?.Description).includes(' poll'),
+    );
+  const vars =
+    (fn?.Properties as { Environment?: { Variables?: Record<string, unknown> } } | undefined)?.Environment?.Variables ??
+    {};
+  const sample: Record<string, string> = {
+    TABLE_NAME: 'Cost-MonitorStateTable-ABCDEF',
+    TOPIC_ARN: 'arn:aws:sns:us-east-1:123456789012:Cost-MonitorEvents-ABCDEF',
+  };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
     AWS_REGION: 'us-east-1',
+    AWS_LAMBDA_FUNCTION_NAME: 'Cost-MonitorPollFunction',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
-  const runs = Array.from(
-    { length: 7 },
-    () =>
-      JSON.parse(spawnSync(process.execPath, [probe], { cwd: ROOT, env }).stdout.toString()) as {
-        sdk: number;
-        own: number;
-      },
-  );
-  return {
-    totalMs: round(median(runs.map((r) => r.sdk + r.own))),
-    sdkMs: round(median(runs.map((r) => r.sdk))),
-    ownMs: round(median(runs.map((r) => r.own))),
-  };
+  for (const [k, v] of Object.entries(vars)) env[k] = typeof v === 'string' ? v : (sample[k] ?? 'x');
+  return env;
 }
 
 /** A client of the local engine that waits `ms` before each request, as the worker's does. */
@@ -397,21 +646,25 @@ async function defaultsHour(engine: EmbeddedDynamoDb, sns: SnsStandIn, sessions:
   const table = `bench-hour-${Date.now()}`;
   const setup = localClient(engine.endpoint);
   await ensureTable(setup, table);
-  const sim = await simulatorWith(sessions);
-  sim.inject({ route: '*', fault: { kind: 'latency', ms: VB365_LATENCY_MS }, times: Number.POSITIVE_INFINITY });
+  const { sim } = await simulatorWith(sessions);
+  const vb365 = await startLatencyProxy(Number(new URL(sim.url).port), VB365_LATENCY_MS / 2);
+  const aws = await startLatencyProxy(Number(new URL(engine.endpoint).port), AWS_LATENCY_MS / 2);
   const api = new HttpVb365Api({
-    baseUrl: sim.url,
+    baseUrl: viaProxy(sim.url, vb365),
     ca: sim.pki.caCert,
     apiVersion: 'v8',
     credentials: () => ({ username: sim.username, password: sim.password }),
   });
-  const client = slowClient(engine.endpoint, AWS_LATENCY_MS);
+  const client = localClient(viaProxy(engine.endpoint, aws));
   const store = new DynamoDbStateStore(client, table);
   const { notifier, client: snsClient } = notifierAt(sns);
   const minutes = defaults.pollEveryMinutes;
   let clock = Date.parse('2026-11-28T08:00:00Z');
   const cycle = async () => {
     clock += minutes * 60_000;
+    // Five idle minutes: every connection is gone.
+    vb365.dropConnections();
+    aws.dropConnections();
     const started = performance.now();
     await pollOnce({
       api,
@@ -422,6 +675,7 @@ async function defaultsHour(engine: EmbeddedDynamoDb, sns: SnsStandIn, sessions:
       now: () => new Date(clock),
       owner: `hour-${clock}`,
       heartbeat: { pollEveryMinutes: minutes, heartbeatIntervals: defaults.heartbeatIntervals },
+      intervalMs: minutes * 60_000,
     });
     return performance.now() - started;
   };
@@ -472,6 +726,8 @@ async function defaultsHour(engine: EmbeddedDynamoDb, sns: SnsStandIn, sessions:
   } finally {
     await api.close();
     await sim.close();
+    await vb365.close();
+    await aws.close();
     snsClient.destroy();
     client.destroy();
     setup.destroy();
@@ -616,7 +872,7 @@ async function handlerProbe(
   const setup = localClient(engine.endpoint);
   await ensureTable(setup, table);
   setup.destroy();
-  const sim = await simulatorWith(COST_SESSIONS);
+  const { sim } = await simulatorWith(COST_SESSIONS);
   const secrets = await startSecretsStandIn();
   const servers = ['vb365-0001', 'vb365-0002'];
   for (const id of servers) {
@@ -734,10 +990,10 @@ function costSection(
   hour: HourFigures,
   fleetChecks: FleetCheckFigures[],
   probes: Record<'fleet' | 'perServer', ProbeFigures>,
-  init: { totalMs: number },
+  init: { wallMs: number },
 ) {
   // What one event adds (writes, time), from the performance rows' change cycle at 100 sessions.
-  const at100 = rows.find((r) => r.sessions === 100 && r.servers === 1) as Row;
+  const at100 = rows.find((r) => r.sessions === 100) as Row;
   const [small, large] = fleetChecks as [FleetCheckFigures, FleetCheckFigures];
   const perServer = (a: number, b: number) => Math.max(0, (b - a) / (large.servers - small.servers));
   const msPerServer = perServer(small.ms, large.ms);
@@ -769,7 +1025,7 @@ function costSection(
       fleetCheckEvents: probes.fleet.fleetCheck.events,
       compression: probes.fleet.compression,
     },
-    initMs: init.totalMs,
+    initMs: init.wallMs,
     customMetrics: { fleet: metricsOf(probes.fleet), perServer: metricsOf(probes.perServer) },
   };
 
@@ -925,55 +1181,88 @@ function cents(usd: number, digits = 2): number {
   return Math.round(usd * f) / f;
 }
 
-function targets(rows: Row[], bundleBytes: number, init: { totalMs: number }) {
-  const single = rows.filter((r) => r.servers === 1);
-  const at1000 = single.find((r) => r.sessions === 1000);
-  const at100 = single.find((r) => r.sessions === 100);
-  const biggest = single.at(-1) as Row;
+type InitResults = ReturnType<typeof initFigures>;
+type FleetHour = ReturnType<typeof fleetPerHour>;
+
+function targets(rows: Row[], bundleBytes: number, init: InitResults, fleet: FleetHour) {
+  const at = (n: number) => rows.find((r) => r.sessions === n);
+  const at100 = at(100);
+  const at1000 = at(1000);
+  const at10000 = at(10_000);
+  const biggest = rows.at(-1) as Row;
+  const ratio = (b: Baseline) => (at100?.baselines[b] ? (at100.baselines[b] as BaselineFigures).ratio >= 20 : null);
   return {
-    steadyOneListNoGets: single.every((r) => r.vb365PerCycle === 1),
-    steadyNoWritesNoPublishes: single.every((r) => r.ddbPerCycle.writes === 0 && r.snsPerCycle === 0),
-    // Each server's cycle publishes its own events: ceil(events / 10) calls per server.
-    snsCallsEqualCeilEventsOver10: rows.every(
-      (r) => r.change.snsCalls === r.servers * Math.ceil(r.change.events / r.servers / 10),
-    ),
-    cycleAt1000WithinFiveRoundTripsPlus200ms: at1000 ? at1000.steadyMs <= 5 * VB365_LATENCY_MS + 200 : null,
-    naiveOverOursAtLeast20xAt100: at100?.ratio != null ? at100.ratio >= 20 : null,
+    steadyOneListNoGets: rows.every((r) => r.vb365PerCycle === 1),
+    steadyNoWritesNoPublishesDetectorIncluded: rows.every((r) => r.steadyWrites === 0 && r.snsPerCycle === 0),
+    detectorScannedEachQuarterHour: rows.every((r) => r.detectorScans >= 1),
+    snsCallsEqualCeilEventsOver10: rows.every((r) => r.change.snsCalls === Math.ceil(r.change.events / 10)),
+    sequentialNaiveOverOursAtLeast20xAt100: ratio('naive'),
+    concurrentNaiveOverOursAtLeast20xAt100: ratio('naiveConcurrent'),
+    peerOverOursAtLeast20xAt100: ratio('peer'),
+    steadyCpuAt1000AtMost40ms: at1000 ? at1000.cpu.steadyMs <= 40 : null,
+    firstCycleAt10000Within256MbTimeout: at10000 ? at10000.cpu.firstAt256MbMs <= POLL_TIMEOUT_MS : null,
+    fleetRunQuietCyclesWriteNothing: fleet.run.steady.writes === 0 && fleet.run.steady.snsCalls === 0,
     bundleAtMost600KB: bundleBytes <= 600 * 1024,
-    initAtMost150ms: init.totalMs <= 150,
+    initAtMost150msOnNode24: init.node24.deployed.wallMs <= 150,
+    initAtMost150msOnNode20: init.node20.deployed.wallMs <= 150,
     peakRssUnder256MbAtLargestSize: biggest.peakRssMb < 256,
   };
 }
 
-function markdown(r: {
+/** The README's performance section (between its markers), from the results alone. */
+function performanceMarkdown(r: {
+  date: string;
   machine: string;
+  loadavgAtStart: number[];
+  loadavg: number[];
   dynamodb: string;
   bundle: { bytes: number; gzipBytes: number };
-  init: { totalMs: number; sdkMs: number; ownMs: number };
+  init: InitResults;
   rows: Row[];
-  cost: ReturnType<typeof costSection>;
+  fleet: FleetHour;
   targets: Record<string, boolean | null>;
 }): string {
-  const lines = [
-    `Machine: ${r.machine}; DynamoDB engine: ${r.dynamodb}; injected latency ${VB365_LATENCY_MS} ms per VB365 request, ${AWS_LATENCY_MS} ms per DynamoDB and SNS request.`,
+  const n = (x: number) => x.toLocaleString('en-US');
+  const b = (x: Row, k: Baseline) => {
+    const f = x.baselines[k];
+    return f ? `${n(f.ms)} ms (${f.ratio}×)` : 'n/a';
+  };
+  const split = (i: InitResults['node20']) =>
+    `${i.deployed.wallMs} ms (CPU ${i.deployed.cpuMs} ms): AWS SDK ${i.split.sdkMs} ms + the rest of the bundle ${i.split.bundleMs} ms + source maps ${i.split.sourceMapsMs} ms`;
+  const f = r.fleet;
+  return [
+    `Run of ${r.date.slice(0, 10)} on ${r.machine}; load average ${r.loadavgAtStart.join(' / ')} at the start, ${r.loadavg.join(' / ')} at the end (1 / 5 / 15 min); DynamoDB engine: ${r.dynamodb}. Latency on the wire: a TCP proxy delays every chunk, ${VB365_LATENCY_MS} ms round trip to VB365 and ${AWS_LATENCY_MS} ms to DynamoDB and SNS, handshakes included; each cycle starts on fresh connections (as after 5 idle minutes) unless marked "reused". Session and repository ids are UUIDs; the shipped defaults (out-of-sync detector on, the schedule's interval given). CPU: user + system ms of the cycle; "at 256 MB" divides it by ${CPU_SHARE_256MB}, the CPU share assumed for a 256 MB function (a full vCPU at 1,769 MB).`,
     '',
-    '| sessions × servers | first cycle | steady cycle (median) | VB365 req/cycle | DynamoDB queries (pages) / writes / RCU | SNS calls | 1 % fail: events / writes / SNS calls | naive | naive ÷ ours | peak RSS |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| sessions | first cycle | steady (fresh) | steady (reused) | CPU first / steady | at 256 MB first / steady | VB365 req / connections | DynamoDB queries (pages) / RCU | writes in 10 steady cycles | 1 % fail: events / writes / SNS calls | peak RSS |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
     ...r.rows.map(
       (x) =>
-        `| ${x.sessions} × ${x.servers} | ${x.firstCycleMs} ms | ${x.steadyMs} ms | ${x.vb365PerCycle} | ${x.ddbPerCycle.queries} (${x.ddbPerCycle.pages}) / ${x.ddbPerCycle.writes} / ${x.ddbPerCycle.rcu} | ${x.snsPerCycle} | ${x.change.events} / ${x.change.writes} / ${x.change.snsCalls} | ${x.naiveMs === null ? 'n/a' : `${x.naiveMs} ms`} | ${x.ratio === null ? 'n/a' : `${x.ratio}×`} | ${x.peakRssMb} MB |`,
+        `| ${n(x.sessions)} | ${n(x.firstCycleMs)} ms | ${x.steadyMs} ms | ${x.steadyReusedMs} ms | ${x.cpu.firstMs} / ${x.cpu.steadyMs} ms | ${n(x.cpu.firstAt256MbMs)} / ${n(x.cpu.steadyAt256MbMs)} ms | ${x.vb365PerCycle} / ${x.vb365ConnectionsPerCycle} | ${x.ddbPerCycle.queries} (${x.ddbPerCycle.pages}) / ${x.ddbPerCycle.rcu} | ${x.steadyWrites} (${x.detectorScans} detector scans) | ${x.change.events} / ${x.change.writes} / ${x.change.snsCalls} | ${x.peakRssMb} MB |`,
     ),
     '',
-    `Poll Lambda bundle: ${Math.round(r.bundle.bytes / 1024)} KiB minified (${Math.round(r.bundle.gzipBytes / 1024)} KiB gzip), AWS SDK external; module init ${r.init.totalMs} ms (median of 7 fresh processes): AWS SDK clients ${r.init.sdkMs} ms + this bundle ${r.init.ownMs} ms.`,
+    'Baselines, one steady cycle each on fresh connections (÷ our steady cycle): sequential naive (per session a GET, a GetItem, a PutItem and a Publish, one after another), concurrent naive (the same, 16 in flight), peer-faithful (a list, then per item a GET and a GetItem; writes and publishes only on change).',
     '',
-    ...costMarkdown(r.cost),
+    '| sessions | ours | sequential naive | concurrent naive (16) | peer-faithful |',
+    '|---|---|---|---|---|',
+    ...r.rows
+      .filter((x) => Object.keys(x.baselines).length > 0)
+      .map(
+        (x) =>
+          `| ${n(x.sessions)} | ${x.steadyMs} ms | ${b(x, 'naive')} | ${b(x, 'naiveConcurrent')} | ${b(x, 'peer')} |`,
+      ),
+    '',
+    `Fleet run: ${n(f.run.servers)} servers × ${f.run.sessionsPerServer} sessions through the real cycle (${f.run.steady.cpuMsPerServer} ms CPU per server cycle, steady; ${f.run.first.cpuMsPerServer} ms on the first). An hour of it: ${n(f.perHour.cycles)} cycles, ${n(f.perHour.lambdaGbSeconds)} Lambda GB-s (${f.perHour.billedMsPerCycle} ms billed per cycle), ${n(f.perHour.dynamodbReadUnits)} DynamoDB read units, ${n(f.perHour.dynamodbWriteUnits)} write units, ${n(f.perHour.snsCalls)} SNS calls, ${n(f.perHour.vb365Requests)} VB365 requests. The cost model's figures for the same hour: ${n(f.costModelPerHour.lambdaGbSeconds)} GB-s, ${n(f.costModelPerHour.dynamodbReadUnits)} read units, ${n(f.costModelPerHour.dynamodbWriteUnits)} write units (its hour has the heartbeat on: a polledAt renewal every other cycle).`,
+    '',
+    `Poll Lambda bundle: ${Math.round(r.bundle.bytes / 1024)} KiB minified (${Math.round(r.bundle.gzipBytes / 1024)} KiB gzip), AWS SDK external (the runtime's). Module init as deployed (the bundle a synth builds, the template's environment with NODE_OPTIONS=--enable-source-maps, a fresh process each, median of ${r.init.samples}): on ${r.init.node24.node} (the runtime's Node) ${split(r.init.node24)}; on ${r.init.node20.node} ${split(r.init.node20)}.`,
     '',
     `Targets: ${Object.entries(r.targets)
       .map(([k, v]) => `${k}: ${v === null ? 'not measured' : v ? 'met' : 'MISSED'}`)
       .join('; ')}.`,
-    '',
-  ];
-  return lines.join('\n');
+  ].join('\n');
+}
+
+function markdown(r: Parameters<typeof performanceMarkdown>[0] & { cost: ReturnType<typeof costSection> }): string {
+  return [performanceMarkdown(r), '', ...costMarkdown(r.cost), ''].join('\n');
 }
 
 /** The cost section: the table of totals, the items, what it rests on. */

@@ -1,5 +1,6 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import pLimit from 'p-limit';
 import { DynamoDbStateStore, type StoreStats } from '../lambda/adapters/dynamodb-state-store.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
 import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
@@ -21,20 +22,27 @@ export interface WorkerServer {
 
 export interface WorkerSetup {
   readonly servers: readonly WorkerServer[];
+  /** Endpoints of the stand-ins, through their latency proxies. */
   readonly ddbEndpoint: string;
-  readonly ddbLatencyMs: number;
   readonly snsEndpoint: string;
   readonly table: string;
 }
 
+/** The baselines: per session in sequence, per session 16 at a time, and the closest real peer's design. */
+export type Baseline = 'naive' | 'naiveConcurrent' | 'peer';
+
 export type Command =
   | { readonly type: 'setup'; readonly setup: WorkerSetup }
   | { readonly type: 'cycle' }
-  | { readonly type: 'naive'; readonly sessionIds: readonly string[] }
+  | { readonly type: 'baseline'; readonly baseline: Baseline; readonly sessionIds: readonly string[] }
   | { readonly type: 'exit' };
 
 export interface CycleReply {
   readonly wallMs: number;
+  /** CPU time of this process during the cycle (user + system, ms). */
+  readonly cpuMs: number;
+  /** Mean wall time of one server's cycle (the servers of a fleet run concurrently). */
+  readonly perServerWallMs: number;
   readonly ddb: StoreStats & { readonly gets: number };
   readonly snsCalls: number;
   readonly events: number;
@@ -50,31 +58,21 @@ let sns: SNSClient;
 let notifier: SnsNotifier;
 let clock = Date.parse('2026-11-28T08:00:00Z');
 let gets = 0;
-
-function withLatency<T extends { middlewareStack: { add: (...a: never[]) => void } }>(client: T, ms: number): T {
-  (client.middlewareStack as unknown as { add: (mw: unknown, opts: unknown) => void }).add(
-    (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
-      await new Promise((r) => setTimeout(r, ms));
-      return next(args);
-    },
-    { step: 'finalizeRequest', name: 'benchLatency' },
-  );
-  return client;
-}
+/** The schedule's interval, as the Lambda passes it (the detector scans on the clock, storing nothing). */
+const INTERVAL_MS = 5 * 60_000;
+/** Concurrent server cycles of a fleet run in this one process (Lambda runs each in its own container). */
+const FLEET_CONCURRENCY = 50;
 
 async function handle(cmd: Command): Promise<unknown> {
   switch (cmd.type) {
     case 'setup': {
       setup = cmd.setup;
       // Same identity and region as the parent's client that created the table (DynamoDB Local keys on both).
-      ddb = withLatency(
-        new DynamoDBClient({
-          endpoint: setup.ddbEndpoint,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-        }),
-        setup.ddbLatencyMs,
-      );
+      ddb = new DynamoDBClient({
+        endpoint: setup.ddbEndpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
       store = new DynamoDbStateStore(ddb, setup.table);
       sns = new SNSClient({
         endpoint: setup.snsEndpoint,
@@ -91,65 +89,103 @@ async function handle(cmd: Command): Promise<unknown> {
             credentials: () => ({ username: s.username, password: s.password }),
           }),
       );
-      // Warm the connection pools and tokens, as a warm Lambda container has them.
-      await Promise.all(apis.map((a) => a.apiVersion()));
+      // Tokens and API versions, as a warm Lambda container has them (its connections are the parent's business).
+      const warm = pLimit(FLEET_CONCURRENCY);
+      await Promise.all(apis.map((a) => warm(() => a.apiVersion())));
       return { ok: true };
     }
     case 'cycle': {
       clock += 5 * 60_000;
       const before = { ...store.stats, gets };
       const callsBefore = notifier.calls;
+      const limit = pLimit(FLEET_CONCURRENCY);
+      let serverMs = 0;
+      const cpu0 = process.cpuUsage();
       const started = performance.now();
       const summaries = await Promise.all(
         setup.servers.map((s, i) =>
-          pollOnce({
-            api: apis[i] as HttpVb365Api,
-            store,
-            notifier,
-            // The session path alone; the out-of-sync detector adds one repository listing every 15 minutes.
-            policy: { ...DEFAULT_POLICY, outOfSyncAfterMs: null },
-            server: { id: s.id, name: s.id, url: s.url },
-            now: () => new Date(clock),
-            owner: `bench-${clock}-${i}`,
-            concurrency: 16,
+          limit(async () => {
+            const t0 = performance.now();
+            const summary = await pollOnce({
+              api: apis[i] as HttpVb365Api,
+              store,
+              notifier,
+              // The shipped defaults: the out-of-sync detector on (a repository listing each quarter hour), with
+              // the schedule's interval as the Lambda passes it. No heartbeat: that is the fleet check's (see README).
+              policy: DEFAULT_POLICY,
+              intervalMs: INTERVAL_MS,
+              server: { id: s.id, name: s.id, url: s.url },
+              now: () => new Date(clock),
+              owner: `bench-${clock}-${i}`,
+              concurrency: 16,
+            });
+            serverMs += performance.now() - t0;
+            return summary;
           }),
         ),
       );
       const wallMs = performance.now() - started;
+      const cpu = process.cpuUsage(cpu0);
       return reply(
         wallMs,
+        (cpu.user + cpu.system) / 1000,
+        serverMs / setup.servers.length,
         before,
         notifier.calls - callsBefore,
         summaries.reduce((n, x) => n + x.eventsPublished, 0),
         summaries.map((x) => x.status),
       );
     }
-    case 'naive': {
-      // The straightforward design: per session, one GET, one GetItem, one PutItem and one Publish, in sequence.
+    case 'baseline': {
       const api = apis[0] as HttpVb365Api;
       const before = { ...store.stats, gets };
+      const topic = 'arn:aws:sns:us-east-1:123456789012:bench';
       let publishes = 0;
+      const key = (id: string) => ({ pk: { S: `BASELINE#${cmd.baseline}` }, sk: { S: id } });
+      const cpu0 = process.cpuUsage();
       const started = performance.now();
-      for (const id of cmd.sessionIds) {
-        const session = await api.getSession(id);
-        gets += 1;
-        await ddb.send(new GetItemCommand({ TableName: setup.table, Key: { pk: { S: 'NAIVE' }, sk: { S: id } } }));
-        store.stats.puts += 1;
-        await ddb.send(
-          new PutItemCommand({
-            TableName: setup.table,
-            Item: { pk: { S: 'NAIVE' }, sk: { S: id }, data: { S: JSON.stringify(session) } },
-          }),
+      if (cmd.baseline === 'peer') {
+        // The closest real peer: list, then per listed item one GET and one GetItem; write and publish only what
+        // changed.
+        const listed = await api.listSessions();
+        const limit = pLimit(1);
+        await Promise.all(
+          listed.sessions.map((s) =>
+            limit(async () => {
+              const session = await api.getSession(s.id);
+              gets += 1;
+              const data = JSON.stringify(session);
+              const stored = await ddb.send(new GetItemCommand({ TableName: setup.table, Key: key(s.id) }));
+              if (stored.Item?.data?.S === data) return;
+              store.stats.puts += 1;
+              await ddb.send(new PutItemCommand({ TableName: setup.table, Item: { ...key(s.id), data: { S: data } } }));
+              publishes += 1;
+              await sns.send(new PublishCommand({ TopicArn: topic, Message: data }));
+            }),
+          ),
         );
-        publishes += 1;
-        await sns.send(
-          new PublishCommand({
-            TopicArn: 'arn:aws:sns:us-east-1:123456789012:bench',
-            Message: JSON.stringify(session),
-          }),
+      } else {
+        // The straightforward design: per session, one GET, one GetItem, one PutItem and one Publish; in sequence, or
+        // 16 sessions at a time.
+        const limit = pLimit(cmd.baseline === 'naive' ? 1 : 16);
+        await Promise.all(
+          cmd.sessionIds.map((id) =>
+            limit(async () => {
+              const session = await api.getSession(id);
+              gets += 1;
+              await ddb.send(new GetItemCommand({ TableName: setup.table, Key: key(id) }));
+              store.stats.puts += 1;
+              const data = JSON.stringify(session);
+              await ddb.send(new PutItemCommand({ TableName: setup.table, Item: { ...key(id), data: { S: data } } }));
+              publishes += 1;
+              await sns.send(new PublishCommand({ TopicArn: topic, Message: data }));
+            }),
+          ),
         );
       }
-      return reply(performance.now() - started, before, publishes, 0, ['ok']);
+      const cpu = process.cpuUsage(cpu0);
+      const wallMs = performance.now() - started;
+      return reply(wallMs, (cpu.user + cpu.system) / 1000, wallMs, before, publishes, 0, ['ok']);
     }
     case 'exit':
       await Promise.all(apis.map((a) => a.close()));
@@ -161,6 +197,8 @@ async function handle(cmd: Command): Promise<unknown> {
 
 function reply(
   wallMs: number,
+  cpuMs: number,
+  perServerWallMs: number,
   before: typeof store.stats & { gets: number },
   snsCalls: number,
   events: number,
@@ -169,6 +207,8 @@ function reply(
   const s = store.stats;
   return {
     wallMs,
+    cpuMs,
+    perServerWallMs,
     ddb: {
       queries: s.queries - before.queries,
       queryPages: s.queryPages - before.queryPages,

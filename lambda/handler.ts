@@ -77,6 +77,7 @@ async function poll(event: PollEvent, context: Context): Promise<CycleSummary | 
         now: () => new Date(),
         owner: context.awsRequestId,
         heartbeat,
+        intervalMs: config.pollEveryMinutes * 60_000,
       },
       AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS)),
     );

@@ -1,22 +1,22 @@
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { awsClientConfig } from './adapters/aws-clients.js';
 import { DynamoDbStateStore } from './adapters/dynamodb-state-store.js';
-import { SnsNotifier } from './adapters/sns-notifier.js';
+import type { SnsNotifier } from './adapters/sns-notifier.js';
 import { HttpVb365Api, type Vb365Credentials } from './adapters/vb365/http-vb365-api.js';
 import { type Config, CREDENTIALS_PLACEHOLDER_USERNAME, type ServerConfig } from './config.js';
 import type { CredentialsRef } from './config-schema.js';
 import { UpstreamSetupError } from './domain/errors.js';
+import type { MonitorEvent } from './domain/events.js';
+import type { CallOptions, Notifier, PublishResult } from './domain/ports.js';
 
 /** Credentials are re-read from Secrets Manager or SSM at most this often (a rotated password is picked up). */
 const SECRET_MAX_AGE_SECONDS = 300;
 
 export interface Deps {
   readonly store: DynamoDbStateStore;
-  readonly notifier: SnsNotifier;
+  readonly notifier: Notifier;
   /** The API client of a server, created once per container and reused (pool, token, version). */
   api(server: ServerConfig): HttpVb365Api;
 }
@@ -27,8 +27,20 @@ export interface Deps {
  * local stand-ins).
  */
 export function buildDeps(config: Config): Deps {
-  const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
-  // Loaded on the first parameter read: a deployment without SSM credentials never pays for the client at init.
+  // Loaded on first use, not at init: the Secrets Manager or SSM client at a login (a deployment pays only for the one
+  // its credentials use), the SNS client at the first publish (most cycles publish nothing). Module init is then the
+  // DynamoDB client, the VB365 client and the logger, which every cycle needs.
+  let secretsProvider: Promise<SecretsProvider> | undefined;
+  const secrets = () => {
+    secretsProvider ??= (async () => {
+      const [{ SecretsProvider }, { SecretsManagerClient }] = await Promise.all([
+        import('@aws-lambda-powertools/parameters/secrets'),
+        import('@aws-sdk/client-secrets-manager'),
+      ]);
+      return new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
+    })();
+    return secretsProvider;
+  };
   let ssm: Promise<SSMProvider> | undefined;
   const parameters = () => {
     ssm ??= (async () => {
@@ -57,7 +69,7 @@ export function buildDeps(config: Config): Deps {
       }
       return credentialsFrom(value, source);
     }
-    const value = await secrets.get(ref.secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
+    const value = await (await secrets()).get(ref.secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
     return ref.key === undefined
       ? credentialsFrom(value, `secret ${ref.secretId}`)
       : credentialsFrom(entryOf(value, ref.secretId, ref.key), `secret ${ref.secretId} (entry "${ref.key}")`);
@@ -65,7 +77,7 @@ export function buildDeps(config: Config): Deps {
   const apis = new Map<string, HttpVb365Api>();
   return {
     store: new DynamoDbStateStore(new DynamoDBClient(awsClientConfig()), config.tableName),
-    notifier: new SnsNotifier(new SNSClient(awsClientConfig()), config.topicArn),
+    notifier: new LazySnsNotifier(config.topicArn),
     api(server) {
       let api = apis.get(server.id);
       if (!api) {
@@ -84,6 +96,24 @@ export function buildDeps(config: Config): Deps {
       return api;
     },
   };
+}
+
+/** An `SnsNotifier` whose SNS client is loaded at the first publish. */
+class LazySnsNotifier implements Notifier {
+  private notifier: Promise<SnsNotifier> | undefined;
+
+  constructor(private readonly topicArn: string) {}
+
+  async publish(events: readonly MonitorEvent[], options?: CallOptions): Promise<PublishResult> {
+    this.notifier ??= (async () => {
+      const [{ SnsNotifier }, { SNSClient }] = await Promise.all([
+        import('./adapters/sns-notifier.js'),
+        import('@aws-sdk/client-sns'),
+      ]);
+      return new SnsNotifier(new SNSClient(awsClientConfig()), this.topicArn);
+    })();
+    return (await this.notifier).publish(events, options);
+  }
 }
 
 /**

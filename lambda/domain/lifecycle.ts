@@ -51,6 +51,11 @@ export interface CycleInput {
   readonly observation: Observation;
   /** Finished syncs of the last seven days, given when the weekly digest is due (see `digestDue`). */
   readonly history?: readonly HistoryEntry[] | undefined;
+  /**
+   * The time between scheduled cycles (ms), when known: repository scans then follow the clock (see
+   * {@link repositoryScanDue}) and `repositoriesScannedAt` is not stored, so a scan that changes nothing writes nothing.
+   */
+  readonly intervalMs?: number | undefined;
 }
 
 export interface CycleResult {
@@ -274,7 +279,7 @@ export function evaluate(input: CycleInput): CycleResult {
     const { outOfSync: _, ...rest } = server;
     server = {
       ...rest,
-      repositoriesScannedAt: nowIso,
+      ...(input.intervalMs === undefined ? { repositoriesScannedAt: nowIso } : {}),
       ...(Object.keys(scan.state).length > 0 ? { outOfSync: scan.state } : {}),
     };
     for (const e of scan.events) emitServer(e.type, { repository: e.repository });
@@ -326,13 +331,31 @@ export function renewEveryMs(policy: Policy): number {
 /** How often the repositories are listed for the out-of-sync detector. */
 export const REPOSITORY_SCAN_MS = 15 * 60_000;
 
-/** Whether this cycle should list the repositories (detector on, and the last listing is `REPOSITORY_SCAN_MS` old). */
-export function repositoryScanDue(server: ServerRecord | undefined, now: Date, policy: Policy): boolean {
+/**
+ * Whether this cycle should list the repositories (the out-of-sync detector is on, and a scan period, the shorter of
+ * `REPOSITORY_SCAN_MS` and `outOfSyncAfterMs`, has passed).
+ *
+ * With `intervalMs` (the schedule's rate: the Lambda) the period follows the clock: a cycle scans when it is the first
+ * one in its period-long slot of the clock (or the server's first cycle), which needs nothing stored, so a quiet scan
+ * writes nothing. When the scheduler's jitter straddles a slot boundary, one slot may be scanned twice or not at all
+ * (the next slot's scan then notices what that one would have). Without `intervalMs` (local runs at any pace), the
+ * time of the last scan is stored (`repositoriesScannedAt`).
+ */
+export function repositoryScanDue(
+  server: ServerRecord | undefined,
+  now: Date,
+  policy: Policy,
+  intervalMs?: number,
+): boolean {
   if (policy.outOfSyncAfterMs === null) return false;
+  const period = Math.min(REPOSITORY_SCAN_MS, policy.outOfSyncAfterMs);
+  const t = now.getTime();
+  if (intervalMs !== undefined) {
+    if (server === undefined || intervalMs >= period) return true;
+    return Math.floor(t / period) !== Math.floor((t - intervalMs) / period);
+  }
   const last = server?.repositoriesScannedAt;
-  return (
-    last === undefined || now.getTime() - Date.parse(last) >= Math.min(REPOSITORY_SCAN_MS, policy.outOfSyncAfterMs)
-  );
+  return last === undefined || t - Date.parse(last) >= period;
 }
 
 type OutOfSyncState = NonNullable<ServerRecord['outOfSync']>;

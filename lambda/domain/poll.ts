@@ -38,6 +38,12 @@ export interface PollDeps {
    * for the fleet check. Absent: nothing is recorded (local runs, which have no fleet check).
    */
   readonly heartbeat?: Heartbeat;
+  /**
+   * The time between scheduled cycles (ms; the Lambda's schedule). With it the out-of-sync detector scans on the clock
+   * and stores nothing for it, so a quiet cycle writes nothing, scans included. Absent (local runs at any pace): the
+   * time of the last scan is stored in the server record.
+   */
+  readonly intervalMs?: number;
 }
 
 /** One problem confined to one session or repository: logged, retried next cycle, never fatal. */
@@ -143,7 +149,7 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       (id, err) => problems.push({ sessionId: id, message: messageOf(err) }),
     );
     let repositoryList: RepositoryInfo[] | undefined;
-    if (repositoryScanDue(snapshot.server?.record, now, deps.policy)) {
+    if (repositoryScanDue(snapshot.server?.record, now, deps.policy, deps.intervalMs)) {
       try {
         repositoryList = await deps.api.listRepositories(call);
       } catch (err) {
@@ -185,6 +191,7 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     sessions: records,
     repositoryNames: snapshot.repositories,
     observation,
+    intervalMs: deps.intervalMs,
   };
   let result = evaluate(input);
   let repositoryLookups = 0;

@@ -484,6 +484,37 @@ describe('pollOnce — out-of-sync repositories and what they block', () => {
     expect(api.calls.listJobs).toBe(0);
   });
 
+  it('writes nothing in a quiet cycle once the schedule is known, detector scans included', async () => {
+    // A sync that runs all hour without moving, short of a stall.
+    const policy = { ...detector.policy, stallAfterMs: 7 * 86_400_000 };
+    const scheduled = { policy, intervalMs: 5 * 60_000 };
+    api.repositories.clear();
+    api.repositories.set('repo-x', { id: 'repo-x', name: 'Wasabi Archive', isOutOfSync: false });
+    api.sessions = [session('a', { repositoryId: 'repo-x' })];
+    await tick(0, scheduled);
+    await tick(5, scheduled);
+    const writesBefore = store.writes;
+    const scansBefore = api.calls.listRepositories;
+
+    for (let i = 0; i < 12; i++) await tick(5, scheduled); // an hour
+
+    expect(api.calls.listRepositories - scansBefore).toBe(4);
+    expect(store.writes - writesBefore).toBe(0);
+    expect(notifier.types()).toEqual(['monitor.started']);
+  });
+
+  it('still warns about a repository out of sync when its scans store nothing', async () => {
+    const scheduled = { ...detector, intervalMs: 5 * 60_000 };
+    api.repositories.clear();
+    api.repositories.set('repo-x', { id: 'repo-x', name: 'Wasabi Archive', isOutOfSync: true });
+    await tick(0, scheduled);
+
+    for (let i = 0; i < 8; i++) await tick(5, scheduled);
+
+    expect(notifier.types()).toEqual(['monitor.started', 'repository.out_of_sync']);
+    expect((await store.load(SERVER.id)).server?.record).not.toHaveProperty('repositoriesScannedAt');
+  });
+
   it('names the jobs a failure blocks, and keeps the event when the jobs cannot be listed', async () => {
     api.sessions = [session('a')];
     api.jobs = [{ id: 'j1', name: 'Mailboxes daily', repositoryId: 'repo-a', isEnabled: true }];

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/*
+ * The README's performance section is written by `npm run bench` from the run it records in bench/results.json: its
+ * figures must be that run's (a hand edit, or a results.json from another run, shows up here).
+ */
+
+const ROOT = join(import.meta.dirname, '../..');
+const START = '<!-- bench:performance:start (npm run bench writes this section) -->';
+const END = '<!-- bench:performance:end -->';
+
+interface Results {
+  date: string;
+  rows: {
+    sessions: number;
+    firstCycleMs: number;
+    steadyMs: number;
+    steadyReusedMs: number;
+    cpu: { firstMs: number; steadyMs: number };
+    baselines: Record<string, { ms: number; ratio: number }>;
+  }[];
+  fleet: { perHour: { lambdaGbSeconds: number; dynamodbReadUnits: number; snsCalls: number } };
+  init: { node24: { deployed: { wallMs: number } }; node20: { deployed: { wallMs: number } } };
+}
+
+const n = (x: number) => x.toLocaleString('en-US');
+
+describe('README performance section', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  // Whitespace collapsed: the formatter pads the tables' cells.
+  const section = readme.slice(readme.indexOf(START), readme.indexOf(END)).replace(/[ \t]+/g, ' ');
+  const results = JSON.parse(readFileSync(join(ROOT, 'bench/results.json'), 'utf8')) as Results;
+
+  it('shows the figures of the run recorded in bench/results.json', () => {
+    expect(section.length).toBeGreaterThan(START.length);
+    expect(section).toContain(`Run of ${results.date.slice(0, 10)}`);
+    for (const r of results.rows) {
+      expect(section).toContain(
+        `| ${n(r.sessions)} | ${n(r.firstCycleMs)} ms | ${r.steadyMs} ms | ${r.steadyReusedMs} ms | ${r.cpu.firstMs} / ${r.cpu.steadyMs} ms |`,
+      );
+      for (const b of Object.values(r.baselines)) expect(section).toContain(`${n(b.ms)} ms (${b.ratio}×)`);
+    }
+    expect(section).toContain(`${n(results.fleet.perHour.lambdaGbSeconds)} Lambda GB-s`);
+    expect(section).toContain(`${n(results.fleet.perHour.dynamodbReadUnits)} DynamoDB read units`);
+    expect(section).toContain(`${results.init.node24.deployed.wallMs} ms`);
+    expect(section).toContain(`${results.init.node20.deployed.wallMs} ms`);
+  });
+});
