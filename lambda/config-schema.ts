@@ -319,7 +319,15 @@ const RUNBOOK_FIX = 'use an https:// link to your runbook page';
 const RUNBOOKS = v.pipe(
   v.record(
     v.picklist(EVENT_TYPES, `use event types from: ${EVENT_TYPES.join(', ')}`),
-    v.pipe(v.string(RUNBOOK_FIX), v.regex(/^https:\/\/[^\s/]+\S*$/, RUNBOOK_FIX), v.maxLength(1000, RUNBOOK_FIX)),
+    v.pipe(
+      v.string(RUNBOOK_FIX),
+      // What every channel can show as a link (chat formats break on these characters): percent-encode them.
+      v.regex(
+        /^https:\/\/[^\s/<>|"'`()[\]]+[^\s<>|"'`()[\]]*$/,
+        `${RUNBOOK_FIX}, with spaces, quotes, brackets, parentheses, <, > and | percent-encoded`,
+      ),
+      v.maxLength(1000, RUNBOOK_FIX),
+    ),
   ),
   v.description(
     'Runbook link per event type, e.g. { "sync.failed": "https://wiki.example.com/vb365/sync-failed" }: a button in Slack and Teams, a PagerDuty link, a line in email.',

@@ -189,6 +189,8 @@ export function findIncidents(
       : serverId.toLowerCase() === wanted,
   );
   if (matches.length > 0) return { matches, open };
+  // A server's id names that server, never a part of some repository's name ("vbo" is not "vbo-archive").
+  if (servers.some((s) => s.serverId.toLowerCase() === wanted)) return { matches: [], open };
   // "wasabi" for "Wasabi Archive": a part of a name, which the caller acts on only when it names one incident.
   const partial = open.filter(({ incident: i }) => i.repository?.name?.toLowerCase().includes(wanted) === true);
   return { matches: partial, open };

@@ -239,13 +239,24 @@ const FOR_PEOPLE: ReadonlySet<Channel['kind']> = new Set(['slack', 'teams', 'qde
  * the events it stands for do not reach that channel themselves.
  */
 export function accepts(channel: Channel, event: MonitorEvent): boolean {
+  // The monitor's word about its own health reaches every channel, escalation channels included: it is blind there.
+  if (ALWAYS_DELIVERED.includes(event.type)) return true;
   if (channel.escalateAfterMinutes !== undefined) {
     const reached = event.incident?.escalatedAfterMinutes ?? null;
     if (reached === null || reached < channel.escalateAfterMinutes) return false;
     if (event.type === 'incident.escalated') return true;
   }
   const types = channel.eventTypes;
-  if (!types || types.length === 0 || ALWAYS_DELIVERED.includes(event.type)) return true;
+  if (!types || types.length === 0) return true;
+  // PagerDuty: what acknowledges or resolves an alert passes whatever the filter lists, or an alert the filter let
+  // trigger would never be resolved there (a resolve of an alert PagerDuty does not have is a no-op).
+  if (
+    channel.kind === 'pagerduty' &&
+    event.incident &&
+    (event.type === 'incident.acknowledged' || event.incident.status === 'resolved')
+  ) {
+    return true;
+  }
   return types.includes(event.type) || (event.group !== undefined && types.includes(event.group.type));
 }
 
@@ -294,10 +305,16 @@ export async function deliverEvent(
     (c) => !accepts(c, event) || (c.kind === 'pagerduty' && pagerDutyEventOf(event) === null),
   );
   const grouped = event.groupedIn ? channels.filter((c) => !filtered.includes(c) && FOR_PEOPLE.has(c.kind)) : [];
+  // A Slack app thread of an incident still learns where it stands from an event a group stands for: its first
+  // message is edited (no reply: the group message says it in the channel).
+  const edits = grouped.filter((c): c is SlackAppChannel => c.kind === 'slackApp' && event.incident !== undefined);
   const report = await deliverEach(
-    channels
-      .filter((c) => !filtered.includes(c) && !grouped.includes(c))
-      .map((channel) => ({ channel, send: () => sendEvent(channel, event, deps, signal) })),
+    [
+      ...channels
+        .filter((c) => !filtered.includes(c) && !grouped.includes(c))
+        .map((channel) => ({ channel, send: () => sendEvent(channel, event, deps, signal) })),
+      ...edits.map((channel) => ({ channel, send: () => postToSlackApp(channel, event, deps, signal, 'edit-only') })),
+    ],
     event.eventId,
     deps,
   );
@@ -492,6 +509,8 @@ const DAY_MS = 86_400_000;
  * 4. The first message cannot be edited any more, or the thread is gone: post the event anew as a message of its own,
  *    which becomes the incident's thread, rather than lose it.
  *
+ * `edit-only` (an event a `monitor.grouped` message stands for): only the edit of an existing thread's first message.
+ *
  * Mentions: the incident's first message carries the channel's mention for its severity, like a webhook message;
  * edits never do (they notify nobody, and a stale `<!here>` would stay in the text). A critical reply (a failure after
  * a quiet start) is broadcast to the channel (`reply_broadcast`) with the mention, so it is not buried in a thread;
@@ -502,6 +521,7 @@ async function postToSlackApp(
   event: MonitorEvent,
   deps: DeliveryDeps,
   signal?: AbortSignal,
+  mode: 'post' | 'edit-only' = 'post',
 ): Promise<void> {
   const { api, threads } = slackOf(channel, deps);
   const mentions = channel.mentions ?? DEFAULT_SLACK_MENTIONS;
@@ -518,7 +538,27 @@ async function postToSlackApp(
     const ref = await api.post(channel, first, { signal });
     await threads.save(channel.id, key, { ref, shown: order }, expires());
   };
+  if (mode === 'edit-only') {
+    // A group stands for this event in the channel: edit the incident's first message if it has a thread there, and
+    // post nothing (no thread is started for it, none is started anew).
+    const existing = await threads.get(channel.id, key, deps.now());
+    if (existing === undefined || existing === 'creating' || existing.ref.channel !== channel.channelId) return;
+    if (order > existing.shown && (await threads.advance(channel.id, key, existing.ref, order, expires()))) {
+      try {
+        await api.update(channel, existing.ref, slackMessage(event, {}), { signal });
+      } catch (err) {
+        await threads.restore(channel.id, key, existing.ref, order, existing.shown, expires()).catch(() => undefined);
+        throw err;
+      }
+    }
+    return;
+  }
   const thread = await threadOf(channel, key, deps, threads);
+  if (thread !== undefined && thread.ref.channel !== channel.channelId) {
+    // The thread is in another Slack channel (the configuration moved this channel id elsewhere): start one here.
+    await postAnew();
+    return;
+  }
   if (thread === undefined) {
     try {
       await postAnew();

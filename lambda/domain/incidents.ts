@@ -9,6 +9,7 @@ import {
   type Severity,
 } from './events.js';
 import type { CycleResult } from './lifecycle.js';
+import { activeWindow, holdsSeverity } from './noise.js';
 import type { Policy } from './policy.js';
 import type { AckRequest, IncidentEntry, ServerRecord } from './state.js';
 
@@ -45,7 +46,10 @@ const ENDS: ReadonlySet<EventType> = new Set<EventType>([
   'monitor.server_polled_again',
 ]);
 
-/** Server alerts and their cause (the key's `<cause>`). */
+/** Events that say a sync moves again: the problem so far is no reason to escalate any more. */
+const RECOVERING: ReadonlySet<EventType> = new Set<EventType>(['sync.resumed', 'sync.started', 'sync.progress']);
+
+/** Server alerts and their cause (the key's `<cause>`: the first cause of the outage). */
 const SERVER_CAUSE: Partial<Record<EventType, string>> = {
   'server.unreachable': 'unreachable',
   'server.auth_failed': 'auth',
@@ -218,18 +222,22 @@ export function withIncidents(
   };
 
   /** The open incident of a subject, else (for an ending event) the one resolved within the last day. */
-  const find = (s: Subject, ending: boolean, type: EventType): IncidentEntry | undefined => {
-    if (type === 'server.recovered') {
-      // Recovery ends the server's incident, whatever its cause.
+  const find = (s: Subject, ending: boolean, event: MonitorEvent): IncidentEntry | undefined => {
+    if (s.subject === 'server') {
+      // One incident per outage: another cause while it lasts (unreachable, then a refused login) joins it, and the
+      // recovery ends it whatever its cause.
       const open = [...incidents.values()].find((e) => e.subject === 'server' && e.resolvedAt === null);
       if (open) return open;
     }
+    // The detector's in-sync ends the episode it reported: not an incident opened after that episode began (a new
+    // sync started after the one that fixed it).
+    const since = event.type === 'repository.in_sync' ? event.repository?.outOfSyncSince : undefined;
     const prefix = subjectPrefix(ref.id, s);
     let recent: IncidentEntry | undefined;
     for (const e of incidents.values()) {
       if (!e.key.startsWith(prefix)) continue;
-      if (e.resolvedAt === null) return e;
-      if (ending && now.getTime() - Date.parse(e.resolvedAt) <= RESOLVED_KEPT_MS) {
+      if (e.resolvedAt === null && (since === undefined || e.openedAt <= since)) return e;
+      if (ending && e.resolvedAt !== null && now.getTime() - Date.parse(e.resolvedAt) <= RESOLVED_KEPT_MS) {
         if (e.resolvedAt > (recent?.resolvedAt ?? '')) recent = e;
       }
     }
@@ -257,17 +265,11 @@ export function withIncidents(
       };
       return { ...withRunbook, incident: refOf(entry, null) };
     }
-    let entry = find(s, ending, event.type);
+    let entry = find(s, ending, event);
     if (entry !== undefined && event.type === 'sync.still_failed' && entry.acknowledged !== null) {
       return null; // acknowledged: no more reminders
     }
     if (entry === undefined) {
-      if (s.subject === 'server') {
-        // Another cause while the server is down: the incident of the first cause ends here.
-        for (const e of incidents.values()) {
-          if (e.subject === 'server' && e.resolvedAt === null) put({ ...e, resolvedAt: nowIso });
-        }
-      }
       entry = {
         key: keyOf(ref.id, s),
         subject: s.subject,
@@ -289,24 +291,23 @@ export function withIncidents(
         s.repository && (s.repository.name ?? null) !== null ? s.repository : (entry.repository ?? s.repository),
       latest: { type: event.type, eventId: event.eventId, occurredAt: event.occurredAt },
       resolvedAt: entry.resolvedAt ?? (ending ? nowIso : null),
-      problemSince: entry.problemSince ?? (event.severity === 'info' ? null : nowIso),
+      // Escalation counts from the first warning of the problem as it stands: a stall that resumed, or a failed sync
+      // restarted and moving, is no problem to escalate any more (until the next warning).
+      problemSince: RECOVERING.has(event.type)
+        ? null
+        : (entry.problemSince ?? (event.severity === 'info' ? null : nowIso)),
     };
     put(updated);
     return { ...withRunbook, incident: refOf(updated, previous) };
   };
 
-  const stampAll = (events: readonly MonitorEvent[]) => events.map(stamp).filter((e): e is MonitorEvent => e !== null);
-  // Sessions first (a sync's completion), then the server's events (the detector's in-sync that follows it).
-  const sessions = result.sessions.map((s) => ({ record: s.record, events: stampAll(s.events) }));
-  const serverEvents = stampAll(result.serverEvents);
-
   let sequence = result.server.sequence;
-  const emit = (type: EventType, entry: IncidentEntry, previous: IncidentEntry['latest']) => {
+  const incidentEvents: MonitorEvent[] = [];
+  const emit = (type: EventType, entry: IncidentEntry, previous: IncidentEntry['latest']): MonitorEvent => {
     sequence += 1;
-    const id = eventId(ref.id, 'server', sequence, type);
     const event: MonitorEvent = {
       schemaVersion: 1,
-      eventId: id,
+      eventId: eventId(ref.id, 'server', sequence, type),
       type,
       severity: SEVERITY[type],
       occurredAt: nowIso,
@@ -314,10 +315,11 @@ export function withIncidents(
       incident: refOf(entry, previous),
       ...(policy.runbooks[type] === undefined ? {} : { runbookUrl: policy.runbooks[type] }),
     };
-    serverEvents.push(event);
+    incidentEvents.push(event);
     return event;
   };
 
+  // Acknowledgements first: every event of this cycle then says who is on it (and reminders are dropped).
   for (const ack of input.acks ?? []) {
     const entry = incidents.get(ack.key);
     if (entry === undefined || entry.resolvedAt !== null) continue;
@@ -328,8 +330,24 @@ export function withIncidents(
     put({ ...acknowledged, latest: { type: event.type, eventId: event.eventId, occurredAt: nowIso } });
   }
 
+  const stampAll = (events: readonly MonitorEvent[]) => events.map(stamp).filter((e): e is MonitorEvent => e !== null);
+  // Sessions first (a sync's completion), then the server's events (the detector's in-sync that follows it).
+  const sessions = result.sessions.map((s) => ({ record: s.record, events: stampAll(s.events) }));
+  const serverEvents = stampAll(result.serverEvents);
+
+  if (result.server.alerted === null && result.server.failingSince === null) {
+    // The server works (again): an incident of it still open ends here, also one no recovery message ends (the
+    // credentials it waited for were stored: `server.setup_required` is followed by `monitor.started`).
+    for (const e of [...incidents.values()])
+      if (e.subject === 'server' && e.resolvedAt === null) put({ ...e, resolvedAt: nowIso });
+  }
+
+  // Escalation, once per threshold an open, unacknowledged problem outlives; not while a quiet-hours or maintenance
+  // window would hold the message (it comes when the window ends, if the problem is still open by then).
+  const window = activeWindow(now, ref.id, policy);
   for (const entry of [...incidents.values()]) {
     if (entry.resolvedAt !== null || entry.acknowledged !== null || entry.problemSince === null) continue;
+    if (window !== null && holdsSeverity(window, entry.severity)) continue;
     const open = (now.getTime() - Date.parse(entry.problemSince)) / 60_000;
     const due = policy.escalateAfterMinutes.filter((m) => m <= open && m > (entry.escalatedAfterMinutes ?? 0)).at(-1);
     if (due === undefined) continue;
@@ -338,19 +356,22 @@ export function withIncidents(
     put({ ...escalated, latest: { type: event.type, eventId: event.eventId, occurredAt: nowIso } });
   }
 
-  if (!changed) return { ...result, sessions, serverEvents };
-  const kept = [...incidents.values()]
-    .filter((e) => e.resolvedAt === null || now.getTime() - Date.parse(e.resolvedAt) <= RESOLVED_KEPT_MS)
-    .sort(
-      (a, b) => Number(a.resolvedAt === null) - Number(b.resolvedAt === null) || a.openedAt.localeCompare(b.openedAt),
-    )
-    .slice(-INCIDENTS_KEPT);
+  const events = { ...result, sessions, serverEvents: [...serverEvents, ...incidentEvents] };
+  if (!changed) return events;
+  // Every open incident is kept; resolved ones a day (for an ending event that comes late), the newest first, within
+  // the cap; one that was only news (no warning) needs no late ending and goes at once.
+  const open = [...incidents.values()].filter((e) => e.resolvedAt === null);
+  const resolved = [...incidents.values()]
+    .filter((e) => e.resolvedAt !== null && e.severity !== 'info')
+    .filter((e) => now.getTime() - Date.parse(e.resolvedAt as string) <= RESOLVED_KEPT_MS)
+    .sort((a, b) => (b.resolvedAt as string).localeCompare(a.resolvedAt as string))
+    .slice(0, Math.max(0, INCIDENTS_KEPT - open.length));
   const record: ServerRecord = {
     ...result.server,
     sequence,
-    incidents: Object.fromEntries(kept.map((e) => [e.key, e])),
+    incidents: Object.fromEntries([...open, ...resolved].map((e) => [e.key, e])),
   };
-  return { ...result, server: record, sessions, serverEvents };
+  return { ...events, server: record };
 }
 
 /** Whether the cycle opened, changed or ended an incident (its server record must be written before the sessions). */

@@ -1,4 +1,12 @@
-import { eventId, type HeldItem, type MonitorEvent, SEVERITY, type ServerRef, SUMMARY_LIMIT } from './events.js';
+import {
+  eventId,
+  type HeldItem,
+  type MonitorEvent,
+  SEVERITY,
+  type ServerRef,
+  type Severity,
+  SUMMARY_LIMIT,
+} from './events.js';
 import type { CycleResult } from './lifecycle.js';
 import { type MaintenanceWindow, type Policy, type QuietHours, TIME_OF_DAY } from './policy.js';
 import { titleOf } from './render-text.js';
@@ -54,9 +62,21 @@ function localMinutes(now: Date, timeZone: string): number {
   return t.hour * 60 + t.minute;
 }
 
-/** Whether a window holds this event: maintenance holds all, quiet hours all but critical ones. */
+/**
+ * Whether a window holds this event: maintenance holds all, quiet hours all but critical ones. An acknowledgement is
+ * someone's answer, never held; an escalation is as urgent as its incident.
+ */
 export function holds(window: ActiveWindow, event: MonitorEvent): boolean {
-  return window.reason === 'maintenance' || event.severity !== 'critical';
+  if (event.type === 'incident.acknowledged') return false;
+  return holdsSeverity(
+    window,
+    event.type === 'incident.escalated' ? (event.incident?.severity ?? event.severity) : event.severity,
+  );
+}
+
+/** Whether a window holds an event of this severity. */
+export function holdsSeverity(window: ActiveWindow, severity: Severity): boolean {
+  return window.reason === 'maintenance' || severity !== 'critical';
 }
 
 /**

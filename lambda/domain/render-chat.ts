@@ -124,7 +124,8 @@ export function slackMessage(
   event: MonitorEvent,
   mentions: SlackMentions = DEFAULT_SLACK_MENTIONS,
 ): Record<string, unknown> {
-  return slackOf(viewOf(event), event.severity, mentions);
+  // An escalation is meant to be loud: it gets the critical mention whatever its incident's severity.
+  return slackOf(viewOf(event), event.severity, mentions, event.type === 'incident.escalated' ? 'critical' : undefined);
 }
 
 /** A Slack message for one of the monitor's own CloudWatch alarms (ALARM or OK). */
@@ -135,7 +136,12 @@ export function slackAlarmMessage(
   return slackOf(alarmViewOf(alarm), alarmSeverity(alarm), mentions);
 }
 
-function slackOf(v: EventView, severity: Severity, mentions: SlackMentions): Record<string, unknown> {
+function slackOf(
+  v: EventView,
+  severity: Severity,
+  mentions: SlackMentions,
+  mentionAs: Severity = severity,
+): Record<string, unknown> {
   const plain = (text: string, max: number) => ({
     type: 'plain_text',
     text: inert(truncate(text, max, '…'), 'literal'),
@@ -181,7 +187,7 @@ function slackOf(v: EventView, severity: Severity, mentions: SlackMentions): Rec
     });
   }
   blocks.push({ type: 'context', elements: [plain(v.footer.join(' · '), SLACK.field)] });
-  const mention = mentions[severity];
+  const mention = mentions[mentionAs];
   return {
     // The notification text (phone banners, search) is mrkdwn: the configured mention first, then the inert title.
     text: `${mention ? `${mention} ` : ''}${slackEscape(inert(truncate(`${EMOJI[severity]} ${v.title}`, SLACK.header, '…')))}`,

@@ -477,7 +477,12 @@ describe('accepts (escalation)', () => {
       false,
     ],
     ['an event without an incident', sampleEvent('sync.failed'), {}, false],
-    ["the monitor's own health, when not escalated", sampleEvent('monitor.server_not_polled'), {}, false],
+    [
+      "the monitor's own health (it is blind to a server), escalated or not",
+      sampleEvent('monitor.server_not_polled'),
+      {},
+      true,
+    ],
   ] as const)('an escalation channel (30 min) gets %s: %s', (_what, event, over, expected) => {
     expect(accepts(channel(over as Partial<SlackAppChannel>), event)).toBe(expected);
   });
@@ -488,6 +493,22 @@ describe('accepts (escalation)', () => {
     ['an event without an incident', sampleEvent('sync.failed'), true],
   ] as const)('a channel without escalateAfterMinutes gets %s as today', (_what, event, expected) => {
     expect(accepts(channel({ escalateAfterMinutes: undefined }), event)).toBe(expected);
+  });
+});
+
+describe('accepts (PagerDuty with eventTypes)', () => {
+  const PD = { id: 'pd', kind: 'pagerduty' as const, secret: 's', eventTypes: ['sync.failed'] as EventType[] };
+  const step = (type: EventType, status: 'open' | 'resolved' = 'open') =>
+    incidentEvent({ type, at: '2026-11-28T12:10:00.000Z', sequence: 9, severity: 'critical', status });
+
+  it.each([
+    ['the trigger it lists', step('sync.failed'), true],
+    ['a trigger it does not list', step('sync.stalled'), false],
+    ['the acknowledgement of an incident', step('incident.acknowledged'), true],
+    ['the event that resolves an incident', step('sync.completed', 'resolved'), true],
+    ['an event that resolves nothing', step('sync.completed'), false],
+  ] as const)('lets %s through: %s', (_what, event, expected) => {
+    expect(accepts(PD, event)).toBe(expected);
   });
 });
 
@@ -664,6 +685,39 @@ describe('Slack app channels: one thread per incident', () => {
 
     expect(report.grouped).toEqual(['slack-incidents']);
     expect(slack.messages).toEqual([]);
+  });
+
+  it('edits the first message of an open thread for an event a group stands for, without a reply', async () => {
+    const [started, , stalled] = resyncIncident();
+    const completed = resyncIncident().at(-1) as MonitorEvent;
+    await deliverEvent(started as MonitorEvent, [SLACK_APP], slackDeps());
+    await deliverEvent(stalled as MonitorEvent, [SLACK_APP], slackDeps());
+
+    await deliverEvent({ ...completed, groupedIn: 'vb365-prod/server/9/monitor.grouped' }, [SLACK_APP], slackDeps());
+
+    const [parent, ...others] = slack.parents('C0INCIDENTS');
+    expect(others).toEqual([]);
+    expect(titleOfSlack(parent?.content ?? {})).toBe(titleOfSlack(bodyOf(completed)));
+    expect(slack.replies(parent?.ts ?? '')).toHaveLength(1); // the stall only
+  });
+
+  it('starts a thread in the configured channel when the stored one is in another (the channel id was changed)', async () => {
+    const [started, progress] = resyncIncident() as [MonitorEvent, MonitorEvent];
+    await deliverEvent(started, [SLACK_APP], slackDeps());
+    const moved: SlackAppChannel = { ...SLACK_APP, channelId: 'C0MOVEDHERE' };
+
+    await deliverEvent(progress, [moved], slackDeps());
+
+    expect(slack.parents('C0MOVEDHERE').map((m) => titleOfSlack(m.content))).toEqual([titleOfSlack(bodyOf(progress))]);
+    expect(slack.messages.filter((m) => m.channel === 'C0INCIDENTS')).toHaveLength(1);
+  });
+
+  it('mentions the channel on an escalation as on a critical event, whatever the incident’s severity', async () => {
+    const escalation = resyncIncident().find((e) => e.type === 'incident.escalated') as MonitorEvent;
+
+    await deliverEvent(escalation, [SLACK_APP], slackDeps());
+
+    expect(String(slack.messages[0]?.content.text)).toMatch(/^<!here> /);
   });
 
   it("posts the monitor's alarms as messages of their own", async () => {

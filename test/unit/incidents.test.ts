@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { UpstreamAuthError, UpstreamUnreachableError } from '../../lambda/domain/errors.js';
+import { UpstreamAuthError, UpstreamSetupError, UpstreamUnreachableError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { withIncidents } from '../../lambda/domain/incidents.js';
 import type { CycleResult } from '../../lambda/domain/lifecycle.js';
@@ -124,7 +124,7 @@ describe('incidents through the poll cycle', () => {
     ]);
   });
 
-  it('keys server trouble per cause; a recovery resolves the incident of the cause that was open', async () => {
+  it('keeps one server incident per outage, named after its first cause; the recovery resolves it', async () => {
     api.repositories.set('repo-w', { id: 'repo-w', name: 'Wasabi Archive', isOutOfSync: false });
     await tick(0);
     api.down = new UpstreamUnreachableError('cannot reach https://vb365.contoso.local:4443: ECONNREFUSED');
@@ -136,15 +136,15 @@ describe('incidents through the poll cycle', () => {
     await tick();
     await tick(); // server.recovered
 
+    // A refused login while it was unreachable is the same outage: one PagerDuty alert, one thread, resolved once.
+    const key = `srv/server/unreachable/${at(5)}`;
     expect(trail()).toEqual([
-      `server.unreachable srv/server/unreachable/${at(5)} open`,
-      `server.auth_failed srv/server/auth/${at(5)} open`,
-      `server.recovered srv/server/auth/${at(5)} resolved`,
+      `server.unreachable ${key} open`,
+      `server.auth_failed ${key} open`,
+      `server.recovered ${key} resolved`,
     ]);
-    const incidents = await incidentsOf();
-    expect(Object.values(incidents).map((i) => [i.key, i.resolvedAt])).toEqual([
-      [`srv/server/unreachable/${at(5)}`, at(25)],
-      [`srv/server/auth/${at(5)}`, at(35)],
+    expect(Object.values(await incidentsOf()).map((i) => [i.key, i.resolvedAt, i.severity])).toEqual([
+      [key, at(35), 'critical'],
     ]);
   });
 
@@ -179,6 +179,87 @@ describe('incidents through the poll cycle', () => {
       type: 'sync.failed',
       incident: { escalatedAfterMinutes: 120, severity: 'critical' },
     });
+  });
+
+  it('does not escalate a stall that resumed; a new warning starts the count again', async () => {
+    policy = { ...policy, escalateAfterMinutes: [30], remindEveryMs: null };
+    await tick(0);
+    api.sessions = [session('s1', { progressPercent: 10 })];
+    await tick(); // 06:05 sync.started
+    await tick(65); // 07:10 sync.stalled
+    api.sessions = [session('s1', { progressPercent: 20 })];
+    await tick(10); // 07:20 sync.resumed: no problem any more
+    for (let minutes = 0; minutes < 60; minutes += 10) {
+      api.sessions = [session('s1', { progressPercent: 30 + minutes })];
+      await tick(10); // moving: 07:30 … 08:20
+    }
+    const beforeNewStall = notifier.delivered.filter((e) => e.type === 'incident.escalated').length;
+    await tick(65); // 09:25 stalled again (no progress since 08:20)
+    await tick(30); // 09:55: 30 minutes into the new stall
+
+    expect(beforeNewStall).toBe(0);
+    expect(notifier.delivered.filter((e) => e.type === 'incident.escalated').map((e) => e.occurredAt)).toEqual([
+      at(235),
+    ]);
+  });
+
+  it('defers escalation during quiet hours (a warning waits for the morning) but never holds an acknowledgement', async () => {
+    policy = {
+      ...policy,
+      escalateAfterMinutes: [30],
+      remindEveryMs: null,
+      quietHours: { timeZone: 'UTC', start: '07:30', end: '09:00' },
+    };
+    await tick(0);
+    api.sessions = [session('s1', { progressPercent: 10 })];
+    await tick(); // 06:05
+    await tick(65); // 07:10 sync.stalled (warning), before quiet hours
+    await tick(30); // 07:40: 30 minutes, but quiet hours hold warnings: no escalation yet
+    const key = `srv/repository/repo-w/${at(5)}`;
+    await store.requestAck('srv', { key: 'srv/none', by: 'x', reason: null, at: at(100) });
+    await tick(30); // 08:10, still quiet
+    const quiet = trail();
+    await tick(55); // 09:05: the window ended: the escalation comes now
+    await store.requestAck('srv', { key, by: 'ana', reason: 'looking', at: at(186) });
+    // Quiet hours again from 07:30 the next day is far; an acknowledgement inside a window is tested next.
+    policy = { ...policy, quietHours: { timeZone: 'UTC', start: '09:00', end: '23:00' } };
+    await tick(5); // 09:10, inside the new window: the acknowledgement goes out anyway
+
+    expect(quiet).toEqual([`sync.started ${key} open`, `sync.stalled ${key} open`]);
+    expect(trail().slice(2)).toEqual([`incident.escalated ${key} open`, `incident.acknowledged ${key} open`]);
+  });
+
+  it('ends the incident of a server that waited for its credentials once they are stored', async () => {
+    await tick(0);
+    api.down = new UpstreamSetupError('secret vb365/srv still holds the placeholder');
+    await tick(); // server.setup_required
+    api.down = undefined;
+    await tick(); // set up: monitoring starts, no recovery message
+
+    expect(trail()).toEqual([`server.setup_required srv/server/setup/${at(5)} open`]);
+    expect(Object.values(await incidentsOf()).filter((i) => i.resolvedAt === null)).toEqual([]);
+  });
+
+  it('lets a late in-sync end the incident it reported, not one a new sync opened meanwhile', async () => {
+    await tick(0);
+    await tick(35); // 06:35 repository.out_of_sync (since 06:00)
+    api.sessions = [session('s1')];
+    await tick(); // 06:40 sync.started joins it
+    api.repositories.set('repo-w', { id: 'repo-w', name: 'Wasabi Archive', isOutOfSync: false });
+    api.sessions = [session('s1', { state: 'None', progressPercent: 100 })];
+    await tick(); // 06:45 sync.completed resolves it; the detector does not scan this cycle
+    api.sessions = [session('s1', { state: 'None', progressPercent: 100 }), session('s2')];
+    await tick(1); // 06:46 a new sync: a new incident
+    await tick(14); // 07:00 the detector: repository.in_sync, late
+
+    expect(trail()).toEqual([
+      `repository.out_of_sync srv/repository/repo-w/${at(0)} open`,
+      `sync.started srv/repository/repo-w/${at(0)} open`,
+      `sync.completed srv/repository/repo-w/${at(0)} resolved`,
+      `sync.started srv/repository/repo-w/${at(46)} open`,
+      `repository.in_sync srv/repository/repo-w/${at(0)} resolved`,
+    ]);
+    expect(Object.values(await incidentsOf()).find((i) => i.key.endsWith(at(46)))?.resolvedAt).toBeNull();
   });
 
   it('applies an acknowledgement once: announced, reminders and escalation stop, and it ends with the incident', async () => {
@@ -298,52 +379,65 @@ describe('withIncidents', () => {
     expect(out.server.incidents).toBeUndefined();
   });
 
-  it('keeps at most 200 incidents and drops resolved ones a day after they ended', () => {
-    const old = Object.fromEntries(
-      Array.from({ length: 250 }, (_, i) => {
+  /** A record with `open` open incidents, and resolved ones: `old` 33 hours ago, `warnings` and `news` (info) now. */
+  const stored = (counts: { open: number; old: number; warnings: number; news: number }) => {
+    const kinds = [
+      ...Array<[string | null, 'info' | 'warning']>(counts.old).fill([at(-2000), 'warning']),
+      ...Array<[string | null, 'info' | 'warning']>(counts.warnings).fill([at(0), 'warning']),
+      ...Array<[string | null, 'info' | 'warning']>(counts.news).fill([at(0), 'info']),
+      ...Array<[string | null, 'info' | 'warning']>(counts.open).fill([null, 'warning']),
+    ];
+    return Object.fromEntries(
+      kinds.map(([resolvedAt, severity], i) => {
         const key = `srv/session/s${i}/${at(-3000 + i)}`;
-        return [
+        const entry = {
           key,
-          {
-            key,
-            subject: 'session' as const,
-            openedAt: at(-3000 + i),
-            severity: 'info' as const,
-            repository: { id: null, name: null },
-            latest: null,
-            acknowledged: null,
-            escalatedAfterMinutes: null,
-            resolvedAt: i < 100 ? at(-2000) : null,
-            problemSince: null,
-          },
-        ];
+          subject: 'session' as const,
+          openedAt: at(-3000 + i),
+          severity,
+          repository: { id: null, name: null },
+          latest: null,
+          acknowledged: null,
+          escalatedAfterMinutes: null,
+          resolvedAt,
+          problemSince: null,
+        };
+        return [key, entry];
       }),
     );
-    const out = withIncidents(
-      result({ ...INITIAL_SERVER, incidents: old }, [
-        event('sync.failed', {
-          session: {
-            id: 'new',
-            repositoryId: null,
-            repositoryName: null,
-            state: 'Failed',
-            previousState: 'Synchronizing',
-            progressPercent: 1,
-            error: 'x',
-            firstSeenAt: at(0),
-            finishedAt: null,
-            durationSeconds: 3600,
-            completionConfirmed: null,
-            milestone: null,
-          },
-        }),
-      ]),
-      input,
-    );
+  };
+  const failed = event('sync.failed', {
+    session: {
+      id: 'new',
+      repositoryId: null,
+      repositoryName: null,
+      state: 'Failed',
+      previousState: 'Synchronizing',
+      progressPercent: 1,
+      error: 'x',
+      firstSeenAt: at(0),
+      finishedAt: null,
+      durationSeconds: 3600,
+      completionConfirmed: null,
+      milestone: null,
+    },
+  });
+
+  it.each([
+    [
+      'few open: resolved warnings of the last day stay, older ones and mere news go',
+      { open: 20, old: 30, warnings: 10, news: 10 },
+      21,
+      10,
+    ],
+    ['more than 200 open: every open one stays, no resolved one', { open: 210, old: 5, warnings: 10, news: 0 }, 211, 0],
+  ])('keeps incidents within 200 (%s)', (_label, counts, open, resolved) => {
+    const out = withIncidents(result({ ...INITIAL_SERVER, incidents: stored(counts) }, [failed]), input);
     const kept = Object.values(out.server.incidents ?? {});
 
-    expect(kept.length).toBe(151); // 150 open + the new one; the 100 resolved 33 hours ago are gone
-    expect(kept.every((i) => i.resolvedAt === null)).toBe(true);
+    expect(kept.filter((i) => i.resolvedAt === null)).toHaveLength(open);
+    expect(kept.filter((i) => i.resolvedAt !== null)).toHaveLength(resolved);
+    expect(kept.every((i) => i.resolvedAt === null || (i.resolvedAt === at(0) && i.severity === 'warning'))).toBe(true);
     expect(out.server.incidents?.[`srv/session/new/${at(0)}`]).toMatchObject({ severity: 'critical' });
   });
 });

@@ -240,6 +240,19 @@ describe('ack: which open incident an argument names', () => {
     expect(keysOf('dr')).toEqual([]);
   });
 
+  it('never takes a server id as a part of a repository name', () => {
+    const named = withIncidents([
+      incident(`vbo/repository/r9/${OPENED}`, { repository: { id: 'r9', name: 'vbo-archive' } }),
+    ]);
+    const among = [
+      { serverId: 'vbo', snapshot: withIncidents([]) },
+      { serverId: 'prod', snapshot: named },
+    ];
+
+    expect(keysOf('vbo', among)).toEqual([]);
+    expect(keysOf('vbo-arch', among)).toEqual([`vbo/repository/r9/${OPENED}`]);
+  });
+
   it('ignores resolved incidents and lists the open ones for the message', () => {
     const found = findIncidents('Repo r3', servers);
 
