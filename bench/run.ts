@@ -199,20 +199,23 @@ async function main() {
   const out = values.out ?? join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   // The README's performance section is this run's, when it is the recorded one (test/e2e/readme-figures checks).
-  if (!quick && values.out === undefined) writeReadmeSection(performanceMarkdown(results));
+  if (!quick && values.out === undefined) {
+    writeReadmeSection('performance', performanceMarkdown(results));
+    writeReadmeSection('cost', costMarkdown(results.cost).join('\n'));
+  }
   process.stdout.write(markdown(results));
 }
 
-const README_START = '<!-- bench:performance:start (npm run bench writes this section) -->';
-const README_END = '<!-- bench:performance:end -->';
-
-function writeReadmeSection(section: string): void {
+/** The README's sections this run writes: between `<!-- bench:NAME:start … -->` and `<!-- bench:NAME:end -->`. */
+function writeReadmeSection(name: 'performance' | 'cost', section: string): void {
+  const start = `<!-- bench:${name}:start (npm run bench writes this section) -->`;
+  const end = `<!-- bench:${name}:end -->`;
   const file = join(ROOT, 'README.md');
   const text = readFileSync(file, 'utf8');
-  const a = text.indexOf(README_START);
-  const b = text.indexOf(README_END);
-  if (a < 0 || b < a) throw new Error(`bench: README.md has no ${README_START} … ${README_END} markers`);
-  writeFileSync(file, `${text.slice(0, a + README_START.length)}\n\n${section}\n\n${text.slice(b)}`);
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`bench: README.md has no ${start} … ${end} markers`);
+  writeFileSync(file, `${text.slice(0, a + start.length)}\n\n${section}\n\n${text.slice(b)}`);
   // As `npm run lint` wants it (Markdown tables padded).
   execFileSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['format', '--write', file], { stdio: 'ignore' });
 }

@@ -61,7 +61,12 @@ let gets = 0;
 /** The schedule's interval, as the Lambda passes it (the detector scans on the clock, storing nothing). */
 const INTERVAL_MS = 5 * 60_000;
 /** Concurrent server cycles of a fleet run in this one process (Lambda runs each in its own container). */
-const FLEET_CONCURRENCY = 50;
+/**
+ * Servers polled at once in the fleet run. Each cycle sends up to 16 requests at a time itself; more servers at once
+ * than this storm the local DynamoDB engine behind the latency proxy until it resets connections (the figures are per
+ * server cycle, so this bounds only the run's length).
+ */
+const FLEET_CONCURRENCY = 20;
 
 async function handle(cmd: Command): Promise<unknown> {
   switch (cmd.type) {
@@ -72,6 +77,8 @@ async function handle(cmd: Command): Promise<unknown> {
         endpoint: setup.ddbEndpoint,
         region: 'us-east-1',
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        // A connection the local engine reset is retried, as the SDK retries against AWS (calls are counted above it).
+        maxAttempts: 5,
       });
       store = new DynamoDbStateStore(ddb, setup.table);
       sns = new SNSClient({

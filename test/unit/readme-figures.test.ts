@@ -23,6 +23,7 @@ interface Results {
   }[];
   fleet: { perHour: { lambdaGbSeconds: number; dynamodbReadUnits: number; snsCalls: number } };
   init: { node24: { deployed: { wallMs: number } }; node20: { deployed: { wallMs: number } } };
+  cost: { table: { servers: number; list: { total: number }; firstYear: { total: number } }[] };
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -46,5 +47,17 @@ describe('README performance section', () => {
     expect(section).toContain(`${n(results.fleet.perHour.dynamodbReadUnits)} DynamoDB read units`);
     expect(section).toContain(`${results.init.node24.deployed.wallMs} ms`);
     expect(section).toContain(`${results.init.node20.deployed.wallMs} ms`);
+  });
+
+  it('shows the cost of the same run, in its own section', () => {
+    const cost = readme
+      .slice(readme.indexOf('<!-- bench:cost:start'), readme.indexOf('<!-- bench:cost:end -->'))
+      .replace(/[ \t]+/g, ' ');
+    const usd = (x: number) => `$${x.toFixed(2)}`;
+
+    for (const row of results.cost.table) {
+      expect(cost).toContain(`| ${n(row.servers)} | ${usd(row.list.total)} |`);
+      expect(cost).toContain(`| ${usd(row.firstYear.total)} |`);
+    }
   });
 });
