@@ -90,6 +90,26 @@ export class DynamoDbStateStore implements StateStore, FleetStore {
     const sessions: Envelope<SessionRecord>[] = [];
     const repositories: RepositoryRecord[] = [];
     const acks: AckRequest[] = [];
+    // A cycle must see what the previous one wrote.
+    await this.#partition(partitionOf(serverId), options, (item) => {
+      const sk = item[TABLE_SCHEMA.sortKey]?.S ?? '';
+      if (sk === 'SERVER') server = envelopeOf<ServerRecord>(item);
+      else if (sk.startsWith('SESSION#')) sessions.push(envelopeOf<SessionRecord>(item));
+      else if (sk.startsWith('REPO#')) repositories.push(JSON.parse(item.data?.S ?? '{}') as RepositoryRecord);
+      else if (sk.startsWith('ACK#') && Number(item[TABLE_SCHEMA.ttlAttribute]?.N ?? 0) * 1000 > Date.now()) {
+        // TTL deletes expired items only eventually: an expired request is ignored here.
+        acks.push(JSON.parse(item.data?.S ?? '{}') as AckRequest);
+      }
+    });
+    return acks.length > 0 ? { server, sessions, repositories, acks } : { server, sessions, repositories };
+  }
+
+  /** Every item of partition `pk`, page by page, strongly consistent (one Query; its pages counted). */
+  async #partition(
+    pk: string,
+    options: CallOptions,
+    each: (item: Record<string, AttributeValue>) => void,
+  ): Promise<void> {
     let startKey: Record<string, AttributeValue> | undefined;
     this.stats.queries += 1;
     do {
@@ -99,8 +119,7 @@ export class DynamoDbStateStore implements StateStore, FleetStore {
             TableName: this.tableName,
             KeyConditionExpression: '#pk = :pk',
             ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
-            ExpressionAttributeValues: { ':pk': { S: partitionOf(serverId) } },
-            // A cycle must see what the previous one wrote.
+            ExpressionAttributeValues: { ':pk': { S: pk } },
             ConsistentRead: true,
             ExclusiveStartKey: startKey,
             ReturnConsumedCapacity: 'TOTAL',
@@ -110,19 +129,9 @@ export class DynamoDbStateStore implements StateStore, FleetStore {
       );
       this.stats.queryPages += 1;
       this.#count(page.ConsumedCapacity ? [page.ConsumedCapacity] : undefined, 'read');
-      for (const item of page.Items ?? []) {
-        const sk = item[TABLE_SCHEMA.sortKey]?.S ?? '';
-        if (sk === 'SERVER') server = envelopeOf<ServerRecord>(item);
-        else if (sk.startsWith('SESSION#')) sessions.push(envelopeOf<SessionRecord>(item));
-        else if (sk.startsWith('REPO#')) repositories.push(JSON.parse(item.data?.S ?? '{}') as RepositoryRecord);
-        else if (sk.startsWith('ACK#') && Number(item[TABLE_SCHEMA.ttlAttribute]?.N ?? 0) * 1000 > Date.now()) {
-          // TTL deletes expired items only eventually: an expired request is ignored here.
-          acks.push(JSON.parse(item.data?.S ?? '{}') as AckRequest);
-        }
-      }
+      for (const item of page.Items ?? []) each(item);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return acks.length > 0 ? { server, sessions, repositories, acks } : { server, sessions, repositories };
   }
 
   /** Ids of every server with state in the table (a Scan: for the `status` command, not for cycles). */
@@ -297,32 +306,11 @@ export class DynamoDbStateStore implements StateStore, FleetStore {
 
   async loadFleet(options: CallOptions = {}): Promise<ReadonlyMap<string, Envelope<FleetEntry>>> {
     const entries = new Map<string, Envelope<FleetEntry>>();
-    let startKey: Record<string, AttributeValue> | undefined;
-    this.stats.queries += 1;
-    do {
-      const page = await this.#send('Query', () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
-            ExpressionAttributeValues: { ':pk': { S: FLEET_PARTITION } },
-            // A check must see what the previous one wrote (its versions guard the next writes).
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-          { abortSignal: options.signal },
-        ),
-      );
-      this.stats.queryPages += 1;
-      this.#count(page.ConsumedCapacity ? [page.ConsumedCapacity] : undefined, 'read');
-      for (const item of page.Items ?? []) {
-        const sk = item[TABLE_SCHEMA.sortKey]?.S ?? '';
-        if (sk.startsWith('SERVER#')) entries.set(sk.slice('SERVER#'.length), envelopeOf<FleetEntry>(item));
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    // A check must see what the previous one wrote (its versions guard the next writes).
+    await this.#partition(FLEET_PARTITION, options, (item) => {
+      const sk = item[TABLE_SCHEMA.sortKey]?.S ?? '';
+      if (sk.startsWith('SERVER#')) entries.set(sk.slice('SERVER#'.length), envelopeOf<FleetEntry>(item));
+    });
     return entries;
   }
 

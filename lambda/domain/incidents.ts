@@ -68,17 +68,12 @@ const NO_INCIDENT: ReadonlySet<EventType> = new Set<EventType>([
 
 const RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
 
-export function worse(a: Severity, b: Severity): Severity {
+function worse(a: Severity, b: Severity): Severity {
   return RANK[b] > RANK[a] ? b : a;
 }
 
-/** Whether an event ends its incident. */
-export function endsIncident(type: EventType): boolean {
-  return ENDS.has(type);
-}
-
-/** The incident's reference as an event carries it, after `event` (if given) was applied. */
-export function refOf(entry: IncidentEntry, previous: IncidentEntry['latest']): IncidentRef {
+/** The incident's reference as an event carries it: the entry's state, and the incident's event before this one. */
+function refOf(entry: IncidentEntry, previous: IncidentEntry['latest']): IncidentRef {
   return {
     key: entry.key,
     subject: entry.subject,

@@ -13,6 +13,7 @@ import { generatePki } from '../../local/simulator/certs.js';
 import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
 import { captureOutput } from '../fixtures/capture-output.js';
 import { CallLog, grantsOf } from '../fixtures/iam-grants.js';
+import { snsEvent } from '../fixtures/sns-event.js';
 
 type Handler = (event: SNSEvent, context: Context) => Promise<DeliveryReport[]>;
 
@@ -36,28 +37,7 @@ const context = {
 } as unknown as Context;
 
 function sns(message: string, subject = 'x', messageId = 'm1'): SNSEvent {
-  return {
-    Records: [
-      {
-        EventSource: 'aws:sns',
-        EventVersion: '1.0',
-        EventSubscriptionArn: 'arn:aws:sns:us-east-1:123456789012:events:sub',
-        Sns: {
-          Message: message,
-          MessageId: messageId,
-          Subject: subject,
-          Type: 'Notification',
-          TopicArn: 'arn:aws:sns:us-east-1:123456789012:events',
-          Timestamp: '',
-          SignatureVersion: '1',
-          Signature: '',
-          SigningCertUrl: '',
-          UnsubscribeUrl: '',
-          MessageAttributes: {},
-        },
-      },
-    ],
-  } as SNSEvent;
+  return snsEvent(message, messageId, subject);
 }
 
 beforeAll(async () => {

@@ -94,6 +94,32 @@ describe(`DynamoDbStateStore (${inject('ddbEngine')})`, () => {
     expect(store.stats.queries).toBe(1);
   });
 
+  it('keeps acknowledgement requests beside the server, in the cycle’s one Query, and ignores expired ones', async () => {
+    const now = Date.now();
+    const fresh = {
+      key: 'acks/repository/r1/2026-11-30T06:00:00.000Z',
+      by: 'ana',
+      reason: 'on it',
+      at: new Date(now - 60_000).toISOString(),
+    };
+    const stale = {
+      key: 'acks/repository/r2/2026-11-28T06:00:00.000Z',
+      by: 'bo',
+      reason: null,
+      at: new Date(now - 2 * 86_400_000).toISOString(),
+    };
+    const queries = store.stats.queries;
+
+    await store.requestAck('acks', fresh);
+    await store.requestAck('acks', stale);
+    const snapshot = await store.load('acks');
+
+    // The stale one is past its TTL (a day) but DynamoDB deletes expired items only eventually: load drops it.
+    expect(snapshot.acks).toEqual([fresh]);
+    expect(store.stats.queries - queries).toBe(1);
+    expect((await store.load('other-server')).acks).toBeUndefined();
+  });
+
   it('keeps finished syncs in their own partition, reads them back since a time, and lists the servers', async () => {
     const entry = (i: number, finishedAt: string) => ({
       eventId: `srv-h/s${i}/2/sync.completed`,

@@ -21,6 +21,7 @@ import { StubVb365Api } from '../fakes/stub-vb365-api.js';
 import { captureOutput } from '../fixtures/capture-output.js';
 import { CallLog, grantsOf } from '../fixtures/iam-grants.js';
 import { INCIDENT_KEY, incidentEvent, OPENED_AT, resyncIncident } from '../fixtures/incident-events.js';
+import { snsEvent } from '../fixtures/sns-event.js';
 
 /*
  * Incidents through the real deliverer: the Lambda handler with its real adapters (Slack Web API and PagerDuty Events
@@ -48,28 +49,7 @@ let sequence = 0;
 
 function sns(event: MonitorEvent): SNSEvent {
   sequence += 1;
-  return {
-    Records: [
-      {
-        EventSource: 'aws:sns',
-        EventVersion: '1.0',
-        EventSubscriptionArn: 'arn:aws:sns:us-east-1:123456789012:events:sub',
-        Sns: {
-          Message: JSON.stringify(event),
-          MessageId: `m-${sequence}`,
-          Subject: 'x',
-          Type: 'Notification',
-          TopicArn: 'arn:aws:sns:us-east-1:123456789012:events',
-          Timestamp: '',
-          SignatureVersion: '1',
-          Signature: '',
-          SigningCertUrl: '',
-          UnsubscribeUrl: '',
-          MessageAttributes: {},
-        },
-      },
-    ],
-  } as SNSEvent;
+  return snsEvent(JSON.stringify(event), `m-${sequence}`);
 }
 
 /** The channel's messages that start threads (not replies, broadcast or not). */

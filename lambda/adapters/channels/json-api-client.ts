@@ -1,15 +1,21 @@
+import * as tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { DeliveryError } from '../../domain/errors.js';
 import type { Redactor } from '../redact.js';
 import { backoff } from '../retry-policy.js';
 import { Agent, retry } from '../vb365/undici.js';
-import { defaultRoots } from './http-channel-sender.js';
 
 /** Options of {@link JsonApiClient}; all optional. */
 export interface JsonApiClientOptions {
-  /** Extra CA certificates (PEM), trusted in addition to `trustedRoots` (local stand-ins, tests). */
+  /**
+   * Extra CA certificates (PEM) for self-hosted receivers, trusted in addition to `trustedRoots` (Slack, Teams and
+   * other public receivers keep working); public services need none.
+   */
   readonly ca?: string | undefined;
-  /** @default Node's default CA certificates */
+  /**
+   * The trust store `ca` adds to.
+   * @default Node's default CA certificates (bundled roots plus `NODE_EXTRA_CA_CERTS` where the runtime reports them)
+   */
   readonly trustedRoots?: readonly string[];
   /** @default 5_000 */
   readonly connectTimeoutMs?: number;
@@ -36,6 +42,9 @@ export interface JsonCallOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/** Most of an answer's body read (more is dropped: a receiver's page is no reason to buffer megabytes). */
+const MAX_BODY_BYTES = 64 * 1024;
+
 /** An answer: the status and the body parsed as JSON (`undefined` when it is not JSON). */
 export interface JsonAnswer {
   readonly status: number;
@@ -46,7 +55,7 @@ export interface JsonAnswer {
 const NOT_SENT = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT'];
 
 /**
- * HTTPS JSON POSTs to a channel's API (Slack Web API, PagerDuty Events API) over undici, with the project's retry
+ * HTTPS JSON POSTs to a channel (webhooks, Slack Web API, PagerDuty Events API) over undici, with the project's retry
  * policy: `retryStatuses` and connections that never opened are retried inside one deadline, honouring `Retry-After`.
  * Failure contract: a transport failure, or a retried status still failing, throws a retryable `DeliveryError` whose
  * text went through the call's redactor; any answer otherwise is returned for the caller to judge.
@@ -70,6 +79,7 @@ export class JsonApiClient {
         timeout: this.#o.connectTimeoutMs,
         // Explicit, so NODE_TLS_REJECT_UNAUTHORIZED=0 in the environment cannot switch verification off.
         rejectUnauthorized: true,
+        // A `ca` option replaces Node's roots, so the extra certificates are appended to them rather than given alone.
         ...(options.ca || options.trustedRoots
           ? { ca: [...(options.trustedRoots ?? defaultRoots()), ...(options.ca ? [options.ca] : [])] }
           : {}),
@@ -114,10 +124,19 @@ export class JsonApiClient {
         body,
         signal,
       });
-      const text = await res.body.text();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY_BYTES) {
+          res.body.destroy();
+          break;
+        }
+        chunks.push(chunk as Buffer);
+      }
       let json: unknown;
       try {
-        json = JSON.parse(text);
+        json = size > MAX_BODY_BYTES ? undefined : JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
         json = undefined;
       }
@@ -141,4 +160,10 @@ export class JsonApiClient {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+}
+
+/** Node's default trust store: `tls.getCACertificates('default')` where available (Node 22.15+), else the bundled roots. */
+export function defaultRoots(): readonly string[] {
+  const withExtras = (tls as { getCACertificates?: (type: 'default') => string[] }).getCACertificates;
+  return withExtras ? withExtras('default') : tls.rootCertificates;
 }

@@ -3,7 +3,7 @@ import { DeliveryError } from '../../domain/errors.js';
 import type { PagerDutyEvent } from '../../domain/render-pagerduty.js';
 import { Redactor } from '../redact.js';
 import { JsonApiClient, type JsonApiClientOptions } from './json-api-client.js';
-import type { SecretReader } from './secret-channel-targets.js';
+import { readChannelSecret, type SecretReader, secretField } from './secret-channel-targets.js';
 
 /** Options of {@link PagerDutyEvents}. */
 export interface PagerDutyEventsOptions extends JsonApiClientOptions {
@@ -62,24 +62,7 @@ export class PagerDutyEvents implements PagerDutyApi {
   }
 
   async #routingKey(channel: PagerDutyChannel): Promise<string> {
-    let value: string | undefined;
-    try {
-      value = await this.read(channel.secret);
-    } catch (err) {
-      throw new DeliveryError(
-        `channel ${channel.id}: cannot read secret ${channel.secret} (${(err as Error)?.name ?? 'error'})`,
-        true,
-      );
-    }
-    const text = value?.trim() ?? '';
-    let key: unknown = text;
-    if (text.startsWith('{')) {
-      try {
-        key = (JSON.parse(text) as { routingKey?: unknown }).routingKey;
-      } catch {
-        key = undefined;
-      }
-    }
+    const key = secretField(await readChannelSecret(this.read, channel), 'routingKey');
     if (typeof key !== 'string' || !/^[A-Za-z0-9]{32}$/.test(key.trim())) {
       throw new DeliveryError(
         `channel ${channel.id}: secret ${channel.secret} must hold the PagerDuty integration's routing key (32 characters), {"routingKey": "…"} or the bare key`,

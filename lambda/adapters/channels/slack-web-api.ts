@@ -2,7 +2,7 @@ import type { SlackApi, SlackAppChannel, SlackContent, SlackMessageRef } from '.
 import { DeliveryError } from '../../domain/errors.js';
 import { Redactor } from '../redact.js';
 import { JsonApiClient, type JsonApiClientOptions } from './json-api-client.js';
-import type { SecretReader } from './secret-channel-targets.js';
+import { readChannelSecret, type SecretReader, secretField } from './secret-channel-targets.js';
 
 /** Options of {@link SlackWebApi}. */
 export interface SlackWebApiOptions extends JsonApiClientOptions {
@@ -161,24 +161,7 @@ export class SlackWebApi implements SlackApi {
   }
 
   async #token(channel: SlackAppChannel): Promise<string> {
-    let value: string | undefined;
-    try {
-      value = await this.read(channel.secret);
-    } catch (err) {
-      throw new DeliveryError(
-        `channel ${channel.id}: cannot read secret ${channel.secret} (${(err as Error)?.name ?? 'error'})`,
-        true,
-      );
-    }
-    const text = value?.trim() ?? '';
-    let token: unknown = text;
-    if (text.startsWith('{')) {
-      try {
-        token = (JSON.parse(text) as { token?: unknown }).token;
-      } catch {
-        token = undefined;
-      }
-    }
+    const token = secretField(await readChannelSecret(this.read, channel), 'token');
     if (typeof token !== 'string' || !/^xox[a-z]-\S{8,}$/.test(token.trim())) {
       throw new DeliveryError(
         `channel ${channel.id}: secret ${channel.secret} must hold the Slack app's bot token, {"token": "xoxb-…"} or the bare token`,
