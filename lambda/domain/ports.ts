@@ -12,10 +12,16 @@ import type {
 } from './state.js';
 import type {
   ApiVersion,
+  HealthReport,
   JobInfo,
+  JobSessionInfo,
   Lookup,
+  Optional,
+  OrganizationInfo,
+  ProxyInfo,
   RepositoryInfo,
   ServerCertificate,
+  ServiceInstance,
   SessionList,
   SyncSession,
 } from './types.js';
@@ -43,6 +49,22 @@ export interface Vb365Api {
   listRepositories(options?: CallOptions): Promise<RepositoryInfo[]>;
   /** Every backup job (for what a repository problem blocks); malformed items are skipped. */
   listJobs(options?: CallOptions): Promise<JobInfo[]>;
+  /*
+   * Optional reads (see `Optional`): each answers `available: false` when this server's API version lacks the
+   * endpoint (without asking) or the server answers 403/404/405; malformed items are skipped.
+   */
+  /** Every backup copy job (`/vN/CopyJobs`, `kind: 'copy'`). */
+  listCopyJobs(options?: CallOptions): Promise<Optional<JobInfo[]>>;
+  /** Every backup proxy (`/vN/Proxies`). */
+  listProxies(options?: CallOptions): Promise<Optional<ProxyInfo[]>>;
+  /** `GET /v8/Health`, sent without a token (v8 only). */
+  health(options?: CallOptions): Promise<Optional<HealthReport>>;
+  /** `GET /vN/ServiceInstance`: the product build. */
+  serviceInstance(options?: CallOptions): Promise<Optional<ServiceInstance>>;
+  /** Runs of one job that ended at or after `endedAfter` (ISO), oldest first (`/v8/JobSessions`, v8 only). */
+  listJobSessions(jobId: string, endedAfter: string, options?: CallOptions): Promise<Optional<JobSessionInfo[]>>;
+  /** Every organization (tenant), for naming the one a repository belongs to. */
+  listOrganizations(options?: CallOptions): Promise<Optional<OrganizationInfo[]>>;
   /** The server's TLS certificate as last seen on a new connection; `undefined` before any, or over plain HTTP. */
   certificate(): ServerCertificate | undefined;
 }

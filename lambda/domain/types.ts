@@ -33,6 +33,70 @@ export interface RepositoryInfo {
   readonly name: string | null;
   /** `false` once the cache is synchronized again; `null` when the server did not say. */
   readonly isOutOfSync: boolean | null;
+  /** v8: "Out of Date" after an upgrade: its jobs do not run until it is upgraded. Absent/`null`: not said. */
+  readonly isOutdated?: boolean | null | undefined;
+  /** v8: shown as Invalid; `outOfOrderReason` says why. */
+  readonly isOutOfOrder?: boolean | null | undefined;
+  readonly outOfOrderReason?: string | null | undefined;
+  /** v8: locked by a data migration. */
+  readonly isMigrationLocked?: boolean | null | undefined;
+  /** The backup proxy that serves it (all versions), when the server said. */
+  readonly proxyId?: string | null | undefined;
+  /** v8: the organization (tenant) the repository belongs to, when it belongs to one. */
+  readonly organizationId?: string | null | undefined;
+}
+
+/**
+ * An optional read (`../shared/DESIGN.md` §10, API reference §6): a server that lacks the endpoint (an older API
+ * version) or refuses it (403/404/405) loses that feature only. `available: false` says why, safe to log. Any other
+ * failure (network, 5xx, a malformed body) is thrown as an `UpstreamError` like every other read.
+ */
+export type Optional<T> =
+  | { readonly available: true; readonly value: T }
+  | { readonly available: false; readonly reason: string };
+
+/** A backup proxy (`GET /vN/Proxies`). */
+export interface ProxyInfo {
+  readonly id: string;
+  /** Its host name (the name VB365 shows). */
+  readonly name: string;
+  /** `Online`, `Offline`, or any other value a newer build sends, verbatim; `null` when not said. */
+  readonly status: string | null;
+  /** v8: `Disabled`, `Enabling`, `Enabled`; `null` before v8 or when not said. */
+  readonly maintenanceModeState: string | null;
+  /** v8: the proxy's build. */
+  readonly version: string | null;
+}
+
+/** `GET /v8/Health` (anonymous): the REST service's view of its configuration database and message bus. */
+export interface HealthReport {
+  /** `Healthy`, `Unhealthy`, or another value verbatim. */
+  readonly status: string;
+  /** One entry per checked component (`PostgreSQL…`, `NATS…`), in the server's order. */
+  readonly entries: readonly { readonly name: string; readonly status: string; readonly description: string | null }[];
+}
+
+/** `GET /vN/ServiceInstance`: the product build, to notice an upgrade. */
+export interface ServiceInstance {
+  /** The product build (e.g. `8.1.0.305`); `null` when not said. */
+  readonly version: string | null;
+}
+
+/** One run of a backup or copy job (`GET /v8/JobSessions`). */
+export interface JobSessionInfo {
+  readonly id: string;
+  readonly jobId: string | null;
+  /** `Success`, `Warning`, `Failed`, `Running`, `Stopped`, … verbatim; `null` when not said. */
+  readonly status: string | null;
+  /** ISO-8601 UTC, `null` when not said (or still running). */
+  readonly creationTime: string | null;
+  readonly endTime: string | null;
+}
+
+/** An organization (tenant) protected by the server (`GET /vN/Organizations`). */
+export interface OrganizationInfo {
+  readonly id: string;
+  readonly name: string;
 }
 
 /** A list item the server sent that could not be understood. The rest of the list is still used. */
@@ -69,4 +133,11 @@ export interface JobInfo {
   /** The repository it backs up to; `null` when the server did not say. */
   readonly repositoryId: string | null;
   readonly isEnabled: boolean;
+  /** `backup` (`/vN/Jobs`, the default) or `copy` (`/vN/CopyJobs`, to a long-term repository). */
+  readonly kind?: 'backup' | 'copy' | undefined;
+  /** Next scheduled run (ISO-8601 UTC); `null` when none is scheduled or not said. */
+  readonly nextRun?: string | null | undefined;
+  /** Last run (ISO-8601 UTC) and its status verbatim (`Success`, `Warning`, `Failed`, …), for servers before v8. */
+  readonly lastRun?: string | null | undefined;
+  readonly lastStatus?: string | null | undefined;
 }

@@ -13,10 +13,16 @@ import {
   API_VERSIONS,
   type ApiVersion,
   type ApiVersionSetting,
+  type HealthReport,
   type JobInfo,
+  type JobSessionInfo,
   type Lookup,
+  type Optional,
+  type OrganizationInfo,
+  type ProxyInfo,
   type RepositoryInfo,
   type ServerCertificate,
+  type ServiceInstance,
   type SessionList,
   type SyncSession,
 } from '../../domain/types.js';
@@ -184,6 +190,8 @@ function isTlsError(code: string | undefined): code is string {
  * password grant, then `UpstreamAuthError`. Any failure on the token endpoint that is not a refusal (5xx, network,
  * timeout) is `UpstreamUnreachableError`, never an authentication error.
  */
+const NOT_READ_YET = { available: false, reason: 'not read by this client' } as const;
+
 export class HttpVb365Api implements Vb365Api {
   readonly #base: URL;
   readonly #setting: ApiVersionSetting;
@@ -317,6 +325,31 @@ export class HttpVb365Api implements Vb365Api {
 
   async listJobs(options: CallOptions = {}): Promise<JobInfo[]> {
     return this.#call(options, (ctx) => this.#listAll('Jobs', parseJobList, ctx));
+  }
+
+  // Optional reads: not implemented by this client yet; every one answers "unavailable" without a request.
+  async listCopyJobs(): Promise<Optional<JobInfo[]>> {
+    return NOT_READ_YET;
+  }
+
+  async listProxies(): Promise<Optional<ProxyInfo[]>> {
+    return NOT_READ_YET;
+  }
+
+  async health(): Promise<Optional<HealthReport>> {
+    return NOT_READ_YET;
+  }
+
+  async serviceInstance(): Promise<Optional<ServiceInstance>> {
+    return NOT_READ_YET;
+  }
+
+  async listJobSessions(): Promise<Optional<JobSessionInfo[]>> {
+    return NOT_READ_YET;
+  }
+
+  async listOrganizations(): Promise<Optional<OrganizationInfo[]>> {
+    return NOT_READ_YET;
   }
 
   /** A whole collection: one GET on v5–v7 (a plain array), pages of `PAGE_LIMIT` on v8 (`offset`/`limit`). */
