@@ -28,8 +28,17 @@ export function withImpact(result: CycleResult, jobs: readonly JobInfo[]): Cycle
     return {
       ...e,
       impact: {
-        jobs: targeting.slice(0, SUMMARY_LIMIT).map((j) => ({ id: j.id, name: j.name, isEnabled: j.isEnabled })),
+        jobs: targeting.slice(0, SUMMARY_LIMIT).map((j) => ({
+          id: j.id,
+          name: j.name,
+          isEnabled: j.isEnabled,
+          kind: j.kind ?? 'backup',
+          nextRun: j.nextRun ?? null,
+          missesNextRun: false,
+        })),
         total: targeting.length,
+        blockedUntil: null,
+        missedRuns: 0,
       },
     };
   };
