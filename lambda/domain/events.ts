@@ -284,6 +284,8 @@ export interface Forecast {
  * it had blocked. `ok`: every one succeeded (Success or Warning); `failed`: at least one failed.
  */
 export interface FirstBackup {
+  readonly repositoryId: string;
+  readonly repositoryName: string | null;
   /** When the sync completed (the watch started). */
   readonly syncCompletedAt: string;
   /** The first {@link SUMMARY_LIMIT} jobs' first runs after it. */
@@ -441,7 +443,7 @@ export type IncidentSubject =
  * - `<server>/polling/<since>`: the monitor stopped polling the server;
  * - `<server>/blocker/<repositoryId>/<kind>/<since>`: a repository blocked (Out of Date, Invalid, migration-locked);
  * - `<server>/proxy/<proxyId>/<since>`: a proxy offline or in maintenance;
- * - `<server>/health/<since>`: the server's health check reports a component down.
+ * - `<server>/health/unhealthy/<since>`: the server's health check reports a component down.
  */
 export interface IncidentRef {
   readonly key: string;
