@@ -31,7 +31,7 @@ import { ConsoleNotifier } from './console-notifier.js';
 import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import type { EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { INIT_USAGE, initCommand } from './init.js';
-import { everyEventType } from './sample-events.js';
+import { everyEventType, sampleVariants } from './sample-events.js';
 import {
   describeIncidents,
   type FoundIncident,
@@ -507,10 +507,13 @@ async function testNotification(args: readonly string[]): Promise<number> {
   if (values.type && !(EVENT_TYPES as readonly string[]).includes(values.type)) {
     throw new UsageError(`--type ${values.type}: use one of ${EVENT_TYPES.join(', ')}`);
   }
-  const events = everyEventType().filter((e) => !values.type || e.type === values.type);
+  // One sample per type, then the variants that show what one sample cannot (a storm's likely cause, other blockers).
+  const samples = [...everyEventType().map((event) => ({ label: '', event })), ...sampleVariants()].filter(
+    (s) => !values.type || s.event.type === values.type,
+  );
   if (topicArn !== undefined) {
     // A real publish: marked as a test in the server name and the event id, so nobody mistakes it for an incident.
-    const base = events[0] as MonitorEvent;
+    const base = samples[0]?.event as MonitorEvent;
     const event: MonitorEvent = {
       ...base,
       eventId: `test/${new Date().toISOString()}/${base.type}`,
@@ -529,9 +532,11 @@ async function testNotification(args: readonly string[]): Promise<number> {
     );
     return 0;
   }
-  for (const e of events) {
+  for (const { label, event } of samples) {
     for (const c of channels)
-      process.stdout.write(`=== ${c} · ${e.type}\n${(RENDERERS[c] as (x: MonitorEvent) => string)(e)}\n\n`);
+      process.stdout.write(
+        `=== ${c} · ${event.type}${label ? ` (${label})` : ''}\n${(RENDERERS[c] as (x: MonitorEvent) => string)(event)}\n\n`,
+      );
   }
   return 0;
 }

@@ -151,6 +151,12 @@ export function incidentWhat(i: Pick<IncidentEntry, 'key' | 'subject' | 'reposit
       return 'certificate expiring';
     case 'polling':
       return 'not polled';
+    case 'blocker':
+      return `${i.repository?.name ?? i.repository?.id ?? 'a repository'} blocked (${i.key.split('/').at(-2) ?? '?'})`;
+    case 'proxy':
+      return `proxy ${i.key.split('/').at(-2) ?? '?'}`;
+    case 'health':
+      return 'server unhealthy';
   }
 }
 

@@ -7,6 +7,7 @@ import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { EVENT_TYPES } from '../../lambda/domain/events.js';
 import { INITIAL_SERVER } from '../../lambda/domain/state.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { sampleVariants } from '../../local/sample-events.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
 import { cli, type CliRun as Run } from './cli-process.js';
 
@@ -341,13 +342,31 @@ describe('vb365-sync-monitor test-notification', () => {
 
     const sections = run.stdout.split(/^=== /m).filter((s) => s.trim() !== '');
     expect(run.code).toBe(0);
-    expect(sections).toHaveLength(5 * EVENT_TYPES.length);
+    expect(sections).toHaveLength(5 * (EVENT_TYPES.length + sampleVariants().length));
     for (const section of sections) {
       const [head, ...body] = section.split('\n');
       if (!head?.startsWith('email')) expect(() => JSON.parse(body.join('\n'))).not.toThrow();
     }
     expect(run.stdout).toContain(
       '=== email · sync.failed\nSubject: [VB365] S3 Immutable (eu-west-1) sync failed on Contoso VB365',
+    );
+  });
+
+  it('prints a new type and its variants by --type: a blocked repository, Out of Date, Invalid, locked', async () => {
+    const run = await cli(['test-notification', '--channel', 'email', '--type', 'repository.blocked']);
+
+    const heads = run.stdout.split('\n').filter((l) => l.startsWith('=== '));
+    expect(run.code).toBe(0);
+    expect(heads).toEqual([
+      '=== email · repository.blocked',
+      '=== email · repository.blocked (Invalid repository)',
+      '=== email · repository.blocked (repository locked by a migration)',
+    ]);
+    expect(run.stdout).toContain(
+      'Subject: [VB365] Repository Archive-EU blocked: Out of Date (since 09:12 UTC) on Contoso VB365',
+    );
+    expect(run.stdout).toContain(
+      'Blocks:       3 jobs; 2 miss their next run before it ends: Daily Exchange (backup, 12:00), Copy to Archive (copy, 13:00)',
     );
   });
 
