@@ -156,7 +156,16 @@ describe('HttpVb365Api — shapes of each version', () => {
 
     expect(await api.getRepository(R1)).toEqual({
       found: true,
-      value: { id: R1, name: 'S3 Immutable (eu-west-1)', isOutOfSync: false },
+      value: {
+        id: R1,
+        name: 'S3 Immutable (eu-west-1)',
+        isOutOfSync: false,
+        isOutdated: false,
+        isOutOfOrder: false,
+        outOfOrderReason: null,
+        isMigrationLocked: false,
+        organizationId: null,
+      },
     });
   });
 
@@ -223,9 +232,18 @@ describe('HttpVb365Api — repositories and jobs', () => {
     const jobs = await api.listJobs();
 
     expect(repositories).toHaveLength(150);
-    expect(repositories[149]).toEqual({ id: 'r149', name: 'Repo 149', isOutOfSync: false });
+    expect(repositories[149]).toMatchObject({ id: 'r149', name: 'Repo 149', isOutOfSync: false });
     expect(jobs).toHaveLength(120);
-    expect(jobs[0]).toEqual({ id: 'j0', name: 'Job 0', repositoryId: 'r0', isEnabled: true });
+    expect(jobs[0]).toEqual({
+      id: 'j0',
+      name: 'Job 0',
+      repositoryId: 'r0',
+      isEnabled: true,
+      kind: 'backup',
+      nextRun: null,
+      lastRun: null,
+      lastStatus: 'Success',
+    });
     expect(sim.counters.listRepositories).toBe(2);
     expect(sim.counters.listJobs).toBe(2);
   });
@@ -250,7 +268,18 @@ describe('HttpVb365Api — repositories and jobs', () => {
       fault: { kind: 'body', json: [{ id: 'ok', name: 'Fine', repositoryId: 'r1' }, { name: 7 }] },
     });
 
-    expect(await client().listJobs()).toEqual([{ id: 'ok', name: 'Fine', repositoryId: 'r1', isEnabled: true }]);
+    expect(await client().listJobs()).toEqual([
+      {
+        id: 'ok',
+        name: 'Fine',
+        repositoryId: 'r1',
+        isEnabled: true,
+        kind: 'backup',
+        nextRun: null,
+        lastRun: null,
+        lastStatus: null,
+      },
+    ]);
   });
 });
 
