@@ -54,6 +54,8 @@ export interface SimJob {
   kind?: 'backup' | 'copy';
   /** ISO-8601; `null` or absent: none. */
   nextRun?: string | null;
+  /** Sets `nextRun` this many seconds after the job is loaded or the action applied (by the simulator's clock). */
+  nextRunIn?: number;
   lastRun?: string | null;
   /** Sent verbatim. @default 'Success' */
   lastStatus?: string;
@@ -341,7 +343,7 @@ export class Vb365Simulator {
     this.repositories.clear();
     this.applied.length = 0;
     for (const repo of scenario.repositories ?? []) this.repositories.set(repo.id, { ...repo });
-    this.jobs.splice(0, this.jobs.length, ...(scenario.jobs ?? []).map((j) => ({ ...j })));
+    this.jobs.splice(0, this.jobs.length, ...(scenario.jobs ?? []).map((j) => this.#scheduled({ ...j })));
     this.proxies.clear();
     for (const proxy of scenario.proxies ?? []) this.proxies.set(proxy.id, { ...proxy });
     this.organizations.clear();
@@ -827,8 +829,8 @@ export class Vb365Simulator {
           name: action.name ?? existing?.name ?? action.id,
           repositoryId: action.repositoryId ?? existing?.repositoryId ?? '',
         };
-        if (at >= 0) this.jobs[at] = job;
-        else this.jobs.push(job);
+        if (at >= 0) this.jobs[at] = this.#scheduled(job);
+        else this.jobs.push(this.#scheduled(job));
         return;
       }
       case 'jobRun': {
@@ -907,6 +909,13 @@ export class Vb365Simulator {
         return;
       }
     }
+  }
+
+  /** The job with a relative `nextRunIn` turned into `nextRun`. */
+  #scheduled(job: SimJob): SimJob {
+    if (job.nextRunIn === undefined) return job;
+    const { nextRunIn, ...rest } = job;
+    return { ...rest, nextRun: new Date(this.#now() + nextRunIn * 1000).toISOString() };
   }
 
   #session(id: string): SimSession {
