@@ -1,5 +1,5 @@
 import { type ServerEventDraft, secondsBetween, withServerEvents } from './emit.js';
-import { type FirstBackup, type IncidentRef, type ServerRef, SEVERITY, SUMMARY_LIMIT } from './events.js';
+import { type FirstBackup, type IncidentRef, SEVERITY, type ServerRef, SUMMARY_LIMIT } from './events.js';
 import type { CycleResult } from './lifecycle.js';
 import type { FirstBackupWatch } from './state.js';
 import type { JobInfo, JobSessionInfo, Optional } from './types.js';

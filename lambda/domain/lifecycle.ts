@@ -1,6 +1,6 @@
 import { buildDigest, type HistoryEntry } from './digest.js';
-import type { UpstreamErrorKind } from './errors.js';
 import { secondsBetween as seconds } from './emit.js';
+import type { UpstreamErrorKind } from './errors.js';
 import { addSample, estimateOf } from './estimate.js';
 import {
   type EventType,
@@ -717,7 +717,6 @@ function withoutStreak(server: ServerRecord): ServerRecord {
   const { reachableStreak: _, ...rest } = server;
   return rest;
 }
-
 
 function sameRecord(a: SessionRecord | undefined, b: SessionRecord): boolean {
   if (a === undefined) return false;

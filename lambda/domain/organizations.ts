@@ -12,7 +12,10 @@ import type { OrganizationInfo } from './types.js';
  */
 
 /** Organization ids that events of this cycle name and the cache cannot name. */
-export function organizationsToName(result: CycleResult, repositories: ReadonlyMap<string, RepositoryRecord>): string[] {
+export function organizationsToName(
+  result: CycleResult,
+  repositories: ReadonlyMap<string, RepositoryRecord>,
+): string[] {
   const missing = new Set<string>();
   for (const e of allEvents(result)) {
     const repo = repositoryOf(e, repositories);

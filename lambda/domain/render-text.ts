@@ -220,9 +220,11 @@ function repositoryOf(event: MonitorEvent): string {
   return (
     event.blocker?.name ??
     event.repository?.name ??
+    event.firstBackup?.repositoryName ??
     event.incident?.repository?.name ??
     event.blocker?.id ??
     event.repository?.id ??
+    event.firstBackup?.repositoryId ??
     event.incident?.repository?.id ??
     'a repository'
   );

@@ -41,6 +41,22 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   });
   for (const id of ['a', 'b', 'c', 'd', 'e'])
     api.repositories.set(`r-${id}`, { id: `r-${id}`, name: `Repo ${id}`, isOutOfSync: true });
+  // Repo a belongs to a tenant; each resync's first backup is watched (a's succeeds, g's fails).
+  api.repositories.set('r-a', { id: 'r-a', name: 'Repo a', isOutOfSync: true, organizationId: 'org-1' });
+  api.organizations = [{ id: 'org-1', name: 'Contoso' }];
+  api.jobs = [
+    { id: 'j1', name: 'Daily a', repositoryId: 'r-a', isEnabled: true, nextRun: '2026-11-28T12:00:00Z' },
+    { id: 'j2', name: 'Daily g', repositoryId: 'r-g', isEnabled: true, nextRun: '2026-12-10T12:00:00Z' },
+  ];
+  const run = (id: string, jobId: string, status: string) => ({
+    id,
+    jobId,
+    status,
+    creationTime: '2026-12-20T00:00:00Z',
+    endTime: '2026-12-20T01:00:00Z',
+  });
+  api.jobSessions.set('j1', [run('js1', 'j1', 'Success')]);
+  api.jobSessions.set('j2', [run('js2', 'j2', 'Failed')]);
   let policy: Policy = {
     ...DEFAULT_POLICY,
     milestones: [50],
@@ -141,6 +157,28 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   await fleetCheck(16); // monitor.server_not_polled
   await cycle(5, { heartbeat });
   await fleetCheck(0); // monitor.server_polled_again
+  // Blockers, proxies, health and an upgrade, seen by the repository scans (every 15 minutes).
+  api.healthReport = {
+    status: 'Unhealthy',
+    entries: [{ name: 'PostgreSQL', status: 'Unhealthy', description: 'Failed to connect to 127.0.0.1:5432' }],
+  };
+  api.build = '8.1.1.100';
+  api.repositories.set('r-x', { id: 'r-x', name: 'Repo x', isOutOfSync: false, isOutdated: true, proxyId: 'p1' });
+  api.repositories.set('r-g', { id: 'r-g', name: 'Repo g', isOutOfSync: true, proxyId: 'p1' });
+  api.proxies = [{ id: 'p1', name: 'proxy01', status: 'Offline', maintenanceModeState: null, version: null }];
+  await cycle(15); // server.unhealthy; the blocker and the proxy are noted
+  api.sessions = [...api.sessions, s('g')];
+  await cycle(5); // sync.started (g), its likely cause: the health check, the upgrade, its proxy
+  await cycle(30); // repository.blocked (x), proxy.offline (p1)
+  api.proxies = [{ id: 'p1', name: 'proxy01', status: 'Online', maintenanceModeState: 'Enabled', version: null }];
+  await cycle(15); // proxy.maintenance
+  api.healthReport = { status: 'Healthy', entries: [{ name: 'PostgreSQL', status: 'Healthy', description: null }] };
+  api.repositories.set('r-x', { id: 'r-x', name: 'Repo x', isOutOfSync: false, isOutdated: false, proxyId: 'p1' });
+  api.repositories.set('r-g', { id: 'r-g', name: 'Repo g', isOutOfSync: false, proxyId: 'p1' });
+  api.proxies = [{ id: 'p1', name: 'proxy01', status: 'Online', maintenanceModeState: 'Disabled', version: null }];
+  api.sessions = api.sessions.map((x) => (x.id === 'g' ? { ...x, state: 'None', progressPercent: 100 } : x));
+  await cycle(15); // server.healthy, repository.unblocked, proxy.online, sync.completed (g)
+  await cycle(15); // repository.first_backup_failed (g)
   return notifier.delivered;
 }
 
@@ -281,7 +319,7 @@ describe('event contract v1: blockers, proxies, health, likely cause, forecast, 
     ],
     ['a forecast on sync.failed', 'sync.failed', (e) => (e.forecast = sampleEvent('sync.started').forecast)],
     ['a forecast of no previous sync', 'sync.started', (e) => (field(e, 'forecast').count = 0)],
-    ['a cause on sync.progress', 'sync.progress', (e) => (e.cause = sampleEvent('sync.started').cause)],
+    ['a cause on sync.completed', 'sync.completed', (e) => (e.cause = sampleEvent('sync.started').cause)],
     ['an empty cause', 'repository.out_of_sync', (e) => (e.cause = [])],
     ['a cause of an unknown kind', 'repository.out_of_sync', (e) => (e.cause = [{ kind: 'gremlins' }])],
     [
