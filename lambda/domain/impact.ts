@@ -27,9 +27,18 @@ export function needsImpact(result: CycleResult): boolean {
   return [...result.serverEvents, ...result.sessions.flatMap((s) => s.events)].some((e) => IMPACT_TYPES.has(e.type));
 }
 
-/** The repositories an event is about (a proxy's: the ones it serves, as listed in the event). */
+/**
+ * The repositories an event is about (a proxy's: the ones it serves, as listed in the event; an `incident.*` event's:
+ * its incident's).
+ */
 export function repositoriesOf(e: MonitorEvent): string[] {
-  const one = e.session?.repositoryId ?? e.repository?.id ?? e.blocker?.id ?? e.firstBackup?.repositoryId ?? null;
+  const one =
+    e.session?.repositoryId ??
+    e.repository?.id ??
+    e.blocker?.id ??
+    e.firstBackup?.repositoryId ??
+    e.incident?.repository?.id ??
+    null;
   if (one !== null) return [one];
   return e.proxy?.repositories.map((r) => r.id) ?? [];
 }
