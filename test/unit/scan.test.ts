@@ -414,6 +414,13 @@ describe('withScan — the repository cache', () => {
       [{ id: 'r9', name: 'Repo r9', proxyId: null, organizationId: null, addedAt: iso(60), seenAt: iso(60) }],
     ],
     [
+      'a repository only a session lookup cached (no scan stored it) is new',
+      [{ id: 'r9', name: 'Repo r9' }],
+      repo('r9', { proxyId: 'p1' }),
+      60,
+      [{ id: 'r9', name: 'Repo r9', proxyId: 'p1', organizationId: null, addedAt: iso(60), seenAt: iso(60) }],
+    ],
+    [
       'an entry stored long ago is renewed (keeping when it was added)',
       [{ id: 'r1', name: 'Repo r1', proxyId: null, organizationId: null, addedAt: iso(0), seenAt: iso(0) }],
       repo('r1'),
