@@ -128,9 +128,10 @@ describe('organizationsToName and namedOrganizations', () => {
     const r2 = event('repository.blocked', {
       blocker: { id: 'r2', name: null, kind: 'outdated', reason: null, since: NOW, seconds: 0 },
     });
-    const proxyOfR3 = {
-      ...(EVENTS.proxy as MonitorEvent),
-      proxy: { ...(EVENTS.proxy?.proxy as never), repositories: [{ id: 'r3', name: null }] },
+    const proxy = EVENTS.proxy as MonitorEvent;
+    const proxyOfR3: MonitorEvent = {
+      ...proxy,
+      proxy: { ...(proxy.proxy as NonNullable<MonitorEvent['proxy']>), repositories: [{ id: 'r3', name: null }] },
     };
 
     expect(organizationsToName(resultOf(EVENTS.session as MonitorEvent, r2, proxyOfR3), repositories)).toEqual(['o1']);
