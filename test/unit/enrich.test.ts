@@ -362,4 +362,23 @@ describe('enrich — the first backup after a resync', () => {
       '15: listing job sessions is not available on this server (GET listJobSessions answered 404): job sessions for the first backup after a resync (each job’s last run is used instead) is off; tried again in a day',
     ]);
   });
+
+  it('waits for the next scan when the job sessions read fails, rather than judge by the last run', async () => {
+    await completeResync();
+    // The first run after the completion failed; a second one succeeded since.
+    api.jobSessions.set('j1', [
+      { id: 'js1', jobId: 'j1', status: 'Failed', creationTime: iso(11), endTime: iso(12) },
+      { id: 'js2', jobId: 'j1', status: 'Success', creationTime: iso(13), endTime: iso(14) },
+    ]);
+    api.jobs = api.jobs.map((j) => (j.id === 'j1' ? { ...j, lastRun: iso(14), lastStatus: 'Success' } : j));
+    api.failing.add('listJobSessions');
+    const failing = await until(15);
+    api.failing.clear();
+
+    await until(30);
+
+    expect(failing).toEqual(['15: listing job sessions (retried next cycle): GET listJobSessions: malformed']);
+    expect(typesAfter(1)).toEqual(['sync.started', 'sync.completed', 'repository.first_backup_failed']);
+    expect(published('repository.first_backup_failed')[0]?.occurredAt).toBe(iso(30));
+  });
 });
