@@ -113,11 +113,14 @@ export async function enrich(
       result = withImpact(result, jobs, now);
       if (watching) {
         const runs = new Map<string, Optional<JobSessionInfo[]>>();
+        let readFailed = false;
         for (const { job, since } of watchedJobs(result.server.firstBackupWatch, jobs)) {
           const read = await optional('jobSessions', () => api.listJobSessions(job.id, since, call));
           if (read !== undefined) runs.set(job.id, read);
+          // Tried and failed: the job's last run may not be its first after the resync; the next scan judges.
+          else if (shouldRead(before, 'jobSessions', now)) readFailed = true;
         }
-        result = checkWatches(result, { jobs, runs }, now, input.server);
+        if (!readFailed) result = checkWatches(result, { jobs, runs }, now, input.server);
       }
     }
   }

@@ -63,7 +63,7 @@ export function withImpact(result: CycleResult, jobs: readonly JobInfo[], now: D
         (a, b) =>
           Number(b.missesNextRun) - Number(a.missesNextRun) ||
           Number(b.isEnabled) - Number(a.isEnabled) ||
-          (a.nextRun ?? '~').localeCompare(b.nextRun ?? '~') ||
+          byNextRun(a.nextRun, b.nextRun) ||
           a.name.localeCompare(b.name),
       );
     return {
@@ -81,6 +81,14 @@ export function withImpact(result: CycleResult, jobs: readonly JobInfo[], now: D
     serverEvents: result.serverEvents.map(annotate),
     sessions: result.sessions.map((s) => ({ record: s.record, events: s.events.map(annotate) })),
   };
+}
+
+/** Earlier next runs first, none last (ISO times compare as strings; `localeCompare` would put a sentinel first). */
+function byNextRun(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
 }
 
 function impactJob(job: JobInfo, blockedUntil: string | null, now: Date): ImpactJob {

@@ -272,6 +272,9 @@ export function withScan(
     )
       continue;
     const sameOrganization = prior !== undefined && (prior.organizationId ?? null) === organizationId;
+    // New: no scan stored it yet. A session's name lookup may have cached it first (a new repository syncs at once),
+    // without `seenAt`: that does not make it known.
+    const added = server.repositoriesKnown === true && prior?.seenAt === undefined && prior?.addedAt === undefined;
     learned.push({
       id: repo.id,
       name: repo.name,
@@ -279,7 +282,7 @@ export function withScan(
       organizationId,
       ...(sameOrganization && prior.organizationName !== undefined ? { organizationName: prior.organizationName } : {}),
       ...(prior?.addedAt !== undefined ? { addedAt: prior.addedAt } : {}),
-      ...(prior === undefined && server.repositoriesKnown === true ? { addedAt: nowIso } : {}),
+      ...(added ? { addedAt: nowIso } : {}),
       seenAt: nowIso,
     });
   }
