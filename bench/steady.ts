@@ -105,7 +105,7 @@ async function main() {
           cpu.push(r.cpuMs);
           if (process.env.STEADY_VERBOSE)
             process.stdout.write(
-              `${r.cpuMs.toFixed(1)} ${r.wallMs.toFixed(1)} ${JSON.stringify(r.ddb)} ${r.statuses}\n`,
+              `${r.cpuMs.toFixed(1)} ${r.wallMs.toFixed(1)} ${JSON.stringify(r.ddb)} ${r.statuses} rss ${Math.round(r.maxRssKb / 1024)} MB\n`,
             );
         }
         if (values.profile) {
