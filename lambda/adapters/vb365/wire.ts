@@ -169,7 +169,8 @@ type ParseResult<T> = { ok: true; value: T } | { ok: false; id: string | null; r
  * some versions carries no `id`.
  */
 export function parseSession(input: unknown, baseUrl: string, fallbackId?: string): ParseResult<SyncSession> {
-  const parsed = v.safeParse(wireSession, input);
+  // The shape every server sends is checked by hand (a list of thousands, every cycle); anything else goes to valibot.
+  const parsed = isCommonSession(input) ? { success: true as const, output: input } : v.safeParse(wireSession, input);
   if (!parsed.success) {
     const rawId = isRecord(input) && typeof input.id === 'string' ? input.id : null;
     return { ok: false, id: quotedId(rawId ?? fallbackId ?? null), reason: describeIssues(parsed.issues) };
@@ -503,6 +504,38 @@ function toBool(raw: boolean | string | null | undefined): boolean | null {
 
 function nonEmpty(s: string | null | undefined): string | null {
   return s === null || s === undefined || s.trim() === '' ? null : s;
+}
+
+const optionalStringOk = (x: unknown) => x === undefined || x === null || typeof x === 'string';
+
+/**
+ * Whether `input` is a session as `wireSession` accepts it, in the usual form (links objects with a string `href`, or
+ * strings, under ordinary names): then valibot's output holds the same values, and `input` is used as it is.
+ */
+function isCommonSession(input: unknown): input is v.InferOutput<typeof wireSession> {
+  if (!isRecord(input)) return false;
+  const p = input.progressPercent;
+  if (
+    !optionalStringOk(input.id) ||
+    !optionalStringOk(input.repositoryId) ||
+    !optionalStringOk(input.state) ||
+    !optionalStringOk(input.error) ||
+    !(p === undefined || p === null || typeof p === 'number' || typeof p === 'string')
+  ) {
+    return false;
+  }
+  const links = input._links;
+  if (links === undefined || links === null) return true;
+  if (!isRecord(links)) return false;
+  for (const name in links) {
+    // valibot's record leaves these names out of its output.
+    if (name === '__proto__' || name === 'constructor' || name === 'prototype' || !Object.hasOwn(links, name)) {
+      return false;
+    }
+    const link = links[name];
+    if (typeof link !== 'string' && !(isRecord(link) && typeof link.href === 'string')) return false;
+  }
+  return true;
 }
 
 function isRecord(x: unknown): x is Record<string, unknown> {
