@@ -51,7 +51,10 @@ export function withCauses(
     const id = e.incident?.repository?.id ?? null;
     const repo = id === null ? undefined : ctx.repositories.get(id);
     const proxyId = repo?.proxyId ?? null;
-    const proxy = proxyId === null ? undefined : server.proxies?.[proxyId];
+    const proxy =
+      proxyId === null
+        ? undefined
+        : Object.entries(server.proxies ?? {}).find(([id]) => id.toLowerCase() === proxyId.toLowerCase())?.[1];
     if (proxyId !== null && proxy !== undefined) {
       findings.push({ kind: 'proxy', proxyId, proxyName: proxy.name, state: proxy.state });
     }

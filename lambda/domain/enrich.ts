@@ -65,7 +65,16 @@ export async function enrich(
       return undefined;
     }
   };
-  const learned = new Map<string, RepositoryRecord>(initial.learnedNames.map((r) => [r.id, r]));
+  // A repository the rules looked up that the filled cache lacks is new (its sync starts before a scan lists it):
+  // while the scans keep the cache (the detector is on), so an entry the cache forgot is not taken for a new one.
+  const filled = before.repositoriesKnown === true && policy.outOfSyncAfterMs !== null;
+  const cached = new Set(input.cache.map((r) => r.id));
+  const learned = new Map<string, RepositoryRecord>(
+    initial.learnedNames.map((r) => [
+      r.id,
+      filled && !cached.has(r.id) && r.addedAt === undefined ? { ...r, addedAt: now.toISOString() } : r,
+    ]),
+  );
   const known = () => new Map([...input.cache.map((r): [string, RepositoryRecord] => [r.id, r]), ...learned]);
   let result = initial;
 

@@ -105,7 +105,8 @@ export function checkWatches(
         repositoryName: w.name,
         syncCompletedAt: w.completedAt,
         jobs: ordered.slice(0, SUMMARY_LIMIT),
-        total: known.length,
+        // Every job the resync had blocked; `jobs` lists the runs known (a failure is reported before the rest ran).
+        total: jobs.length,
       },
       ...(w.incidentKey === null ? {} : { incident: resolvedIncident(w, repositoryId, type) }),
     });

@@ -230,7 +230,9 @@ export function withScan(
       const state = proxyState(proxy);
       const prior = previousProxies[proxy.id];
       if (state === null) {
-        if (prior?.alerted) drafts.push(proxyEvent(proxy.id, { ...prior, name: proxy.name }, 'proxy.online'));
+        // Back: its state says what it was, its status what the server says now.
+        const now = { name: proxy.name, status: proxy.status, maintenanceModeState: proxy.maintenanceModeState };
+        if (prior?.alerted) drafts.push(proxyEvent(proxy.id, { ...prior, ...now }, 'proxy.online'));
         continue;
       }
       const entry: ProxyEntry = {

@@ -167,6 +167,12 @@ describe('withCauses', () => {
     expect(needsCause(resultOf(READY, [e]))).toBe(false);
   });
 
+  it('finds the repository\u2019s proxy whatever the letter case of its id', () => {
+    expect(causeOf({ ...READY, proxies }, cached({ proxyId: 'P1' }))).toEqual([
+      { kind: 'proxy', proxyId: 'P1', proxyName: 'proxy01', state: 'maintenance' },
+    ]);
+  });
+
   it('puts the cause on a server event that opens a repository incident (out of sync) too', () => {
     const outOfSync = event('repository.out_of_sync');
     const result = withCauses(

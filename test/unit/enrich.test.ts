@@ -227,6 +227,17 @@ describe('enrich — likely cause', () => {
 
     expect(published('sync.started').map((e) => e.cause)).toEqual([[{ kind: 'new_repository', addedAt: iso(15) }]]);
   });
+
+  it('names a repository added since the cache was filled when its first sync starts between scans (looked up)', async () => {
+    await until(10);
+    api.repositories.set('r9', repo('r9'));
+    api.sessions = [session('s9', 'r9')];
+
+    await tick(3); // 10:13, no scan: the rules look the repository up
+
+    expect(published('sync.started').map((e) => e.cause)).toEqual([[{ kind: 'new_repository', addedAt: iso(13) }]]);
+    expect((await store.load('srv')).repositories.find((r) => r.id === 'r9')).toMatchObject({ addedAt: iso(13) });
+  });
 });
 
 describe('enrich — tenants and storm control', () => {

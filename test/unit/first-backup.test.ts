@@ -157,6 +157,17 @@ describe('checkWatches', () => {
     expect(result.server.sequence).toBe(11);
   });
 
+  it('reports a failure before the other jobs ran, counting every job the resync blocked', () => {
+    const result = check([job('a'), job('b'), job('c')], {
+      a: sessionsOf(run('a', 'Failed', 2)),
+      b: sessionsOf(),
+      c: sessionsOf(),
+    });
+
+    expect(result.serverEvents[0]?.type).toBe('repository.first_backup_failed');
+    expect(result.serverEvents[0]?.firstBackup).toMatchObject({ jobs: [{ id: 'a', status: 'Failed' }], total: 3 });
+  });
+
   it('carries no incident when the resync had none', () => {
     const result = check(
       [job('a')],

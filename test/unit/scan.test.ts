@@ -290,6 +290,29 @@ describe('withScan — proxies', () => {
   });
 });
 
+describe('withScan — proxy.online', () => {
+  it('says what the proxy was (its state, since when) and what the server says of it now (its status)', () => {
+    const reads = (p: ProxyInfo): Partial<ScanReads> => ({ proxies: available([p]) });
+    let server = READY;
+    for (const [minutes, p] of [
+      [0, proxy('p1', 'Offline', 'Disabled')],
+      [30, proxy('p1', 'Offline', 'Disabled')],
+    ] as const)
+      server = scanOnce(server, reads(p), minutes).result.server;
+
+    const back = scanOnce(server, reads(proxy('p1', 'Online', 'Disabled')), 45).result.serverEvents[0];
+
+    expect(back?.type).toBe('proxy.online');
+    expect(back?.proxy).toMatchObject({
+      state: 'offline',
+      status: 'Online',
+      maintenanceModeState: 'Disabled',
+      since: iso(0),
+      seconds: 45 * 60,
+    });
+  });
+});
+
 describe('withScan — health check', () => {
   const unhealthy: HealthReport = {
     status: 'Unhealthy',
