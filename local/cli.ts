@@ -588,7 +588,10 @@ async function demo({ fast }: { fast: boolean }): Promise<number> {
       import('./embedded-dynamodb.js'),
       import('../lambda/adapters/dynamodb-state-store.js'),
     ]);
-  const sim = await startSimulator({ scenario: demoScenario });
+  const stepMinutes = 20;
+  let clock = Date.UTC(2026, 10, 28, 8, 0, 0);
+  // The simulator keeps the demo's clock: job runs and next runs are on the same timeline as the cycles.
+  const sim = await startSimulator({ scenario: demoScenario, now: () => clock });
   let engine: EmbeddedDynamoDb | undefined;
   let client: DynamoDBClient | undefined;
   const api = new HttpVb365Api({
@@ -605,8 +608,6 @@ async function demo({ fast }: { fast: boolean }): Promise<number> {
     const store = new DynamoDbStateStore(client, LOCAL_TABLE);
     const notifier = new ConsoleNotifier(out, false);
     const server = { id: 'demo-vb365', name: 'Demo VB365', url: sim.url };
-    const stepMinutes = 20;
-    let clock = Date.UTC(2026, 10, 28, 8, 0, 0);
 
     out.write(
       [

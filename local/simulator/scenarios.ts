@@ -1,4 +1,4 @@
-import type { Scenario } from './simulator.js';
+import type { Scenario, ScenarioAction } from './simulator.js';
 
 /** Repository and session ids of the demo, fixed so runs are comparable. */
 export const DEMO_IDS = {
@@ -10,23 +10,64 @@ export const DEMO_IDS = {
   wasabiSync: 'b5d2f8a3-7c4e-4f9b-8d6a-3e8c9f2b4a71',
   azureSync: 'c6e3a9b4-8d5f-4a1c-9e7b-4f9d1a3c5b82',
   minioSync: 'd7f4b1c5-9e6a-4b2d-8f8c-5a1e2b4d6c93',
+  s3Resync: 'e8a5c2d6-0f7b-4c3e-9a9d-6b2f3c5e7da4',
+  azureResync: 'f9b6d3e7-1a8c-4d4f-8bae-7c3a4d6f8eb5',
+  exchangeJob: '0a1b2c3d-1111-4e5f-8a9b-0c1d2e3f4a01',
+  sharePointJob: '0a1b2c3d-2222-4e5f-8a9b-0c1d2e3f4a02',
+  glacierCopy: '0a1b2c3d-3333-4e5f-8a9b-0c1d2e3f4a03',
+  exchangeRun: '1b2c3d4e-1111-4f5a-9b0c-1d2e3f4a5b01',
+  sharePointRun: '1b2c3d4e-2222-4f5a-9b0c-1d2e3f4a5b02',
 } as const;
+
+/** What VB365's health check says when its configuration database is down. */
+const POSTGRES_DOWN =
+  'Failed to connect to 127.0.0.1:5432: No connection could be made because the target machine actively refused it.';
+const HEALTH_DOWN: ScenarioAction = {
+  op: 'health',
+  status: 'Unhealthy',
+  entries: [
+    { name: 'PostgreSQL', status: 'Unhealthy', description: POSTGRES_DOWN },
+    { name: 'NATS', status: 'Healthy', description: null },
+  ],
+};
+const HEALTH_UP: ScenarioAction = {
+  op: 'health',
+  status: 'Healthy',
+  entries: [
+    { name: 'PostgreSQL', status: 'Healthy', description: null },
+    { name: 'NATS', status: 'Healthy', description: null },
+  ],
+};
 
 const I = DEMO_IDS;
 
 /**
  * The demo: four object-storage repositories lose their cache and resynchronise. One completes after going to
  * `None`, one stalls and then fails, one completes by vanishing from the list, one is stopped (vanishes while its
- * repository is still out of sync). One step per poll cycle.
+ * repository is still out of sync). Then the configuration database fails: the health check says so, two caches go
+ * out of sync with it as their likely cause, and they resynchronise with a forecast from their previous syncs. One
+ * step per poll cycle.
  */
 export const demoScenario: Scenario = {
   name: 'demo',
-  description: 'four repository syncs: completed, stalled then failed, completed by vanishing, stopped',
+  description:
+    'four repository syncs: completed, stalled then failed, completed by vanishing, stopped; then a database fault',
   repositories: [
     { id: I.s3Repo, name: 'S3 Immutable (eu-west-1)', isOutOfSync: false },
     { id: I.wasabiRepo, name: 'Wasabi Archive', isOutOfSync: false },
     { id: I.azureRepo, name: 'Azure Blob (West Europe)', isOutOfSync: false },
     { id: I.minioRepo, name: 'MinIO On-Prem', isOutOfSync: false },
+  ],
+  jobs: [
+    { id: I.exchangeJob, name: 'Exchange Online daily', repositoryId: I.s3Repo, nextRun: '2026-11-28T12:30:00.000Z' },
+    { id: I.sharePointJob, name: 'SharePoint nightly', repositoryId: I.azureRepo, nextRun: '2026-11-28T22:00:00.000Z' },
+    {
+      id: I.glacierCopy,
+      name: 'Copy to Glacier',
+      kind: 'copy',
+      repositoryId: I.wasabiRepo,
+      nextRun: '2026-11-29T02:00:00.000Z',
+    },
   ],
   steps: [
     { note: 'nothing running yet', actions: [] },
@@ -95,7 +136,47 @@ export const demoScenario: Scenario = {
         { op: 'inSync', repository: I.s3Repo },
       ],
     },
+    {
+      note: 'PostgreSQL, the configuration database, stops: the health check fails; S3 and Azure caches out of sync',
+      actions: [
+        HEALTH_DOWN,
+        { op: 'inSync', repository: I.s3Repo, isOutOfSync: true },
+        { op: 'inSync', repository: I.azureRepo, isOutOfSync: true },
+      ],
+    },
+    { note: 'PostgreSQL still down; nothing syncs the two caches', actions: [] },
+    { note: 'PostgreSQL still down: the two caches out of sync for 40 minutes', actions: [] },
+    {
+      note: 'PostgreSQL is back; the S3 and Azure caches resynchronise',
+      actions: [
+        HEALTH_UP,
+        { op: 'start', session: I.s3Resync, repository: I.s3Repo, progress: 0 },
+        { op: 'start', session: I.azureResync, repository: I.azureRepo, progress: 0 },
+      ],
+    },
+    {
+      note: 'both resyncs finish (they vanish, the caches are in sync)',
+      actions: [
+        { op: 'vanish', session: I.s3Resync },
+        { op: 'vanish', session: I.azureResync },
+        { op: 'inSync', repository: I.s3Repo },
+        { op: 'inSync', repository: I.azureRepo },
+      ],
+    },
     { note: 'quiet', actions: [] },
+    {
+      note: 'the first backups after the resyncs: Exchange Online daily succeeds, SharePoint nightly fails',
+      actions: [
+        { op: 'jobRun', job: I.exchangeJob, session: I.exchangeRun, status: 'Success' },
+        {
+          op: 'jobRun',
+          job: I.sharePointJob,
+          session: I.sharePointRun,
+          status: 'Failed',
+          details: 'Repository is locked by another process',
+        },
+      ],
+    },
   ],
 };
 
@@ -202,9 +283,6 @@ export const upgradeScenario: Scenario = {
     },
   ],
 };
-
-const POSTGRES_DOWN =
-  'Failed to connect to 127.0.0.1:5432: No connection could be made because the target machine actively refused it.';
 
 /**
  * The PostgreSQL configuration database fails: Health turns Unhealthy and every repository goes out of sync at once
