@@ -176,8 +176,8 @@ describe('vb365-sync-monitor run (end to end)', () => {
 
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual([
-      { serverId: 'vb365-a', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [] },
-      { serverId: 'vb365-b', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [] },
+      { serverId: 'vb365-a', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [], blocking: [] },
+      { serverId: 'vb365-b', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [], blocking: [] },
     ]);
   });
 
@@ -331,7 +331,23 @@ describe('vb365-sync-monitor demo', () => {
       '[VB365] Azure Blob (West Europe) sync completed on Demo VB365',
       '[VB365] MinIO On-Prem out of sync, nothing syncing it, on Demo VB365',
       '[VB365] S3 Immutable (eu-west-1) sync completed on Demo VB365',
+      '[VB365] Demo VB365 unhealthy: PostgreSQL',
+      '[VB365] S3 Immutable (eu-west-1) out of sync, nothing syncing it, on Demo VB365',
+      '[VB365] Azure Blob (West Europe) out of sync, nothing syncing it, on Demo VB365',
+      '[VB365] Demo VB365 healthy again',
+      '[VB365] S3 Immutable (eu-west-1) sync started on Demo VB365',
+      '[VB365] Azure Blob (West Europe) sync started on Demo VB365',
+      '[VB365] S3 Immutable (eu-west-1) sync completed on Demo VB365',
+      '[VB365] Azure Blob (West Europe) sync completed on Demo VB365',
+      '[VB365] S3 Immutable (eu-west-1): first backups after the resync succeeded on Demo VB365',
+      '[VB365] Azure Blob (West Europe): first backup after the resync failed on Demo VB365',
     ]);
+    // The database fault: its cause on the repositories it put out of sync, and the resync's forecast and missed run.
+    expect(run.stdout).toContain('    Likely cause: PostgreSQL Unhealthy (Failed to connect to 127.0.0.1:5432');
+    expect(run.stdout).toContain('    Forecast:     the previous sync took 2h 40m, expect about 15:00 UTC');
+    expect(run.stdout).toContain(
+      '    Blocks:       1 job; 1 misses its next run before the ETA 15:00 UTC: Exchange Online daily (backup, 12:30)',
+    );
     expect(run.stdout).toMatch(/Sessions at the end of the demo:/);
   });
 });
