@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import pLimit from 'p-limit';
@@ -35,7 +37,9 @@ export type Command =
   | { readonly type: 'setup'; readonly setup: WorkerSetup }
   | { readonly type: 'cycle' }
   | { readonly type: 'baseline'; readonly baseline: Baseline; readonly sessionIds: readonly string[] }
-  | { readonly type: 'exit' };
+  | { readonly type: 'exit' }
+  /** Starts a CPU profile (`file` empty), or stops it and writes it to `file` (bench/steady.ts --profile). */
+  | { readonly type: 'profile'; readonly file: string };
 
 export interface CycleReply {
   readonly wallMs: number;
@@ -58,6 +62,11 @@ let sns: SNSClient;
 let notifier: SnsNotifier;
 let clock = Date.parse('2026-11-28T08:00:00Z');
 let gets = 0;
+let profiler: Session | undefined;
+const post = (method: string, params?: object) =>
+  new Promise<unknown>((resolve, reject) =>
+    profiler?.post(method, params, (err, result) => (err ? reject(err) : resolve(result))),
+  );
 /** The schedule's interval, as the Lambda passes it (the detector scans on the clock, storing nothing). */
 const INTERVAL_MS = 5 * 60_000;
 /** Concurrent server cycles of a fleet run in this one process (Lambda runs each in its own container). */
@@ -193,6 +202,20 @@ async function handle(cmd: Command): Promise<unknown> {
       const cpu = process.cpuUsage(cpu0);
       const wallMs = performance.now() - started;
       return reply(wallMs, (cpu.user + cpu.system) / 1000, wallMs, before, publishes, 0, ['ok']);
+    }
+    case 'profile': {
+      profiler ??= new Session();
+      if (cmd.file === '') {
+        profiler.connect();
+        await post('Profiler.enable');
+        await post('Profiler.setSamplingInterval', { interval: 100 });
+        await post('Profiler.start');
+      } else {
+        const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+        writeFileSync(cmd.file, JSON.stringify(profile));
+        profiler.disconnect();
+      }
+      return { ok: true };
     }
     case 'exit':
       await Promise.all(apis.map((a) => a.close()));

@@ -43,6 +43,9 @@ export const ESBUILD_OPTIONS = {
   target: 'node22',
   minify: true,
   sourcemap: true,
+  // With NODE_OPTIONS=--enable-source-maps, Node reads and parses the map at init: stack traces need its mappings and
+  // file names, not the embedded sources (a quarter of the size; init on Node 20 about 35 ms CPU less).
+  sourcesContent: false,
   mainFields: ['module', 'main'],
   external: ['@aws-sdk/*'],
   logLevel: 'error',

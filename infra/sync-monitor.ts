@@ -169,15 +169,19 @@ export class Vb365SyncMonitor extends Construct {
       masterKey: this.key,
       enforceSSL: true,
     });
-    for (const recipient of config.notifications.emails) {
+    config.notifications.emails.forEach((recipient, i) => {
+      const policy = emailFilterPolicy(recipient.eventTypes, recipient.escalateAfterMinutes, recipient.organizations);
+      const combinations = filterCombinations(policy);
+      if (combinations > SNS_FILTER_COMBINATIONS) {
+        throw new Error(
+          `notifications.emails[${i}] (${recipient.address}): its SNS filter policy would have ${combinations} combinations of values, SNS allows ${SNS_FILTER_COMBINATIONS}; fix: list fewer eventTypes or organizations for this address (or give it two entries)`,
+        );
+      }
       const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(recipient.address));
-      (subscription.node.defaultChild as sns.CfnSubscription).filterPolicy = emailFilterPolicy(
-        recipient.eventTypes,
-        recipient.escalateAfterMinutes,
-      );
+      (subscription.node.defaultChild as sns.CfnSubscription).filterPolicy = policy;
       // Unfiltered: an alarm carries no attributes, so any filter policy would drop it.
       this.alarmsTopic.addSubscription(new subscriptions.EmailSubscription(recipient.address));
-    }
+    });
 
     this.deadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetters', {
       encryption: sqs.QueueEncryption.KMS,
@@ -303,9 +307,10 @@ export class Vb365SyncMonitor extends Construct {
    */
   #deliverer(config: ResolvedConfig): lambda.Function | undefined {
     const n = config.notifications;
-    const only = (c: { eventTypes?: readonly EventType[] | undefined; escalateAfterMinutes?: number | undefined }) => ({
+    const only = (c: ChannelFilter) => ({
       ...(c.eventTypes ? { eventTypes: c.eventTypes } : {}),
       ...(c.escalateAfterMinutes === undefined ? {} : { escalateAfterMinutes: c.escalateAfterMinutes }),
+      ...(c.organizations === undefined ? {} : { organizations: c.organizations }),
     });
     const channels: Channel[] = [
       ...n.slackWebhookSecrets.map((c, i) => ({
@@ -343,10 +348,7 @@ export class Vb365SyncMonitor extends Construct {
       })),
     ];
     const qTopics: sns.Topic[] = [];
-    const qChannel = (
-      id: string,
-      c: { eventTypes?: readonly EventType[] | undefined; escalateAfterMinutes?: number | undefined },
-    ): sns.Topic => {
+    const qChannel = (id: string, c: ChannelFilter): sns.Topic => {
       const topic = new sns.Topic(this, `QDeveloperTopic-${id}`, {
         displayName: `VB365 sync monitor - Amazon Q Developer ${id}`,
         masterKey: this.key,
@@ -822,6 +824,25 @@ function readSecretValue(secret: secretsmanager.ISecret, grantee: iam.IGrantable
   });
 }
 
+/** SNS refuses a filter policy whose values combine more ways than this (per `$or` branch, summed). */
+export const SNS_FILTER_COMBINATIONS = 150;
+
+/** How many combinations of values a filter policy has, as SNS counts them against its limit. */
+export function filterCombinations(policy: Record<string, unknown>): number {
+  const { $or, ...rest } = policy as { $or?: Record<string, unknown>[] } & Record<string, unknown>;
+  const product = (p: Record<string, unknown>) =>
+    Object.values(p).reduce<number>((n, values) => n * (Array.isArray(values) ? values.length : 1), 1);
+  const base = product(rest);
+  return $or === undefined ? base : $or.reduce((n, branch) => n + base * product(branch), 0);
+}
+
+/** What a channel or email recipient filters on. */
+interface ChannelFilter {
+  readonly eventTypes?: readonly EventType[] | undefined;
+  readonly escalateAfterMinutes?: number | undefined;
+  readonly organizations?: readonly string[] | undefined;
+}
+
 /**
  * The SNS filter policy of an email recipient's subscription to the events topic. (The monitor's alarms reach the
  * recipient through an unfiltered subscription to the alarms topic: CloudWatch publishes them without attributes, and
@@ -833,6 +854,17 @@ function readSecretValue(secret: secretsmanager.ISecret, grantee: iam.IGrantable
 export function emailFilterPolicy(
   eventTypes: readonly EventType[] | undefined,
   escalateAfterMinutes?: number | undefined,
+  organizations?: readonly string[] | undefined,
+): Record<string, unknown> {
+  const policy = typeFilterPolicy(eventTypes, escalateAfterMinutes);
+  if (organizations === undefined) return policy;
+  // A tenant's recipient: only its repositories' events (attribute `organization`: the id and the name, lower case).
+  return { ...policy, organization: [...new Set(organizations.map((o) => o.toLowerCase()))] };
+}
+
+function typeFilterPolicy(
+  eventTypes: readonly EventType[] | undefined,
+  escalateAfterMinutes: number | undefined,
 ): Record<string, unknown> {
   if (escalateAfterMinutes !== undefined) {
     // Escalation: only incidents nobody acknowledged for that long (attribute `escalation`: the largest

@@ -202,13 +202,30 @@ const escalateAfterMinutes = v.optional(
     'Escalation: this channel hears only of incidents still open and not acknowledged this many minutes after their first warning (`incident.escalated`, then the rest of each such incident); default: every event at once.',
   ),
 );
+const ORGANIZATIONS_FIX = 'list organization ids (GUIDs) or names as VB365 shows them';
+const organizations = v.optional(
+  v.pipe(
+    v.array(nonEmpty(ORGANIZATIONS_FIX), ORGANIZATIONS_FIX),
+    v.minLength(1, 'list at least one organization, or leave the field out for every event'),
+    v.maxLength(20, 'at most 20 organizations per channel: give a customer with more its own channels'),
+    v.description(
+      'Tenants (v8, MSPs): only events about repositories of these organizations (ids or names, any letter case); events about no single repository (the server, proxies, digests, the monitor itself) do not reach this channel. Default: every event.',
+    ),
+  ),
+);
 const EMAIL = strictObject({
   address: v.pipe(v.string('use an email address'), v.regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'use an email address')),
   eventTypes,
   escalateAfterMinutes,
+  organizations,
 });
 const SECRET_NAME_FIX = 'name a Secrets Manager secret';
-const webhookEntry = strictObject({ secretName: nonEmpty(SECRET_NAME_FIX), eventTypes, escalateAfterMinutes });
+const webhookEntry = strictObject({
+  secretName: nonEmpty(SECRET_NAME_FIX),
+  eventTypes,
+  escalateAfterMinutes,
+  organizations,
+});
 const SLACK_CHANNEL_ID = v.pipe(
   v.string(),
   v.regex(/^[CG][A-Z0-9]{8,}$/, 'use the Slack channel id (C…), from the channel details'),
@@ -236,6 +253,7 @@ const slackEntry = strictObject({
   secretName: nonEmpty(SECRET_NAME_FIX),
   eventTypes,
   escalateAfterMinutes,
+  organizations,
   mentions: slackMentions,
 });
 const slackAppEntry = strictObject({
@@ -246,6 +264,7 @@ const slackAppEntry = strictObject({
   channelId: v.pipe(SLACK_CHANNEL_ID, v.description('The channel the app posts to (invite the app there).')),
   eventTypes,
   escalateAfterMinutes,
+  organizations,
   mentions: slackMentions,
 });
 const pagerDutyEntry = strictObject({
@@ -257,6 +276,7 @@ const pagerDutyEntry = strictObject({
   ),
   eventTypes,
   escalateAfterMinutes,
+  organizations,
 });
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TEAMS_CHANNEL_FIX = 'use the channel id from the channel link (19%3a…%40thread.tacv2 or 19:…@thread.tacv2)';
@@ -291,6 +311,7 @@ const NOTIFICATIONS = strictObject({
         channelId: SLACK_CHANNEL_ID,
         eventTypes,
         escalateAfterMinutes,
+        organizations,
       }),
     ),
     [],
@@ -309,6 +330,7 @@ const NOTIFICATIONS = strictObject({
         ),
         eventTypes,
         escalateAfterMinutes,
+        organizations,
       }),
     ),
     [],

@@ -212,6 +212,7 @@ const channelBase = {
   id: v.pipe(v.string(), v.regex(/^[A-Za-z0-9._-]{1,64}$/)),
   eventTypes: v.optional(v.array(v.picklist(EVENT_TYPES))),
   escalateAfterMinutes: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_080))),
+  organizations: v.optional(v.array(v.pipe(v.string(), v.minLength(1)))),
 };
 const mentions = v.optional(v.record(v.picklist(['info', 'warning', 'critical']), v.string()));
 const channelSchema = v.variant('kind', [

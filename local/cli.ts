@@ -31,7 +31,7 @@ import { ConsoleNotifier } from './console-notifier.js';
 import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import type { EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { INIT_USAGE, initCommand } from './init.js';
-import { everyEventType } from './sample-events.js';
+import { everyEventType, sampleVariants } from './sample-events.js';
 import {
   describeIncidents,
   type FoundIncident,
@@ -74,14 +74,18 @@ const CHECK_CONFIG_USAGE = `usage: vb365-sync-monitor check-config [FILE]
   FILE  a deployment configuration: .json, .mjs or .js (export default), or .ts (in a checkout, or on Node.js\n        22.18 or newer); default infra/monitor-config.ts, the repository's
   exit 0 when it is valid, 1 with every problem as field: value — fix`;
 
-const STATUS_USAGE = `usage: vb365-sync-monitor status (--table NAME | --state-dir DIR) [--server ID] [--all] [--json]
-  sessions per server from the monitor's state: state, progress, rate, ETA, last change, age; and its open incidents:
+const STATUS_USAGE = `usage: vb365-sync-monitor status (--table NAME | --state-dir DIR) [--server ID] [--all] [--json] [--exit-code]
+  sessions per server from the monitor's state: state, progress, rate, ETA (or the forecast from previous syncs), last
+  change, age; what blocks backups (out of sync, Out of Date, Invalid, proxies, health); and its open incidents:
   since when, severity, acknowledged by whom (or an acknowledgement the next cycle applies), escalated after how long
   --table NAME     the deployed state table (TableName output; AWS credentials and region from the environment)
   --state-dir DIR  the local state of \`run --state-dir DIR\` (also while that run is running)
   --server ID      only this server
   --all            finished sessions and incidents resolved in the last day too
-  --json           JSON for scripts`;
+  --json           JSON for scripts
+  --exit-code      exit 0 only when every server is clear: 3 while anything syncs, is out of sync, failed or is
+                   blocked, 4 when a server was never polled or cannot be used (its state is unknown); the reasons go
+                   to stderr, so an upgrade or maintenance script can wait on it`;
 
 const TEST_NOTIFICATION_USAGE = `usage: vb365-sync-monitor test-notification [--channel CHANNEL] [--type TYPE] [--topic-arn ARN]
   prints every channel's rendering of every event type (nothing is sent)
@@ -349,7 +353,14 @@ class TeeNotifier implements Notifier {
 // ---- status: what the state table knows -------------------------------------------------------------------------
 
 async function status(args: readonly string[]): Promise<number> {
-  let values: { table?: string; 'state-dir'?: string; server?: string; all?: boolean; json?: boolean };
+  let values: {
+    table?: string;
+    'state-dir'?: string;
+    server?: string;
+    all?: boolean;
+    json?: boolean;
+    'exit-code'?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       args: [...args],
@@ -359,6 +370,7 @@ async function status(args: readonly string[]): Promise<number> {
         server: { type: 'string' },
         all: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        'exit-code': { type: 'boolean', default: false },
       },
       strict: true,
     }));
@@ -379,9 +391,20 @@ async function status(args: readonly string[]): Promise<number> {
     const ids = values.server ? [values.server] : await store.serverIds();
     const now = new Date();
     const statuses = [];
-    for (const id of ids) statuses.push(statusOf(id, await store.load(id), now, values.all));
+    for (const id of ids) {
+      const snapshot = await store.load(id);
+      // The forecast of running syncs needs the history of finished ones: read only when something runs.
+      const running = snapshot.sessions.some((e) => e.record.phase === 'running');
+      const since = new Date(now.getTime() - DEFAULT_POLICY.historyRetentionMs).toISOString();
+      const history = running ? await store.history(id, since) : [];
+      statuses.push(statusOf(id, snapshot, now, values.all, history));
+    }
     process.stdout.write(`${values.json ? JSON.stringify(statuses, null, 2) : formatStatus(statuses, now)}\n`);
-    return 0;
+    if (!values['exit-code']) return 0;
+    const blocking = statuses.flatMap((s) => s.blocking.map((b) => ({ serverId: s.serverId, ...b })));
+    for (const b of blocking) process.stderr.write(`vb365-sync-monitor: status: ${b.serverId}: ${b.what}\n`);
+    if (statuses.length === 0 || blocking.some((b) => b.kind === 'unknown')) return 4;
+    return blocking.length > 0 ? 3 : 0;
   } finally {
     await close();
   }
@@ -507,10 +530,13 @@ async function testNotification(args: readonly string[]): Promise<number> {
   if (values.type && !(EVENT_TYPES as readonly string[]).includes(values.type)) {
     throw new UsageError(`--type ${values.type}: use one of ${EVENT_TYPES.join(', ')}`);
   }
-  const events = everyEventType().filter((e) => !values.type || e.type === values.type);
+  // One sample per type, then the variants that show what one sample cannot (a storm's likely cause, other blockers).
+  const samples = [...everyEventType().map((event) => ({ label: '', event })), ...sampleVariants()].filter(
+    (s) => !values.type || s.event.type === values.type,
+  );
   if (topicArn !== undefined) {
     // A real publish: marked as a test in the server name and the event id, so nobody mistakes it for an incident.
-    const base = events[0] as MonitorEvent;
+    const base = samples[0]?.event as MonitorEvent;
     const event: MonitorEvent = {
       ...base,
       eventId: `test/${new Date().toISOString()}/${base.type}`,
@@ -529,9 +555,11 @@ async function testNotification(args: readonly string[]): Promise<number> {
     );
     return 0;
   }
-  for (const e of events) {
+  for (const { label, event } of samples) {
     for (const c of channels)
-      process.stdout.write(`=== ${c} · ${e.type}\n${(RENDERERS[c] as (x: MonitorEvent) => string)(e)}\n\n`);
+      process.stdout.write(
+        `=== ${c} · ${event.type}${label ? ` (${label})` : ''}\n${(RENDERERS[c] as (x: MonitorEvent) => string)(event)}\n\n`,
+      );
   }
   return 0;
 }
@@ -560,7 +588,10 @@ async function demo({ fast }: { fast: boolean }): Promise<number> {
       import('./embedded-dynamodb.js'),
       import('../lambda/adapters/dynamodb-state-store.js'),
     ]);
-  const sim = await startSimulator({ scenario: demoScenario });
+  const stepMinutes = 20;
+  let clock = Date.UTC(2026, 10, 28, 8, 0, 0);
+  // The simulator keeps the demo's clock: job runs and next runs are on the same timeline as the cycles.
+  const sim = await startSimulator({ scenario: demoScenario, now: () => clock });
   let engine: EmbeddedDynamoDb | undefined;
   let client: DynamoDBClient | undefined;
   const api = new HttpVb365Api({
@@ -577,8 +608,6 @@ async function demo({ fast }: { fast: boolean }): Promise<number> {
     const store = new DynamoDbStateStore(client, LOCAL_TABLE);
     const notifier = new ConsoleNotifier(out, false);
     const server = { id: 'demo-vb365', name: 'Demo VB365', url: sim.url };
-    const stepMinutes = 20;
-    let clock = Date.UTC(2026, 10, 28, 8, 0, 0);
 
     out.write(
       [

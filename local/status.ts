@@ -1,5 +1,7 @@
+import type { HistoryEntry } from '../lambda/domain/digest.js';
 import { estimateOf } from '../lambda/domain/estimate.js';
-import type { IncidentAck, IncidentSubject, Severity } from '../lambda/domain/events.js';
+import type { BlockerKind, Forecast, IncidentAck, IncidentSubject, Severity } from '../lambda/domain/events.js';
+import { forecastOf } from '../lambda/domain/forecast.js';
 import { formatDuration } from '../lambda/domain/policy.js';
 import { utc } from '../lambda/domain/render-text.js';
 import type { AckRequest, IncidentEntry, ServerSnapshot, SessionRecord } from '../lambda/domain/state.js';
@@ -23,6 +25,14 @@ export interface SessionRow {
   /** Since first seen, in seconds. */
   readonly ageSeconds: number;
   readonly error: string | null;
+  /** Running sessions: how long the repository's previous syncs took (with a history given); `null`: none known. */
+  readonly forecast: Forecast | null;
+}
+
+/** Why a server is not clear for an upgrade or maintenance (see {@link blockingOf}). */
+export interface Blocking {
+  readonly kind: 'syncing' | 'failed' | 'out_of_sync' | 'blocked' | 'proxy' | 'unhealthy' | 'unknown';
+  readonly what: string;
 }
 
 export interface ServerStatus {
@@ -36,6 +46,8 @@ export interface ServerStatus {
   readonly sessions: readonly SessionRow[];
   /** Open incidents, oldest first; resolved ones (kept a day) too with `all`. */
   readonly incidents: readonly IncidentRow[];
+  /** What syncs, is out of sync, failed or is blocked right now; empty: clear (`status --exit-code` exits 0). */
+  readonly blocking: readonly Blocking[];
 }
 
 export interface IncidentRow {
@@ -59,8 +71,17 @@ export interface IncidentRow {
   readonly latest: IncidentEntry['latest'];
 }
 
-/** A server's status from its stored snapshot; ended sessions only with `all`. */
-export function statusOf(serverId: string, snapshot: ServerSnapshot, now: Date, all = false): ServerStatus {
+/**
+ * A server's status from its stored snapshot; ended sessions only with `all`. With the server's `history` of finished
+ * syncs, a running session shows its repository's forecast.
+ */
+export function statusOf(
+  serverId: string,
+  snapshot: ServerSnapshot,
+  now: Date,
+  all = false,
+  history: readonly HistoryEntry[] = [],
+): ServerStatus {
   const server = snapshot.server?.record;
   const health =
     server === undefined
@@ -86,6 +107,8 @@ export function statusOf(serverId: string, snapshot: ServerSnapshot, now: Date, 
         lastChangeAt: r.finishedAt ?? r.lastProgressAt,
         ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(r.firstSeenAt)) / 1000)),
         error: r.error,
+        forecast:
+          running && r.repositoryId !== null ? (forecastOf(history, r.repositoryId, r.firstSeenAt) ?? null) : null,
       };
     });
   const pending = [snapshot.server, ...snapshot.sessions].reduce((n, e) => n + (e?.pending.length ?? 0), 0);
@@ -96,8 +119,65 @@ export function statusOf(serverId: string, snapshot: ServerSnapshot, now: Date, 
     pending,
     sessions: rows,
     incidents: incidentRowsOf(snapshot, now, all),
+    blocking: blockingOf(snapshot),
   };
 }
+
+/**
+ * What keeps a server from being clear, from its stored state: sessions syncing (running, stalled or in another
+ * state) or failed and still listed, repositories out of sync with nothing syncing them, blocked repositories (Out of
+ * Date, Invalid, migration-locked), proxies offline or in maintenance, a failing health check; and a server the
+ * monitor cannot vouch for (never polled, or failing to be used), which is not clear either.
+ */
+export function blockingOf(snapshot: ServerSnapshot): Blocking[] {
+  const server = snapshot.server?.record;
+  if (server === undefined || !server.initialized) return [{ kind: 'unknown', what: 'never polled' }];
+  const found: Blocking[] = [];
+  if (server.failingSince !== null) {
+    found.push({
+      kind: 'unknown',
+      what: `cannot be used since ${utc(server.failingSince)}: ${server.failure?.reason ?? ''}`.trim(),
+    });
+  }
+  for (const r of snapshot.sessions.map((e) => e.record).filter((r) => r.phase !== 'ended')) {
+    const repository = r.repositoryName ?? r.repositoryId ?? `session ${r.id}`;
+    found.push(
+      r.phase === 'failed'
+        ? { kind: 'failed', what: `${repository}: sync failed${r.error ? ` (${r.error})` : ''}` }
+        : {
+            kind: 'syncing',
+            what: `${repository}: ${r.phase === 'stalled' ? 'sync stalled' : 'syncing'}${r.progressPercent === null ? '' : ` at ${r.progressPercent} %`}`,
+          },
+    );
+  }
+  for (const [id, o] of Object.entries(server.outOfSync ?? {})) {
+    found.push({ kind: 'out_of_sync', what: `${o.name ?? id}: out of sync since ${utc(o.since)}` });
+  }
+  for (const b of Object.values(server.blockers ?? {})) {
+    const why = BLOCKER_WORDS[b.kind] + (b.reason ? ` (${b.reason})` : '');
+    found.push({ kind: 'blocked', what: `${b.name ?? b.repositoryId}: ${why} since ${utc(b.since)}` });
+  }
+  for (const p of Object.values(server.proxies ?? {})) {
+    found.push({
+      kind: 'proxy',
+      what: `proxy ${p.name}: ${p.state === 'offline' ? 'offline' : 'in maintenance'} since ${utc(p.since)}`,
+    });
+  }
+  if (server.unhealthy !== undefined) {
+    const parts = server.unhealthy.entries.map((e) => e.name).join(', ');
+    found.push({
+      kind: 'unhealthy',
+      what: `health check ${server.unhealthy.status}${parts ? ` (${parts})` : ''} since ${utc(server.unhealthy.since)}`,
+    });
+  }
+  return found;
+}
+
+const BLOCKER_WORDS: Readonly<Record<BlockerKind, string>> = {
+  outdated: 'Out of Date (upgrade it)',
+  out_of_order: 'Invalid',
+  migration_locked: 'locked by a data migration',
+};
 
 /** A server's incidents as rows: open ones, oldest first, then (with `all`) resolved ones, latest first. */
 export function incidentRowsOf(snapshot: ServerSnapshot, now: Date, all = false): IncidentRow[] {
@@ -151,6 +231,12 @@ export function incidentWhat(i: Pick<IncidentEntry, 'key' | 'subject' | 'reposit
       return 'certificate expiring';
     case 'polling':
       return 'not polled';
+    case 'blocker':
+      return `${i.repository?.name ?? i.repository?.id ?? 'a repository'} blocked (${i.key.split('/').at(-2) ?? '?'})`;
+    case 'proxy':
+      return `proxy ${i.key.split('/').at(-2) ?? '?'}`;
+    case 'health':
+      return 'server unhealthy';
   }
 }
 
@@ -220,7 +306,7 @@ export function formatStatus(statuses: readonly ServerStatus[], now: Date): stri
       .filter(Boolean)
       .join(', ');
     out.push(`${s.serverId}: ${s.health}${extra ? ` (${extra})` : ''}`);
-    out.push(...sessionLines(s, now), ...incidentLines(s.incidents), '');
+    out.push(...sessionLines(s, now), ...blockingLines(s), ...incidentLines(s.incidents), '');
   }
   return out.join('\n').trimEnd();
 }
@@ -234,16 +320,35 @@ function sessionLines(s: ServerStatus, now: Date): string[] {
     r.phase === 'stalled' ? `${r.state} (stalled)` : r.state,
     r.progressPercent === null ? '-' : `${r.progressPercent} %`,
     r.ratePercentPerHour === null ? (r.phase === 'running' ? 'estimating…' : '-') : `${r.ratePercentPerHour} %/h`,
-    r.estimatedFinishAt === null
-      ? '-'
-      : `${utc(r.estimatedFinishAt)} (in ${formatDuration(secondsUntil(r.estimatedFinishAt, now))})`,
+    r.estimatedFinishAt !== null
+      ? `${utc(r.estimatedFinishAt)} (in ${formatDuration(secondsUntil(r.estimatedFinishAt, now))})`
+      : r.forecast !== null && r.phase === 'running'
+        ? `~${utc(r.forecast.expectedFinishAt)} (forecast)`
+        : '-',
     `${formatDuration(secondsUntil(now.toISOString(), new Date(r.lastChangeAt)))} ago`,
     formatDuration(r.ageSeconds),
   ]);
   return [
     ...table(header, rows),
     ...s.sessions.filter((r) => r.error).map((r) => `  ${r.session.slice(0, 8)} error: ${r.error}`),
+    ...s.sessions
+      .filter((r) => r.forecast !== null)
+      .map((r) => {
+        const f = r.forecast as Forecast;
+        const range =
+          f.minSeconds === f.maxSeconds
+            ? formatDuration(f.minSeconds)
+            : `${formatDuration(f.minSeconds)}–${formatDuration(f.maxSeconds)}, median ${formatDuration(f.medianSeconds)}`;
+        return `  ${r.session.slice(0, 8)} forecast: previous ${f.count} sync(s) of ${r.repository} took ${range}`;
+      }),
   ];
+}
+
+/** Repository-level problems no session stands for: out of sync, blocked, proxies, health (sessions are above). */
+function blockingLines(s: ServerStatus): string[] {
+  return s.blocking
+    .filter((b) => b.kind !== 'syncing' && b.kind !== 'failed' && b.kind !== 'unknown')
+    .map((b) => `  ${b.what}`);
 }
 
 /** The incidents table (the key last: it is long, and what `ack` takes when a name is ambiguous). */

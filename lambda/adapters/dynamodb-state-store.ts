@@ -51,6 +51,18 @@ const BATCH_GET_KEYS = 100;
 /** Retries of the keys a BatchGetItem left unprocessed (50 ms doubling: about 3 s in all). */
 const BATCH_GET_RETRIES = 6;
 
+/** The attributes a partition Query returns (what `load` and `loadFleet` read), as expression names. */
+const PARTITION_NAMES = {
+  '#sk': TABLE_SCHEMA.sortKey,
+  '#data': 'data',
+  '#version': 'version',
+  '#pending': 'pending',
+  '#leaseOwner': 'leaseOwner',
+  '#leaseUntil': 'leaseUntil',
+  '#ttl': TABLE_SCHEMA.ttlAttribute,
+} as const;
+const PARTITION_PROJECTION = Object.keys(PARTITION_NAMES).join(', ');
+
 /** The fleet check's partition: one entry per server, read in one Query. */
 const FLEET_PARTITION = 'FLEET';
 
@@ -118,7 +130,9 @@ export class DynamoDbStateStore implements StateStore, FleetStore {
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey },
+            // The partition key is known, and `polledAt` (the fleet check's) repeats `data`: neither is sent back.
+            ProjectionExpression: PARTITION_PROJECTION,
+            ExpressionAttributeNames: { '#pk': TABLE_SCHEMA.partitionKey, ...PARTITION_NAMES },
             ExpressionAttributeValues: { ':pk': { S: pk } },
             ConsistentRead: true,
             ExclusiveStartKey: startKey,

@@ -29,6 +29,10 @@ export const SERVER_TEXT = {
   /** A malformed item's reason, and the id quoted in it. */
   reasonChars: 512,
   quotedIdChars: 64,
+  /** A health entry's description (an exception message from the configuration database, say). */
+  descriptionChars: 1_024,
+  /** Health entries kept (VB365 checks two components: its PostgreSQL database and its NATS server). */
+  healthEntries: 32,
 } as const;
 
 /** Amazon SNS publish limits (Publish and PublishBatch). */

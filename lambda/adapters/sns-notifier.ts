@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { NotifierError } from '../domain/errors.js';
 import type { MonitorEvent } from '../domain/events.js';
+import { repositoriesOf } from '../domain/impact.js';
 import type { CallOptions, Notifier, PublishResult } from '../domain/ports.js';
 import { subjectOf, textOf } from '../domain/render-text.js';
 import { awsCause } from './aws-errors.js';
@@ -140,8 +141,17 @@ function rawEntryOf(event: MonitorEvent): PublishBatchRequestEntry {
     serverId: { DataType: 'String', StringValue: event.server.id },
   };
   // SNS refuses empty attribute values: leave the attribute out instead.
-  if (event.session?.repositoryId) {
-    attributes.repositoryId = { DataType: 'String', StringValue: event.session.repositoryId };
+  const repositories = event.proxy ? [] : repositoriesOf(event);
+  if (repositories.length === 1 && repositories[0]) {
+    attributes.repositoryId = { DataType: 'String', StringValue: repositories[0] };
+  }
+  // Tenants: a subscription filters on the organization's id or name (lower case, either matches).
+  if (event.organization) {
+    const values = [event.organization.id, event.organization.name].filter((x): x is string => !!x);
+    attributes.organization = {
+      DataType: 'String.Array',
+      StringValue: JSON.stringify(values.map((x) => x.toLowerCase())),
+    };
   }
   // People's channels get the monitor.grouped event instead: email subscriptions filter these out.
   if (event.groupedIn) attributes.grouped = { DataType: 'String', StringValue: 'true' };

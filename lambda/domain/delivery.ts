@@ -23,6 +23,12 @@ interface ChannelBase {
    * so (which passes `eventTypes` whatever it lists) to the end of the incident. @default every event, as filtered
    */
   readonly escalateAfterMinutes?: number;
+  /**
+   * A tenant's channel (MSPs): only events about a repository of one of these organizations (ids or names, any letter
+   * case); nothing else reaches it, not even the monitor's word about itself (that is the MSP's, not its customer's).
+   * @default every event
+   */
+  readonly organizations?: readonly string[];
 }
 
 /** A channel posted to over HTTPS (Slack incoming webhook, Teams Workflows webhook, signed generic webhook). */
@@ -232,13 +238,23 @@ export interface DeliveryReport {
  */
 const FOR_PEOPLE: ReadonlySet<Channel['kind']> = new Set(['slack', 'teams', 'qdeveloper', 'slackApp']);
 
+/** Whether the event is about a repository of one of the organizations (matched by id or name, any letter case). */
+export function inOrganizations(organizations: readonly string[], event: MonitorEvent): boolean {
+  const o = event.organization;
+  if (o === undefined) return false;
+  const names = new Set([o.id, o.name ?? ''].map((x) => x.toLowerCase()));
+  return organizations.some((x) => names.has(x.toLowerCase()));
+}
+
 /**
- * Whether a channel's filter lets an event through. An escalation channel (`escalateAfterMinutes`) first requires
+ * Whether a channel's filter lets an event through. A tenant's channel (`organizations`) gets only its repositories'
+ * events. An escalation channel (`escalateAfterMinutes`) first requires
  * the incident to have been escalated that far (`incident.escalated` then always passes). Otherwise the monitor's word
  * about its own health always passes; a group passes when the filter names `monitor.grouped` or the type it groups:
  * the events it stands for do not reach that channel themselves.
  */
 export function accepts(channel: Channel, event: MonitorEvent): boolean {
+  if (channel.organizations !== undefined && !inOrganizations(channel.organizations, event)) return false;
   // The monitor's word about its own health reaches every channel, escalation channels included: it is blind there.
   if (ALWAYS_DELIVERED.includes(event.type)) return true;
   if (channel.escalateAfterMinutes !== undefined) {

@@ -56,6 +56,11 @@ export interface Digest {
   readonly running: number;
 }
 
+/** The median of ascending numbers (the lower of the two middle ones, a value that occurred); `null` when empty. */
+export function medianOf(sorted: readonly number[]): number | null {
+  return sorted.length === 0 ? null : (sorted[Math.floor((sorted.length - 1) / 2)] as number);
+}
+
 /** The history entry of a terminal event, or `undefined` for any other event. */
 export function historyEntryOf(event: MonitorEvent): HistoryEntry | undefined {
   const outcome =
@@ -114,7 +119,7 @@ export function buildDigest(
     .filter((e) => e.outcome === 'completed')
     .map((e) => e.durationSeconds)
     .sort((a, b) => a - b);
-  const middle = durations.length === 0 ? null : durations[Math.floor((durations.length - 1) / 2)];
+  const middle = medianOf(durations);
   return {
     from,
     to,

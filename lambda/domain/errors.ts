@@ -138,3 +138,9 @@ export class DeliveryError extends Error {
     super(message, options);
   }
 }
+
+/** A one-line description of a failure, safe to log (an `UpstreamError`'s message is; others get their name). */
+export function messageOf(err: unknown): string {
+  if (err instanceof UpstreamError) return err.message;
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

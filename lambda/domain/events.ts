@@ -30,6 +30,15 @@ export const EVENT_TYPES = [
   'monitor.server_polled_again',
   'incident.acknowledged',
   'incident.escalated',
+  'repository.blocked',
+  'repository.unblocked',
+  'proxy.offline',
+  'proxy.maintenance',
+  'proxy.online',
+  'server.unhealthy',
+  'server.healthy',
+  'repository.first_backup_ok',
+  'repository.first_backup_failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -67,6 +76,19 @@ export const SEVERITY: Readonly<Record<EventType, Severity>> = {
   'incident.acknowledged': 'info',
   // Nobody acknowledged an open incident in time: louder channels hear of it (`incident.severity` says how bad).
   'incident.escalated': 'warning',
+  // Jobs of the repository do not run (Out of Date after an upgrade, Invalid, locked by a migration).
+  'repository.blocked': 'warning',
+  'repository.unblocked': 'info',
+  // Jobs whose repositories the proxy serves cannot run.
+  'proxy.offline': 'warning',
+  // Planned: the proxy takes no jobs until maintenance mode is switched off.
+  'proxy.maintenance': 'info',
+  'proxy.online': 'info',
+  // The configuration database or the message bus is down: every repository's cache may be out of sync.
+  'server.unhealthy': 'critical',
+  'server.healthy': 'info',
+  'repository.first_backup_ok': 'info',
+  'repository.first_backup_failed': 'warning',
 };
 
 export interface ServerRef {
@@ -155,11 +177,134 @@ export interface RepositoryProblem {
   readonly outOfSyncSeconds: number;
 }
 
-/** What a repository problem blocks: the backup jobs that target the repository. */
+/** What a repository problem blocks: the backup and backup copy jobs that target the repository. */
 export interface Impact {
-  /** The first {@link SUMMARY_LIMIT} jobs. */
-  readonly jobs: readonly { readonly id: string; readonly name: string; readonly isEnabled: boolean }[];
+  /** The first {@link SUMMARY_LIMIT} jobs: those whose next run is missed first, then enabled ones, then by name. */
+  readonly jobs: readonly ImpactJob[];
   readonly total: number;
+  /**
+   * Until when the repository is expected to stay blocked: the sync's estimated finish; `null` when unknown (no
+   * estimate yet, a failure, a blocker): then every scheduled run is at risk until the problem ends.
+   */
+  readonly blockedUntil: string | null;
+  /** How many of all `total` jobs miss their next run (enabled, with a next run before `blockedUntil`). */
+  readonly missedRuns: number;
+}
+
+export interface ImpactJob {
+  readonly id: string;
+  readonly name: string;
+  readonly isEnabled: boolean;
+  /** `backup` (a backup job) or `copy` (a backup copy job). */
+  readonly kind: 'backup' | 'copy';
+  /** Its next scheduled run (ISO-8601 UTC); `null`: none scheduled, or the server did not say. */
+  readonly nextRun: string | null;
+  /** `true`: enabled, and its next run falls before `blockedUntil` (or `blockedUntil` is unknown). */
+  readonly missesNextRun: boolean;
+}
+
+/**
+ * `repository.blocked` / `repository.unblocked`: a repository whose jobs do not run for a reason VB365 shows on the
+ * repository itself (v8), other than out of sync. One blocker per event; a repository may have several.
+ */
+export interface RepositoryBlocker {
+  readonly id: string;
+  readonly name: string | null;
+  /** `outdated`: "Out of Date" after an upgrade; `out_of_order`: Invalid (`reason` says why); `migration_locked`. */
+  readonly kind: BlockerKind;
+  /** `out_of_order`: the server's `outOfOrderReason`; `null` otherwise. */
+  readonly reason: string | null;
+  /** Since when the monitor has seen it (ISO-8601 UTC). */
+  readonly since: string;
+  readonly seconds: number;
+}
+
+export const BLOCKER_KINDS = ['outdated', 'out_of_order', 'migration_locked'] as const;
+export type BlockerKind = (typeof BLOCKER_KINDS)[number];
+
+/** `proxy.*`: a backup proxy that cannot take jobs, and the repositories it serves. */
+export interface ProxyProblem {
+  readonly id: string;
+  readonly name: string;
+  /** `offline` (status Offline) or `maintenance` (maintenance mode Enabling or Enabled). */
+  readonly state: 'offline' | 'maintenance';
+  /** The server's words: `status` and `maintenanceModeState` as sent. */
+  readonly status: string | null;
+  readonly maintenanceModeState: string | null;
+  /** Since when the monitor has seen it so (ISO-8601 UTC); `proxy.online`: until now. */
+  readonly since: string;
+  readonly seconds: number;
+  /** The first {@link SUMMARY_LIMIT} repositories it serves. */
+  readonly repositories: readonly { readonly id: string; readonly name: string | null }[];
+  readonly totalRepositories: number;
+}
+
+/** `server.unhealthy` / `server.healthy`: `GET /v8/Health` (the configuration database and message bus). */
+export interface HealthInfo {
+  /** `Unhealthy` (or another value the server sent) / `Healthy`. */
+  readonly status: string;
+  /** The components not healthy (`server.healthy`: the ones that were), with the server's descriptions. */
+  readonly entries: readonly { readonly name: string; readonly status: string; readonly description: string | null }[];
+  readonly since: string;
+  readonly seconds: number;
+}
+
+/**
+ * What the monitor could see that may explain the first event of a repository incident (out of sync, or a sync that
+ * started, failed or stopped), and of a group of them. Each finding is a fact, not a diagnosis.
+ */
+export type CauseFinding =
+  /** `GET /v8/Health` reported a component not healthy. */
+  | { readonly kind: 'unhealthy'; readonly entries: HealthInfo['entries'] }
+  /** The product build changed (an upgrade) in the last day. */
+  | { readonly kind: 'upgrade'; readonly from: string; readonly to: string; readonly at: string }
+  /** The repository's proxy is offline or in maintenance. */
+  | {
+      readonly kind: 'proxy';
+      readonly proxyId: string;
+      readonly proxyName: string;
+      readonly state: ProxyProblem['state'];
+    }
+  /** The repository appeared in the server's list in the last day (a new repository syncs its cache). */
+  | { readonly kind: 'new_repository'; readonly addedAt: string };
+
+/** `sync.started`: how long this repository's previous syncs took (from the monitor's history). */
+export interface Forecast {
+  /** Previous finished syncs counted (the most recent, up to 10). */
+  readonly count: number;
+  readonly minSeconds: number;
+  readonly medianSeconds: number;
+  readonly maxSeconds: number;
+  /** The start time plus the median (ISO-8601 UTC). */
+  readonly expectedFinishAt: string;
+}
+
+/**
+ * `repository.first_backup_ok` / `repository.first_backup_failed`: after a resync completed, the first run of each job
+ * it had blocked. `ok`: every one succeeded (Success or Warning); `failed`: at least one failed.
+ */
+export interface FirstBackup {
+  readonly repositoryId: string;
+  readonly repositoryName: string | null;
+  /** When the sync completed (the watch started). */
+  readonly syncCompletedAt: string;
+  /** The first {@link SUMMARY_LIMIT} jobs' first runs after it. */
+  readonly jobs: readonly {
+    readonly id: string;
+    readonly name: string;
+    readonly kind: 'backup' | 'copy';
+    /** `Success`, `Warning`, `Failed`, … as the server said. */
+    readonly status: string;
+    readonly endedAt: string | null;
+  }[];
+  readonly total: number;
+}
+
+/** The organization (tenant, v8) a repository belongs to, for MSPs' per-customer channels. */
+export interface OrganizationRef {
+  readonly id: string;
+  /** `null` when the server did not name it. */
+  readonly name: string | null;
 }
 
 /**
@@ -241,8 +386,22 @@ export interface MonitorEvent {
   /** Running-session events: the rate and the estimated finish (`null`s while estimating). */
   readonly estimate?: Estimate;
   readonly repository?: RepositoryProblem;
-  /** Failures, stalls, stopped syncs and out-of-sync repositories: the backup jobs they block. */
+  /** Failures, stalls, stopped syncs, out-of-sync and blocked repositories, offline proxies: the jobs they block. */
   readonly impact?: Impact;
+  /** `repository.blocked` / `repository.unblocked`. */
+  readonly blocker?: RepositoryBlocker;
+  /** `proxy.*`. */
+  readonly proxy?: ProxyProblem;
+  /** `server.unhealthy` / `server.healthy`. */
+  readonly health?: HealthInfo;
+  /** The first event of a repository incident (and a group of them): what may explain it. Absent: nothing seen. */
+  readonly cause?: readonly CauseFinding[];
+  /** `sync.started`: how long the repository's previous syncs took; absent when none is known. */
+  readonly forecast?: Forecast;
+  /** `repository.first_backup_*`. */
+  readonly firstBackup?: FirstBackup;
+  /** The repository's organization (v8, when it belongs to one). */
+  readonly organization?: OrganizationRef;
   /** `digest.weekly`: the last seven days. */
   readonly digest?: Digest;
   /** `monitor.grouped`: the events of one type it stands for (storm control). */
@@ -265,7 +424,15 @@ export interface MonitorEvent {
 }
 
 /** What an incident is about. */
-export type IncidentSubject = 'repository' | 'session' | 'server' | 'certificate' | 'polling';
+export type IncidentSubject =
+  | 'repository'
+  | 'session'
+  | 'server'
+  | 'certificate'
+  | 'polling'
+  | 'blocker'
+  | 'proxy'
+  | 'health';
 
 /**
  * An incident: one problem, from its first event to the one that ends it, across session restarts. Keys:
@@ -273,7 +440,10 @@ export type IncidentSubject = 'repository' | 'session' | 'server' | 'certificate
  * - `<server>/session/<sessionId>/<openedAt>`: a session whose repository is unknown;
  * - `<server>/server/<cause>/<since>`: the server cannot be used (`cause`: unreachable, auth, tls, unsupported, setup);
  * - `<server>/certificate/<validTo>`: the API's certificate expires soon;
- * - `<server>/polling/<since>`: the monitor stopped polling the server.
+ * - `<server>/polling/<since>`: the monitor stopped polling the server;
+ * - `<server>/blocker/<repositoryId>/<kind>/<since>`: a repository blocked (Out of Date, Invalid, migration-locked);
+ * - `<server>/proxy/<proxyId>/<since>`: a proxy offline or in maintenance;
+ * - `<server>/health/unhealthy/<since>`: the server's health check reports a component down.
  */
 export interface IncidentRef {
   readonly key: string;

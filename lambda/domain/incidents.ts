@@ -22,6 +22,9 @@ import type { AckRequest, IncidentEntry, ServerRecord } from './state.js';
  *   its own subject.
  * - A server's incident runs from its alert (unreachable, refused login, refused certificate, API version, setup) to
  *   `server.recovered`; another cause while it lasts is another incident (the first one ends there).
+ * - A repository blocker (Out of Date, Invalid, migration-locked), a proxy offline or in maintenance and the health
+ *   check failing run from their first event to their clearing (`repository.unblocked`, `proxy.online`,
+ *   `server.healthy`).
  * - The certificate warning and the fleet check's polling gap are keyed without being tracked here (nothing to
  *   acknowledge or escalate: the one warns weeks ahead, the other is announced by the fleet check).
  *
@@ -44,6 +47,9 @@ const ENDS: ReadonlySet<EventType> = new Set<EventType>([
   'repository.in_sync',
   'server.recovered',
   'monitor.server_polled_again',
+  'repository.unblocked',
+  'proxy.online',
+  'server.healthy',
 ]);
 
 /** Events that say a sync moves again: the problem so far is no reason to escalate any more. */
@@ -58,12 +64,17 @@ const SERVER_CAUSE: Partial<Record<EventType, string>> = {
   'server.setup_required': 'setup',
 };
 
-/** Events about no particular problem. */
+/**
+ * Events about no particular problem. The first backup after a resync is news in the resync's incident, which has
+ * ended: it carries that key already (`first-backup.ts`) and changes nothing here.
+ */
 const NO_INCIDENT: ReadonlySet<EventType> = new Set<EventType>([
   'monitor.started',
   'monitor.held_summary',
   'monitor.grouped',
   'digest.weekly',
+  'repository.first_backup_ok',
+  'repository.first_backup_failed',
 ]);
 
 const RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
@@ -142,6 +153,22 @@ function subjectOf(event: MonitorEvent): Subject | null {
           tracked: true,
         }
       : { subject: 'session', id: s.id, openedAt: s.firstSeenAt, repository: { id: null, name: null }, tracked: true };
+  }
+  if (event.blocker) {
+    const b = event.blocker;
+    return {
+      subject: 'blocker',
+      id: `${b.id}/${b.kind}`,
+      openedAt: b.since,
+      repository: { id: b.id, name: b.name },
+      tracked: true,
+    };
+  }
+  if (event.proxy) {
+    return { subject: 'proxy', id: event.proxy.id, openedAt: event.proxy.since, repository: null, tracked: true };
+  }
+  if (event.health) {
+    return { subject: 'health', id: 'unhealthy', openedAt: event.health.since, repository: null, tracked: true };
   }
   if (event.repository) {
     return {

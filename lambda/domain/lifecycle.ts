@@ -1,4 +1,5 @@
 import { buildDigest, type HistoryEntry } from './digest.js';
+import { secondsBetween as seconds } from './emit.js';
 import type { UpstreamErrorKind } from './errors.js';
 import { addSample, estimateOf } from './estimate.js';
 import {
@@ -176,18 +177,31 @@ export function evaluate(input: CycleInput): CycleResult {
     }
   }
 
-  const names = new Map(input.repositoryNames.map((r) => [r.id, r.name]));
-  const learned = new Map<string, string | null>();
+  const cached = new Map(input.repositoryNames.map((r) => [r.id, r]));
+  const learned = new Map<string, RepositoryRecord>();
   for (const [id, fetched] of observation.repositories) {
-    if (fetched !== FETCH_FAILED && fetched.found && fetched.value.name !== names.get(id)) {
-      learned.set(id, fetched.value.name);
+    if (fetched === FETCH_FAILED || !fetched.found) continue;
+    const prior = cached.get(id);
+    const organizationId = fetched.value.organizationId ?? prior?.organizationId ?? null;
+    if (prior === undefined || fetched.value.name !== prior.name || organizationId !== (prior.organizationId ?? null)) {
+      // Kept: what a repository scan stored (when it was added, the organization's name while it is the same one).
+      const { organizationName, ...kept } = prior ?? { id };
+      const sameOrganization = organizationId === (prior?.organizationId ?? null);
+      learned.set(id, {
+        ...kept,
+        id,
+        name: fetched.value.name,
+        ...(fetched.value.proxyId != null ? { proxyId: fetched.value.proxyId } : {}),
+        ...(organizationId !== null ? { organizationId } : {}),
+        ...(sameOrganization && organizationName != null ? { organizationName } : {}),
+      });
     }
   }
   const needRepositories = new Set<string>();
   const nameOf = (repositoryId: string | null): string | null => {
     if (repositoryId === null) return null;
-    if (learned.has(repositoryId)) return learned.get(repositoryId) ?? null;
-    if (names.has(repositoryId)) return names.get(repositoryId) ?? null;
+    if (learned.has(repositoryId)) return learned.get(repositoryId)?.name ?? null;
+    if (cached.has(repositoryId)) return cached.get(repositoryId)?.name ?? null;
     if (!observation.repositories.has(repositoryId)) needRepositories.add(repositoryId);
     return null;
   };
@@ -313,7 +327,7 @@ export function evaluate(input: CycleInput): CycleResult {
     server,
     serverEvents,
     sessions: changed,
-    learnedNames: [...learned].map(([id, name]) => ({ id, name })),
+    learnedNames: [...learned.values()],
     needRepositories: [...needRepositories],
     baseline: firstCycle,
   };
@@ -702,10 +716,6 @@ const IMMEDIATE_ALERT: Partial<Record<UpstreamErrorKind, EventType>> = {
 function withoutStreak(server: ServerRecord): ServerRecord {
   const { reachableStreak: _, ...rest } = server;
   return rest;
-}
-
-function seconds(fromIso: string, toIso: string): number {
-  return Math.max(0, Math.round((Date.parse(toIso) - Date.parse(fromIso)) / 1000));
 }
 
 function sameRecord(a: SessionRecord | undefined, b: SessionRecord): boolean {

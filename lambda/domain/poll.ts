@@ -1,9 +1,9 @@
 import pLimit from 'p-limit';
 import { digestDue, type HistoryEntry, historyEntryOf } from './digest.js';
-import { StateConflictError, StateItemTooLargeError, UpstreamError } from './errors.js';
+import { enrich } from './enrich.js';
+import { messageOf, StateConflictError, StateItemTooLargeError, UpstreamError } from './errors.js';
 import type { EventType, MonitorEvent, ServerRef } from './events.js';
 import { type Heartbeat, withPolledAt } from './fleet.js';
-import { needsImpact, withImpact } from './impact.js';
 import { incidentsChanged, withIncidents } from './incidents.js';
 import {
   evaluate,
@@ -205,16 +205,26 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     );
     result = evaluate({ ...input, observation: { ...observation, repositories } });
   }
-  if (observation.reachable && needsImpact(result)) {
-    try {
-      result = withImpact(result, await deps.api.listJobs(call));
-    } catch (err) {
-      if (!(err instanceof UpstreamError)) throw err;
-      problems.push({ message: `listing the backup jobs (impact): ${err.message}` });
-    }
+  let learned = result.learnedNames;
+  if (observation.reachable) {
+    // Forecasts, impact, blockers, the first backup after a resync, incidents, likely causes, tenants (enrich.ts).
+    const enriched = await enrich(result, {
+      api: deps.api,
+      store: deps.store,
+      policy: deps.policy,
+      server: deps.server,
+      now,
+      call,
+      cache: snapshot.repositories,
+      repositoryList: observation.repositoryList,
+      acks: snapshot.acks,
+      problem: (message) => problems.push({ message }),
+    });
+    result = enriched.result;
+    learned = enriched.learned;
+  } else {
+    result = withIncidents(result, { now, server: deps.server, policy: deps.policy, acks: snapshot.acks });
   }
-  // Every event gets its incident (and acknowledgements and escalation are applied) before noise control holds any.
-  result = withIncidents(result, { now, server: deps.server, policy: deps.policy, acks: snapshot.acks });
   // Finished syncs go to the history whether or not quiet hours hold their message.
   const finished = result.sessions
     .flatMap((s) => s.events)
@@ -328,10 +338,10 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
       problems.push({ message: `recording ${ended.length} finished sync(s) in the history: ${messageOf(err)}` });
     });
   }
-  if (result.learnedNames.length > 0 && storeFailure === undefined) {
+  if (learned.length > 0 && storeFailure === undefined) {
     // A cache: failing to write it costs a lookup next cycle, never the publishing of what was committed.
-    await deps.store.saveRepositoryNames(serverId, result.learnedNames, call).catch((err: unknown) => {
-      problems.push({ message: `caching ${result.learnedNames.length} repository name(s): ${messageOf(err)}` });
+    await deps.store.saveRepositoryNames(serverId, learned, call).catch((err: unknown) => {
+      problems.push({ message: `caching ${learned.length} repository name(s): ${messageOf(err)}` });
     });
   }
 
@@ -527,11 +537,6 @@ function itemProblem(key: ItemKey, err: StateItemTooLargeError): CycleProblem {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function messageOf(err: unknown): string {
-  if (err instanceof UpstreamError) return err.message;
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 function emptySummary(serverId: string, status: CycleSummary['status'], reason: string, tracked: number): CycleSummary {

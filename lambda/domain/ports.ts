@@ -61,7 +61,10 @@ export interface Vb365Api {
   health(options?: CallOptions): Promise<Optional<HealthReport>>;
   /** `GET /vN/ServiceInstance`: the product build. */
   serviceInstance(options?: CallOptions): Promise<Optional<ServiceInstance>>;
-  /** Runs of one job that ended at or after `endedAfter` (ISO), oldest first (`/v8/JobSessions`, v8 only). */
+  /**
+   * Runs of one job that ended at or after `endedAfter` (ISO), oldest first (`/vN/JobSessions`, v7+: v6 has no `jobId`
+   * filter). A running job's session (no end time yet) is not included.
+   */
   listJobSessions(jobId: string, endedAfter: string, options?: CallOptions): Promise<Optional<JobSessionInfo[]>>;
   /** Every organization (tenant), for naming the one a repository belongs to. */
   listOrganizations(options?: CallOptions): Promise<Optional<OrganizationInfo[]>>;

@@ -28,8 +28,11 @@ const COLOUR: Record<Severity, { slack: string; teams: 'attention' | 'warning' |
 
 const EMOJI: Record<Severity, string> = { critical: '🔴', warning: '🟠', info: '🔵' };
 
-/** Slack limits: header 150, section text 3000, field 2000, 10 fields, rich text kept well under 4000. */
-const SLACK = { header: 150, text: 3000, field: 2000, fields: 10, error: 2800, item: 300 };
+/**
+ * Slack limits: header 150, section text 3000, field 2000, 10 fields, rich text kept well under 4000. A fact longer
+ * than `wide` (a likely cause, the jobs blocked, a long reason) gets a section of its own rather than a narrow field.
+ */
+const SLACK = { header: 150, text: 3000, field: 2000, fields: 10, error: 2800, item: 300, wide: 100 };
 
 /** Q Developer: the description is cut at this length; list lines are fitted within it. */
 const Q_DESCRIPTION = 3500;
@@ -151,10 +154,15 @@ function slackOf(
     { type: 'header', text: plain(`${EMOJI[severity]} ${v.title}`, SLACK.header) },
     { type: 'section', text: plain(v.headline, SLACK.text) },
   ];
-  const facts = v.facts.filter((f) => f.label !== 'Progress').slice(0, SLACK.fields);
-  if (facts.length > 0) {
-    blocks.push({ type: 'section', fields: facts.map((f) => plain(`${f.label}: ${f.value}`, SLACK.field)) });
+  // Short facts side by side (at most 10 fields); long ones, and any beyond 10, one section each.
+  const fields: string[] = [];
+  const wide: string[] = [];
+  for (const f of v.facts.filter((f) => f.label !== 'Progress')) {
+    const line = `${f.label}: ${f.value}`;
+    (line.length <= SLACK.wide && fields.length < SLACK.fields ? fields : wide).push(line);
   }
+  if (fields.length > 0) blocks.push({ type: 'section', fields: fields.map((f) => plain(f, SLACK.field)) });
+  for (const line of wide) blocks.push({ type: 'section', text: plain(line, SLACK.text) });
   if (v.progressPercent !== null)
     blocks.push({ type: 'section', text: plain(`Progress: ${progressBar(v.progressPercent)}`, SLACK.text) });
   if (v.error) {
@@ -311,7 +319,7 @@ export function qDeveloperNotification(event: MonitorEvent): Record<string, unkn
       threadId: event.incident?.key ?? event.session?.id ?? `server-${event.server.id}`,
       summary: md(v.title, 200),
       eventType: event.type,
-      relatedResources: [event.server.url, ...(event.session?.repositoryId ? [event.session.repositoryId] : [])],
+      relatedResources: [event.server.url, ...relatedIdsOf(event)],
       additionalContext: {
         serverId: event.server.id,
         eventId: event.eventId,
@@ -319,4 +327,10 @@ export function qDeveloperNotification(event: MonitorEvent): Record<string, unkn
       },
     },
   };
+}
+
+/** The ids of what an event is about besides the server (repository, proxy), for Q Developer's related resources. */
+function relatedIdsOf(event: MonitorEvent): string[] {
+  const repository = event.session?.repositoryId ?? event.repository?.id ?? event.blocker?.id ?? null;
+  return [...(repository ? [repository] : []), ...(event.proxy ? [event.proxy.id] : [])];
 }

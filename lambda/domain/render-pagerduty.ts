@@ -37,7 +37,11 @@ export interface PagerDutyEvent {
   readonly client?: string;
 }
 
-/** Event types that open (or keep open) an alert in PagerDuty. */
+/**
+ * Event types that open (or keep open) an alert in PagerDuty. What ends their incident (`repository.unblocked`,
+ * `proxy.online`, `server.healthy`, …) resolves it; `proxy.maintenance` (planned) and the first backups after a resync
+ * page nobody.
+ */
 export const PAGERDUTY_TRIGGERS: ReadonlySet<EventType> = new Set<EventType>([
   'sync.failed',
   'sync.stalled',
@@ -50,6 +54,9 @@ export const PAGERDUTY_TRIGGERS: ReadonlySet<EventType> = new Set<EventType>([
   'server.api_unsupported',
   'monitor.server_not_polled',
   'incident.escalated',
+  'repository.blocked',
+  'proxy.offline',
+  'server.unhealthy',
 ]);
 
 const SEVERITY: Readonly<Record<Severity, PagerDutySeverity>> = {
@@ -80,8 +87,14 @@ export function pagerDutyEventOf(event: MonitorEvent): PagerDutyEvent | null {
   }
   if (!PAGERDUTY_TRIGGERS.has(event.type)) return null;
   const v = viewOf(event);
-  const repository =
-    incident?.repository?.name ?? event.session?.repositoryName ?? event.repository?.name ?? incident?.repository?.id;
+  const component =
+    incident?.repository?.name ??
+    event.session?.repositoryName ??
+    event.repository?.name ??
+    event.blocker?.name ??
+    incident?.repository?.id ??
+    event.blocker?.id ??
+    (event.proxy ? `proxy ${event.proxy.name}` : undefined);
   const details: Record<string, unknown> = {
     headline: v.headline,
     ...Object.fromEntries(v.facts.map((f) => [f.label, f.value])),
@@ -105,7 +118,7 @@ export function pagerDutyEventOf(event: MonitorEvent): PagerDutyEvent | null {
       source: hostOf(event.server.url) ?? event.server.name,
       severity: SEVERITY[incident?.severity ?? event.severity],
       timestamp: event.occurredAt,
-      ...(repository ? { component: repository } : {}),
+      ...(component ? { component } : {}),
       group: event.server.id,
       class: event.type,
       custom_details: details,

@@ -1,4 +1,13 @@
-import type { EventType, MonitorEvent, SummaryItem } from './events.js';
+import {
+  type BlockerKind,
+  type CauseFinding,
+  type EventType,
+  type Forecast,
+  type Impact,
+  type MonitorEvent,
+  SUMMARY_LIMIT,
+  type SummaryItem,
+} from './events.js';
 import { formatDuration } from './policy.js';
 
 /*
@@ -38,7 +47,43 @@ const NEXT_STEP: Partial<Record<MonitorEvent['type'], string>> = {
     'Acknowledge it once someone is on it (vb365-sync-monitor ack <repository or incident key> --reason "…"): reminders and escalation stop.',
   'server.certificate_expiring':
     "Renew the REST API certificate in the VB365 console (Main menu > REST API), then update the monitor's CA bundle or pin if you set one.",
+  'proxy.offline':
+    'Check the proxy server: powered on, the Veeam Backup for Microsoft 365 Proxy Service running, reachable from the VB365 server. Then rescan it in the VB365 console (Backup Infrastructure > Backup Proxies); jobs on its repositories run again once it is online.',
+  'proxy.maintenance':
+    'Jobs on its repositories wait until maintenance mode is switched off (VB365 console, Backup Infrastructure > Backup Proxies). If nobody planned this, find out who switched it on.',
+  'server.unhealthy':
+    'Check the components named above on the VB365 server: the PostgreSQL configuration database and the NATS message bus (their services, disk space, connectivity). Repository caches live in that database: once it is healthy, look for repositories out of sync.',
+  'repository.first_backup_failed':
+    "Open the failed job's session in the VB365 console for its error. If it points at the repository or the object storage, the resync did not fix it: check them and synchronize the repository again.",
 };
+
+/** What a blocked repository should get, by what blocks it. */
+const BLOCKER_NEXT_STEP: Readonly<Record<BlockerKind, string>> = {
+  outdated:
+    'After a VB365 upgrade, repositories and proxies are Out of Date until they are upgraded: upgrade the repository (and its proxy) in the VB365 console, Backup Infrastructure > Backup Repositories. Its jobs run again once it is up to date.',
+  out_of_order:
+    'The repository is Invalid for the reason shown: fix it (object storage account, bucket, encryption key, proxy), then rescan the repository in the VB365 console (Backup Infrastructure > Backup Repositories).',
+  migration_locked:
+    'A data migration holds the repository: its jobs run again when the migration ends. Check the migration session in the VB365 console if it takes longer than planned.',
+};
+
+/** What VB365 shows on a blocked repository, by blocker kind. */
+const BLOCKER_LABEL: Readonly<Record<BlockerKind, string>> = {
+  outdated: 'Out of Date',
+  out_of_order: 'Invalid',
+  migration_locked: 'locked by a migration',
+};
+
+/** What VB365 shows on the repository; a kind this version does not know, as sent. */
+function blockerLabel(kind: BlockerKind): string {
+  return BLOCKER_LABEL[kind] ?? kind;
+}
+
+/** What to do next about an event (a group: about the events it stands for). */
+function nextStepOf(event: MonitorEvent): string | null {
+  if (event.type === 'repository.blocked' && event.blocker) return BLOCKER_NEXT_STEP[event.blocker.kind] ?? null;
+  return NEXT_STEP[event.group?.type ?? event.type] ?? null;
+}
 
 /** `[VB365] …` subject: at most 100 characters, ASCII only (SNS and mail clients). */
 export function subjectOf(event: MonitorEvent): string {
@@ -135,8 +180,54 @@ export function titleOf(event: MonitorEvent): string {
     case 'incident.escalated':
       text = `${incidentName(event)} not acknowledged for ${formatDuration((event.incident?.escalatedAfterMinutes ?? 0) * 60)}`;
       break;
+    case 'repository.blocked': {
+      const b = event.blocker;
+      text = `Repository ${repositoryOf(event)} blocked: ${b ? `${blockerLabel(b.kind)} (since ${utcNear(b.since, event.occurredAt)})` : 'unknown reason'} on ${server}`;
+      break;
+    }
+    case 'repository.unblocked':
+      text = `Repository ${repositoryOf(event)} no longer ${event.blocker ? blockerLabel(event.blocker.kind) : 'blocked'} on ${server}`;
+      break;
+    case 'proxy.offline':
+    case 'proxy.maintenance': {
+      const n = event.proxy?.totalRepositories ?? 0;
+      text = `Proxy ${event.proxy?.name ?? 'unknown'} ${event.type === 'proxy.offline' ? 'offline' : 'in maintenance'} on ${server} — ${n} ${n === 1 ? 'repository' : 'repositories'}`;
+      break;
+    }
+    case 'proxy.online':
+      text = `Proxy ${event.proxy?.name ?? 'unknown'} ${event.proxy?.state === 'maintenance' ? 'out of maintenance' : 'back online'} on ${server}`;
+      break;
+    case 'server.unhealthy': {
+      const names = (event.health?.entries ?? []).map((e) => e.name);
+      text = `${server} unhealthy${names.length > 0 ? `: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''}` : ''}`;
+      break;
+    }
+    case 'server.healthy':
+      text = `${server} healthy again`;
+      break;
+    case 'repository.first_backup_ok':
+      text = `${repositoryOf(event)}: first backups after the resync succeeded on ${server}`;
+      break;
+    case 'repository.first_backup_failed':
+      text = `${repositoryOf(event)}: first backup after the resync failed on ${server}`;
+      break;
   }
   return text;
+}
+
+/** The repository a repository-level event is about, by name if known: "Archive-EU", "3f6a…", "a repository". */
+function repositoryOf(event: MonitorEvent): string {
+  return (
+    event.blocker?.name ??
+    event.repository?.name ??
+    event.firstBackup?.repositoryName ??
+    event.incident?.repository?.name ??
+    event.blocker?.id ??
+    event.repository?.id ??
+    event.firstBackup?.repositoryId ??
+    event.incident?.repository?.id ??
+    'a repository'
+  );
 }
 
 /** What a group of events of one type is called, in the plural. */
@@ -167,6 +258,15 @@ const GROUP_NOUN: Readonly<Record<EventType, string>> = {
   'monitor.server_polled_again': 'servers polled again',
   'incident.acknowledged': 'incidents acknowledged',
   'incident.escalated': 'incidents escalated',
+  'repository.blocked': 'repositories blocked',
+  'repository.unblocked': 'repositories no longer blocked',
+  'proxy.offline': 'proxies offline',
+  'proxy.maintenance': 'proxies in maintenance',
+  'proxy.online': 'proxies back online',
+  'server.unhealthy': 'unhealthy reports',
+  'server.healthy': 'healthy reports',
+  'repository.first_backup_ok': 'first backups after a resync succeeded',
+  'repository.first_backup_failed': 'first backups after a resync failed',
 };
 
 /** What an incident is about, in a few words: "Wasabi Archive on vbo-01", "vbo-01 (unreachable)". */
@@ -184,6 +284,12 @@ export function incidentName(event: MonitorEvent): string {
       return `${server} certificate`;
     case 'polling':
       return `${server} polling`;
+    case 'blocker':
+      return `${i.repository?.name ?? event.blocker?.name ?? i.repository?.id ?? 'a repository'} blocked on ${server}`;
+    case 'proxy':
+      return `proxy ${event.proxy?.name ?? i.key.split('/').at(-2) ?? 'unknown'} on ${server}`;
+    case 'health':
+      return `${server} health`;
   }
 }
 
@@ -237,6 +343,7 @@ export function viewOf(event: MonitorEvent): EventView {
     if (value !== null && value !== undefined && value !== '') facts.push({ label, value });
   };
   fact('Server', `${event.server.name} (${event.server.url})`);
+  if (event.organization) fact('Tenant', event.organization.name ?? event.organization.id);
   const s = event.session;
   if (s) {
     fact(
@@ -277,21 +384,58 @@ export function viewOf(event: MonitorEvent): EventView {
   if (event.reminder) fact('Failed since', utc(event.reminder.failedSince));
   if (event.repository) {
     fact('Repository', `${event.repository.name ?? 'unnamed'} (${event.repository.id})`);
+    if (event.type === 'repository.out_of_sync' || event.type === 'repository.in_sync')
+      fact(
+        'Out of sync',
+        `since ${utc(event.repository.outOfSyncSince)} (${formatDuration(event.repository.outOfSyncSeconds)})`,
+      );
+  }
+  const b = event.blocker;
+  if (b) {
+    fact('Repository', `${b.name ?? 'unnamed'} (${b.id})`);
+    const what = `${blockerLabel(b.kind)}${b.reason ? `: ${b.reason}` : ''}`;
+    if (event.type === 'repository.unblocked')
+      fact('Was blocked', `${what}, from ${utcNear(b.since, event.occurredAt)} for ${formatDuration(b.seconds)}`);
+    else fact('Blocked', `${what}, since ${utcNear(b.since, event.occurredAt)} (${formatDuration(b.seconds)})`);
+  }
+  const p = event.proxy;
+  if (p) {
+    fact('Proxy', `${p.name} (${p.id})`);
     fact(
-      'Out of sync',
-      `since ${utc(event.repository.outOfSyncSince)} (${formatDuration(event.repository.outOfSyncSeconds)})`,
+      'Status',
+      [p.status, p.maintenanceModeState ? `maintenance mode ${p.maintenanceModeState}` : null]
+        .filter((x) => x !== null)
+        .join(', '),
+    );
+    const state = p.state === 'offline' ? 'Offline' : 'Maintenance';
+    if (event.type === 'proxy.online')
+      fact(
+        p.state === 'offline' ? 'Was offline' : 'Was in maintenance',
+        `from ${utcNear(p.since, event.occurredAt)} for ${formatDuration(p.seconds)}`,
+      );
+    else fact(state, `since ${utcNear(p.since, event.occurredAt)} (${formatDuration(p.seconds)})`);
+  }
+  const h = event.health;
+  if (h) {
+    if (event.type === 'server.healthy')
+      fact(
+        'Health',
+        `${h.status} again, after ${formatDuration(h.seconds)} (from ${utcNear(h.since, event.occurredAt)})`,
+      );
+    else fact('Health', `${h.status} since ${utcNear(h.since, event.occurredAt)} (${formatDuration(h.seconds)})`);
+  }
+  if (event.forecast) fact('Forecast', forecastLineOf(event.forecast, event.occurredAt));
+  if (event.firstBackup) {
+    const f = event.firstBackup;
+    const more = f.total - f.jobs.length;
+    fact('Resync completed', utcNear(f.syncCompletedAt, event.occurredAt));
+    fact(
+      'First backups',
+      `${f.jobs.map((j) => `${j.name} ${j.status}`).join(', ')}${more > 0 ? `, and ${more} more` : ''}`,
     );
   }
-  if (event.impact) {
-    const jobs = event.impact.jobs.map((j) => `${j.name}${j.isEnabled ? '' : ' (disabled)'}`);
-    const more = event.impact.total - event.impact.jobs.length;
-    fact(
-      'Blocks',
-      event.impact.total === 0
-        ? 'no backup job targets this repository'
-        : `${event.impact.total} backup job${event.impact.total === 1 ? '' : 's'}: ${jobs.join(', ')}${more > 0 ? `, and ${more} more` : ''}`,
-    );
-  }
+  if (event.impact) fact('Blocks', blocksLineOf(event.impact, event.occurredAt));
+  if (event.cause && event.cause.length > 0) fact('Likely cause', causeLineOf(event.cause, event.occurredAt));
   if (event.certificate) {
     fact('Certificate', event.certificate.subject);
     fact('Expires', `${utc(event.certificate.validTo)} (${event.certificate.daysLeft} days)`);
@@ -337,6 +481,21 @@ export function viewOf(event: MonitorEvent): EventView {
     list('Syncing now', running, totals.running);
     list('Failed', failed, totals.failed);
     list('Other states', other, totals.other);
+  }
+  if (p && p.totalRepositories > 0) {
+    lists.push({
+      title: `Repositories it serves (${p.totalRepositories})`,
+      items: p.repositories.map((r) => r.name ?? r.id),
+      more: p.totalRepositories - p.repositories.length,
+    });
+  }
+  if (h && h.entries.length > 0) {
+    const entries = h.entries.slice(0, SUMMARY_LIMIT);
+    lists.push({
+      title: `${event.type === 'server.healthy' ? 'Were not healthy' : 'Not healthy'} (${h.entries.length})`,
+      items: entries.map((e) => `${e.name}: ${e.status}${e.description ? ` - ${e.description}` : ''}`),
+      more: h.entries.length - entries.length,
+    });
   }
   if (event.held) {
     const h = event.held;
@@ -408,7 +567,7 @@ export function viewOf(event: MonitorEvent): EventView {
     error: s?.error ?? null,
     lists,
     note,
-    next: NEXT_STEP[event.group?.type ?? event.type] ?? null,
+    next: nextStepOf(event),
     runbookUrl: event.runbookUrl ?? null,
     incident: incidentLineOf(event),
     footer,
@@ -420,11 +579,11 @@ export function textOf(event: MonitorEvent): string {
   const v = viewOf(event);
   const lines: string[] = [v.headline, ''];
   for (const f of v.facts.filter((f) => !['Problem', 'Since', 'Outage'].includes(f.label))) {
-    lines.push(`${`${f.label}:`.padEnd(14)}${f.value}`);
+    lines.push(`${`${f.label}:`.padEnd(13)} ${f.value}`);
   }
   if (v.error) lines.push(`${'Error:'.padEnd(14)}${v.error}`);
   for (const f of v.facts.filter((f) => ['Problem', 'Since', 'Outage'].includes(f.label))) {
-    lines.push(`${`${f.label}:`.padEnd(14)}${f.value}`);
+    lines.push(`${`${f.label}:`.padEnd(13)} ${f.value}`);
   }
   if (v.note) lines.push('', v.note);
   for (const l of v.lists) {
@@ -497,17 +656,123 @@ function headline(event: MonitorEvent): string {
       return `Nobody has acknowledged the incident about ${incidentName(event)} for ${formatDuration((event.incident?.escalatedAfterMinutes ?? 0) * 60)}: it is still open (${event.incident?.severity ?? 'warning'}).`;
     case 'monitor.server_polled_again':
       return `The monitor polls ${event.server.name} again, after ${formatDuration(event.polling?.seconds ?? 0)} without a poll; sync sessions on it are watched again.`;
+    case 'repository.blocked':
+      return `Repository ${repositoryOf(event)} is BLOCKED: ${(event.blocker && BLOCKER_WHY[event.blocker.kind]) ?? 'VB365 shows it blocked'}. Backups to it do not run until that is fixed.`;
+    case 'repository.unblocked':
+      return `Repository ${repositoryOf(event)} is no longer ${event.blocker ? blockerLabel(event.blocker.kind) : 'blocked'}${event.blocker ? ` after ${formatDuration(event.blocker.seconds)}` : ''}: backups to it can run again.`;
+    case 'proxy.offline':
+      return `Backup proxy ${event.proxy?.name ?? 'unknown'} is OFFLINE: jobs on the ${event.proxy?.totalRepositories ?? 0} repositories it serves cannot run.`;
+    case 'proxy.maintenance':
+      return `Backup proxy ${event.proxy?.name ?? 'unknown'} is in maintenance mode: jobs on the ${event.proxy?.totalRepositories ?? 0} repositories it serves wait until it is switched off.`;
+    case 'proxy.online':
+      return `Backup proxy ${event.proxy?.name ?? 'unknown'} ${event.proxy?.state === 'maintenance' ? 'is out of maintenance mode' : 'is online again'}${event.proxy ? ` after ${formatDuration(event.proxy.seconds)}` : ''}: jobs on its repositories can run again.`;
+    case 'server.unhealthy':
+      return `VB365 server ${event.server.name} reports itself UNHEALTHY: its configuration database or message bus is down, so repository caches may fall out of sync and jobs may fail.`;
+    case 'server.healthy':
+      return `VB365 server ${event.server.name} reports itself healthy again${event.health ? ` after ${formatDuration(event.health.seconds)}` : ''}.`;
+    case 'repository.first_backup_ok':
+      return `The first backups to ${repositoryOf(event)} after its resync succeeded: the repository takes backups again.`;
+    case 'repository.first_backup_failed':
+      return `A first backup to ${repositoryOf(event)} after its resync FAILED: the sync completed, but backups still fail.`;
   }
 }
+
+/** Why a blocked repository's jobs do not run, by blocker kind. */
+const BLOCKER_WHY: Readonly<Record<BlockerKind, string>> = {
+  outdated: 'it is Out of Date since the VB365 upgrade and needs upgrading',
+  out_of_order: 'VB365 shows it as Invalid',
+  migration_locked: 'a data migration has locked it',
+};
 
 /** `2026-11-28 12:30 UTC` from an ISO-8601 UTC time. */
 export function utc(iso: string): string {
   return `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 }
 
-/** Letters with accents lose them; anything else outside printable ASCII becomes `?`. */
+/** `14:35` when `iso` falls on the day of `reference` (both ISO-8601 UTC), else `2026-11-29 00:00`. */
+function clockOf(iso: string, reference: string): string {
+  return iso.slice(0, 10) === reference.slice(0, 10) ? iso.slice(11, 16) : iso.slice(0, 16).replace('T', ' ');
+}
+
+/** `14:35 UTC` on the day of `reference` (the event's time), else as {@link utc}: `2026-11-29 00:00 UTC`. */
+export function utcNear(iso: string, reference: string): string {
+  return `${clockOf(iso, reference)} UTC`;
+}
+
+/** Longest a cause line gets in a view (a server description can be long). */
+const CAUSE_MAX = 600;
+/** A component's description in a cause line is cut to this. */
+const CAUSE_DESCRIPTION_MAX = 60;
+
+/**
+ * The likely cause in one line, facts in the order found: "PostgreSQL Unhealthy (Failed to connect…); upgraded
+ * 8.0.1 → 8.1.0 at 02:10 UTC; proxy proxy02 offline; repository added 40m ago". `at` is the event's time.
+ */
+export function causeLineOf(cause: readonly CauseFinding[], at: string): string {
+  const parts = cause.map((c) => {
+    switch (c.kind) {
+      case 'unhealthy':
+        return c.entries
+          .slice(0, SUMMARY_LIMIT)
+          .map(
+            (e) =>
+              `${e.name} ${e.status}${e.description ? ` (${truncate(e.description, CAUSE_DESCRIPTION_MAX, '…')})` : ''}`,
+          )
+          .join(', ');
+      case 'upgrade':
+        return `upgraded ${c.from} → ${c.to} at ${utcNear(c.at, at)}`;
+      case 'proxy':
+        return `proxy ${c.proxyName} ${c.state === 'offline' ? 'offline' : 'in maintenance'}`;
+      case 'new_repository':
+        return `repository added ${formatDuration((Date.parse(at) - Date.parse(c.addedAt)) / 1000)} ago`;
+    }
+    return null;
+  });
+  return truncate(parts.filter((x) => x !== null && x !== '').join('; '), CAUSE_MAX, '…');
+}
+
+/** "previous 5 syncs took 1h 40m–3h 10m (median 2h 5m), expect about 14:35 UTC". `at` is the event's time. */
+export function forecastLineOf(f: Forecast, at: string): string {
+  const expect = `expect about ${utcNear(f.expectedFinishAt, at)}`;
+  return f.count === 1
+    ? `the previous sync took ${formatDuration(f.medianSeconds)}, ${expect}`
+    : `previous ${f.count} syncs took ${formatDuration(f.minSeconds)}–${formatDuration(f.maxSeconds)} (median ${formatDuration(f.medianSeconds)}), ${expect}`;
+}
+
+/**
+ * The jobs a problem blocks, those that miss their next run first: "3 jobs; 2 miss their next run before the ETA
+ * 14:35 UTC: Daily Exchange (backup, 12:00), Copy to Archive (copy, 13:00); also Monthly SharePoint (backup,
+ * disabled)". An impact stored before jobs had a kind and a next run (an older outbox) lists names and kinds only.
+ */
+export function blocksLineOf(impact: Impact, at: string): string {
+  if (impact.total === 0) return 'no backup or copy job targets this repository';
+  // Fields added after events were first stored: an older outbox's impact lacks them.
+  const legacy = impact as Partial<Impact>;
+  const job = (j: Impact['jobs'][number]) => {
+    const details = [
+      j.kind ?? 'backup',
+      ...(j.isEnabled ? [] : ['disabled']),
+      ...(j.missesNextRun === true && j.nextRun ? [clockOf(j.nextRun, at)] : []),
+    ];
+    return `${j.name} (${details.join(', ')})`;
+  };
+  const missed = impact.jobs.filter((j) => j.missesNextRun === true);
+  const others = impact.jobs.filter((j) => j.missesNextRun !== true);
+  const more = impact.total - impact.jobs.length;
+  const tail = more > 0 ? `, and ${more} more` : '';
+  const head = `${impact.total} job${impact.total === 1 ? '' : 's'}`;
+  const missedRuns = legacy.missedRuns ?? 0;
+  if (missedRuns === 0 || missed.length === 0) return `${head}: ${others.map(job).join(', ')}${tail}`;
+  const before = legacy.blockedUntil ? `before the ETA ${utcNear(legacy.blockedUntil, at)}` : 'before it ends';
+  const also = others.length > 0 ? `; also ${others.map(job).join(', ')}` : '';
+  return `${head}; ${missedRuns} ${missedRuns === 1 ? 'misses its' : 'miss their'} next run ${before}: ${missed.map(job).join(', ')}${also}${tail}`;
+}
+
+/** Dashes become `-` and arrows `->`, letters with accents lose them; anything else outside printable ASCII becomes `?`. */
 export function asciiSafe(text: string): string {
   return text
+    .replace(/[\u2010-\u2015\u2212]/g, '-')
+    .replace(/\u2192/g, '->')
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/[\r\n\t]+/g, ' ')

@@ -1,11 +1,14 @@
 import type { Sample } from './estimate.js';
 import type {
+  BlockerKind,
   EventType,
+  HealthInfo,
   HeldSummary,
   IncidentAck,
   IncidentRef,
   IncidentSubject,
   MonitorEvent,
+  ProxyProblem,
   Severity,
 } from './events.js';
 import type { SessionState } from './types.js';
@@ -94,8 +97,61 @@ export interface ServerRecord {
    * such as `repository.in_sync` after `sync.completed`, joins the incident it ends instead of opening one).
    */
   readonly incidents?: Readonly<Record<string, IncidentEntry>>;
+  /**
+   * What blocks backups besides a sync, as the repository scans see it (see `scan.ts`): repository blockers by
+   * `<repositoryId>/<kind>`, proxies offline or in maintenance by id, the health check while it reports a problem.
+   * `alerted` once the event was sent (after `outOfSyncAfterMs`, like the out-of-sync detector).
+   */
+  readonly blockers?: Readonly<Record<string, BlockerEntry>>;
+  readonly proxies?: Readonly<Record<string, ProxyEntry>>;
+  readonly unhealthy?: HealthEntry;
+  /** The product build last seen (`GET /vN/ServiceInstance`). */
+  readonly build?: string;
+  /** The last change of `build` (an upgrade), kept a day as a likely cause. */
+  readonly upgrade?: { readonly from: string; readonly to: string; readonly at: string };
+  /**
+   * Optional reads this server lacks or refuses, by read: reported once, tried again a day later (`at`), and at once
+   * after an upgrade.
+   */
+  readonly unavailable?: Readonly<Record<string, { readonly reason: string; readonly at: string }>>;
+  /** Set once the repository scans have filled the repository cache: a repository missing from it later is new. */
+  readonly repositoriesKnown?: true;
+  /** Repositories whose resync completed: the first run of each job they blocked is awaited, by repository id. */
+  readonly firstBackupWatch?: Readonly<Record<string, FirstBackupWatch>>;
   /** Server-level events emitted so far. */
   readonly sequence: number;
+}
+
+export interface BlockerEntry {
+  readonly repositoryId: string;
+  readonly kind: BlockerKind;
+  readonly name: string | null;
+  readonly reason: string | null;
+  readonly since: string;
+  readonly alerted: boolean;
+}
+
+export interface ProxyEntry {
+  readonly name: string;
+  readonly state: ProxyProblem['state'];
+  readonly status: string | null;
+  readonly maintenanceModeState: string | null;
+  readonly since: string;
+  readonly alerted: boolean;
+}
+
+export interface HealthEntry {
+  readonly status: string;
+  readonly entries: HealthInfo['entries'];
+  readonly since: string;
+}
+
+export interface FirstBackupWatch {
+  readonly name: string | null;
+  /** When `sync.completed` was emitted: runs that ended after it count. */
+  readonly completedAt: string;
+  /** The resync's incident: the result joins its conversation. */
+  readonly incidentKey: string | null;
 }
 
 /** What the monitor keeps about one incident (see {@link IncidentRef}). */
@@ -160,6 +216,15 @@ export interface HeldBuffer extends HeldSummary {
 export interface RepositoryRecord {
   readonly id: string;
   readonly name: string | null;
+  /** Its proxy and organization (tenant, v8), as last seen. */
+  readonly proxyId?: string | null;
+  readonly organizationId?: string | null;
+  /** The organization's name, once looked up. */
+  readonly organizationName?: string | null;
+  /** When a repository scan first found it after the cache was filled (a new repository); absent: known before. */
+  readonly addedAt?: string;
+  /** When a scan last stored it: renewed before the cache forgets it (30 days), so a known one never looks new. */
+  readonly seenAt?: string;
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  type CauseFinding,
   type EventGroup,
   type EventType,
   eventId,
@@ -32,6 +33,10 @@ export const GROUPABLE_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   'sync.still_failed',
   'repository.out_of_sync',
   'repository.in_sync',
+  'repository.blocked',
+  'repository.unblocked',
+  'repository.first_backup_ok',
+  'repository.first_backup_failed',
 ]);
 
 /** An error shown in a group's list line is cut to this (the single event keeps its whole text). */
@@ -47,21 +52,26 @@ export function groupStorms(result: CycleResult, now: Date, server: ServerRef, p
   if (policy.groupThreshold === null) return result;
   const threshold = Math.max(2, policy.groupThreshold);
   const all = [...result.serverEvents, ...result.sessions.flatMap((s) => s.events)];
-  const byType = new Map<EventType, MonitorEvent[]>();
+  // One group per type and organization (tenant): each customer's channel gets its own repositories' group.
+  const byType = new Map<string, MonitorEvent[]>();
   for (const e of all) {
     if (!GROUPABLE_TYPES.has(e.type)) continue;
-    byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
+    const key = `${e.type}\n${e.organization?.id ?? ''}`;
+    byType.set(key, [...(byType.get(key) ?? []), e]);
   }
-  const storms = [...byType].filter(([, events]) => events.length >= threshold);
+  const storms = [...byType.values()].filter((events) => events.length >= threshold);
   if (storms.length === 0) return result;
 
   let sequence = result.server.sequence;
   const groupOf = new Map<string, string>();
   const groups: MonitorEvent[] = [];
-  for (const [type, events] of storms) {
+  for (const events of storms) {
+    const type = (events[0] as MonitorEvent).type;
+    const organization = events[0]?.organization;
     sequence += 1;
     const id = eventId(server.id, 'server', sequence, 'monitor.grouped');
     const group: EventGroup = { type, total: events.length, items: events.slice(0, SUMMARY_LIMIT).map(itemOf) };
+    const cause = sharedCause(events);
     groups.push({
       schemaVersion: 1,
       eventId: id,
@@ -70,6 +80,8 @@ export function groupStorms(result: CycleResult, now: Date, server: ServerRef, p
       occurredAt: now.toISOString(),
       server,
       group,
+      ...(cause.length > 0 ? { cause } : {}),
+      ...(organization === undefined ? {} : { organization }),
     });
     for (const e of events) groupOf.set(e.eventId, id);
   }
@@ -86,13 +98,22 @@ export function groupStorms(result: CycleResult, now: Date, server: ServerRef, p
   };
 }
 
+/** The likely-cause findings every event of a group carries (one fault behind many repositories: said once). */
+function sharedCause(events: readonly MonitorEvent[]): CauseFinding[] {
+  const [first, ...rest] = events;
+  return (first?.cause ?? []).filter((f) =>
+    rest.every((e) => (e.cause ?? []).some((g) => JSON.stringify(g) === JSON.stringify(f))),
+  );
+}
+
 function itemOf(e: MonitorEvent): GroupItem {
   const error = e.session?.error ?? null;
   return {
     eventId: e.eventId,
     sessionId: e.session?.id ?? null,
-    repositoryId: e.session?.repositoryId ?? e.repository?.id ?? null,
-    repositoryName: e.session?.repositoryName ?? e.repository?.name ?? null,
+    repositoryId: e.session?.repositoryId ?? e.repository?.id ?? e.blocker?.id ?? e.firstBackup?.repositoryId ?? null,
+    repositoryName:
+      e.session?.repositoryName ?? e.repository?.name ?? e.blocker?.name ?? e.firstBackup?.repositoryName ?? null,
     progressPercent: e.session?.progressPercent ?? null,
     error: error !== null && error.length > ITEM_ERROR_MAX ? `${error.slice(0, ITEM_ERROR_MAX - 1)}…` : error,
   };

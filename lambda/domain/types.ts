@@ -82,7 +82,7 @@ export interface ServiceInstance {
   readonly version: string | null;
 }
 
-/** One run of a backup or copy job (`GET /v8/JobSessions`). */
+/** One run of a backup or copy job (`GET /vN/JobSessions`, v7+). */
 export interface JobSessionInfo {
   readonly id: string;
   readonly jobId: string | null;

@@ -23,12 +23,26 @@ export type Route =
   | 'listRepositories'
   | 'getRepository'
   | 'listJobs'
+  | 'listCopyJobs'
+  | 'listProxies'
+  | 'listOrganizations'
+  | 'listJobSessions'
+  | 'health'
   | 'unknown';
 
 export interface SimRepository {
   id: string;
   name: string;
   isOutOfSync: boolean;
+  /** v8 blocker fields (sent as `false`/`null` on v8 when not set; never before v8). */
+  isOutdated?: boolean;
+  isOutOfOrder?: boolean;
+  outOfOrderReason?: string | null;
+  isMigrationLocked?: boolean;
+  /** Sent in every version when set. */
+  proxyId?: string | null;
+  /** v8 only. */
+  organizationId?: string | null;
 }
 
 export interface SimJob {
@@ -36,6 +50,53 @@ export interface SimJob {
   name: string;
   repositoryId: string;
   isEnabled?: boolean;
+  /** `backup` (`/vN/Jobs`, the default) or `copy` (`/vN/CopyJobs`, v6+). */
+  kind?: 'backup' | 'copy';
+  /** ISO-8601; `null` or absent: none. */
+  nextRun?: string | null;
+  /** Sets `nextRun` this many seconds after the job is loaded or the action applied (by the simulator's clock). */
+  nextRunIn?: number;
+  lastRun?: string | null;
+  /** Sent verbatim. @default 'Success' */
+  lastStatus?: string;
+  /** A copy job's source backup job. */
+  backupJobId?: string | null;
+}
+
+export interface SimProxy {
+  id: string;
+  /** `hostName`. */
+  name: string;
+  /** `Online`, `Offline`, or anything else, verbatim. */
+  status: string;
+  /** v8: `Disabled`, `Enabling`, `Enabled`. @default 'Disabled' */
+  maintenanceModeState?: string;
+  /** v8: the proxy's build. @default the server's build */
+  version?: string;
+}
+
+export interface SimOrganization {
+  id: string;
+  name: string;
+}
+
+/** One run of a job (`/vN/JobSessions`, v6+). */
+export interface SimJobSession {
+  id: string;
+  jobId: string;
+  /** `Running`, `Success`, `Warning`, `Failed`, `Stopped`, … verbatim. */
+  status: string;
+  /** ISO-8601 UTC. */
+  creationTime: string;
+  /** ISO-8601 UTC; `null` while running. */
+  endTime: string | null;
+  details?: string;
+}
+
+export interface SimHealth {
+  /** `Healthy`, `Degraded` or `Unhealthy` (503, as ASP.NET health checks answer). */
+  status: string;
+  entries: { name: string; status: string; description?: string | null }[];
 }
 
 export interface SimSession {
@@ -49,8 +110,30 @@ export interface SimSession {
 
 /** One change to the simulated server. */
 export type ScenarioAction =
-  /** Create or update a repository. */
-  | { op: 'repository'; id: string; name?: string; isOutOfSync?: boolean }
+  /** Create or update a repository (its blocker flags, proxy and organization too). */
+  | ({ op: 'repository'; id: string } & Partial<Omit<SimRepository, 'id'>>)
+  /** Create or update a backup proxy (`Online`/`Offline`, maintenance mode, build). */
+  | ({ op: 'proxy'; id: string } & Partial<Omit<SimProxy, 'id'>>)
+  /** Create or update a backup job or (`kind: 'copy'`) a backup copy job: schedule and last result. */
+  | ({ op: 'job'; id: string } & Partial<Omit<SimJob, 'id'>>)
+  /**
+   * A job runs: a job session appears (`Running`, no end time) or, with a final `status`, ends at `endTime` (default:
+   * the simulator's now). The job's `lastRun` and `lastStatus` follow.
+   */
+  | {
+      op: 'jobRun';
+      job: string;
+      session: string;
+      status: string;
+      creationTime?: string;
+      endTime?: string;
+      details?: string;
+    }
+  | { op: 'organization'; id: string; name: string }
+  /** `GET /v8/Health` answers this (503 when `Unhealthy`). */
+  | { op: 'health'; status: string; entries?: SimHealth['entries'] }
+  /** The product build `GET /{v}/ServiceInstance` reports (an upgrade changes it). */
+  | { op: 'build'; version: string }
   /** A sync session appears (`Synchronizing`); its repository goes out of sync. */
   | { op: 'start'; session: string; repository: string; progress?: number }
   | { op: 'progress'; session: string; progress: number }
@@ -77,8 +160,15 @@ export interface Scenario {
   readonly name: string;
   readonly description?: string;
   readonly repositories?: readonly SimRepository[];
-  /** Backup jobs (`GET /vN/Jobs`), to say what a repository problem blocks. */
+  /** Backup jobs (`GET /vN/Jobs`) and copy jobs (`kind: 'copy'`, `GET /vN/CopyJobs`). */
   readonly jobs?: readonly SimJob[];
+  readonly proxies?: readonly SimProxy[];
+  readonly organizations?: readonly SimOrganization[];
+  readonly jobSessions?: readonly SimJobSession[];
+  /** @default Healthy, with a Healthy PostgreSQL and NATS entry */
+  readonly health?: SimHealth;
+  /** Product build at the start. @default the simulator's `build` option */
+  readonly build?: string;
   readonly steps: readonly ScenarioStep[];
 }
 
@@ -145,8 +235,31 @@ const ROUTES: readonly Route[] = [
   'listRepositories',
   'getRepository',
   'listJobs',
+  'listCopyJobs',
+  'listProxies',
+  'listOrganizations',
+  'listJobSessions',
+  'health',
   'unknown',
 ];
+
+/** First version serving a route (the v6–v8 specs); older versions answer 404. */
+const SERVED_SINCE: Partial<Record<Route, SimVersion>> = {
+  listCopyJobs: 'v6',
+  listJobSessions: 'v6',
+  health: 'v8',
+};
+
+/** What `GET /v8/Health` answers unless a scenario says otherwise. */
+export function healthyReport(): SimHealth {
+  return {
+    status: 'Healthy',
+    entries: [
+      { name: 'PostgreSQL', status: 'Healthy', description: null },
+      { name: 'NATS', status: 'Healthy', description: null },
+    ],
+  };
+}
 
 /** A running simulator. Create with {@link startSimulator}. */
 export class Vb365Simulator {
@@ -158,9 +271,19 @@ export class Vb365Simulator {
   password: string;
   tokenLifetimeSeconds: number;
   readonly counters: Record<Route, number>;
+  /** Requests per route that carried an `Authorization` header (valid or not). */
+  readonly withAuthorization: Record<Route, number>;
+  /** The query string of the last request per route (e.g. the filters of `JobSessions`). */
+  readonly lastQuery: Partial<Record<Route, URLSearchParams>> = {};
   readonly repositories = new Map<string, SimRepository>();
   readonly jobs: SimJob[] = [];
   readonly sessions = new Map<string, SimSession>();
+  readonly proxies = new Map<string, SimProxy>();
+  readonly organizations = new Map<string, SimOrganization>();
+  readonly jobSessions: SimJobSession[] = [];
+  health: SimHealth = healthyReport();
+  /** Product build reported by `GET /{v}/ServiceInstance`. */
+  build: string;
   /** Notes of the steps applied so far, in order. */
   readonly applied: string[] = [];
   /** `grant_type` of every token request, in order (accepted or not). */
@@ -172,7 +295,7 @@ export class Vb365Simulator {
   readonly #sockets = new Set<Socket>();
   readonly #versions: Set<SimVersion>;
   readonly #now: () => number;
-  readonly #build: string;
+  readonly #initialBuild: string;
   readonly #access = new Map<string, IssuedToken>();
   readonly #refresh = new Map<string, IssuedToken>();
   readonly #issued: string[] = [];
@@ -192,8 +315,10 @@ export class Vb365Simulator {
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3600;
     this.#versions = new Set(options.versions ?? ['v5', 'v6', 'v7', 'v8']);
     this.#now = options.now ?? Date.now;
-    this.#build = options.build ?? '8.1.0.305';
+    this.#initialBuild = options.build ?? '8.1.0.305';
+    this.build = this.#initialBuild;
     this.counters = Object.fromEntries(ROUTES.map((r) => [r, 0])) as Record<Route, number>;
+    this.withAuthorization = Object.fromEntries(ROUTES.map((r) => [r, 0])) as Record<Route, number>;
     server.on('connection', (socket: Socket) => {
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
@@ -218,7 +343,14 @@ export class Vb365Simulator {
     this.repositories.clear();
     this.applied.length = 0;
     for (const repo of scenario.repositories ?? []) this.repositories.set(repo.id, { ...repo });
-    this.jobs.splice(0, this.jobs.length, ...(scenario.jobs ?? []).map((j) => ({ ...j })));
+    this.jobs.splice(0, this.jobs.length, ...(scenario.jobs ?? []).map((j) => this.#scheduled({ ...j })));
+    this.proxies.clear();
+    for (const proxy of scenario.proxies ?? []) this.proxies.set(proxy.id, { ...proxy });
+    this.organizations.clear();
+    for (const org of scenario.organizations ?? []) this.organizations.set(org.id, { ...org });
+    this.jobSessions.splice(0, this.jobSessions.length, ...(scenario.jobSessions ?? []).map((j) => ({ ...j })));
+    this.health = structuredClone(scenario.health ?? healthyReport());
+    this.build = scenario.build ?? this.#initialBuild;
   }
 
   /** Apply the next step of the scenario whatever its time. Returns its note, or `undefined` when none is left. */
@@ -261,7 +393,10 @@ export class Vb365Simulator {
   }
 
   resetCounters(): void {
-    for (const r of ROUTES) this.counters[r] = 0;
+    for (const r of ROUTES) {
+      this.counters[r] = 0;
+      this.withAuthorization[r] = 0;
+    }
   }
 
   /** Total requests across routes since the last reset. */
@@ -293,6 +428,8 @@ export class Vb365Simulator {
     const version = segments[0] as SimVersion | undefined;
     const route = routeOf(req.method ?? 'GET', segments.slice(1));
     this.counters[route] += 1;
+    if (req.headers.authorization !== undefined) this.withAuthorization[route] += 1;
+    this.lastQuery[route] = url.searchParams;
     const body = await readBody(req);
     this.applyDue();
     if (!this.serviceRunning) {
@@ -317,7 +454,7 @@ export class Vb365Simulator {
       return;
     }
 
-    if (!version || !this.#versions.has(version) || route === 'unknown') {
+    if (!version || !this.#versions.has(version) || route === 'unknown' || !servedIn(version, route)) {
       send(res, 404, this.#notFound(version ?? 'v8', 'The requested resource is not found.'));
       return;
     }
@@ -375,10 +512,12 @@ export class Vb365Simulator {
     body: string,
   ): { status: number; json: unknown } {
     if (route === 'token') return this.#token(req, body);
+    // Anonymous, like the token endpoint; ASP.NET health checks answer 503 with the same body when Unhealthy.
+    if (route === 'health') return { status: this.health.status === 'Unhealthy' ? 503 : 200, json: this.#healthJson() };
     if (route === 'serviceInstance') {
       if (!this.#authorized(version, req))
         return { status: 401, json: { message: 'Authorization has been denied for this request.' } };
-      return { status: 200, json: { installationId: '5c2f8a39-7c2b-4b51-9a52-2b7f7d1b5e10', version: this.#build } };
+      return { status: 200, json: { installationId: '5c2f8a39-7c2b-4b51-9a52-2b7f7d1b5e10', version: this.build } };
     }
     if (!this.#authorized(version, req)) {
       return { status: 401, json: { message: 'Authorization has been denied for this request.' } };
@@ -410,24 +549,43 @@ export class Vb365Simulator {
         return this.#page(
           version,
           req,
-          this.jobs.map((j) => ({
-            id: j.id,
-            name: j.name,
-            description: '',
-            repositoryId: j.repositoryId,
-            isEnabled: j.isEnabled ?? true,
-            lastStatus: 'Success',
-            _links: { self: { href: this.#href(version, `jobs/${j.id}`) } },
+          this.jobs.filter((j) => j.kind !== 'copy').map((j) => this.#jobJson(version, j)),
+        );
+      case 'listCopyJobs':
+        return this.#page(
+          version,
+          req,
+          this.jobs.filter((j) => j.kind === 'copy').map((j) => this.#jobJson(version, j)),
+        );
+      case 'listProxies':
+        return this.#page(
+          version,
+          req,
+          [...this.proxies.values()].map((p) => this.#proxyJson(version, p)),
+        );
+      case 'listOrganizations':
+        return this.#page(
+          version,
+          req,
+          [...this.organizations.values()].map((o) => ({
+            id: o.id,
+            name: o.name,
+            officeName: `${o.name.toLowerCase().replace(/[^a-z0-9]+/g, '')}.onmicrosoft.com`,
+            type: 'Office365',
+            isBackedup: true,
+            _links: { self: { href: this.#href(version, `organizations/${o.id}`) } },
           })),
         );
+      case 'listJobSessions':
+        return this.#page(version, req, this.#jobSessionsJson(version, req), true);
       default:
         return { status: 404, json: this.#notFound(version, 'The requested resource is not found.') };
     }
   }
 
-  /** A collection: a plain array before v8; a page (`offset`, `limit`, default 30) in v8. */
-  #page(version: SimVersion, req: IncomingMessage, all: unknown[]): { status: number; json: unknown } {
-    if (version !== 'v8') return { status: 200, json: all };
+  /** A collection: a plain array before v8; a page (`offset`, `limit`, default 30) in v8, or always with `paged`. */
+  #page(version: SimVersion, req: IncomingMessage, all: unknown[], paged = false): { status: number; json: unknown } {
+    if (version !== 'v8' && !paged) return { status: 200, json: all };
     const query = new URL(req.url ?? '/', this.url).searchParams;
     const offset = Number(query.get('offset') ?? 0);
     const limit = Math.min(Number(query.get('limit') ?? 30), 10_000);
@@ -519,9 +677,101 @@ export class Vb365Simulator {
       description: `Object storage repository ${r.name}`,
       isOutOfSync: r.isOutOfSync,
       isLongTerm: false,
-      ...(version === 'v8' ? { isOutdated: false, isIndexed: true } : {}),
+      ...(r.proxyId !== undefined ? { proxyId: r.proxyId } : {}),
+      ...(version === 'v8'
+        ? {
+            isOutdated: r.isOutdated ?? false,
+            isIndexed: true,
+            isMigrationLocked: r.isMigrationLocked ?? false,
+            isOutOfOrder: r.isOutOfOrder ?? false,
+            outOfOrderReason: r.outOfOrderReason ?? null,
+            organizationId: r.organizationId ?? null,
+          }
+        : {}),
       _links: { self: { href: this.#href(version, `backuprepositories/${r.id}`) } },
     };
+  }
+
+  #jobJson(version: SimVersion, j: SimJob): Record<string, unknown> {
+    const copy = j.kind === 'copy';
+    return {
+      id: j.id,
+      name: j.name,
+      ...(copy ? { backupJobId: j.backupJobId ?? null } : { description: '' }),
+      repositoryId: j.repositoryId,
+      isEnabled: j.isEnabled ?? true,
+      lastRun: this.#time(version, j.lastRun ?? null),
+      nextRun: this.#time(version, j.nextRun ?? null),
+      lastStatus: j.lastStatus ?? 'Success',
+      _links: { self: { href: this.#href(version, `${copy ? 'copyjobs' : 'jobs'}/${j.id}`) } },
+    };
+  }
+
+  #proxyJson(version: SimVersion, p: SimProxy): Record<string, unknown> {
+    return {
+      id: p.id,
+      hostName: p.name,
+      description: '',
+      port: 9193,
+      type: 'Domain',
+      status: p.status,
+      ...(version === 'v8'
+        ? {
+            fqdn: p.name,
+            maintenanceModeState: p.maintenanceModeState ?? 'Disabled',
+            version: p.version ?? this.build,
+            role: ['BackupProxy'],
+          }
+        : {}),
+      _links: { self: { href: this.#href(version, `proxies/${p.id}`) } },
+    };
+  }
+
+  /** Job sessions filtered as the version filters them: `jobId` from v7 on, `endTimeLowerBound` in every version. */
+  #jobSessionsJson(version: SimVersion, req: IncomingMessage): Record<string, unknown>[] {
+    const query = new URL(req.url ?? '/', this.url).searchParams;
+    const jobId = version === 'v6' ? null : query.get('jobId');
+    const lower = query.get('endTimeLowerBound');
+    const lowerMs = lower === null ? Number.NEGATIVE_INFINITY : Date.parse(lower);
+    return this.jobSessions
+      .filter((s) => jobId === null || s.jobId.toLowerCase() === jobId.toLowerCase())
+      .filter((s) => lower === null || (s.endTime !== null && Date.parse(s.endTime) >= lowerMs))
+      .map((s) => {
+        const job = this.jobs.find((j) => j.id === s.jobId);
+        return {
+          id: s.id,
+          jobId: s.jobId,
+          repositoryId: job?.repositoryId ?? null,
+          details: s.details ?? '',
+          creationTime: this.#time(version, s.creationTime),
+          endTime: this.#time(version, s.endTime),
+          retryCount: 0,
+          jobWillBeRetried: false,
+          progress: 0,
+          ...(version === 'v6' ? {} : { jobType: job?.kind === 'copy' ? 'Copy' : 'Backup' }),
+          status: s.status,
+          _links: { self: { href: this.#href(version, `jobsessions/${s.id}`) } },
+        };
+      });
+  }
+
+  #healthJson(): Record<string, unknown> {
+    return {
+      status: this.health.status,
+      entries: Object.fromEntries(
+        this.health.entries.map((e) => [e.name, { status: e.status, description: e.description ?? null }]),
+      ),
+    };
+  }
+
+  /**
+   * A date-time as the version sends it: v8 in UTC with `Z`; v5–v7 without a zone (as some older builds are reported to
+   * do), so clients meet both shapes.
+   */
+  #time(version: SimVersion, iso: string | null): string | null {
+    if (iso === null) return null;
+    const utc = new Date(iso).toISOString();
+    return version === 'v8' ? utc : utc.replace(/\.\d{3}Z$/, '');
   }
 
   /** v5 documents absolute links; v6+ relative ones (with the lower-case collection names the docs show). */
@@ -548,14 +798,70 @@ export class Vb365Simulator {
   #applyAction(action: ScenarioAction): void {
     switch (action.op) {
       case 'repository': {
+        const { op: _op, ...fields } = action;
         const existing = this.repositories.get(action.id);
         this.repositories.set(action.id, {
-          id: action.id,
+          ...existing,
+          ...fields,
           name: action.name ?? existing?.name ?? action.id,
           isOutOfSync: action.isOutOfSync ?? existing?.isOutOfSync ?? false,
         });
         return;
       }
+      case 'proxy': {
+        const { op: _op, ...fields } = action;
+        const existing = this.proxies.get(action.id);
+        this.proxies.set(action.id, {
+          ...existing,
+          ...fields,
+          name: action.name ?? existing?.name ?? action.id,
+          status: action.status ?? existing?.status ?? 'Online',
+        });
+        return;
+      }
+      case 'job': {
+        const { op: _op, ...fields } = action;
+        const at = this.jobs.findIndex((j) => j.id === action.id);
+        const existing = at >= 0 ? this.jobs[at] : undefined;
+        const job: SimJob = {
+          ...existing,
+          ...fields,
+          name: action.name ?? existing?.name ?? action.id,
+          repositoryId: action.repositoryId ?? existing?.repositoryId ?? '',
+        };
+        if (at >= 0) this.jobs[at] = this.#scheduled(job);
+        else this.jobs.push(this.#scheduled(job));
+        return;
+      }
+      case 'jobRun': {
+        const job = this.jobs.find((j) => j.id === action.job);
+        if (!job) throw new Error(`scenario: unknown job ${action.job}`);
+        const now = new Date(this.#now()).toISOString();
+        const running = action.status === 'Running';
+        const existing = this.jobSessions.find((s) => s.id === action.session);
+        const session: SimJobSession = {
+          id: action.session,
+          jobId: action.job,
+          status: action.status,
+          creationTime: action.creationTime ?? existing?.creationTime ?? now,
+          endTime: running ? null : (action.endTime ?? now),
+          ...(action.details !== undefined ? { details: action.details } : {}),
+        };
+        if (existing) Object.assign(existing, session);
+        else this.jobSessions.push(session);
+        job.lastRun = session.creationTime;
+        job.lastStatus = action.status;
+        return;
+      }
+      case 'organization':
+        this.organizations.set(action.id, { id: action.id, name: action.name });
+        return;
+      case 'health':
+        this.health = { status: action.status, entries: structuredClone(action.entries ?? this.health.entries) };
+        return;
+      case 'build':
+        this.build = action.version;
+        return;
       case 'start': {
         const repo = this.repositories.get(action.repository);
         if (repo) repo.isOutOfSync = true;
@@ -605,6 +911,13 @@ export class Vb365Simulator {
     }
   }
 
+  /** The job with a relative `nextRunIn` turned into `nextRun`. */
+  #scheduled(job: SimJob): SimJob {
+    if (job.nextRunIn === undefined) return job;
+    const { nextRunIn, ...rest } = job;
+    return { ...rest, nextRun: new Date(this.#now() + nextRunIn * 1000).toISOString() };
+  }
+
   #session(id: string): SimSession {
     const s = this.sessions.get(id);
     if (!s) throw new Error(`scenario: unknown session ${id}`);
@@ -634,7 +947,20 @@ function routeOf(method: string, rest: string[]): Route {
   if (collection === 'backuprepositories' && method === 'GET' && !action)
     return id ? 'getRepository' : 'listRepositories';
   if (collection === 'jobs' && method === 'GET' && !id) return 'listJobs';
-  return 'unknown';
+  if (method !== 'GET' || id) return 'unknown';
+  const lists: Record<string, Route> = {
+    copyjobs: 'listCopyJobs',
+    proxies: 'listProxies',
+    organizations: 'listOrganizations',
+    jobsessions: 'listJobSessions',
+    health: 'health',
+  };
+  return (collection !== undefined && Object.hasOwn(lists, collection) ? lists[collection] : undefined) ?? 'unknown';
+}
+
+function servedIn(version: SimVersion, route: Route): boolean {
+  const since = SERVED_SINCE[route];
+  return since === undefined || version >= since;
 }
 
 function bearer(req: IncomingMessage): string | undefined {

@@ -156,7 +156,16 @@ describe('HttpVb365Api — shapes of each version', () => {
 
     expect(await api.getRepository(R1)).toEqual({
       found: true,
-      value: { id: R1, name: 'S3 Immutable (eu-west-1)', isOutOfSync: false },
+      value: {
+        id: R1,
+        name: 'S3 Immutable (eu-west-1)',
+        isOutOfSync: false,
+        isOutdated: false,
+        isOutOfOrder: false,
+        outOfOrderReason: null,
+        isMigrationLocked: false,
+        organizationId: null,
+      },
     });
   });
 
@@ -223,9 +232,18 @@ describe('HttpVb365Api — repositories and jobs', () => {
     const jobs = await api.listJobs();
 
     expect(repositories).toHaveLength(150);
-    expect(repositories[149]).toEqual({ id: 'r149', name: 'Repo 149', isOutOfSync: false });
+    expect(repositories[149]).toMatchObject({ id: 'r149', name: 'Repo 149', isOutOfSync: false });
     expect(jobs).toHaveLength(120);
-    expect(jobs[0]).toEqual({ id: 'j0', name: 'Job 0', repositoryId: 'r0', isEnabled: true });
+    expect(jobs[0]).toEqual({
+      id: 'j0',
+      name: 'Job 0',
+      repositoryId: 'r0',
+      isEnabled: true,
+      kind: 'backup',
+      nextRun: null,
+      lastRun: null,
+      lastStatus: 'Success',
+    });
     expect(sim.counters.listRepositories).toBe(2);
     expect(sim.counters.listJobs).toBe(2);
   });
@@ -250,7 +268,377 @@ describe('HttpVb365Api — repositories and jobs', () => {
       fault: { kind: 'body', json: [{ id: 'ok', name: 'Fine', repositoryId: 'r1' }, { name: 7 }] },
     });
 
-    expect(await client().listJobs()).toEqual([{ id: 'ok', name: 'Fine', repositoryId: 'r1', isEnabled: true }]);
+    expect(await client().listJobs()).toEqual([
+      {
+        id: 'ok',
+        name: 'Fine',
+        repositoryId: 'r1',
+        isEnabled: true,
+        kind: 'backup',
+        nextRun: null,
+        lastRun: null,
+        lastStatus: null,
+      },
+    ]);
+  });
+});
+
+describe('HttpVb365Api — optional reads', () => {
+  const P1 = 'b1f0c3d2-1111-4a5b-8c6d-000000000001';
+  const O1 = 'c2e1d4f3-2222-4b6c-9d7e-000000000001';
+  const J1 = 'd3f2e5a4-3333-4c7d-8e9f-000000000001';
+  const world = {
+    name: 'optional reads',
+    build: '8.1.0.305',
+    repositories: [
+      {
+        id: R1,
+        name: 'S3 Immutable (eu-west-1)',
+        isOutOfSync: false,
+        isOutOfOrder: true,
+        outOfOrderReason: 'Bucket not found',
+        proxyId: P1,
+        organizationId: O1,
+      },
+    ],
+    proxies: Array.from({ length: 120 }, (_, i) => ({
+      id: i === 0 ? P1 : `p${i}`,
+      name: `proxy-${i}.corp.example`,
+      status: i === 0 ? 'Offline' : 'Online',
+      ...(i === 0 ? { maintenanceModeState: 'Enabled', version: '8.1.0.305' } : {}),
+    })),
+    organizations: Array.from({ length: 110 }, (_, i) => ({ id: i === 0 ? O1 : `o${i}`, name: `Tenant ${i}` })),
+    jobs: [
+      {
+        id: J1,
+        name: 'Nightly',
+        repositoryId: R1,
+        nextRun: '2026-12-01T02:00:00Z',
+        lastRun: '2026-11-30T02:00:00Z',
+        lastStatus: 'Warning',
+      },
+      ...Array.from({ length: 105 }, (_, i) => ({
+        id: `c${i}`,
+        name: `Copy ${i}`,
+        kind: 'copy' as const,
+        repositoryId: R2,
+        nextRun: i === 0 ? '2026-12-01T03:00:00Z' : null,
+        lastStatus: 'Success',
+      })),
+    ],
+    // Runs of J1 listed newest first (the order is the server's business), plus an older one and another job's.
+    jobSessions: [
+      ...Array.from({ length: 130 }, (_, i) => ({
+        id: `js${i}`,
+        jobId: J1,
+        status: i === 0 ? 'Failed' : 'Success',
+        creationTime: new Date(Date.parse('2026-11-30T12:00:00Z') - i * 60_000).toISOString(),
+        endTime: new Date(Date.parse('2026-11-30T12:00:30Z') - i * 60_000).toISOString(),
+      })),
+      {
+        id: 'old',
+        jobId: J1,
+        status: 'Failed',
+        creationTime: '2026-11-01T00:00:00Z',
+        endTime: '2026-11-01T00:05:00Z',
+      },
+      { id: 'other', jobId: 'another-job', status: 'Success', creationTime: '2026-11-30T11:00:00Z', endTime: null },
+    ],
+    steps: [],
+  };
+
+  async function served(versions: ApiVersion[]): Promise<Vb365Simulator> {
+    const other = await startSimulator({ pki, versions });
+    extraSims.push(other);
+    other.load(world);
+    return other;
+  }
+
+  it('reads proxies, organizations and copy jobs on v8, page by page', async () => {
+    sim.load(world);
+    const api = client();
+
+    const proxies = await api.listProxies();
+    const organizations = await api.listOrganizations();
+    const copyJobs = await api.listCopyJobs();
+
+    expect(proxies.available && proxies.value).toHaveLength(120);
+    expect(proxies.available && proxies.value[0]).toEqual({
+      id: P1,
+      name: 'proxy-0.corp.example',
+      status: 'Offline',
+      maintenanceModeState: 'Enabled',
+      version: '8.1.0.305',
+    });
+    expect(organizations.available && organizations.value.slice(0, 2)).toEqual([
+      { id: O1, name: 'Tenant 0' },
+      { id: 'o1', name: 'Tenant 1' },
+    ]);
+    expect(organizations.available && organizations.value).toHaveLength(110);
+    expect(copyJobs.available && copyJobs.value).toHaveLength(105);
+    expect(copyJobs.available && copyJobs.value[0]).toEqual({
+      id: 'c0',
+      name: 'Copy 0',
+      repositoryId: R2,
+      isEnabled: true,
+      kind: 'copy',
+      nextRun: '2026-12-01T03:00:00.000Z',
+      lastRun: null,
+      lastStatus: 'Success',
+    });
+    expect([sim.counters.listProxies, sim.counters.listOrganizations, sim.counters.listCopyJobs]).toEqual([2, 2, 2]);
+  });
+
+  it.each(['v6', 'v7'] as ApiVersion[])(
+    'reads the plain arrays of %s in one request each, without v8 fields',
+    async (version) => {
+      const old = await served([version]);
+      const api = client({ baseUrl: old.url });
+
+      const proxies = await api.listProxies();
+      const organizations = await api.listOrganizations();
+      const copyJobs = await api.listCopyJobs();
+      const jobs = await api.listJobs();
+      const repository = await api.getRepository(R1);
+
+      expect(proxies.available && proxies.value[0]).toEqual({
+        id: P1,
+        name: 'proxy-0.corp.example',
+        status: 'Offline',
+        maintenanceModeState: null,
+        version: null,
+      });
+      expect(organizations.available && organizations.value).toHaveLength(110);
+      expect(copyJobs.available && copyJobs.value).toHaveLength(105);
+      // v5–v7 send times without a zone (in the simulator): read as UTC.
+      expect(jobs[0]).toMatchObject({ nextRun: '2026-12-01T02:00:00.000Z', lastRun: '2026-11-30T02:00:00.000Z' });
+      expect(repository).toEqual({
+        found: true,
+        value: { id: R1, name: 'S3 Immutable (eu-west-1)', isOutOfSync: false, proxyId: P1 },
+      });
+      expect([old.counters.listProxies, old.counters.listOrganizations, old.counters.listCopyJobs]).toEqual([1, 1, 1]);
+    },
+  );
+
+  it('reads the repository blocker fields and the organization on v8', async () => {
+    sim.load(world);
+
+    const [listed] = await client().listRepositories();
+
+    expect(listed).toEqual({
+      id: R1,
+      name: 'S3 Immutable (eu-west-1)',
+      isOutOfSync: false,
+      isOutdated: false,
+      isOutOfOrder: true,
+      outOfOrderReason: 'Bucket not found',
+      isMigrationLocked: false,
+      proxyId: P1,
+      organizationId: O1,
+    });
+  });
+
+  it('reads the product build from ServiceInstance, and its change after an upgrade', async () => {
+    sim.load(world);
+    const api = client();
+
+    const before = await api.serviceInstance();
+    sim.apply([{ op: 'build', version: '8.2.0.120' }]);
+    const after = await api.serviceInstance();
+
+    expect([before, after]).toEqual([
+      { available: true, value: { version: '8.1.0.305' } },
+      { available: true, value: { version: '8.2.0.120' } },
+    ]);
+  });
+
+  it.each(['v8', 'v7'] as ApiVersion[])(
+    'lists the runs of one job that ended since a time on %s, oldest first, across pages',
+    async (version) => {
+      const server = version === 'v8' ? sim : await served([version]);
+      server.load(world);
+      const api = client({ baseUrl: server.url });
+
+      const runs = await api.listJobSessions(J1, '2026-11-30T10:00:00+00:00');
+
+      const value = runs.available ? runs.value : [];
+      expect(value).toHaveLength(121);
+      expect(value[0]).toEqual({
+        id: 'js120',
+        jobId: J1,
+        status: 'Success',
+        creationTime: '2026-11-30T10:00:00.000Z',
+        endTime: '2026-11-30T10:00:30.000Z',
+      });
+      expect(value.at(-1)).toMatchObject({ id: 'js0', status: 'Failed' });
+      expect(server.counters.listJobSessions).toBe(2);
+      expect(Object.fromEntries(server.lastQuery.listJobSessions ?? [])).toMatchObject({
+        jobId: J1,
+        endTimeLowerBound: '2026-11-30T10:00:00.000Z',
+      });
+    },
+  );
+
+  it('answers the endpoints a version lacks as unavailable without a request', async () => {
+    const v6 = await served(['v6']);
+    const v5 = await served(['v5']);
+    const onV6 = client({ baseUrl: v6.url });
+    const onV5 = client({ baseUrl: v5.url });
+
+    const results = {
+      healthV6: await onV6.health(),
+      runsV6: await onV6.listJobSessions(J1, '2026-11-30T00:00:00Z'),
+      copyJobsV5: await onV5.listCopyJobs(),
+      healthV7: await client({ apiVersion: 'v7' }).health(),
+    };
+
+    expect(results).toEqual({
+      healthV6: { available: false, reason: 'API v6 has no /Health (v8 and later)' },
+      runsV6: { available: false, reason: 'API v6 has no /JobSessions (v7 and later)' },
+      copyJobsV5: { available: false, reason: 'API v5 has no /CopyJobs (v6 and later)' },
+      healthV7: { available: false, reason: 'API v7 has no /Health (v8 and later)' },
+    });
+    expect([v6.counters.health, v6.counters.listJobSessions, v5.counters.listCopyJobs, sim.counters.health]).toEqual([
+      0, 0, 0, 0,
+    ]);
+  });
+
+  it.each([
+    ['listProxies', (api: HttpVb365Api) => api.listProxies(), 'GET /v8/Proxies'],
+    ['listCopyJobs', (api: HttpVb365Api) => api.listCopyJobs(), 'GET /v8/CopyJobs'],
+    ['listOrganizations', (api: HttpVb365Api) => api.listOrganizations(), 'GET /v8/Organizations'],
+    ['listJobSessions', (api: HttpVb365Api) => api.listJobSessions(J1, '2026-11-30T00:00:00Z'), 'GET /v8/JobSessions'],
+    ['serviceInstance', (api: HttpVb365Api) => api.serviceInstance(), 'GET /v8/ServiceInstance'],
+    ['health', (api: HttpVb365Api) => api.health(), 'GET /v8/Health'],
+  ] as const)(
+    'answers %s unavailable on 403, 404 and 405, naming the request and nothing else',
+    async (route, read, request) => {
+      const api = client({ apiVersion: 'v8' });
+      await api.login();
+      const echo = JSON.stringify({ message: `denied for ${sim.password} ${sim.issuedTokens().join(' ')}` });
+      for (const status of [403, 404, 405]) sim.inject({ route, fault: { kind: 'status', status, body: echo } });
+
+      const answers = [await read(api), await read(api), await read(api)];
+
+      expect(answers).toEqual([403, 404, 405].map((s) => ({ available: false, reason: `${request} answered ${s}` })));
+      for (const secret of [sim.password, ...sim.issuedTokens()]) expect(JSON.stringify(answers)).not.toContain(secret);
+    },
+  );
+
+  it('throws unreachable when an optional read keeps answering 500, after its retries', async () => {
+    sim.load(world);
+    const api = client({ maxRetries: 2 });
+    await api.apiVersion();
+    sim.inject({ route: 'listProxies', fault: { kind: 'status', status: 500 }, times: Number.POSITIVE_INFINITY });
+
+    const err = await failure(api.listProxies());
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+    expect(err.status).toBe(500);
+    expect(sim.counters.listProxies).toBe(3);
+  });
+
+  it('throws a response error when an optional list is not a list', async () => {
+    sim.inject({ route: 'listOrganizations', fault: { kind: 'body', json: { unexpected: true } } });
+
+    const err = await failure(client().listOrganizations());
+
+    expect(err).toBeInstanceOf(UpstreamResponseError);
+  });
+
+  it('skips malformed items of optional lists and keeps the rest', async () => {
+    sim.inject({
+      route: 'listProxies',
+      fault: { kind: 'body', json: [{ id: P1, hostName: 'ok', status: 7 }, { id: 7 }, { hostName: 'no id' }, null] },
+    });
+    sim.inject({
+      route: 'listJobSessions',
+      fault: {
+        kind: 'body',
+        json: {
+          offset: 0,
+          limit: 100,
+          results: [
+            { id: 'a', jobId: J1, status: 'Success', endTime: '2026-11-30T10:00:00' },
+            { id: ['x'], status: 'Success', endTime: '2026-11-30T10:00:00Z' },
+            { id: 'b', jobId: J1, status: 'Success', endTime: 'yesterday' },
+          ],
+        },
+      },
+    });
+    const api = client();
+
+    const proxies = await api.listProxies();
+    const runs = await api.listJobSessions(J1, '2026-11-30T00:00:00Z');
+
+    expect(proxies).toEqual({
+      available: true,
+      value: [{ id: P1, name: 'ok', status: null, maintenanceModeState: null, version: null }],
+    });
+    // `b` has no usable end time: not a run that ended since the bound.
+    expect(runs.available && runs.value.map((r) => [r.id, r.endTime])).toEqual([['a', '2026-11-30T10:00:00.000Z']]);
+  });
+
+  it('reads Health without a token, in the server order', async () => {
+    const api = client();
+    await api.listSessions();
+
+    const health = await api.health();
+
+    expect(health).toEqual({
+      available: true,
+      value: {
+        status: 'Healthy',
+        entries: [
+          { name: 'PostgreSQL', status: 'Healthy', description: null },
+          { name: 'NATS', status: 'Healthy', description: null },
+        ],
+      },
+    });
+    expect([sim.counters.health, sim.withAuthorization.health]).toEqual([1, 0]);
+  });
+
+  it('reads an Unhealthy report from a 503 at once, without retrying it', async () => {
+    sim.apply([
+      {
+        op: 'health',
+        status: 'Unhealthy',
+        entries: [
+          { name: 'PostgreSQL', status: 'Unhealthy', description: 'Failed to connect to 127.0.0.1:5432' },
+          { name: 'NATS', status: 'Healthy' },
+        ],
+      },
+    ]);
+
+    const health = await client({ apiVersion: 'v8' }).health();
+
+    expect(health).toEqual({
+      available: true,
+      value: {
+        status: 'Unhealthy',
+        entries: [
+          { name: 'PostgreSQL', status: 'Unhealthy', description: 'Failed to connect to 127.0.0.1:5432' },
+          { name: 'NATS', status: 'Healthy', description: null },
+        ],
+      },
+    });
+    expect(sim.counters.health).toBe(1);
+  });
+
+  it('throws unreachable on a Health 503 that is not a health report', async () => {
+    sim.inject({ route: 'health', fault: { kind: 'status', status: 503 } });
+
+    const err = await failure(client({ apiVersion: 'v8' }).health());
+
+    expect(err).toBeInstanceOf(UpstreamUnreachableError);
+    expect(err.status).toBe(503);
+  });
+
+  it('refuses an endedAfter that is not a date-time, before any request', async () => {
+    const api = client({ apiVersion: 'v8' });
+
+    await expect(api.listJobSessions(J1, 'last tuesday')).rejects.toThrow(TypeError);
+    expect(sim.totalRequests).toBe(0);
   });
 });
 

@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SCENARIO_IDS, scenarios } from '../../local/simulator/scenarios.js';
 import { type Scenario, startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
 
 let sim: Vb365Simulator | undefined;
@@ -175,5 +176,177 @@ describe('Vb365Simulator', () => {
         repository: { href: `${sim.url}/v5/backuprepositories/r1` },
       },
     });
+  });
+
+  it('serves each optional endpoint only in the versions that have it', async () => {
+    sim = await startSimulator({ scenario, versions: ['v5', 'v6', 'v7', 'v8'] });
+    const tokens = { v5: await login('v5'), v6: await login('v6'), v7: await login('v7'), v8: await login('v8') };
+
+    const status = async (path: string, token?: string) => (await get(path, token)).status;
+
+    expect({
+      health: [await status('/v7/Health'), await status('/v8/Health')],
+      copyJobs: [await status('/v5/CopyJobs', tokens.v5), await status('/v6/CopyJobs', tokens.v6)],
+      jobSessions: [await status('/v5/JobSessions', tokens.v5), await status('/v6/JobSessions', tokens.v6)],
+      proxies: [await status('/v5/Proxies', tokens.v5), await status('/v8/Proxies', tokens.v8)],
+      organizations: [await status('/v7/Organizations', tokens.v7), await status('/v8/Organizations')],
+    }).toEqual({
+      health: [404, 200],
+      copyJobs: [404, 200],
+      jobSessions: [404, 200],
+      proxies: [200, 200],
+      organizations: [200, 401],
+    });
+  });
+
+  it('answers Health without a token, 503 with the same shape when Unhealthy', async () => {
+    sim = await startSimulator({ scenario });
+    sim.apply([
+      {
+        op: 'health',
+        status: 'Unhealthy',
+        entries: [
+          { name: 'PostgreSQL', status: 'Unhealthy', description: 'connection refused' },
+          { name: 'NATS', status: 'Healthy' },
+        ],
+      },
+    ]);
+
+    const res = await get('/v8/Health');
+
+    expect(res.status).toBe(503);
+    expect(JSON.parse(res.text)).toEqual({
+      status: 'Unhealthy',
+      entries: {
+        PostgreSQL: { status: 'Unhealthy', description: 'connection refused' },
+        NATS: { status: 'Healthy', description: null },
+      },
+    });
+    expect(sim.withAuthorization.health).toBe(0);
+  });
+
+  it('sends the v8 fields on v8 only: repository flags, proxy maintenance and build, zoned times', async () => {
+    sim = await startSimulator({ scenario });
+    sim.apply([
+      { op: 'repository', id: 'r1', isOutOfOrder: true, outOfOrderReason: 'Bucket not found', proxyId: 'p1' },
+      { op: 'proxy', id: 'p1', name: 'proxy-01', status: 'Offline', maintenanceModeState: 'Enabled' },
+      { op: 'job', id: 'j1', name: 'Nightly', repositoryId: 'r1', nextRun: '2026-11-30T10:00:00Z' },
+    ]);
+
+    const v8 = {
+      repo: JSON.parse((await get('/v8/BackupRepositories/r1', await login('v8'))).text),
+      proxy: JSON.parse((await get('/v8/Proxies', await login('v8'))).text).results[0],
+      job: JSON.parse((await get('/v8/Jobs', await login('v8'))).text).results[0],
+    };
+    const v7 = {
+      repo: JSON.parse((await get('/v7/BackupRepositories/r1', await login('v7'))).text),
+      proxy: JSON.parse((await get('/v7/Proxies', await login('v7'))).text)[0],
+      job: JSON.parse((await get('/v7/Jobs', await login('v7'))).text)[0],
+    };
+
+    expect(v8.repo).toMatchObject({ isOutOfOrder: true, outOfOrderReason: 'Bucket not found', proxyId: 'p1' });
+    expect(v8.proxy).toMatchObject({ hostName: 'proxy-01', status: 'Offline', maintenanceModeState: 'Enabled' });
+    expect(v8.job.nextRun).toBe('2026-11-30T10:00:00.000Z');
+    expect(v7.repo).toMatchObject({ proxyId: 'p1' });
+    expect(v7.repo).not.toHaveProperty('isOutOfOrder');
+    expect(v7.proxy).not.toHaveProperty('maintenanceModeState');
+    expect(v7.job.nextRun).toBe('2026-11-30T10:00:00');
+  });
+
+  it('records job runs: a session per run, the job taking its last run and status; reports the build it is told', async () => {
+    const now = Date.parse('2026-11-30T10:00:00Z');
+    sim = await startSimulator({ scenario, now: () => now });
+    sim.apply([
+      { op: 'job', id: 'j1', name: 'Nightly', repositoryId: 'r1', nextRunIn: 3600 },
+      { op: 'jobRun', job: 'j1', session: 'js1', status: 'Running' },
+      { op: 'jobRun', job: 'j1', session: 'js1', status: 'Warning', endTime: '2026-11-30T10:05:00Z' },
+      { op: 'build', version: '8.2.0.120' },
+    ]);
+    const token = await login();
+
+    const sessions = JSON.parse((await get('/v8/JobSessions?jobId=j1', token)).text);
+    const instance = JSON.parse((await get('/v8/ServiceInstance', token)).text);
+
+    expect(sessions.results).toEqual([
+      expect.objectContaining({
+        id: 'js1',
+        jobId: 'j1',
+        status: 'Warning',
+        creationTime: '2026-11-30T10:00:00.000Z',
+        endTime: '2026-11-30T10:05:00.000Z',
+      }),
+    ]);
+    expect(sim.jobs[0]).toMatchObject({
+      lastRun: '2026-11-30T10:00:00.000Z',
+      lastStatus: 'Warning',
+      nextRun: '2026-11-30T11:00:00.000Z',
+    });
+    expect(instance.version).toBe('8.2.0.120');
+  });
+
+  it('plays every named scenario to its end', async () => {
+    sim = await startSimulator();
+    const ends: Record<string, string[]> = {};
+
+    for (const [name, named] of Object.entries(scenarios)) {
+      sim.load(named);
+      while (sim.step() !== undefined);
+      ends[name] = [...sim.applied];
+    }
+
+    expect(Object.keys(ends)).toEqual([
+      'demo',
+      'upgrade',
+      'database-fault',
+      'proxy-offline',
+      'first-backup',
+      'first-backup-fails',
+      'tenants',
+    ]);
+    for (const [name, notes] of Object.entries(ends)) expect(notes.length, name).toBe(scenarios[name]?.steps.length);
+  });
+
+  it.each([
+    [
+      'upgrade',
+      (s: Vb365Simulator) => [
+        s.build,
+        [...s.repositories.values()].some((r) => r.isOutdated),
+        s.proxies.get(SCENARIO_IDS.proxyA)?.version,
+      ],
+      ['8.2.0.120', true, '8.1.0.305'],
+      ['8.2.0.120', false, '8.2.0.120'],
+    ],
+    [
+      'database-fault',
+      (s: Vb365Simulator) => [s.health.status, [...s.repositories.values()].filter((r) => r.isOutOfSync).length],
+      ['Unhealthy', 3],
+      ['Healthy', 0],
+    ],
+    ['proxy-offline', (s: Vb365Simulator) => [s.proxies.get(SCENARIO_IDS.proxyA)?.status], ['Offline'], ['Online']],
+    [
+      'first-backup',
+      (s: Vb365Simulator) => [s.repositories.get(SCENARIO_IDS.repoEu)?.isOutOfSync, s.jobSessions.at(-1)?.status],
+      [false, 'Failed'],
+      [false, 'Success'],
+    ],
+    [
+      'tenants',
+      (s: Vb365Simulator) => [s.organizations.size, s.repositories.get(SCENARIO_IDS.repoFabrikam)?.organizationId],
+      [2, SCENARIO_IDS.orgFabrikam],
+      [2, SCENARIO_IDS.orgFabrikam],
+    ],
+  ])('plays %s: after its second step, and at its end', async (name, observe, afterSecond, atEnd) => {
+    sim = await startSimulator();
+    const named = scenarios[name] as Scenario;
+    sim.load(named);
+
+    sim.step();
+    sim.step();
+    const second = observe(sim);
+    while (sim.step() !== undefined);
+
+    expect(second).toEqual(afterSecond);
+    expect(observe(sim)).toEqual(atEnd);
   });
 });

@@ -115,6 +115,31 @@ describe('vb365-sync-monitor status --state-dir while run holds the directory', 
     expect(status.stdout).toMatch(/a1b2c3d4\s+S3 Archive/);
   });
 
+  it('status --exit-code: 4 before any poll, 3 while a sync runs (the reason on stderr), 0 once it completed', async () => {
+    const stateDir = join(dir, 'wait');
+    const run = () =>
+      cli(
+        ['run', '--server', sim.url, '--ca', caFile, '--state-dir', stateDir, '--once', '--server-id', 'sim'],
+        creds(),
+      );
+    const check = () => cli(['status', '--state-dir', stateDir, '--exit-code']);
+    mkdirSync(stateDir);
+
+    const unknown = await check();
+    await run();
+    const syncing = await check();
+    sim.apply([
+      { op: 'state', session: 'a1b2c3d4-0000-4000-8000-000000000001', state: 'None', progress: 100 },
+      { op: 'inSync', repository: 'r1' },
+    ]);
+    await run();
+    const clear = await check();
+
+    expect([unknown.code, syncing.code, clear.code]).toEqual([4, 3, 0]);
+    expect(syncing.stderr).toContain('vb365-sync-monitor: status: sim: S3 Archive: syncing at 30 %');
+    expect(clear.stderr).toBe('');
+  });
+
   it('exits 1 with the reason when another process holds the directory without publishing an endpoint', async () => {
     const held = join(dir, 'held');
     // The LevelDB dynalite keeps there, opened by this process: as any other program holding it would.

@@ -7,6 +7,7 @@ import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { EVENT_TYPES } from '../../lambda/domain/events.js';
 import { INITIAL_SERVER } from '../../lambda/domain/state.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { sampleVariants } from '../../local/sample-events.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
 import { cli, type CliRun as Run } from './cli-process.js';
 
@@ -175,8 +176,8 @@ describe('vb365-sync-monitor run (end to end)', () => {
 
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual([
-      { serverId: 'vb365-a', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [] },
-      { serverId: 'vb365-b', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [] },
+      { serverId: 'vb365-a', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [], blocking: [] },
+      { serverId: 'vb365-b', health: 'ok', held: 0, pending: 0, sessions: [], incidents: [], blocking: [] },
     ]);
   });
 
@@ -330,7 +331,23 @@ describe('vb365-sync-monitor demo', () => {
       '[VB365] Azure Blob (West Europe) sync completed on Demo VB365',
       '[VB365] MinIO On-Prem out of sync, nothing syncing it, on Demo VB365',
       '[VB365] S3 Immutable (eu-west-1) sync completed on Demo VB365',
+      '[VB365] Demo VB365 unhealthy: PostgreSQL',
+      '[VB365] S3 Immutable (eu-west-1) out of sync, nothing syncing it, on Demo VB365',
+      '[VB365] Azure Blob (West Europe) out of sync, nothing syncing it, on Demo VB365',
+      '[VB365] Demo VB365 healthy again',
+      '[VB365] S3 Immutable (eu-west-1) sync started on Demo VB365',
+      '[VB365] Azure Blob (West Europe) sync started on Demo VB365',
+      '[VB365] S3 Immutable (eu-west-1) sync completed on Demo VB365',
+      '[VB365] Azure Blob (West Europe) sync completed on Demo VB365',
+      '[VB365] S3 Immutable (eu-west-1): first backups after the resync succeeded on Demo VB365',
+      '[VB365] Azure Blob (West Europe): first backup after the resync failed on Demo VB365',
     ]);
+    // The database fault: its cause on the repositories it put out of sync, and the resync's forecast and missed run.
+    expect(run.stdout).toContain('    Likely cause: PostgreSQL Unhealthy (Failed to connect to 127.0.0.1:5432');
+    expect(run.stdout).toContain('    Forecast:     the previous sync took 2h 40m, expect about 15:00 UTC');
+    expect(run.stdout).toContain(
+      '    Blocks:       1 job; 1 misses its next run before the ETA 15:00 UTC: Exchange Online daily (backup, 12:30)',
+    );
     expect(run.stdout).toMatch(/Sessions at the end of the demo:/);
   });
 });
@@ -341,13 +358,31 @@ describe('vb365-sync-monitor test-notification', () => {
 
     const sections = run.stdout.split(/^=== /m).filter((s) => s.trim() !== '');
     expect(run.code).toBe(0);
-    expect(sections).toHaveLength(5 * EVENT_TYPES.length);
+    expect(sections).toHaveLength(5 * (EVENT_TYPES.length + sampleVariants().length));
     for (const section of sections) {
       const [head, ...body] = section.split('\n');
       if (!head?.startsWith('email')) expect(() => JSON.parse(body.join('\n'))).not.toThrow();
     }
     expect(run.stdout).toContain(
       '=== email · sync.failed\nSubject: [VB365] S3 Immutable (eu-west-1) sync failed on Contoso VB365',
+    );
+  });
+
+  it('prints a new type and its variants by --type: a blocked repository, Out of Date, Invalid, locked', async () => {
+    const run = await cli(['test-notification', '--channel', 'email', '--type', 'repository.blocked']);
+
+    const heads = run.stdout.split('\n').filter((l) => l.startsWith('=== '));
+    expect(run.code).toBe(0);
+    expect(heads).toEqual([
+      '=== email · repository.blocked',
+      '=== email · repository.blocked (Invalid repository)',
+      '=== email · repository.blocked (repository locked by a migration)',
+    ]);
+    expect(run.stdout).toContain(
+      'Subject: [VB365] Repository Archive-EU blocked: Out of Date (since 09:12 UTC) on Contoso VB365',
+    );
+    expect(run.stdout).toContain(
+      'Blocks:       3 jobs; 2 miss their next run before it ends: Daily Exchange (backup, 12:00), Copy to Archive (copy, 13:00)',
     );
   });
 

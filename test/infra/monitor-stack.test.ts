@@ -8,7 +8,7 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { MonitorStack } from '../../infra/monitor-stack.js';
 import { Vb365SyncMonitor } from '../../infra/sync-monitor.js';
-import { CONFIG_FILE_NAME, ENV, loadConfig, METRICS } from '../../lambda/config.js';
+import { CONFIG_FILE_NAME, DELIVERER_ENV, ENV, loadConfig, loadDelivererConfig, METRICS } from '../../lambda/config.js';
 import {
   createdSecretName,
   type MonitorConfig,
@@ -16,6 +16,7 @@ import {
   policyOf,
   resolveConfig,
 } from '../../lambda/config-schema.js';
+import { EVENT_TYPES } from '../../lambda/domain/events.js';
 import { grantsOf } from '../fixtures/iam-grants.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n';
@@ -264,6 +265,53 @@ describe('MonitorStack — one server', () => {
       'duty@example.com': ['incident.escalated at 120', 'sync.completed, escalated at 120'],
       'cio@example.com': ['incident.escalated at 120', 'sync.completed, escalated at 120'],
     });
+  });
+
+  it("gives a tenant's recipient only its organization's repositories, by id or name, grouped or escalated alike", () => {
+    const { stack, template } = synth({
+      ...one,
+      notifications: {
+        emails: [
+          { address: 'it@contoso.example', organizations: ['Contoso'] },
+          {
+            address: 'noc@fabrikam.example',
+            organizations: ['7E1D0F5A-0000-4000-8000-000000000002'],
+            eventTypes: ['sync.failed'],
+          },
+          { address: 'duty@contoso.example', organizations: ['contoso'], escalateAfterMinutes: 60 },
+        ],
+      },
+    });
+    const policies = subscriptionsOf(template, logicalId(stack, stack.monitor.topic), 'email')
+      .map((p) => p as { Endpoint: string; FilterPolicy: FilterPolicy })
+      .map((p) => [p.Endpoint, p.FilterPolicy] as const);
+    const gets = (policy: FilterPolicy | undefined) =>
+      Object.entries(TENANT_MESSAGES)
+        .filter(([, attributes]) => policy !== undefined && matches(policy, attributes))
+        .map(([name]) => name);
+
+    expect(Object.fromEntries(policies.map(([endpoint, policy]) => [endpoint, gets(policy)]))).toEqual({
+      'it@contoso.example': [
+        'sync.failed of Contoso',
+        'group of sync.failed of Contoso',
+        'incident.escalated at 120 of Contoso',
+      ],
+      'noc@fabrikam.example': ['sync.failed of Fabrikam', 'group of sync.failed of Fabrikam'],
+      'duty@contoso.example': ['incident.escalated at 120 of Contoso'],
+    });
+  });
+
+  it('refuses an email recipient whose filter SNS would refuse (too many combinations), naming it and the fix', () => {
+    const organizations = Array.from({ length: 5 }, (_, i) => `Customer ${i}`);
+
+    expect(() =>
+      synth({
+        ...one,
+        notifications: { emails: [{ address: 'msp@example.com', organizations, eventTypes: [...EVENT_TYPES] }] },
+      }),
+    ).toThrow(
+      /notifications\.emails\[0\] \(msp@example\.com\): its SNS filter policy would have \d+ combinations of values, SNS allows 150; fix: list fewer eventTypes or organizations/,
+    );
   });
 
   it('runs the poll Lambda on Node 24 arm64 with a timeout shorter than the interval, without reserved concurrency', () => {
@@ -791,6 +839,30 @@ describe('MonitorStack — chat and webhook delivery', () => {
     });
   });
 
+  it("hands a tenant's channels their organizations, which the deliverer reads back", () => {
+    const synthesized = synth({
+      ...one,
+      notifications: {
+        slackAppChannels: [{ secretName: 'vb365/slack-bot', channelId: 'C0CONTOSO1', organizations: ['Contoso'] }],
+        webhookSecrets: [{ secretName: 'vb365/fabrikam-psa', organizations: ['Fabrikam', 'Fabrikam EU'] }],
+      },
+    });
+    const fns = Object.values(synthesized.template.findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    }[];
+    const channels = text(
+      fns.find((f) => f.Properties.Environment.Variables.CHANNELS !== undefined)?.Properties.Environment.Variables
+        .CHANNELS,
+    );
+
+    const read = loadDelivererConfig({ [DELIVERER_ENV.tableName]: 't', [DELIVERER_ENV.channels]: channels });
+
+    expect(read.channels.map((c) => [c.id, c.organizations])).toEqual([
+      ['webhook-1', ['Fabrikam', 'Fabrikam EU']],
+      ['slackapp-1', ['Contoso']],
+    ]);
+  });
+
   it('gives the deliverer Slack app and PagerDuty channels and every escalation, reading only their secrets', () => {
     const config: MonitorConfig = {
       ...one,
@@ -959,8 +1031,45 @@ const MESSAGES: Record<string, Record<string, string>> = {
   'sync.completed, escalated at 120': { type: 'sync.completed', severity: 'info', escalation: '120' },
 };
 
+/** Messages about the repositories of two tenants, and about none (`organization`: a String.Array, lower case). */
+const CONTOSO = JSON.stringify(['5d0c4e9a-0000-4000-8000-000000000001', 'contoso']);
+const FABRIKAM = JSON.stringify(['7e1d0f5a-0000-4000-8000-000000000002', 'fabrikam']);
+const TENANT_MESSAGES: Record<string, Record<string, string>> = {
+  'sync.failed of Contoso': { type: 'sync.failed', severity: 'critical', organization: CONTOSO },
+  'sync.failed of Fabrikam': { type: 'sync.failed', severity: 'critical', organization: FABRIKAM },
+  'sync.failed of no tenant': { type: 'sync.failed', severity: 'critical' },
+  'sync.failed of Contoso, grouped': {
+    type: 'sync.failed',
+    severity: 'critical',
+    grouped: 'true',
+    organization: CONTOSO,
+  },
+  'group of sync.failed of Contoso': {
+    type: 'monitor.grouped',
+    severity: 'critical',
+    groupType: 'sync.failed',
+    organization: CONTOSO,
+  },
+  'group of sync.failed of Fabrikam': {
+    type: 'monitor.grouped',
+    severity: 'critical',
+    groupType: 'sync.failed',
+    organization: FABRIKAM,
+  },
+  'server.unreachable': { type: 'server.unreachable', severity: 'critical' },
+  'monitor.server_not_polled': { type: 'monitor.server_not_polled', severity: 'critical' },
+  'incident.escalated at 120 of Contoso': {
+    type: 'incident.escalated',
+    severity: 'warning',
+    escalation: '120',
+    organization: CONTOSO,
+  },
+  'incident.escalated at 120 of no tenant': { type: 'incident.escalated', severity: 'warning', escalation: '120' },
+};
+
 /**
- * Whether SNS would deliver a message with these attributes to a subscription with this filter policy. A message
+ * Whether SNS would deliver a message with these attributes to a subscription with this filter policy. A
+ * `String.Array` attribute (a JSON array) matches a value when any of its elements does (SNS docs). A message
  * without attributes matches no policy, not even `exists: false` (SNS docs, "Key matching": "An empty set of
  * attributes results in the filter not matching").
  */
@@ -968,10 +1077,14 @@ function matches(policy: FilterPolicy, attributes: Record<string, string>): bool
   if (Object.keys(attributes).length === 0) return false;
   const { $or, ...rest } = policy as { $or?: FilterPolicy[] } & FilterPolicy;
   if ($or && !$or.some((branch) => matches({ ...rest, ...branch }, attributes))) return false;
+  const values = (key: string): unknown[] => {
+    const raw = attributes[key];
+    return raw?.startsWith('[') ? (JSON.parse(raw) as unknown[]) : [raw];
+  };
   return Object.entries(rest).every(([key, rules]) =>
     (rules as unknown[]).some((rule) =>
       typeof rule === 'string'
-        ? attributes[key] === rule
+        ? values(key).includes(rule)
         : 'numeric' in (rule as object)
           ? numericMatch((rule as { numeric: [string, number] }).numeric, attributes[key])
           : (rule as { exists: boolean }).exists === (attributes[key] !== undefined),

@@ -91,6 +91,26 @@ describe('SnsNotifier', () => {
     expect(subjects.at(-1)).toMatch(/^\[VB365\] Sauvegarde Societe Generale \?\?? x+\.\.\.$/);
   });
 
+  it('names the repository and the organization of a blocker in attributes (the organization lower case, id and name)', async () => {
+    const blocked = {
+      ...sampleEvent('repository.blocked'),
+      organization: { id: '5D0C4E9A-1F2B-4C3D-8E7F-A1B2C3D4E5F6', name: 'Contoso' },
+    };
+    await new SnsNotifier(client, TOPIC).publish([blocked, { ...blocked, organization: { id: 'org-2', name: null } }]);
+
+    expect(sns.received[0]?.attributes).toMatchObject({
+      repositoryId: blocked.blocker?.id,
+      organization: JSON.stringify(['5d0c4e9a-1f2b-4c3d-8e7f-a1b2c3d4e5f6', 'contoso']),
+    });
+    expect(sns.received[1]?.attributes.organization).toBe(JSON.stringify(['org-2']));
+  });
+
+  it('names no repository on a proxy event (it is about several)', async () => {
+    await new SnsNotifier(client, TOPIC).publish([sampleEvent('proxy.offline')]);
+
+    expect(sns.received[0]?.attributes.repositoryId).toBeUndefined();
+  });
+
   it('leaves out repositoryId for server events (SNS refuses empty attributes)', async () => {
     await new SnsNotifier(client, TOPIC).publish([sampleEvent('server.unreachable')]);
 

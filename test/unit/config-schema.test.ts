@@ -643,6 +643,42 @@ describe('resolveConfig', () => {
     expect(found[0]).toContain(message);
   });
 
+  it.each<[string, unknown, string]>([
+    [
+      'an empty organizations list',
+      { ...base, notifications: { emails: [{ address: 'it@contoso.example', organizations: [] }] } },
+      'notifications.emails[0].organizations: [] — list at least one organization, or leave the field out for every event',
+    ],
+    [
+      'an empty organization',
+      { ...base, notifications: { webhookSecrets: [{ secretName: 'vb365/psa', organizations: [' '] }] } },
+      'notifications.webhookSecrets[0].organizations[0]: " " — list organization ids (GUIDs) or names as VB365 shows them',
+    ],
+  ])('names %s on a tenant channel, its value and the fix', (_case, config, message) => {
+    const found = problems(config);
+
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain(message);
+  });
+
+  it('accepts organizations on every kind of channel', () => {
+    const organizations = ['Contoso', '5d0c4e9a-0000-4000-8000-000000000001'];
+    expect(
+      problems({
+        ...base,
+        notifications: {
+          emails: [{ address: 'it@contoso.example', organizations }],
+          slackWebhookSecrets: [{ secretName: 's', organizations }],
+          teamsWebhookSecrets: [{ secretName: 't', organizations }],
+          webhookSecrets: [{ secretName: 'w', organizations }],
+          slackAppChannels: [{ secretName: 'a', channelId: 'C0123ABCDEF', organizations }],
+          pagerDutySecrets: [{ secretName: 'p', organizations }],
+          qDeveloperSlackChannels: [{ workspaceId: 'T0123ABCDEF', channelId: 'C0123ABCDEF', organizations }],
+        },
+      }),
+    ).toEqual([]);
+  });
+
   it('never quotes the private key of a CA bundle given as text', () => {
     const found = problems({ servers: [{ ...server, caBundle: files['certs/server-with-key.pem'] }] });
 

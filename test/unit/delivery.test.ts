@@ -512,6 +512,48 @@ describe('accepts (PagerDuty with eventTypes)', () => {
   });
 });
 
+describe('accepts (a tenant\u2019s channel)', () => {
+  const contoso = { id: '5d0c4e9a-1f2b-4c3d-8e7f-a1b2c3d4e5f6', name: 'Contoso' };
+  const of = (type: EventType, organization?: { id: string; name: string | null }) => {
+    const { organization: _, ...event } = sampleEvent(type);
+    return organization === undefined ? event : { ...event, organization };
+  };
+  const tenant = (organizations: string[], over: Partial<SlackAppChannel> = {}): SlackAppChannel => ({
+    id: 'slack-contoso',
+    kind: 'slackApp',
+    secret: 's',
+    channelId: 'C0CONTOSO',
+    organizations,
+    ...over,
+  });
+
+  it.each([
+    ['its repository, by name', ['Contoso'], of('sync.failed', contoso), true],
+    ['its repository, by name in another case', ['contoso'], of('sync.failed', contoso), true],
+    ['its repository, by id in upper case', [contoso.id.toUpperCase()], of('sync.failed', contoso), true],
+    ['its repository, one of two organizations', ['Fabrikam', 'Contoso'], of('repository.blocked', contoso), true],
+    [
+      'its repository, named by id only (no name known)',
+      [contoso.id],
+      of('sync.failed', { ...contoso, name: null }),
+      true,
+    ],
+    ["another customer's repository", ['Fabrikam'], of('sync.failed', contoso), false],
+    ['a repository of no organization', ['Contoso'], of('sync.failed'), false],
+    ['a server event', ['Contoso'], of('server.unreachable'), false],
+    ["the monitor's word about itself (the MSP's business)", ['Contoso'], of('monitor.server_not_polled'), false],
+  ] as const)('gets %s: %s', (_what, organizations, event, expected) => {
+    expect(accepts(tenant([...organizations]), event)).toBe(expected);
+  });
+
+  it('combines with eventTypes: its repository, and a type it lists', () => {
+    const channel = tenant(['Contoso'], { eventTypes: ['sync.failed'] });
+
+    expect(accepts(channel, of('sync.failed', contoso))).toBe(true);
+    expect(accepts(channel, of('sync.started', contoso))).toBe(false);
+  });
+});
+
 describe('eventOrder', () => {
   it('orders by time, then by the sequence of the event id', () => {
     const a = incidentEvent({ type: 'sync.progress', at: '2026-11-28T10:40:00.000Z', sequence: 9, severity: 'info' });

@@ -9,11 +9,12 @@ import {
   UpstreamUnreachableError,
   UpstreamUnsupportedError,
 } from '../../lambda/domain/errors.js';
-import { EVENT_TYPES, type MonitorEvent } from '../../lambda/domain/events.js';
+import { EVENT_TYPES, type EventType, type MonitorEvent } from '../../lambda/domain/events.js';
 import { fleetCheckOnce } from '../../lambda/domain/fleet-check.js';
 import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
 import type { SyncSession } from '../../lambda/domain/types.js';
+import { sampleEvent, sampleVariants } from '../../local/sample-events.js';
 import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
 import { RecordingNotifier } from '../fakes/recording-notifier.js';
 import { StubVb365Api } from '../fakes/stub-vb365-api.js';
@@ -40,6 +41,22 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   });
   for (const id of ['a', 'b', 'c', 'd', 'e'])
     api.repositories.set(`r-${id}`, { id: `r-${id}`, name: `Repo ${id}`, isOutOfSync: true });
+  // Repo a belongs to a tenant; each resync's first backup is watched (a's succeeds, g's fails).
+  api.repositories.set('r-a', { id: 'r-a', name: 'Repo a', isOutOfSync: true, organizationId: 'org-1' });
+  api.organizations = [{ id: 'org-1', name: 'Contoso' }];
+  api.jobs = [
+    { id: 'j1', name: 'Daily a', repositoryId: 'r-a', isEnabled: true, nextRun: '2026-11-28T12:00:00Z' },
+    { id: 'j2', name: 'Daily g', repositoryId: 'r-g', isEnabled: true, nextRun: '2026-12-10T12:00:00Z' },
+  ];
+  const run = (id: string, jobId: string, status: string) => ({
+    id,
+    jobId,
+    status,
+    creationTime: '2026-12-20T00:00:00Z',
+    endTime: '2026-12-20T01:00:00Z',
+  });
+  api.jobSessions.set('j1', [run('js1', 'j1', 'Success')]);
+  api.jobSessions.set('j2', [run('js2', 'j2', 'Failed')]);
   let policy: Policy = {
     ...DEFAULT_POLICY,
     milestones: [50],
@@ -140,6 +157,28 @@ async function everyTypeFromTheRules(): Promise<MonitorEvent[]> {
   await fleetCheck(16); // monitor.server_not_polled
   await cycle(5, { heartbeat });
   await fleetCheck(0); // monitor.server_polled_again
+  // Blockers, proxies, health and an upgrade, seen by the repository scans (every 15 minutes).
+  api.healthReport = {
+    status: 'Unhealthy',
+    entries: [{ name: 'PostgreSQL', status: 'Unhealthy', description: 'Failed to connect to 127.0.0.1:5432' }],
+  };
+  api.build = '8.1.1.100';
+  api.repositories.set('r-x', { id: 'r-x', name: 'Repo x', isOutOfSync: false, isOutdated: true, proxyId: 'p1' });
+  api.repositories.set('r-g', { id: 'r-g', name: 'Repo g', isOutOfSync: true, proxyId: 'p1' });
+  api.proxies = [{ id: 'p1', name: 'proxy01', status: 'Offline', maintenanceModeState: null, version: null }];
+  await cycle(15); // server.unhealthy; the blocker and the proxy are noted
+  api.sessions = [...api.sessions, s('g')];
+  await cycle(5); // sync.started (g), its likely cause: the health check, the upgrade, its proxy
+  await cycle(30); // repository.blocked (x), proxy.offline (p1)
+  api.proxies = [{ id: 'p1', name: 'proxy01', status: 'Online', maintenanceModeState: 'Enabled', version: null }];
+  await cycle(15); // proxy.maintenance
+  api.healthReport = { status: 'Healthy', entries: [{ name: 'PostgreSQL', status: 'Healthy', description: null }] };
+  api.repositories.set('r-x', { id: 'r-x', name: 'Repo x', isOutOfSync: false, isOutdated: false, proxyId: 'p1' });
+  api.repositories.set('r-g', { id: 'r-g', name: 'Repo g', isOutOfSync: false, proxyId: 'p1' });
+  api.proxies = [{ id: 'p1', name: 'proxy01', status: 'Online', maintenanceModeState: 'Disabled', version: null }];
+  api.sessions = api.sessions.map((x) => (x.id === 'g' ? { ...x, state: 'None', progressPercent: 100 } : x));
+  await cycle(15); // server.healthy, repository.unblocked, proxy.online, sync.completed (g)
+  await cycle(15); // repository.first_backup_failed (g)
   return notifier.delivered;
 }
 
@@ -220,5 +259,109 @@ describe('event contract v1 (JSON Schema)', () => {
 
     expect(validate(notPolled)).toBe(true);
     expect(validate(copy)).toBe(false);
+  });
+});
+
+describe('event contract v1: blockers, proxies, health, likely cause, forecast, first backups, tenants', () => {
+  type Mutate = (e: Record<string, unknown>) => unknown;
+  const field = (e: Record<string, unknown>, key: string) => e[key] as Record<string, unknown>;
+
+  it('accepts the samples of every new type and variant, an impact stored before the schedule fields included', () => {
+    const events = [
+      ...(
+        [
+          'repository.blocked',
+          'repository.unblocked',
+          'proxy.offline',
+          'proxy.maintenance',
+          'proxy.online',
+          'server.unhealthy',
+          'server.healthy',
+          'repository.first_backup_ok',
+          'repository.first_backup_failed',
+          'sync.started',
+          'repository.out_of_sync',
+        ] as const
+      ).map((t) => sampleEvent(t)),
+      ...sampleVariants().map((v) => v.event),
+    ];
+
+    for (const e of events) expect(validate(e) ? [] : validate.errors).toEqual([]);
+  });
+
+  it.each([
+    ['repository.blocked without its blocker', 'repository.blocked', (e) => delete e.blocker],
+    ['repository.blocked that is info', 'repository.blocked', (e) => (e.severity = 'info')],
+    ['a blocker of an unknown kind', 'repository.blocked', (e) => (field(e, 'blocker').kind = 'haunted')],
+    ['a blocker on a proxy event', 'proxy.offline', (e) => (e.blocker = sampleEvent('repository.blocked').blocker)],
+    ['proxy.offline without its proxy', 'proxy.offline', (e) => delete e.proxy],
+    ['a proxy in an unknown state', 'proxy.offline', (e) => (field(e, 'proxy').state = 'sleeping')],
+    [
+      'more than 25 repositories listed for a proxy',
+      'proxy.offline',
+      (e) => {
+        const p = field(e, 'proxy');
+        p.repositories = Array.from({ length: 26 }, (_, i) => ({ id: `r${i}`, name: null }));
+      },
+    ],
+    ['an impact on proxy.online', 'proxy.online', (e) => (e.impact = sampleEvent('proxy.offline').impact)],
+    ['server.unhealthy without its health', 'server.unhealthy', (e) => delete e.health],
+    ['server.unhealthy that is a warning', 'server.unhealthy', (e) => (e.severity = 'warning')],
+    ['server.unhealthy with a session', 'server.unhealthy', (e) => (e.session = sampleEvent('sync.failed').session)],
+    ['health on server.unreachable', 'server.unreachable', (e) => (e.health = sampleEvent('server.unhealthy').health)],
+    ['a first backup without its jobs', 'repository.first_backup_failed', (e) => delete field(e, 'firstBackup').jobs],
+    [
+      'a first backup on repository.in_sync',
+      'repository.in_sync',
+      (e) => {
+        e.firstBackup = sampleEvent('repository.first_backup_ok').firstBackup;
+      },
+    ],
+    ['a forecast on sync.failed', 'sync.failed', (e) => (e.forecast = sampleEvent('sync.started').forecast)],
+    ['a forecast of no previous sync', 'sync.started', (e) => (field(e, 'forecast').count = 0)],
+    ['a cause on sync.completed', 'sync.completed', (e) => (e.cause = sampleEvent('sync.started').cause)],
+    ['an empty cause', 'repository.out_of_sync', (e) => (e.cause = [])],
+    ['a cause of an unknown kind', 'repository.out_of_sync', (e) => (e.cause = [{ kind: 'gremlins' }])],
+    [
+      'an upgrade cause without its versions',
+      'repository.out_of_sync',
+      (e) => {
+        e.cause = [{ kind: 'upgrade', at: '2026-11-28T02:10:00.000Z' }];
+      },
+    ],
+    ['a tenant on a server event', 'server.unhealthy', (e) => (e.organization = { id: 'o1', name: 'Contoso' })],
+    [
+      'a job of an unknown kind',
+      'repository.out_of_sync',
+      (e) => {
+        const jobs = field(e, 'impact').jobs as Record<string, unknown>[];
+        (jobs[0] as Record<string, unknown>).kind = 'archive';
+      },
+    ],
+    [
+      'an incident of an unknown subject',
+      'proxy.offline',
+      (e) => {
+        e.incident = { ...(sampleEvent('incident.escalated').incident as object), subject: 'tenant' };
+      },
+    ],
+  ] as [string, EventType, Mutate][])('rejects %s', (_label, type, mutate) => {
+    const event = sampleEvent(type);
+    const copy = structuredClone(event) as unknown as Record<string, unknown>;
+    mutate(copy);
+
+    expect(validate(event) ? [] : validate.errors).toEqual([]);
+    expect(validate(copy)).toBe(false);
+  });
+
+  it.each(['blocker', 'proxy', 'health'] as const)('accepts an incident about a %s', (subject) => {
+    const event = {
+      ...sampleEvent(
+        subject === 'blocker' ? 'repository.blocked' : subject === 'proxy' ? 'proxy.offline' : 'server.unhealthy',
+      ),
+      incident: { ...(sampleEvent('incident.escalated').incident as NonNullable<MonitorEvent['incident']>), subject },
+    };
+
+    expect(validate(event) ? [] : validate.errors).toEqual([]);
   });
 });

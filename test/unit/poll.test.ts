@@ -529,7 +529,16 @@ describe('pollOnce — out-of-sync repositories and what they block', () => {
     const summary = await tick();
 
     expect(notifier.delivered.filter((e) => e.type === 'sync.failed')).toEqual([
-      expect.objectContaining({ impact: { total: 1, jobs: [{ id: 'j1', name: 'Mailboxes daily', isEnabled: true }] } }),
+      expect.objectContaining({
+        impact: {
+          total: 1,
+          jobs: [
+            { id: 'j1', name: 'Mailboxes daily', isEnabled: true, kind: 'backup', nextRun: null, missesNextRun: false },
+          ],
+          blockedUntil: null,
+          missedRuns: 0,
+        },
+      }),
       expect.not.objectContaining({ impact: expect.anything() }),
     ]);
     expect(summary.problems).toEqual([{ message: 'listing the backup jobs (impact): GET /v8/Jobs: malformed' }]);

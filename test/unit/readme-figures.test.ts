@@ -49,6 +49,15 @@ describe('README performance section', () => {
     expect(section).toContain(`${results.init.node20.deployed.wallMs} ms`);
   });
 
+  it("explains a concurrent naive baseline under 20× ours at 100 sessions by the cycle's floor", () => {
+    const ratio = results.rows.find((r) => r.sessions === 100)?.baselines.naiveConcurrent?.ratio;
+
+    if (ratio !== undefined && ratio < 20) {
+      expect(section).toContain(`Why the concurrent naive baseline is ${ratio}× ours at 100 sessions, not 20×`);
+      expect(section).toContain('cannot be shorter than its floor');
+    }
+  });
+
   it('shows the cost of the same run, in its own section', () => {
     const cost = readme
       .slice(readme.indexOf('<!-- bench:cost:start'), readme.indexOf('<!-- bench:cost:end -->'))

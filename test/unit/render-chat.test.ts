@@ -15,7 +15,7 @@ import {
   teamsMessage,
 } from '../../lambda/domain/render-chat.js';
 import { subjectOf } from '../../lambda/domain/render-text.js';
-import { everyEventType, sampleAlarm, sampleEvent } from '../../local/sample-events.js';
+import { everyEventType, sampleAlarm, sampleEvent, sampleVariants } from '../../local/sample-events.js';
 import { INCIDENT_KEY, incidentEvent } from '../fixtures/incident-events.js';
 
 type Session = NonNullable<MonitorEvent['session']>;
@@ -83,8 +83,14 @@ const qSchema = {
 };
 const validateQ = new Ajv2020({ allErrors: true }).compile(qSchema);
 
+/** One sample per event type, then the variants (a storm's likely cause, other blockers, an older outbox's event). */
+const SAMPLES = [
+  ...everyEventType().map((e) => [e.type, e] as const),
+  ...sampleVariants().map((v) => [`${v.event.type} (${v.label})`, v.event] as const),
+];
+
 describe('slackMessage', () => {
-  it.each(everyEventType().map((e) => [e.type, e] as const))('renders %s within Block Kit limits', (_type, event) => {
+  it.each(SAMPLES)('renders %s within Block Kit limits', (_type, event) => {
     const msg = slackMessage(event);
     const blocks = slackBlocks(msg);
 
@@ -145,36 +151,30 @@ describe('slackMessage', () => {
 });
 
 describe('teamsMessage', () => {
-  it.each(everyEventType().map((e) => [e.type, e] as const))(
-    'renders %s as an Adaptive Card for a Workflows webhook',
-    (_type, event) => {
-      const msg = teamsMessage(event) as {
-        type: string;
-        attachments: {
-          contentType: string;
-          content: { type: string; version: string; body: { type: string; style?: string }[] };
-        }[];
-      };
-      const card = msg.attachments[0]?.content;
+  it.each(SAMPLES)('renders %s as an Adaptive Card for a Workflows webhook', (_type, event) => {
+    const msg = teamsMessage(event) as {
+      type: string;
+      attachments: {
+        contentType: string;
+        content: { type: string; version: string; body: { type: string; style?: string }[] };
+      }[];
+    };
+    const card = msg.attachments[0]?.content;
 
-      expect(msg.type).toBe('message');
-      expect(msg.attachments[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
-      expect(card).toMatchObject({ type: 'AdaptiveCard', version: '1.4' });
-      expect(card?.body[0]?.style).toBe({ critical: 'attention', warning: 'warning', info: 'accent' }[event.severity]);
-      expect(JSON.stringify(card).length).toBeLessThan(28_000);
-    },
-  );
+    expect(msg.type).toBe('message');
+    expect(msg.attachments[0]?.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(card).toMatchObject({ type: 'AdaptiveCard', version: '1.4' });
+    expect(card?.body[0]?.style).toBe({ critical: 'attention', warning: 'warning', info: 'accent' }[event.severity]);
+    expect(JSON.stringify(card).length).toBeLessThan(28_000);
+  });
 });
 
 describe('qDeveloperNotification', () => {
-  it.each(everyEventType().map((e) => [e.type, e] as const))(
-    'renders %s as a schema-valid custom notification',
-    (_type, event) => {
-      const n = qDeveloperNotification(event);
+  it.each(SAMPLES)('renders %s as a schema-valid custom notification', (_type, event) => {
+    const n = qDeveloperNotification(event);
 
-      expect(validateQ(n) ? [] : validateQ.errors).toEqual([]);
-    },
-  );
+    expect(validateQ(n) ? [] : validateQ.errors).toEqual([]);
+  });
 
   it('threads every update of a session by session id, server events by server', () => {
     const sync = qDeveloperNotification(sampleEvent('sync.stalled')) as { metadata: { threadId: string } };
@@ -386,8 +386,76 @@ const ROWS: Row[] = [
     field: 'impact.jobs[].name',
     make: (t) => ({
       ...sampleEvent('repository.out_of_sync'),
-      impact: { jobs: [{ id: 'j1', name: t, isEnabled: true }], total: 1 },
+      impact: {
+        jobs: [
+          {
+            id: 'j1',
+            name: t,
+            isEnabled: true,
+            kind: 'copy',
+            nextRun: '2026-11-28T13:00:00.000Z',
+            missesNextRun: true,
+          },
+          { id: 'j2', name: t, isEnabled: false, kind: 'backup', nextRun: null, missesNextRun: false },
+        ],
+        total: 2,
+        blockedUntil: null,
+        missedRuns: 1,
+      },
     }),
+  },
+  {
+    field: 'blocker.name and blocker.reason',
+    make: (t) => {
+      const e = sampleEvent('repository.blocked');
+      const b = e.blocker as NonNullable<MonitorEvent['blocker']>;
+      return { ...e, blocker: { ...b, name: t, kind: 'out_of_order', reason: t } };
+    },
+    inTitle: true,
+  },
+  {
+    field: 'proxy (name, status, repositories)',
+    make: (t) => {
+      const e = sampleEvent('proxy.offline');
+      const p = e.proxy as NonNullable<MonitorEvent['proxy']>;
+      return {
+        ...e,
+        proxy: { ...p, name: t, status: t, maintenanceModeState: t, repositories: [{ id: 'r1', name: t }] },
+      };
+    },
+    inTitle: true,
+  },
+  {
+    field: 'health.entries[] (name, status, description)',
+    make: (t) => {
+      const e = sampleEvent('server.unhealthy');
+      const h = e.health as NonNullable<MonitorEvent['health']>;
+      return { ...e, health: { ...h, status: t, entries: [{ name: t, status: t, description: t }] } };
+    },
+    inTitle: true,
+  },
+  {
+    field: 'cause findings (components, versions, proxy)',
+    make: (t) => ({
+      ...sampleEvent('repository.out_of_sync'),
+      cause: [
+        { kind: 'unhealthy', entries: [{ name: t, status: t, description: t }] },
+        { kind: 'upgrade', from: t, to: t, at: '2026-11-28T02:10:00.000Z' },
+        { kind: 'proxy', proxyId: 'p1', proxyName: t, state: 'offline' },
+      ],
+    }),
+  },
+  {
+    field: 'firstBackup.jobs[] (name, status) and organization.name',
+    make: (t) => {
+      const e = sampleEvent('repository.first_backup_failed');
+      const f = e.firstBackup as NonNullable<MonitorEvent['firstBackup']>;
+      return {
+        ...e,
+        firstBackup: { ...f, jobs: f.jobs.map((j) => ({ ...j, name: t, status: t })) },
+        organization: { id: 'o1', name: t },
+      };
+    },
   },
   {
     field: 'summary items (name, state, error)',
@@ -494,7 +562,7 @@ describe('sample events', () => {
   (addFormats as unknown as (a: Ajv2020) => void)(ajv);
   const validate = ajv.compile(schema);
 
-  it.each(everyEventType().map((e) => [e.type, e] as const))('%s is valid event contract v1', (_type, event) => {
+  it.each(SAMPLES)('%s is valid event contract v1', (_type, event) => {
     expect(validate(event) ? [] : validate.errors).toEqual([]);
   });
 });
@@ -677,5 +745,124 @@ describe('incidents and runbooks in chat', () => {
       'actions',
     );
     expect(JSON.stringify(qDeveloperNotification(event))).not.toContain('Runbook:');
+  });
+});
+
+describe('new event types in chat', () => {
+  it.each([
+    [
+      'repository.blocked',
+      '🟠 Repository Archive-EU blocked: Out of Date (since 09:12 UTC) on Contoso VB365',
+      [
+        'Tenant: Contoso',
+        'Blocks: 3 jobs; 2 miss their next run before it ends: Daily Exchange (backup, 12:00), Copy to Archive (copy, 13:00); also Monthly SharePoint (backup, disabled)',
+      ],
+    ],
+    [
+      'repository.unblocked',
+      '🔵 Repository Archive-EU no longer Out of Date on Contoso VB365',
+      ['Was blocked: Out of Date, from 09:12 UTC for 1h 53m'],
+    ],
+    [
+      'proxy.offline',
+      '🟠 Proxy proxy02.corp offline on Contoso VB365 — 4 repositories',
+      ['Offline: since 12:10 UTC (20m)', 'Repositories it serves (4)'],
+    ],
+    [
+      'proxy.maintenance',
+      '🔵 Proxy proxy01.corp in maintenance on Contoso VB365 — 2 repositories',
+      ['Status: Online, maintenance mode Enabled'],
+    ],
+    ['proxy.online', '🔵 Proxy proxy02.corp back online on Contoso VB365', ['Was offline: from 12:10 UTC for 45m']],
+    [
+      'server.unhealthy',
+      '🔴 Contoso VB365 unhealthy: PostgreSQL',
+      ['Health: Unhealthy since 12:20 UTC (10m)', 'PostgreSQL: Unhealthy - Failed to connect to 127.0.0.1:5432'],
+    ],
+    ['server.healthy', '🔵 Contoso VB365 healthy again', ['Were not healthy (1)']],
+    [
+      'repository.first_backup_ok',
+      '🔵 MinIO On-Prem: first backups after the resync succeeded on Contoso VB365',
+      ['First backups: Daily Exchange Success, Copy to Archive Warning'],
+    ],
+    [
+      'repository.first_backup_failed',
+      '🟠 MinIO On-Prem: first backup after the resync failed on Contoso VB365',
+      ['First backups: Daily Exchange Success, Copy to Archive Failed'],
+    ],
+    [
+      'sync.started',
+      '🔵 S3 Immutable (eu-west-1) sync started on Contoso VB365',
+      [
+        'Forecast: previous 5 syncs took 1h 40m–3h 10m (median 2h 5m), expect about 14:35 UTC',
+        'Likely cause: repository added 40m ago',
+      ],
+    ],
+    [
+      'repository.out_of_sync',
+      '🟠 MinIO On-Prem out of sync, nothing syncing it, on Contoso VB365',
+      [
+        'Likely cause: PostgreSQL Unhealthy (Failed to connect to 127.0.0.1:5432); upgraded 8.0.1.1234 → 8.1.0.305 at 02:10 UTC; proxy proxy02.corp offline',
+      ],
+    ],
+  ] as const)('shows %s in Slack, Teams and Q Developer', (type, title, lines) => {
+    const e = sampleEvent(type);
+
+    const slack = slackTexts(slackMessage(e)).map((t) => t.text);
+    const slackText = slack.join('\n');
+    const teams = teamsTexts(teamsMessage(e));
+    const teamsText = teams.join('\n');
+    const q = qDeveloperNotification(e) as { content: { title: string; description: string } };
+
+    // Names look as they are, with their link-making dots defused (proxy02․corp).
+    expect(slackBlocks(slackMessage(e))[0]?.text?.text).toBe(inert(title, 'literal'));
+    expect(teams[0]).toBe(inert(title));
+    expect(q.content.title).toBe(inert(title));
+    for (const line of lines) {
+      expect(slackText).toContain(inert(line, 'literal'));
+      // Teams shows a fact as title and value, Q Developer as "*label:* value".
+      const [label, ...rest] = line.split(': ');
+      const value = inert(rest.join(': ') || (label as string));
+      expect(teamsText).toContain(value);
+      expect(q.content.description).toContain(value);
+    }
+  });
+
+  it('gives Slack long facts (the jobs blocked, a likely cause) a full-width section, short ones fields', () => {
+    const blocks = slackBlocks(slackMessage(sampleEvent('repository.out_of_sync')));
+    const fields = blocks.flatMap((b) => b.fields ?? []).map((f) => f.text);
+    const sections = blocks.filter((b) => b.type === 'section' && b.text).map((b) => b.text?.text ?? '');
+
+    expect(fields).toContain('Tenant: Contoso');
+    expect(fields.some((f) => f.startsWith('Blocks: ') || f.startsWith('Likely cause: '))).toBe(false);
+    expect(sections.some((t) => t.startsWith('Blocks: 2 jobs; 1 misses its next run'))).toBe(true);
+    expect(sections.some((t) => t.startsWith('Likely cause: PostgreSQL Unhealthy'))).toBe(true);
+  });
+
+  it('shows the cause a storm shares in the group message', () => {
+    const group = sampleVariants().find((v) => v.event.group?.type === 'repository.out_of_sync')?.event as MonitorEvent;
+
+    const slack = slackTexts(slackMessage(group)).map((t) => t.text);
+    const q = qDeveloperNotification(group) as { content: { keywords: string[] } };
+
+    expect(slack[0]).toBe('🟠 12 repositories out of sync, nothing syncing them, on Contoso VB365');
+    expect(slack).toContain('Likely cause: PostgreSQL Unhealthy (Failed to connect to 127.0.0.1:5432)');
+    expect(q.content.keywords).toEqual(['warning', 'monitor.grouped', 'repository.out_of_sync', 'vb365-prod']);
+  });
+
+  it('relates a proxy event to the proxy, a blocker to its repository, in Q Developer', () => {
+    const proxy = qDeveloperNotification(sampleEvent('proxy.offline')) as { metadata: { relatedResources: string[] } };
+    const blocked = qDeveloperNotification(sampleEvent('repository.blocked')) as {
+      metadata: { relatedResources: string[] };
+    };
+
+    expect(proxy.metadata.relatedResources).toEqual([
+      'https://vb365.contoso.local:4443',
+      'e4d3c2b1-0000-4000-8000-0000000000p2',
+    ]);
+    expect(blocked.metadata.relatedResources).toEqual([
+      'https://vb365.contoso.local:4443',
+      '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+    ]);
   });
 });

@@ -34,6 +34,18 @@ describe('pagerDutyEventOf', () => {
     ['sync.resumed', 'warning', 'open', null],
     ['sync.state_changed', 'info', 'open', null],
     ['server.certificate_expiring', 'warning', 'open', null],
+    // Blockers, proxies and health: the trouble triggers, what clears it resolves, planned or after-the-fact news pages nobody.
+    ['repository.blocked', 'warning', 'open', 'trigger'],
+    ['repository.unblocked', 'warning', 'resolved', 'resolve'],
+    ['proxy.offline', 'warning', 'open', 'trigger'],
+    ['proxy.online', 'warning', 'resolved', 'resolve'],
+    ['proxy.maintenance', 'info', 'open', null],
+    ['proxy.maintenance', 'warning', 'open', null],
+    ['proxy.online', 'info', 'resolved', null],
+    ['server.unhealthy', 'critical', 'open', 'trigger'],
+    ['server.healthy', 'critical', 'resolved', 'resolve'],
+    ['repository.first_backup_ok', 'info', 'open', null],
+    ['repository.first_backup_failed', 'warning', 'open', null],
   ] as const)('%s (incident %s, %s) → %s', (type, severity, status, action) => {
     const pd = pagerDutyEventOf(event(type, severity, status));
 
@@ -75,6 +87,39 @@ describe('pagerDutyEventOf', () => {
       links: [{ href: 'https://wiki.example/runbooks/sync', text: 'Runbook' }],
       client: 'vb365-sync-monitor',
     });
+  });
+
+  it.each([
+    [
+      'repository.blocked',
+      'warning',
+      'Repository Archive-EU blocked: Out of Date (since 09:12 UTC) on Contoso VB365',
+      'Archive-EU',
+    ],
+    ['proxy.offline', 'warning', 'Proxy proxy02.corp offline on Contoso VB365 — 4 repositories', 'proxy proxy02.corp'],
+    ['server.unhealthy', 'critical', 'Contoso VB365 unhealthy: PostgreSQL', undefined],
+  ] as const)(
+    'triggers %s without an incident, with its title, severity, component and facts',
+    (type, severity, summary, component) => {
+      const e = sampleEvent(type);
+
+      const pd = pagerDutyEventOf(e);
+
+      expect(pd).toMatchObject({
+        event_action: 'trigger',
+        dedup_key: e.eventId,
+        payload: { summary, severity, class: type },
+      });
+      expect(pd?.payload?.component).toBe(component);
+    },
+  );
+
+  it('sends what a blocker blocks and its likely cause in the details', () => {
+    const details = pagerDutyEventOf(sampleEvent('repository.out_of_sync'))?.payload?.custom_details ?? {};
+
+    expect(details.Blocks).toMatch(/^2 jobs; 1 misses its next run before it ends: Exchange daily \(backup, 13:00\)/);
+    expect(details['Likely cause']).toMatch(/^PostgreSQL Unhealthy/);
+    expect(details.Tenant).toBe('Contoso');
   });
 
   it("maps the incident's worst severity, not the event's", () => {

@@ -6,7 +6,7 @@ import {
   type ServerSnapshot,
   type SessionRecord,
 } from '../../lambda/domain/state.js';
-import { findIncidents, formatStatus, incidentRowsOf, statusOf } from '../../local/status.js';
+import { blockingOf, findIncidents, formatStatus, incidentRowsOf, statusOf } from '../../local/status.js';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const t = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000);
@@ -139,6 +139,140 @@ const wasabi = incident(`prod/repository/r2/${t(40).toISOString()}`, {
 });
 const down = incident(`prod/server/unreachable/${t(20).toISOString()}`);
 const resolved = incident(`prod/repository/r3/${t(300).toISOString()}`, { resolvedAt: t(180).toISOString() });
+
+describe('status: what blocks backups (--exit-code)', () => {
+  const clear = (
+    record: Partial<
+      ServerSnapshot['server'] extends infer E ? (E extends { record: infer R } ? R : never) : never
+    > = {},
+  ) =>
+    ({
+      server: { record: { ...INITIAL_SERVER, initialized: true, ...record }, version: 1, pending: [], lease: null },
+      sessions: [],
+      repositories: [],
+    }) as ServerSnapshot;
+  const since = t(30).toISOString();
+
+  it.each<[string, ServerSnapshot, { kind: string; what: string }[]]>([
+    ['nothing', clear(), []],
+    [
+      'a server never polled',
+      { server: undefined, sessions: [], repositories: [] },
+      [{ kind: 'unknown', what: 'never polled' }],
+    ],
+    [
+      'a server that cannot be used',
+      clear({ failingSince: since, failure: { kind: 'auth', reason: 'login refused' } }),
+      [{ kind: 'unknown', what: 'cannot be used since 2026-11-28 11:30 UTC: login refused' }],
+    ],
+    [
+      'a sync running, one stalled, one failed, one ended',
+      {
+        ...clear(),
+        sessions: [
+          session('a', {}),
+          session('b', { phase: 'stalled', progressPercent: 12 }),
+          session('c', { phase: 'failed', state: 'Failed', error: 'S3 403' }),
+          session('d', { phase: 'ended', outcome: 'completed' }),
+        ],
+      },
+      [
+        { kind: 'syncing', what: 'Repo a: syncing at 40 %' },
+        { kind: 'syncing', what: 'Repo b: sync stalled at 12 %' },
+        { kind: 'failed', what: 'Repo c: sync failed (S3 403)' },
+      ],
+    ],
+    [
+      'a repository out of sync, one Out of Date, one Invalid, a proxy offline, the health check failing',
+      clear({
+        outOfSync: { r1: { since, name: 'Wasabi', alerted: false } },
+        blockers: {
+          'r2/outdated': {
+            repositoryId: 'r2',
+            kind: 'outdated',
+            name: 'Archive-EU',
+            reason: null,
+            since,
+            alerted: true,
+          },
+          'r3/out_of_order': {
+            repositoryId: 'r3',
+            kind: 'out_of_order',
+            name: null,
+            reason: 'bucket missing',
+            since,
+            alerted: false,
+          },
+        },
+        proxies: {
+          p1: {
+            name: 'proxy02',
+            state: 'offline',
+            status: 'Offline',
+            maintenanceModeState: null,
+            since,
+            alerted: true,
+          },
+        },
+        unhealthy: {
+          status: 'Unhealthy',
+          entries: [{ name: 'PostgreSQL', status: 'Unhealthy', description: 'down' }],
+          since,
+        },
+      }),
+      [
+        { kind: 'out_of_sync', what: 'Wasabi: out of sync since 2026-11-28 11:30 UTC' },
+        { kind: 'blocked', what: 'Archive-EU: Out of Date (upgrade it) since 2026-11-28 11:30 UTC' },
+        { kind: 'blocked', what: 'r3: Invalid (bucket missing) since 2026-11-28 11:30 UTC' },
+        { kind: 'proxy', what: 'proxy proxy02: offline since 2026-11-28 11:30 UTC' },
+        { kind: 'unhealthy', what: 'health check Unhealthy (PostgreSQL) since 2026-11-28 11:30 UTC' },
+      ],
+    ],
+  ])('lists %s', (_what, snap, expected) => {
+    expect(blockingOf(snap)).toEqual(expected);
+  });
+
+  it('shows repository-level blockers under the sessions, and a running sync\u2019s forecast from previous syncs', () => {
+    const snap = {
+      ...clear({
+        blockers: {
+          'r2/outdated': {
+            repositoryId: 'r2',
+            kind: 'outdated' as const,
+            name: 'Archive-EU',
+            reason: null,
+            since,
+            alerted: true,
+          },
+        },
+      }),
+      sessions: [session('a', {})],
+    };
+    const history = [90, 120, 150].map((minutes, i) => ({
+      eventId: `e${i}`,
+      sessionId: `old${i}`,
+      repositoryId: 'r-a',
+      repositoryName: 'Repo a',
+      outcome: 'completed' as const,
+      startedAt: t(10_000 + i * 1_000).toISOString(),
+      finishedAt: t(9_000 + i * 1_000).toISOString(),
+      durationSeconds: minutes * 60,
+      error: null,
+    }));
+
+    const status = statusOf('prod', snap, NOW, false, history);
+    const text = formatStatus([status], NOW);
+
+    expect(status.sessions[0]?.forecast).toMatchObject({
+      count: 3,
+      minSeconds: 5400,
+      medianSeconds: 7200,
+      maxSeconds: 9000,
+    });
+    expect(text).toContain('a forecast: previous 3 sync(s) of Repo a took 1h 30m–2h 30m, median 2h');
+    expect(text).toContain('  Archive-EU: Out of Date (upgrade it) since 2026-11-28 11:30 UTC');
+  });
+});
 
 describe('status: incidents', () => {
   it('lists open incidents oldest first, with what, age, severity, acknowledgement and escalation', () => {

@@ -125,6 +125,64 @@ describe('groupStorms', () => {
   });
 });
 
+describe('groupStorms — tenants and likely cause', () => {
+  const withOrg = (e: MonitorEvent, org: string | null): MonitorEvent =>
+    org === null ? e : { ...e, organization: { id: org, name: `Tenant ${org}` } };
+  const upgrade = { kind: 'upgrade' as const, from: '8.0.5.20', to: '8.1.0.305', at: NOW.toISOString() };
+  const unhealthy = {
+    kind: 'unhealthy' as const,
+    entries: [{ name: 'PostgreSQL', status: 'Unhealthy', description: null }],
+  };
+
+  it('groups per event type and organization, each group carrying its organization', () => {
+    const events = [
+      ...ids(3).map((id) => withOrg(sessionEvent(`a${id}`, 'sync.failed'), 'o1')),
+      ...ids(2).map((id) => withOrg(sessionEvent(`b${id}`, 'sync.failed'), 'o2')),
+      ...ids(3).map((id) => withOrg(sessionEvent(`c${id}`, 'sync.failed'), null)),
+      withOrg(sessionEvent('d', 'sync.failed'), 'o3'),
+    ];
+
+    const result = groupStorms(resultOf(events), NOW, SERVER, policy(2));
+
+    expect(result.serverEvents.map((e) => [e.eventId, e.group?.total, e.organization?.id])).toEqual([
+      ['srv/server/8/monitor.grouped', 3, 'o1'],
+      ['srv/server/9/monitor.grouped', 2, 'o2'],
+      ['srv/server/10/monitor.grouped', 3, undefined],
+    ]);
+    expect(result.serverEvents[2]).not.toHaveProperty('organization');
+    const members = result.sessions.flatMap((s) => s.events);
+    expect(members.map((e) => e.groupedIn)).toEqual([
+      ...Array(3).fill('srv/server/8/monitor.grouped'),
+      ...Array(2).fill('srv/server/9/monitor.grouped'),
+      ...Array(3).fill('srv/server/10/monitor.grouped'),
+      undefined,
+    ]);
+  });
+
+  it.each<[string, MonitorEvent['cause'][], MonitorEvent['cause']]>([
+    ['the findings every member shares', [[unhealthy, upgrade], [upgrade, unhealthy], [upgrade]], [upgrade]],
+    ['none when one member has no cause', [[upgrade], [upgrade], undefined], undefined],
+    [
+      'every finding when all members agree',
+      [
+        [unhealthy, upgrade],
+        [unhealthy, upgrade],
+      ],
+      [unhealthy, upgrade],
+    ],
+  ])('a group carries %s', (_label, causes, expected) => {
+    const events = causes.map((cause, i) => {
+      const e = sessionEvent(`s${i}`, 'sync.started');
+      return cause === undefined ? e : { ...e, cause };
+    });
+
+    const group = groupStorms(resultOf(events), NOW, SERVER, policy(2)).serverEvents[0];
+
+    expect(group?.cause).toEqual(expected);
+    if (expected === undefined) expect(group).not.toHaveProperty('cause');
+  });
+});
+
 describe('pollOnce — storm control', () => {
   it('2,000 sessions starting, then failing, reach people as 2 messages; every single event is still published', async () => {
     const api = new StubVb365Api();

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { SERVER_TEXT } from '../../lambda/adapters/limits.js';
 import {
+  normaliseDate,
   normaliseProgress,
   normaliseState,
+  parseHealth,
   parseJobList,
+  parseJobSessionList,
+  parseOrganizationList,
+  parseProxyList,
   parseRepository,
   parseRepositoryList,
+  parseServiceInstance,
   parseSession,
   parseSessionList,
   resolveLinks,
@@ -415,5 +421,271 @@ describe('lone UTF-16 surrogates from the server', () => {
     expect(repositories).toEqual([{ id: RID, name: 'Ok \uFFFD', isOutOfSync: null }]);
     expect(parseRepository({ id: 'R\uD800' }, RID)).toMatchObject({ ok: false, id: 'R\uFFFD' });
     expect(jobs?.map((j) => [j.id, j.name])).toEqual([['j1', 'Nightly \uFFFD']]);
+  });
+});
+
+describe('normaliseDate', () => {
+  it.each([
+    ['2026-11-30T10:00:00Z', '2026-11-30T10:00:00.000Z'],
+    ['2026-11-30T10:00:00.1234567Z', '2026-11-30T10:00:00.123Z'],
+    ['2026-11-30T10:00:00', '2026-11-30T10:00:00.000Z'],
+    ['2026-11-30T10:00', '2026-11-30T10:00:00.000Z'],
+    ['2026-11-30 10:00:00', '2026-11-30T10:00:00.000Z'],
+    ['2026-11-30T12:00:00+02:00', '2026-11-30T10:00:00.000Z'],
+    ['2026-11-30T05:30:00-0430', '2026-11-30T10:00:00.000Z'],
+    ['2026-12-01T00:30:00+01:00', '2026-11-30T23:30:00.000Z'],
+    [' 2026-11-30T10:00:00z ', '2026-11-30T10:00:00.000Z'],
+    ['0001-01-01T00:00:00', null],
+    ['2026-02-30T10:00:00Z', null],
+    ['2026-13-01T10:00:00Z', null],
+    ['2026-11-30T24:00:00Z', null],
+    ['30/11/2026 10:00', null],
+    ['Mon, 30 Nov 2026 10:00:00 GMT', null],
+    ['', null],
+    [null, null],
+    [1796032800000, null],
+  ])('maps %j to %j', (raw, expected) => {
+    expect(normaliseDate(raw)).toBe(expected);
+  });
+});
+
+describe('parseRepository (v8 blocker fields)', () => {
+  const PROXY = 'b1f0c3d2-1111-4a5b-8c6d-000000000001';
+  it.each([
+    [
+      'v8 fields',
+      {
+        id: RID,
+        name: 'S3',
+        isOutOfSync: false,
+        isOutdated: true,
+        isOutOfOrder: true,
+        outOfOrderReason: 'Bucket not found',
+        isMigrationLocked: false,
+        proxyId: PROXY,
+        organizationId: null,
+      },
+      {
+        id: RID,
+        name: 'S3',
+        isOutOfSync: false,
+        isOutdated: true,
+        isOutOfOrder: true,
+        outOfOrderReason: 'Bucket not found',
+        isMigrationLocked: false,
+        proxyId: PROXY,
+        organizationId: null,
+      },
+    ],
+    [
+      'v6/v7: absent fields stay absent',
+      { id: RID, name: 'S3', isOutOfSync: true },
+      { id: RID, name: 'S3', isOutOfSync: true },
+    ],
+    [
+      'wrong types are unknown, not malformed',
+      { id: RID, name: 'S3', isOutdated: 7, isOutOfOrder: 'TRUE', outOfOrderReason: ['x'], proxyId: 12 },
+      {
+        id: RID,
+        name: 'S3',
+        isOutOfSync: null,
+        isOutdated: null,
+        isOutOfOrder: true,
+        outOfOrderReason: null,
+        proxyId: null,
+      },
+    ],
+    [
+      'the empty GUID and an over-long id name nothing',
+      { id: RID, name: 'S3', proxyId: '00000000-0000-0000-0000-000000000000', organizationId: 'O'.repeat(2_000) },
+      { id: RID, name: 'S3', isOutOfSync: null, proxyId: null, organizationId: null },
+    ],
+  ])('%s', (_, input, expected) => {
+    expect(parseRepository(input, RID)).toStrictEqual({ ok: true, value: expected });
+  });
+
+  it('cuts a long out-of-order reason and makes it well-formed', () => {
+    const parsed = parseRepository({ id: RID, outOfOrderReason: `bad \uD800 ${'r'.repeat(10_000)}` }, RID);
+
+    const reason = parsed.ok ? parsed.value.outOfOrderReason : undefined;
+    expect(reason).toHaveLength(SERVER_TEXT.errorChars);
+    expect(reason?.startsWith('bad \uFFFD ')).toBe(true);
+  });
+});
+
+describe('parseJobList (schedule)', () => {
+  it.each([
+    [
+      'backup',
+      {
+        id: 'j1',
+        name: 'Nightly',
+        repositoryId: RID,
+        nextRun: '2026-12-01T02:00:00Z',
+        lastRun: null,
+        lastStatus: 'Warning',
+      },
+      { nextRun: '2026-12-01T02:00:00.000Z', lastRun: null, lastStatus: 'Warning', kind: 'backup' },
+    ],
+    [
+      'copy',
+      { id: 'c1', name: 'Copy', repositoryId: RID, nextRun: 'soon', lastRun: '2026-11-30T02:00:00', lastStatus: 3 },
+      { nextRun: null, lastRun: '2026-11-30T02:00:00.000Z', lastStatus: null, kind: 'copy' },
+    ],
+  ] as const)('reads a %s job schedule leniently', (kind, input, expected) => {
+    expect(parseJobList([input], kind)?.[0]).toMatchObject(expected);
+  });
+});
+
+describe('parseProxyList', () => {
+  const PID = 'b1f0c3d2-1111-4a5b-8c6d-000000000001';
+  it.each([
+    [
+      'v8',
+      { id: PID, hostName: 'proxy-01', status: 'Online', maintenanceModeState: 'Enabling', version: '8.1.0.305' },
+      { id: PID, name: 'proxy-01', status: 'Online', maintenanceModeState: 'Enabling', version: '8.1.0.305' },
+    ],
+    [
+      'v6/v7',
+      { id: PID, hostName: 'proxy-01', status: 'Offline', port: 9193 },
+      { id: PID, name: 'proxy-01', status: 'Offline', maintenanceModeState: null, version: null },
+    ],
+    [
+      'no host name',
+      { id: PID, fqdn: 'proxy-01.corp.example', status: 'SomethingNew' },
+      { id: PID, name: 'proxy-01.corp.example', status: 'SomethingNew', maintenanceModeState: null, version: null },
+    ],
+    ['no name at all', { id: PID }, { id: PID, name: PID, status: null, maintenanceModeState: null, version: null }],
+  ])('parses %s', (_, input, expected) => {
+    expect(parseProxyList({ offset: 0, limit: 100, results: [input] })).toEqual([expected]);
+  });
+
+  it('skips items without a usable id, and rejects a body that is not a list', () => {
+    expect(
+      parseProxyList([{ hostName: 'x' }, { id: 7 }, { id: 'p\uD800' }, 'x', { id: 'ok' }])?.map((p) => p.id),
+    ).toEqual(['ok']);
+    expect(parseProxyList({ results: 'nope' })).toBeUndefined();
+  });
+});
+
+describe('parseOrganizationList', () => {
+  it.each([
+    [
+      { id: 'o1', name: 'Contoso', officeName: 'contoso.onmicrosoft.com' },
+      { id: 'o1', name: 'Contoso' },
+    ],
+    [
+      { id: 'o1', name: '', officeName: 'contoso.onmicrosoft.com' },
+      { id: 'o1', name: 'contoso.onmicrosoft.com' },
+    ],
+    [{ id: 'o1' }, { id: 'o1', name: 'o1' }],
+    [
+      { id: 'o1', name: 'n'.repeat(1_000) },
+      { id: 'o1', name: `${'n'.repeat(SERVER_TEXT.nameChars - 1)}…` },
+    ],
+  ])('parses %j', (input, expected) => {
+    expect(parseOrganizationList([input])).toEqual([expected]);
+  });
+});
+
+describe('parseJobSessionList', () => {
+  it.each([
+    [
+      {
+        id: 's1',
+        jobId: 'j1',
+        status: 'Success',
+        creationTime: '2026-11-30T10:00:00Z',
+        endTime: '2026-11-30T10:05:00Z',
+      },
+      {
+        id: 's1',
+        jobId: 'j1',
+        status: 'Success',
+        creationTime: '2026-11-30T10:00:00.000Z',
+        endTime: '2026-11-30T10:05:00.000Z',
+      },
+    ],
+    [
+      { id: 's2', status: 'Running', creationTime: '2026-11-30T11:00:00+01:00', endTime: null },
+      { id: 's2', jobId: null, status: 'Running', creationTime: '2026-11-30T10:00:00.000Z', endTime: null },
+    ],
+    [
+      { id: 's3', jobId: 42, status: null, creationTime: 'now' },
+      { id: 's3', jobId: null, status: null, creationTime: null, endTime: null },
+    ],
+  ])('parses %j', (input, expected) => {
+    expect(parseJobSessionList({ results: [input] })).toEqual([expected]);
+  });
+
+  it('skips items without a usable id', () => {
+    expect(
+      parseJobSessionList([{ status: 'Success' }, { id: 'x'.repeat(300) }, { id: 'ok' }])?.map((s) => s.id),
+    ).toEqual(['ok']);
+  });
+});
+
+describe('parseHealth', () => {
+  it.each([
+    [
+      'Healthy, entries in server order',
+      {
+        status: 'Healthy',
+        entries: { PostgreSQL: { status: 'Healthy' }, NATS: { status: 'Healthy', description: '' } },
+      },
+      {
+        status: 'Healthy',
+        entries: [
+          { name: 'PostgreSQL', status: 'Healthy', description: null },
+          { name: 'NATS', status: 'Healthy', description: null },
+        ],
+      },
+    ],
+    [
+      'Unhealthy with a description; an entry without a status left out',
+      {
+        status: 'Unhealthy',
+        totalDuration: '00:00:01',
+        entries: { PostgreSQL: { status: 'Unhealthy', description: 'connection refused' }, Broken: 'x', Other: {} },
+      },
+      {
+        status: 'Unhealthy',
+        entries: [{ name: 'PostgreSQL', status: 'Unhealthy', description: 'connection refused' }],
+      },
+    ],
+    ['no entries', { status: 'Degraded' }, { status: 'Degraded', entries: [] }],
+    ['no status: not a report', { entries: {} }, undefined],
+    ['entries not a map: not a report', { status: 'Healthy', entries: [] }, undefined],
+    ['an error body: not a report', { message: 'Service Unavailable' }, undefined],
+    ['not an object', 'Healthy', undefined],
+  ])('%s', (_, input, expected) => {
+    expect(parseHealth(input)).toEqual(expected);
+  });
+
+  it('bounds the entries, their names and descriptions', () => {
+    const entries = Object.fromEntries(
+      Array.from({ length: 100 }, (_, i) => [
+        `${'n'.repeat(300)}${i}`,
+        { status: 'Healthy', description: 'd'.repeat(5_000) },
+      ]),
+    );
+
+    const report = parseHealth({ status: 'Healthy', entries });
+
+    expect(report?.entries).toHaveLength(SERVER_TEXT.healthEntries);
+    expect(report?.entries[0]?.name).toHaveLength(SERVER_TEXT.nameChars);
+    expect(report?.entries[0]?.description).toHaveLength(SERVER_TEXT.descriptionChars);
+  });
+});
+
+describe('parseServiceInstance', () => {
+  it.each([
+    [{ installationId: RID, version: '8.1.0.305' }, { version: '8.1.0.305' }],
+    [{ installationId: RID }, { version: null }],
+    [{ version: 8 }, { version: null }],
+    [[], undefined],
+    [null, undefined],
+  ])('parses %j', (input, expected) => {
+    expect(parseServiceInstance(input)).toEqual(expected);
   });
 });

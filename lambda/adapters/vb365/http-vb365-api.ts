@@ -39,7 +39,19 @@ import {
   withoutUserinfo,
 } from './tls.js';
 import { Agent, retry } from './undici.js';
-import { parseJobList, parseRepository, parseRepositoryList, parseSession, parseSessionList } from './wire.js';
+import {
+  normaliseDate,
+  parseHealth,
+  parseJobList,
+  parseJobSessionList,
+  parseOrganizationList,
+  parseProxyList,
+  parseRepository,
+  parseRepositoryList,
+  parseServiceInstance,
+  parseSession,
+  parseSessionList,
+} from './wire.js';
 
 /** Username and password for the password grant. */
 export interface Vb365Credentials {
@@ -189,9 +201,10 @@ function isTlsError(code: string | undefined): code is string {
  * by undici's retry interceptor, all inside one deadline per call. A 401 triggers one refresh grant, then one
  * password grant, then `UpstreamAuthError`. Any failure on the token endpoint that is not a refusal (5xx, network,
  * timeout) is `UpstreamUnreachableError`, never an authentication error.
+ *
+ * Optional reads (`Optional`, see {@link OPTIONAL_SINCE}) answer `available: false` without a request when the API
+ * version in use predates the endpoint, and when the server answers 403, 404 or 405; otherwise they fail like the others.
  */
-const NOT_READ_YET = { available: false, reason: 'not read by this client' } as const;
-
 export class HttpVb365Api implements Vb365Api {
   readonly #base: URL;
   readonly #setting: ApiVersionSetting;
@@ -327,40 +340,130 @@ export class HttpVb365Api implements Vb365Api {
     return this.#call(options, (ctx) => this.#listAll('Jobs', parseJobList, ctx));
   }
 
-  // Optional reads: not implemented by this client yet; every one answers "unavailable" without a request.
-  async listCopyJobs(): Promise<Optional<JobInfo[]>> {
-    return NOT_READ_YET;
+  async listCopyJobs(options: CallOptions = {}): Promise<Optional<JobInfo[]>> {
+    return this.#optional(options, 'CopyJobs', (ctx) =>
+      this.#listAll('CopyJobs', (body) => parseJobList(body, 'copy'), ctx, { optional: true }),
+    );
   }
 
-  async listProxies(): Promise<Optional<ProxyInfo[]>> {
-    return NOT_READ_YET;
+  async listProxies(options: CallOptions = {}): Promise<Optional<ProxyInfo[]>> {
+    return this.#optional(options, 'Proxies', (ctx) =>
+      this.#listAll('Proxies', parseProxyList, ctx, { optional: true }),
+    );
   }
 
-  async health(): Promise<Optional<HealthReport>> {
-    return NOT_READ_YET;
+  async listOrganizations(options: CallOptions = {}): Promise<Optional<OrganizationInfo[]>> {
+    return this.#optional(options, 'Organizations', (ctx) =>
+      this.#listAll('Organizations', parseOrganizationList, ctx, { optional: true }),
+    );
   }
 
-  async serviceInstance(): Promise<Optional<ServiceInstance>> {
-    return NOT_READ_YET;
+  async serviceInstance(options: CallOptions = {}): Promise<Optional<ServiceInstance>> {
+    return this.#optional(options, 'ServiceInstance', async (ctx) => {
+      const { label, exchange } = await this.#authorizedGet('ServiceInstance', ctx);
+      refuseOptional(label, exchange.status);
+      const parsed = parseServiceInstance(this.#json(label, this.#expectOk(label, exchange)));
+      if (parsed === undefined) throw new UpstreamResponseError(`${label}: body is not a service instance object`);
+      return parsed;
+    });
   }
 
-  async listJobSessions(): Promise<Optional<JobSessionInfo[]>> {
-    return NOT_READ_YET;
+  /**
+   * `GET /v8/Health`, sent without a token (the endpoint is anonymous). ASP.NET health checks answer 503 with the same
+   * body when Unhealthy, so a 503 is not retried and its body is read; a 503 without that body is a server that cannot
+   * be used. A 401 counts as a refusal, like a 403: this read sends no credentials that could be at fault.
+   */
+  async health(options: CallOptions = {}): Promise<Optional<HealthReport>> {
+    return this.#optional(options, 'Health', async (ctx) => {
+      const version = await this.#resolveVersion(ctx);
+      const label = `GET /${version}/Health`;
+      const exchange = await this.#send('GET', this.#url(version, 'Health'), ctx, {}, undefined, {
+        retryStatus: RETRY_STATUS.filter((status) => status !== 503),
+      });
+      refuseOptional(label, exchange.status === 401 ? 403 : exchange.status, exchange.status);
+      if (exchange.status === 503) {
+        const report = parseHealth(this.#jsonOrUndefined(exchange));
+        if (report !== undefined) return report;
+      }
+      const report = parseHealth(this.#json(label, this.#expectOk(label, exchange)));
+      if (report === undefined) throw new UpstreamResponseError(`${label}: body is not a health report`);
+      return report;
+    });
   }
 
-  async listOrganizations(): Promise<Optional<OrganizationInfo[]>> {
-    return NOT_READ_YET;
+  /**
+   * `GET /vN/JobSessions?jobId=…&endTimeLowerBound=…` (v7+; paged in every version). Throws `TypeError` for an
+   * `endedAfter` that is not a date-time: that is the caller's mistake, and no request could mean anything with it.
+   */
+  async listJobSessions(
+    jobId: string,
+    endedAfter: string,
+    options: CallOptions = {},
+  ): Promise<Optional<JobSessionInfo[]>> {
+    const bound = normaliseDate(endedAfter);
+    if (bound === null) {
+      throw new TypeError(`listJobSessions: endedAfter ${JSON.stringify(endedAfter)} is not an ISO-8601 date-time`);
+    }
+    return this.#optional(options, 'JobSessions', async (ctx) => {
+      const query = `jobId=${encodeId(jobId)}&endTimeLowerBound=${encodeURIComponent(bound)}`;
+      const sessions = await this.#listAll(`JobSessions?${query}`, parseJobSessionList, ctx, {
+        optional: true,
+        paged: true,
+      });
+      // Defensive: a server that ignored a filter must not make another job's run, an older one or a running one count.
+      const ended = sessions.flatMap((s) =>
+        s.endTime !== null && s.endTime >= bound && (s.jobId === null || sameId(s.jobId, jobId)) ? [s] : [],
+      );
+      // ISO-8601 UTC strings of one format sort as their instants do.
+      return ended.sort((a, b) =>
+        (a.endTime as string) < (b.endTime as string) ? -1 : a.endTime === b.endTime ? 0 : 1,
+      );
+    });
   }
 
-  /** A whole collection: one GET on v5–v7 (a plain array), pages of `PAGE_LIMIT` on v8 (`offset`/`limit`). */
-  async #listAll<T>(path: string, parse: (body: unknown) => T[] | undefined, ctx: Ctx): Promise<T[]> {
+  /**
+   * One optional read: unavailable without a request when the API version in use predates `endpoint`, unavailable when
+   * `read` meets a refusal ({@link refuseOptional}); anything else fails the call as usual.
+   */
+  async #optional<T>(
+    options: CallOptions,
+    endpoint: keyof typeof OPTIONAL_SINCE,
+    read: (ctx: Ctx) => Promise<T>,
+  ): Promise<Optional<T>> {
+    return this.#call(options, async (ctx) => {
+      const version = await this.#resolveVersion(ctx);
+      const since = OPTIONAL_SINCE[endpoint];
+      if (version < since) {
+        return { available: false, reason: `API ${version} has no /${endpoint} (${since} and later)` };
+      }
+      try {
+        return { available: true, value: await read(ctx) };
+      } catch (err) {
+        if (err instanceof OptionalRefused) return { available: false, reason: err.message };
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * A whole collection: one GET on v5–v7 (a plain array), pages of `PAGE_LIMIT` on v8 (`offset`/`limit`), or in every
+   * version with `paged`. With `optional`, a 403/404/405 is a refusal ({@link refuseOptional}).
+   */
+  async #listAll<T>(
+    path: string,
+    parse: (body: unknown) => T[] | undefined,
+    ctx: Ctx,
+    how: { readonly optional?: boolean; readonly paged?: boolean } = {},
+  ): Promise<T[]> {
     const all: T[] = [];
+    const separator = path.includes('?') ? '&' : '?';
     for (let offset = 0, page = 0; page < MAX_PAGES; page++) {
-      const paged = (await this.#resolveVersion(ctx)) === 'v8';
+      const paged = how.paged === true || (await this.#resolveVersion(ctx)) === 'v8';
       const { label, exchange } = await this.#authorizedGet(
-        paged ? `${path}?offset=${offset}&limit=${PAGE_LIMIT}` : path,
+        paged ? `${path}${separator}offset=${offset}&limit=${PAGE_LIMIT}` : path,
         ctx,
       );
+      if (how.optional) refuseOptional(label, exchange.status);
       const body = this.#json(label, this.#expectOk(label, exchange));
       const items = parse(body);
       if (items === undefined) throw new UpstreamResponseError(`${label}: body is not a list`);
@@ -538,6 +641,7 @@ export class HttpVb365Api implements Vb365Api {
     ctx: Ctx,
     headers: Record<string, string> = {},
     body?: string,
+    { retryStatus = RETRY_STATUS }: { retryStatus?: readonly number[] } = {},
   ): Promise<Exchange> {
     const dispatcher =
       method === 'GET'
@@ -545,7 +649,7 @@ export class HttpVb365Api implements Vb365Api {
             retry({
               maxRetries: this.#o.maxRetries,
               methods: ['GET'],
-              statusCodes: RETRY_STATUS,
+              statusCodes: [...retryStatus],
               errorCodes: RETRY_ERROR_CODES,
               retry: backoff({
                 maxRetries: this.#o.maxRetries,
@@ -554,7 +658,7 @@ export class HttpVb365Api implements Vb365Api {
                 maxRetryAfterMs: this.#o.maxRetryAfterMs,
                 retriable: ({ statusCode, code }) =>
                   statusCode !== undefined
-                    ? RETRY_STATUS.includes(statusCode)
+                    ? retryStatus.includes(statusCode)
                     : code !== undefined && RETRY_ERROR_CODES.includes(code),
                 deadline: ctx.deadline,
                 signal: ctx.signal,
@@ -610,6 +714,15 @@ export class HttpVb365Api implements Vb365Api {
       throw new UpstreamAuthError(`${label} answered ${status}: ${reason}`, { status });
     }
     throw new UpstreamResponseError(`${label} answered ${status}: ${reason}`, { status });
+  }
+
+  /** The body as JSON, or `undefined` when it is not JSON (a body read only if it has a known shape). */
+  #jsonOrUndefined(exchange: Exchange): unknown {
+    try {
+      return JSON.parse(exchange.text);
+    } catch {
+      return undefined;
+    }
   }
 
   #json(label: string, exchange: Exchange): unknown {
@@ -743,6 +856,34 @@ function tlsFailure(
   return `TLS: connection to ${where} failed (${code})${fp ? `, certificate SHA-256 ${fp}` : ''}: check that this port serves the VB365 REST API over HTTPS`;
 }
 
+/**
+ * The first API version serving each optional endpoint (the v6–v8 OpenAPI specs; v5 from its documentation): older
+ * versions are answered "unavailable" without a request. `JobSessions` exists in v6, but without the `jobId` filter
+ * (v7+); `Health` is v8 only.
+ */
+const OPTIONAL_SINCE = {
+  CopyJobs: 'v6',
+  Proxies: 'v5',
+  Organizations: 'v5',
+  ServiceInstance: 'v5',
+  JobSessions: 'v7',
+  Health: 'v8',
+} as const satisfies Record<string, ApiVersion>;
+
+/** Answers that mean "this server does not offer that read" (missing, forbidden to this account, or not GET here). */
+const REFUSALS = [403, 404, 405];
+
+/** An optional read the server refused: its message is the reason, safe to log (no body, no query). */
+class OptionalRefused extends Error {}
+
+/**
+ * Throws {@link OptionalRefused} when `status` is a refusal, naming the request without its query (`label` is e.g.
+ * `GET /v8/Proxies?offset=0&limit=100`); `shown` is the status to report when the caller mapped `status`.
+ */
+function refuseOptional(label: string, status: number, shown = status): void {
+  if (REFUSALS.includes(status)) throw new OptionalRefused(`${label.split('?')[0]} answered ${shown}`);
+}
+
 /** v8 page size for collections, and a bound on pages (10,000 items). */
 const PAGE_LIMIT = 100;
 const MAX_PAGES = 100;
@@ -770,4 +911,9 @@ function parseBaseUrl(raw: string, allowHttpLoopback: boolean): URL {
 
 function encodeId(id: string): string {
   return encodeURIComponent(id);
+}
+
+/** GUIDs compare without regard to letter case. */
+function sameId(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
 }
