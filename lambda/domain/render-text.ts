@@ -1,13 +1,6 @@
-import {
-  type BlockerKind,
-  type CauseFinding,
-  type EventType,
-  type Forecast,
-  type Impact,
-  type MonitorEvent,
-  SUMMARY_LIMIT,
-  type SummaryItem,
-} from './events.js';
+import type { BlockerKind, CauseFinding, Forecast, Impact } from './contract-repository.js';
+import type { SummaryItem } from './contract-session.js';
+import { type EventType, type MonitorEvent, SUMMARY_LIMIT } from './events.js';
 import { formatDuration } from './policy.js';
 
 /*

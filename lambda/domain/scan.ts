@@ -1,5 +1,6 @@
+import type { BlockerKind, ProxyProblem } from './contract-repository.js';
 import { type ServerEventDraft, secondsBetween, withServerEvents } from './emit.js';
-import { type BlockerKind, type ProxyProblem, type ServerRef, SUMMARY_LIMIT } from './events.js';
+import { type ServerRef, SUMMARY_LIMIT } from './events.js';
 import type { CycleResult } from './lifecycle.js';
 import type { Policy } from './policy.js';
 import type { BlockerEntry, ProxyEntry, RepositoryRecord, ServerRecord } from './state.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { EventType, Impact, MonitorEvent } from '../../lambda/domain/events.js';
+import type { Impact } from '../../lambda/domain/contract-repository.js';
+import type { EventType, MonitorEvent } from '../../lambda/domain/events.js';
 import {
   asciiSafe,
   blocksLineOf,
