@@ -1,6 +1,7 @@
 import { alarmSeverity, alarmViewOf, type MonitorAlarm } from './alarm.js';
 import type { MonitorEvent, Severity } from './events.js';
-import { type EventView, truncate, viewOf } from './render-text.js';
+import { truncate } from './format.js';
+import { type EventView, viewOf } from './render-text.js';
 
 /*
  * Chat renderings of an event: Slack (Block Kit), Microsoft Teams (Adaptive Card for a Workflows webhook) and
