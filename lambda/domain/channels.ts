@@ -1,5 +1,5 @@
 import { ALWAYS_DELIVERED, type EventType, type MonitorEvent } from './events.js';
-import type { SlackMentions } from './render-chat.js';
+import type { SlackMentions } from './render-slack.js';
 
 /* The channels the deliverer serves, and the filters that decide which events reach each one. */
 

@@ -3,14 +3,9 @@ import { accepts, type Channel, FOR_PEOPLE, type PagerDutyChannel, type SlackApp
 import type { DeliveryDeps, DeliveryReport, PagerDutyApi } from './delivery-ports.js';
 import { DeliveryError } from './errors.js';
 import type { MonitorEvent } from './events.js';
-import {
-  qDeveloperNotification,
-  slackAlarmMessage,
-  slackMessage,
-  teamsAlarmMessage,
-  teamsMessage,
-} from './render-chat.js';
+import { qDeveloperNotification, teamsAlarmMessage, teamsMessage } from './render-chat.js';
 import { pagerDutyAlarmEventOf, pagerDutyEventOf } from './render-pagerduty.js';
+import { slackAlarmMessage, slackMessage } from './render-slack.js';
 import { postToSlackApp, slackOf } from './slack-app-delivery.js';
 
 /*

@@ -2,7 +2,7 @@ import type { SlackAppChannel } from './channels.js';
 import type { DeliveryDeps, SlackApi, SlackThread, SlackThreads } from './delivery-ports.js';
 import { DeliveryError } from './errors.js';
 import type { MonitorEvent } from './events.js';
-import { DEFAULT_SLACK_MENTIONS, slackMessage } from './render-chat.js';
+import { DEFAULT_SLACK_MENTIONS, slackMessage } from './render-slack.js';
 
 /* Slack app channels: one thread per incident, its first message edited to show where the incident stands. */
 

@@ -110,7 +110,7 @@ beforeAll(async () => {
   capture = captureOutput();
   vi.resetModules();
   ({ handler } = (await import('../../lambda/deliverer.js')) as { handler: Handler });
-  ({ slackMessage } = await import('../../lambda/domain/render-chat.js'));
+  ({ slackMessage } = await import('../../lambda/domain/render-slack.js'));
 });
 
 afterAll(async () => {
