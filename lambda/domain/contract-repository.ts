@@ -16,7 +16,10 @@ export interface RepositoryProblem {
 
 /** What a repository problem blocks: the backup and backup copy jobs that target the repository. */
 export interface Impact {
-  /** The first `SUMMARY_LIMIT` (events.ts) jobs: those whose next run is missed first, then enabled ones, then by name. */
+  /**
+   * The first `SUMMARY_LIMIT` (events.ts) jobs: those whose next run is missed first, then enabled ones, then by
+   * name.
+   */
   readonly jobs: readonly ImpactJob[];
   readonly total: number;
   /**
