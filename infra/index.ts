@@ -14,28 +14,22 @@ export {
   resolveConfig,
   type ServerEntry,
 } from '../lambda/config-schema.js';
-export type { Digest } from '../lambda/domain/digest.js';
+export type { Digest } from '../lambda/domain/contract-digest.js';
+export type { Impact, RepositoryProblem } from '../lambda/domain/contract-repository.js';
+export type { CertificateInfo, PollingGap, ServerProblem } from '../lambda/domain/contract-server.js';
+export type { MonitorSummary, Reminder, SessionSnapshot, SummaryItem } from '../lambda/domain/contract-session.js';
 export type { Estimate } from '../lambda/domain/estimate.js';
 export {
-  type CertificateInfo,
   EVENT_TYPES,
   type EventGroup,
   type EventType,
   type GroupItem,
   type HeldItem,
   type HeldSummary,
-  type Impact,
   type MonitorEvent,
-  type MonitorSummary,
-  type PollingGap,
-  type Reminder,
-  type RepositoryProblem,
   SEVERITY,
-  type ServerProblem,
   type ServerRef,
-  type SessionSnapshot,
   type Severity,
-  type SummaryItem,
 } from '../lambda/domain/events.js';
 export type { SessionState } from '../lambda/domain/types.js';
 export { addMonitorOutputs } from './monitor-stack.js';

@@ -37,7 +37,7 @@ import {
   resolveConfig,
   runtimeConfigOf,
 } from '../lambda/config-schema.js';
-import type { Channel } from '../lambda/domain/delivery.js';
+import type { Channel } from '../lambda/domain/channels.js';
 import { ALWAYS_DELIVERED, type EventType } from '../lambda/domain/events.js';
 import { GROUPABLE_TYPES } from '../lambda/domain/storm.js';
 import { lambdaCode } from './lambda-code.js';

@@ -9,7 +9,7 @@ import {
   type ResolvedConfig,
   resolveConfig,
 } from './config-schema.js';
-import type { Channel } from './domain/delivery.js';
+import type { Channel } from './domain/channels.js';
 import { EVENT_TYPES } from './domain/events.js';
 import type { Policy } from './domain/policy.js';
 import type { ApiVersionSetting } from './domain/types.js';

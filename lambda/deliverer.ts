@@ -13,7 +13,8 @@ import { SnsTopicPoster } from './adapters/channels/sns-topic-poster.js';
 import { DynamoDbDeliveryLog, DynamoDbSlackThreads } from './adapters/dynamodb-delivery-log.js';
 import { loadDelivererConfig } from './config.js';
 import { parseAlarm } from './domain/alarm.js';
-import { type DeliveryReport, deliverAlarm, deliverEvent, forwardOther } from './domain/delivery.js';
+import { deliverAlarm, deliverEvent, forwardOther } from './domain/delivery.js';
+import type { DeliveryReport } from './domain/delivery-ports.js';
 import type { MonitorEvent } from './domain/events.js';
 
 const logger = new Logger({ serviceName: 'vb365-sync-monitor-deliverer' });

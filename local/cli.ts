@@ -10,11 +10,13 @@ import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
 import { loadCaBundle } from '../lambda/adapters/vb365/tls.js';
 import { MonitorConfigError, type ResolvedConfig, resolveConfig } from '../lambda/config-schema.js';
 import { EVENT_TYPES, type MonitorEvent } from '../lambda/domain/events.js';
+import { utc } from '../lambda/domain/format.js';
 import { DEFAULT_POLICY, formatDuration } from '../lambda/domain/policy.js';
 import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
 import type { CallOptions, Notifier, PublishResult } from '../lambda/domain/ports.js';
-import { qDeveloperNotification, slackMessage, teamsMessage } from '../lambda/domain/render-chat.js';
-import { subjectOf, textOf, utc } from '../lambda/domain/render-text.js';
+import { qDeveloperNotification, teamsMessage } from '../lambda/domain/render-chat.js';
+import { slackMessage } from '../lambda/domain/render-slack.js';
+import { subjectOf, textOf } from '../lambda/domain/render-text.js';
 import type { AckRequest, SessionRecord } from '../lambda/domain/state.js';
 import { CERT_USAGE, certCommand } from './cert.js';
 import {

@@ -6,13 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { type MonitorAlarm, parseAlarm } from '../lambda/domain/alarm.js';
 import type { EventType, MonitorEvent } from '../lambda/domain/events.js';
-import {
-  DEFAULT_SLACK_MENTIONS,
-  slackAlarmMessage,
-  slackMessage,
-  teamsAlarmMessage,
-  teamsMessage,
-} from '../lambda/domain/render-chat.js';
+import { teamsAlarmMessage, teamsMessage } from '../lambda/domain/render-chat.js';
+import { DEFAULT_SLACK_MENTIONS, slackAlarmMessage, slackMessage } from '../lambda/domain/render-slack.js';
 import { sampleAlarm, sampleEvent, sampleIncidentThread } from './sample-events.js';
 
 /*

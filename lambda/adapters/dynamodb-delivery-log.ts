@@ -6,7 +6,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import type { DeliveryLog, SlackMessageRef, SlackThread, SlackThreads } from '../domain/delivery.js';
+import type { DeliveryLog, SlackMessageRef, SlackThread, SlackThreads } from '../domain/delivery-ports.js';
 import { StateStoreError } from '../domain/errors.js';
 import { awsCause } from './aws-errors.js';
 import { TABLE_SCHEMA } from './dynamodb-state-store.js';

@@ -1,6 +1,6 @@
 import type { Severity } from './events.js';
+import { utc } from './format.js';
 import type { EventView } from './render-text.js';
-import { utc } from './render-text.js';
 
 /*
  * The monitor's own CloudWatch alarms (poll function errors, throttles and silence, dead letters) notify the alarms topic with

@@ -1,4 +1,5 @@
-import type { CauseFinding, MonitorEvent } from './events.js';
+import type { CauseFinding } from './contract-repository.js';
+import type { MonitorEvent } from './events.js';
 import type { CycleResult } from './lifecycle.js';
 import { RECENT_MS } from './scan.js';
 import type { RepositoryRecord } from './state.js';

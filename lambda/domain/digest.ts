@@ -1,3 +1,4 @@
+import type { Digest } from './contract-digest.js';
 import { type MonitorEvent, SUMMARY_LIMIT } from './events.js';
 import { localTime, zonedToUtc } from './time-zone.js';
 
@@ -30,31 +31,6 @@ export interface DigestSchedule {
 }
 
 export const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'] as const;
-
-/** `digest.weekly`: the last seven days of a server. */
-export interface Digest {
-  readonly from: string;
-  readonly to: string;
-  readonly syncs: {
-    readonly total: number;
-    readonly completed: number;
-    readonly stopped: number;
-    readonly failed: number;
-  };
-  /** Of completed syncs; `null` when none completed. */
-  readonly durations: { readonly medianSeconds: number | null; readonly maxSeconds: number | null };
-  /** The most recent failures and stops (at most {@link SUMMARY_LIMIT}). */
-  readonly problems: readonly {
-    readonly repositoryName: string | null;
-    readonly outcome: 'stopped' | 'failed';
-    readonly finishedAt: string;
-    readonly error: string | null;
-  }[];
-  /** Repositories out of sync right now with nothing syncing them. */
-  readonly outOfSync: readonly { readonly id: string; readonly name: string | null; readonly since: string }[];
-  /** Sessions running right now. */
-  readonly running: number;
-}
 
 /** The median of ascending numbers (the lower of the two middle ones, a value that occurred); `null` when empty. */
 export function medianOf(sorted: readonly number[]): number | null {

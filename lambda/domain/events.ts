@@ -1,6 +1,17 @@
-import type { Digest } from './digest.js';
+import type { Digest } from './contract-digest.js';
+import type {
+  CauseFinding,
+  FirstBackup,
+  Forecast,
+  Impact,
+  OrganizationRef,
+  ProxyProblem,
+  RepositoryBlocker,
+  RepositoryProblem,
+} from './contract-repository.js';
+import type { CertificateInfo, HealthInfo, PollingGap, ServerProblem } from './contract-server.js';
+import type { MonitorSummary, Reminder, SessionSnapshot } from './contract-session.js';
 import type { Estimate } from './estimate.js';
-import type { SessionState } from './types.js';
 
 /** Every event type of contract v1 (DESIGN §3). */
 export const EVENT_TYPES = [
@@ -97,39 +108,6 @@ export interface ServerRef {
   readonly url: string;
 }
 
-/** The session part of a sync event. Times are ISO-8601 UTC, recorded by the monitor (the API has none). */
-export interface SessionSnapshot {
-  readonly id: string;
-  readonly repositoryId: string | null;
-  readonly repositoryName: string | null;
-  readonly state: SessionState;
-  readonly previousState: SessionState;
-  readonly progressPercent: number | null;
-  readonly error: string | null;
-  readonly firstSeenAt: string;
-  readonly finishedAt: string | null;
-  /** From first seen to finished (ended sessions) or to now (running ones). */
-  readonly durationSeconds: number;
-  /**
-   * `sync.completed` only: `true` when the repository reported `isOutOfSync: false`, `false` when that could not be
-   * checked (the completion is then inferred from the session ending). `null` on other events.
-   */
-  readonly completionConfirmed: boolean | null;
-  /** `sync.progress` only: the milestone crossed. */
-  readonly milestone: number | null;
-}
-
-/**
- * `monitor.started`: what the first cycle found, in one message instead of a storm of old news. Each list holds at
- * most {@link SUMMARY_LIMIT} items (messages must stay small); `totals` has the full counts.
- */
-export interface MonitorSummary {
-  readonly running: readonly SummaryItem[];
-  readonly failed: readonly SummaryItem[];
-  readonly other: readonly SummaryItem[];
-  readonly totals: { readonly running: number; readonly failed: number; readonly other: number };
-}
-
 /**
  * The monitor's word about its own health, like its CloudWatch alarms: every email address and every channel gets
  * these whatever its `eventTypes` (a filter written before they existed must not hide that a server is not watched).
@@ -137,209 +115,6 @@ export interface MonitorSummary {
 export const ALWAYS_DELIVERED: readonly EventType[] = ['monitor.server_not_polled', 'monitor.server_polled_again'];
 
 export const SUMMARY_LIMIT = 25;
-
-export interface SummaryItem {
-  readonly sessionId: string;
-  readonly repositoryId: string | null;
-  readonly repositoryName: string | null;
-  readonly state: SessionState;
-  readonly progressPercent: number | null;
-  readonly error: string | null;
-}
-
-/** `server.*` events: why the server cannot be used, and since when. */
-export interface ServerProblem {
-  /** Safe, one-line reason (never a secret). */
-  readonly reason: string | null;
-  /** Kind of failure: `unreachable` (incl. TLS), `auth`, `response`, `unsupported`. */
-  readonly kind: string | null;
-  readonly since: string;
-  /** `server.recovered`: length of the outage. */
-  readonly outageSeconds: number | null;
-}
-
-/** `server.certificate_expiring`: the REST API's TLS certificate. */
-export interface CertificateInfo {
-  readonly subject: string;
-  /** ISO-8601 UTC. */
-  readonly validTo: string;
-  readonly fingerprint256: string;
-  /** Whole days left when the event was emitted (0: expires within a day). */
-  readonly daysLeft: number;
-}
-
-/** `repository.*`: a repository out of sync with nothing syncing it. */
-export interface RepositoryProblem {
-  readonly id: string;
-  readonly name: string | null;
-  /** Since when the monitor has seen it out of sync with no session running. */
-  readonly outOfSyncSince: string;
-  readonly outOfSyncSeconds: number;
-}
-
-/** What a repository problem blocks: the backup and backup copy jobs that target the repository. */
-export interface Impact {
-  /** The first {@link SUMMARY_LIMIT} jobs: those whose next run is missed first, then enabled ones, then by name. */
-  readonly jobs: readonly ImpactJob[];
-  readonly total: number;
-  /**
-   * Until when the repository is expected to stay blocked: the sync's estimated finish; `null` when unknown (no
-   * estimate yet, a failure, a blocker): then every scheduled run is at risk until the problem ends.
-   */
-  readonly blockedUntil: string | null;
-  /** How many of all `total` jobs miss their next run (enabled, with a next run before `blockedUntil`). */
-  readonly missedRuns: number;
-}
-
-export interface ImpactJob {
-  readonly id: string;
-  readonly name: string;
-  readonly isEnabled: boolean;
-  /** `backup` (a backup job) or `copy` (a backup copy job). */
-  readonly kind: 'backup' | 'copy';
-  /** Its next scheduled run (ISO-8601 UTC); `null`: none scheduled, or the server did not say. */
-  readonly nextRun: string | null;
-  /** `true`: enabled, and its next run falls before `blockedUntil` (or `blockedUntil` is unknown). */
-  readonly missesNextRun: boolean;
-}
-
-/**
- * `repository.blocked` / `repository.unblocked`: a repository whose jobs do not run for a reason VB365 shows on the
- * repository itself (v8), other than out of sync. One blocker per event; a repository may have several.
- */
-export interface RepositoryBlocker {
-  readonly id: string;
-  readonly name: string | null;
-  /** `outdated`: "Out of Date" after an upgrade; `out_of_order`: Invalid (`reason` says why); `migration_locked`. */
-  readonly kind: BlockerKind;
-  /** `out_of_order`: the server's `outOfOrderReason`; `null` otherwise. */
-  readonly reason: string | null;
-  /** Since when the monitor has seen it (ISO-8601 UTC). */
-  readonly since: string;
-  readonly seconds: number;
-}
-
-export const BLOCKER_KINDS = ['outdated', 'out_of_order', 'migration_locked'] as const;
-export type BlockerKind = (typeof BLOCKER_KINDS)[number];
-
-/** `proxy.*`: a backup proxy that cannot take jobs, and the repositories it serves. */
-export interface ProxyProblem {
-  readonly id: string;
-  readonly name: string;
-  /** `offline` (status Offline) or `maintenance` (maintenance mode Enabling or Enabled). */
-  readonly state: 'offline' | 'maintenance';
-  /** The server's words: `status` and `maintenanceModeState` as sent. */
-  readonly status: string | null;
-  readonly maintenanceModeState: string | null;
-  /** Since when the monitor has seen it so (ISO-8601 UTC); `proxy.online`: until now. */
-  readonly since: string;
-  readonly seconds: number;
-  /** The first {@link SUMMARY_LIMIT} repositories it serves. */
-  readonly repositories: readonly { readonly id: string; readonly name: string | null }[];
-  readonly totalRepositories: number;
-}
-
-/** `server.unhealthy` / `server.healthy`: `GET /v8/Health` (the configuration database and message bus). */
-export interface HealthInfo {
-  /** `Unhealthy` (or another value the server sent) / `Healthy`. */
-  readonly status: string;
-  /** The components not healthy (`server.healthy`: the ones that were), with the server's descriptions. */
-  readonly entries: readonly { readonly name: string; readonly status: string; readonly description: string | null }[];
-  readonly since: string;
-  readonly seconds: number;
-}
-
-/**
- * What the monitor could see that may explain the first event of a repository incident (out of sync, or a sync that
- * started, failed or stopped), and of a group of them. Each finding is a fact, not a diagnosis.
- */
-export type CauseFinding =
-  /** `GET /v8/Health` reported a component not healthy. */
-  | { readonly kind: 'unhealthy'; readonly entries: HealthInfo['entries'] }
-  /** The product build changed (an upgrade) in the last day. */
-  | { readonly kind: 'upgrade'; readonly from: string; readonly to: string; readonly at: string }
-  /** The repository's proxy is offline or in maintenance. */
-  | {
-      readonly kind: 'proxy';
-      readonly proxyId: string;
-      readonly proxyName: string;
-      readonly state: ProxyProblem['state'];
-    }
-  /** The repository appeared in the server's list in the last day (a new repository syncs its cache). */
-  | { readonly kind: 'new_repository'; readonly addedAt: string };
-
-/** `sync.started`: how long this repository's previous syncs took (from the monitor's history). */
-export interface Forecast {
-  /** Previous finished syncs counted (the most recent, up to 10). */
-  readonly count: number;
-  readonly minSeconds: number;
-  readonly medianSeconds: number;
-  readonly maxSeconds: number;
-  /** The start time plus the median (ISO-8601 UTC). */
-  readonly expectedFinishAt: string;
-}
-
-/**
- * `repository.first_backup_ok` / `repository.first_backup_failed`: after a resync completed, the first run of each job
- * it had blocked. `ok`: every one succeeded (Success or Warning); `failed`: at least one failed.
- */
-export interface FirstBackup {
-  readonly repositoryId: string;
-  readonly repositoryName: string | null;
-  /** When the sync completed (the watch started). */
-  readonly syncCompletedAt: string;
-  /** The first {@link SUMMARY_LIMIT} jobs' first runs after it. */
-  readonly jobs: readonly {
-    readonly id: string;
-    readonly name: string;
-    readonly kind: 'backup' | 'copy';
-    /** `Success`, `Warning`, `Failed`, … as the server said. */
-    readonly status: string;
-    readonly endedAt: string | null;
-  }[];
-  readonly total: number;
-}
-
-/** The organization (tenant, v8) a repository belongs to, for MSPs' per-customer channels. */
-export interface OrganizationRef {
-  readonly id: string;
-  /** `null` when the server did not name it. */
-  readonly name: string | null;
-}
-
-/**
- * `monitor.server_not_polled` / `monitor.server_polled_again` (the fleet check): a gap in the monitor's own polling of
- * a server. Times are ISO-8601 UTC.
- */
-export interface PollingGap {
-  /** Start of the gap: the last poll recorded, or when the server was configured if it was not polled since. */
-  readonly since: string;
-  /**
-   * The last poll recorded before the gap; `null`: not polled since it was configured. A poll is recorded every
-   * `heartbeatIntervals` − 1 intervals, so the last poll itself may be up to `heartbeatIntervals` − 2 intervals later.
-   */
-  readonly lastPolledAt: string | null;
-  /** `monitor.server_polled_again`: the poll that ended the gap; `null` otherwise. */
-  readonly polledAgainAt: string | null;
-  /** The gap so far (`server_not_polled`) or in all (`server_polled_again`). */
-  readonly seconds: number;
-  /** The same in poll intervals, rounded down. */
-  readonly intervals: number;
-  /** The configured interval between two polls of a server. */
-  readonly pollEveryMinutes: number;
-  /** The configured threshold: a gap of more than this many intervals is announced. */
-  readonly heartbeatIntervals: number;
-}
-
-/** `sync.still_failed`: which reminder this is. */
-export interface Reminder {
-  /** 1 for the first reminder. */
-  readonly count: number;
-  /** Reminders at most (then silence until the session changes). */
-  readonly of: number;
-  /** When the failure was first announced. */
-  readonly failedSince: string;
-}
 
 /** One event held back by quiet hours or a maintenance window. */
 export interface HeldItem {

@@ -1,5 +1,6 @@
+import type { FirstBackup } from './contract-repository.js';
 import { type ServerEventDraft, secondsBetween, withServerEvents } from './emit.js';
-import { type FirstBackup, type IncidentRef, SEVERITY, type ServerRef, SUMMARY_LIMIT } from './events.js';
+import { type IncidentRef, SEVERITY, type ServerRef, SUMMARY_LIMIT } from './events.js';
 import type { CycleResult } from './lifecycle.js';
 import type { FirstBackupWatch } from './state.js';
 import type { JobInfo, JobSessionInfo, Optional } from './types.js';

@@ -1,4 +1,5 @@
-import { type EventType, eventId, type MonitorEvent, type PollingGap, SEVERITY, type ServerRef } from './events.js';
+import type { PollingGap } from './contract-server.js';
+import { type EventType, eventId, type MonitorEvent, SEVERITY, type ServerRef } from './events.js';
 import { pollingIncident } from './incidents.js';
 import type { MaintenanceWindow, Policy } from './policy.js';
 import type { FleetEntry, ServerRecord } from './state.js';

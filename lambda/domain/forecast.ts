@@ -1,5 +1,6 @@
+import type { Forecast } from './contract-repository.js';
 import { type HistoryEntry, medianOf } from './digest.js';
-import type { Forecast, MonitorEvent } from './events.js';
+import type { MonitorEvent } from './events.js';
 import type { CycleResult } from './lifecycle.js';
 
 /*

@@ -1,4 +1,5 @@
-import { type EventType, type ImpactJob, type MonitorEvent, SUMMARY_LIMIT } from './events.js';
+import type { ImpactJob } from './contract-repository.js';
+import { type EventType, type MonitorEvent, SUMMARY_LIMIT } from './events.js';
 import type { CycleResult } from './lifecycle.js';
 import type { JobInfo } from './types.js';
 

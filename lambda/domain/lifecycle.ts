@@ -1,19 +1,10 @@
+import type { RepositoryProblem } from './contract-repository.js';
+import type { MonitorSummary, SessionSnapshot, SummaryItem } from './contract-session.js';
 import { buildDigest, type HistoryEntry } from './digest.js';
 import { secondsBetween as seconds } from './emit.js';
 import type { UpstreamErrorKind } from './errors.js';
 import { addSample, estimateOf } from './estimate.js';
-import {
-  type EventType,
-  eventId,
-  type MonitorEvent,
-  type MonitorSummary,
-  type RepositoryProblem,
-  SEVERITY,
-  type ServerRef,
-  type SessionSnapshot,
-  SUMMARY_LIMIT,
-  type SummaryItem,
-} from './events.js';
+import { type EventType, eventId, type MonitorEvent, SEVERITY, type ServerRef, SUMMARY_LIMIT } from './events.js';
 import type { Policy } from './policy.js';
 import { INITIAL_SERVER, type Outcome, type RepositoryRecord, type ServerRecord, type SessionRecord } from './state.js';
 import type { Lookup, RepositoryInfo, ServerCertificate, SessionState, SyncSession } from './types.js';

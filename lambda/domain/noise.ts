@@ -9,9 +9,9 @@ import {
 } from './events.js';
 import type { CycleResult } from './lifecycle.js';
 import { type MaintenanceWindow, type Policy, type QuietHours, TIME_OF_DAY } from './policy.js';
-import { titleOf } from './render-text.js';
 import type { HeldBuffer } from './state.js';
 import { localTime } from './time-zone.js';
+import { titleOf } from './title.js';
 
 /*
  * Noise control (pure): quiet hours hold non-critical events, a maintenance window holds every event of the servers

@@ -1,6 +1,7 @@
 import type { MonitorAlarm } from './alarm.js';
 import type { EventType, MonitorEvent, Severity } from './events.js';
-import { truncate, viewOf } from './render-text.js';
+import { truncate } from './format.js';
+import { viewOf } from './render-text.js';
 
 /*
  * PagerDuty Events API v2 (`POST https://events.pagerduty.com/v2/enqueue`): what an event means for an incident there.

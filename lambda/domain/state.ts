@@ -1,14 +1,13 @@
+import type { BlockerKind, ProxyProblem } from './contract-repository.js';
+import type { HealthInfo } from './contract-server.js';
 import type { Sample } from './estimate.js';
 import type {
-  BlockerKind,
   EventType,
-  HealthInfo,
   HeldSummary,
   IncidentAck,
   IncidentRef,
   IncidentSubject,
   MonitorEvent,
-  ProxyProblem,
   Severity,
 } from './events.js';
 import type { SessionState } from './types.js';

@@ -1,5 +1,5 @@
+import type { CauseFinding } from './contract-repository.js';
 import {
-  type CauseFinding,
   type EventGroup,
   type EventType,
   eventId,

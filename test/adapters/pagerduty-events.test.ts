@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PagerDutyEvents } from '../../lambda/adapters/channels/pagerduty-events.js';
-import type { PagerDutyChannel } from '../../lambda/domain/delivery.js';
+import type { PagerDutyChannel } from '../../lambda/domain/channels.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
 import type { PagerDutyEvent } from '../../lambda/domain/render-pagerduty.js';
 import { type PagerDutyStandIn, startPagerDutyStandIn } from '../../local/pagerduty-stand-in.js';

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SlackWebApi } from '../../lambda/adapters/channels/slack-web-api.js';
-import type { SlackAppChannel } from '../../lambda/domain/delivery.js';
+import type { SlackAppChannel } from '../../lambda/domain/channels.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
 import { type SlackApiStandIn, startSlackApiStandIn } from '../../local/slack-api-stand-in.js';
 

@@ -1,4 +1,4 @@
-import type { DeliveryLog, SlackMessageRef, SlackThread, SlackThreads } from '../../lambda/domain/delivery.js';
+import type { DeliveryLog, SlackMessageRef, SlackThread, SlackThreads } from '../../lambda/domain/delivery-ports.js';
 
 /** DeliveryLog in memory, with the claim/lease semantics of the DynamoDB one. */
 export class InMemoryDeliveryLog implements DeliveryLog {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Context, SNSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyWebhook } from '../../lambda/adapters/channels/webhook-signature.js';
-import type { DeliveryReport } from '../../lambda/domain/delivery.js';
+import type { DeliveryReport } from '../../lambda/domain/delivery-ports.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.js';
 import { sampleAlarm, sampleEvent } from '../../local/sample-events.js';

@@ -1,7 +1,7 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Context, SNSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { DeliveryReport } from '../../lambda/domain/delivery.js';
+import type { DeliveryReport } from '../../lambda/domain/delivery-ports.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
@@ -110,7 +110,7 @@ beforeAll(async () => {
   capture = captureOutput();
   vi.resetModules();
   ({ handler } = (await import('../../lambda/deliverer.js')) as { handler: Handler });
-  ({ slackMessage } = await import('../../lambda/domain/render-chat.js'));
+  ({ slackMessage } = await import('../../lambda/domain/render-slack.js'));
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { needsCause, withCauses } from '../../lambda/domain/cause.js';
-import type { CauseFinding, IncidentRef, MonitorEvent } from '../../lambda/domain/events.js';
+import type { CauseFinding } from '../../lambda/domain/contract-repository.js';
+import type { IncidentRef, MonitorEvent } from '../../lambda/domain/events.js';
 import type { CycleResult } from '../../lambda/domain/lifecycle.js';
 import { RECENT_MS } from '../../lambda/domain/scan.js';
 import { INITIAL_SERVER, type RepositoryRecord, type ServerRecord } from '../../lambda/domain/state.js';

@@ -1,27 +1,21 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type MonitorAlarm, parseAlarm } from '../../lambda/domain/alarm.js';
-import {
-  accepts,
-  bodyFor,
-  type Channel,
-  type ChannelPoster,
-  type ChannelTarget,
-  type DeliveryDeps,
-  deliverAlarm,
-  deliverEvent,
-  eventOrder,
-  forwardOther,
-  type PagerDutyApi,
-  type PagerDutyChannel,
-  type SlackApi,
-  type SlackAppChannel,
-  type SlackContent,
-  type SlackMessageRef,
-  type TopicPoster,
-} from '../../lambda/domain/delivery.js';
+import { accepts, type Channel, type PagerDutyChannel, type SlackAppChannel } from '../../lambda/domain/channels.js';
+import { bodyFor, deliverAlarm, deliverEvent, forwardOther } from '../../lambda/domain/delivery.js';
+import type {
+  ChannelPoster,
+  ChannelTarget,
+  DeliveryDeps,
+  PagerDutyApi,
+  SlackApi,
+  SlackContent,
+  SlackMessageRef,
+  TopicPoster,
+} from '../../lambda/domain/delivery-ports.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
 import type { EventType, MonitorEvent } from '../../lambda/domain/events.js';
 import type { PagerDutyEvent } from '../../lambda/domain/render-pagerduty.js';
+import { eventOrder } from '../../lambda/domain/slack-app-delivery.js';
 import { sampleAlarm, sampleEvent } from '../../local/sample-events.js';
 import { InMemoryDeliveryLog, InMemorySlackThreads } from '../fakes/in-memory-delivery-log.js';
 import { INCIDENT_KEY, incidentEvent, resyncIncident } from '../fixtures/incident-events.js';

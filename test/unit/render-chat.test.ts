@@ -4,16 +4,9 @@ import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { type MonitorAlarm, parseAlarm } from '../../lambda/domain/alarm.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
-import {
-  inert,
-  progressBar,
-  qDeveloperNotification,
-  slackAlarmMessage,
-  slackEscape,
-  slackMessage,
-  teamsAlarmMessage,
-  teamsMessage,
-} from '../../lambda/domain/render-chat.js';
+import { qDeveloperNotification, teamsAlarmMessage, teamsMessage } from '../../lambda/domain/render-chat.js';
+import { inert, progressBar, slackEscape } from '../../lambda/domain/render-chat-text.js';
+import { slackAlarmMessage, slackMessage } from '../../lambda/domain/render-slack.js';
 import { subjectOf } from '../../lambda/domain/render-text.js';
 import { everyEventType, sampleAlarm, sampleEvent, sampleVariants } from '../../local/sample-events.js';
 import { INCIDENT_KEY, incidentEvent } from '../fixtures/incident-events.js';

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { EventType, Impact, MonitorEvent } from '../../lambda/domain/events.js';
-import {
-  asciiSafe,
-  blocksLineOf,
-  causeLineOf,
-  forecastLineOf,
-  incidentName,
-  subjectOf,
-  textOf,
-  titleOf,
-  utcNear,
-  viewOf,
-} from '../../lambda/domain/render-text.js';
+import type { Impact } from '../../lambda/domain/contract-repository.js';
+import type { EventType, MonitorEvent } from '../../lambda/domain/events.js';
+import { asciiSafe, utcNear } from '../../lambda/domain/format.js';
+import { blocksLineOf, causeLineOf, forecastLineOf } from '../../lambda/domain/render-facts.js';
+import { subjectOf, textOf, viewOf } from '../../lambda/domain/render-text.js';
+import { incidentName, titleOf } from '../../lambda/domain/title.js';
 import { sampleEvent, sampleVariants } from '../../local/sample-events.js';
 
 const AT = '2026-11-28T12:30:00.000Z';

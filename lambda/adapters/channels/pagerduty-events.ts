@@ -1,4 +1,5 @@
-import type { PagerDutyApi, PagerDutyChannel } from '../../domain/delivery.js';
+import type { PagerDutyChannel } from '../../domain/channels.js';
+import type { PagerDutyApi } from '../../domain/delivery-ports.js';
 import { DeliveryError } from '../../domain/errors.js';
 import type { PagerDutyEvent } from '../../domain/render-pagerduty.js';
 import { Redactor } from '../redact.js';

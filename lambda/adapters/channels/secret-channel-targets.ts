@@ -1,4 +1,5 @@
-import type { ChannelTarget, ChannelTargets, WebhookChannel } from '../../domain/delivery.js';
+import type { WebhookChannel } from '../../domain/channels.js';
+import type { ChannelTarget, ChannelTargets } from '../../domain/delivery-ports.js';
 import { DeliveryError } from '../../domain/errors.js';
 
 /** Reads a secret's string value (the Powertools SecretsProvider, with its cache, in production). */

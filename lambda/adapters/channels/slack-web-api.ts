@@ -1,4 +1,5 @@
-import type { SlackApi, SlackAppChannel, SlackContent, SlackMessageRef } from '../../domain/delivery.js';
+import type { SlackAppChannel } from '../../domain/channels.js';
+import type { SlackApi, SlackContent, SlackMessageRef } from '../../domain/delivery-ports.js';
 import { DeliveryError } from '../../domain/errors.js';
 import { Redactor } from '../redact.js';
 import { JsonApiClient, type JsonApiClientOptions } from './json-api-client.js';

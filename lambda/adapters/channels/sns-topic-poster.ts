@@ -1,5 +1,5 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import type { TopicPoster } from '../../domain/delivery.js';
+import type { TopicPoster } from '../../domain/delivery-ports.js';
 import { DeliveryError } from '../../domain/errors.js';
 import { awsCause } from '../aws-errors.js';
 
