@@ -1,25 +1,18 @@
 import pLimit from 'p-limit';
 import { digestDue, type HistoryEntry, historyEntryOf } from './digest.js';
 import { enrich } from './enrich.js';
-import { messageOf, StateConflictError, StateItemTooLargeError, type UpstreamError } from './errors.js';
+import { messageOf, type StateItemTooLargeError, type UpstreamError } from './errors.js';
 import type { EventType, ServerRef } from './events.js';
 import { type Heartbeat, withPolledAt } from './fleet.js';
-import { incidentsChanged, withIncidents } from './incidents.js';
+import { withIncidents } from './incidents.js';
 import { type CycleInput, type CycleResult, evaluate } from './lifecycle.js';
 import { applyNoiseControl } from './noise.js';
 import type { Fetched } from './observation.js';
 import { type CycleProblem, fetchEach, observeServer } from './observe.js';
-import {
-  acknowledgeOutboxes,
-  commitInOrder,
-  leaseUntil,
-  outboxWrite,
-  type PlannedWrite,
-  publishInOrder,
-} from './outbox.js';
+import { acknowledgeOutboxes, commitCycle, leaseUntil, planCycle, publishInOrder, writesServer } from './outbox.js';
 import type { Policy } from './policy.js';
-import type { ItemKey, ItemWrite, Notifier, StateStore, Vb365Api } from './ports.js';
-import { type Envelope, leasedByOther, type ServerSnapshot, type SessionRecord } from './state.js';
+import type { ItemKey, Notifier, StateStore, Vb365Api } from './ports.js';
+import { leasedByOther } from './state.js';
 import { groupStorms } from './storm.js';
 import type { RepositoryInfo } from './types.js';
 
@@ -170,40 +163,17 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
   result = groupStorms(applyNoiseControl(result, now, deps.server, deps.policy), now, deps.server, deps.policy);
   if (deps.heartbeat !== undefined) {
     // Reachable or not, the cycle leaves its trace for the fleet check: free when the record is written anyway.
-    const writtenAnyway =
-      result.serverEvents.length > 0 || (snapshot.server?.pending ?? []).length > 0 || !sameJson(stored, result.server);
+    const writtenAnyway = writesServer(snapshot, result);
     result = { ...result, server: withPolledAt(result.server, now, deps.heartbeat, writtenAnyway) };
   }
 
   // 5. Commit, then record what ended and the names learned, publish and acknowledge.
-  const writes = plannedWrites(snapshot, envelopes, result, deps, now);
-  const serverChanged = result.serverEvents.length > 0 || !sameJson(stored, result.server);
-  const byId = new Map(envelopes.map((e) => [e.record.id, e]));
-  let conflicts = 0;
-  let storeFailure: unknown;
-  const committed: (PlannedWrite & { readonly version: number })[] = [];
-  const commit = async (planned: PlannedWrite) => {
-    try {
-      const version = await deps.store.write(serverId, planned.write, planned.expected, call);
-      committed.push({ ...planned, version });
-      return true;
-    } catch (err) {
-      if (err instanceof StateConflictError) conflicts += 1;
-      else if (err instanceof StateItemTooLargeError) {
-        problems.push(itemProblem(planned.write.key, err));
-        // Retrying cannot help: this item must not hold up the steps after it (a baseline would never end).
-        return true;
-      } else storeFailure ??= err;
-      return false;
-    }
-  };
-  const serverFirst =
-    serverChanged &&
-    (!sameJson(stored?.held, result.server.held) ||
-      result.serverEvents.some((e) => e.type === 'monitor.grouped') ||
-      incidentsChanged(stored, result.server));
-  const discovered = (w: ItemWrite) => w.key.kind === 'session' && !byId.has(w.key.id);
-  await commitInOrder(writes, { baseline: result.baseline, serverFirst, discovered }, commit, limit);
+  const lease = { owner: deps.owner, until: leaseUntil(now, deps.leaseMs) };
+  const plan = planCycle(snapshot, envelopes, result, lease, deps.policy);
+  const commit = await commitCycle((w, expected) => deps.store.write(serverId, w, expected, call), plan, limit);
+  const { committed } = commit;
+  for (const { key, error } of commit.tooLarge) problems.push(itemProblem(key, error));
+  let storeFailure = commit.storeFailure;
   // Finished syncs of this cycle whose session was committed go to the history (for the digest); writing one twice
   // is harmless, losing one (a crash right here) only thins a digest.
   const committedSessions = new Set(committed.map((c) => (c.write.key.kind === 'session' ? c.write.key.id : '')));
@@ -222,7 +192,6 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
   }
 
   // Publish in a stable order: server events first, then sessions as they were evaluated.
-  committed.sort((a, b) => a.index - b.index);
   const outbox = committed.flatMap((c) => c.write.pending);
   const { published, publishFailure } = await publishInOrder(
     deps.notifier,
@@ -241,6 +210,7 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
   if (storeFailure !== undefined) throw storeFailure;
   if (publishFailure !== undefined) throw publishFailure;
 
+  const trackedIds = new Set(envelopes.map((e) => e.record.id));
   const newEvents = [...result.serverEvents, ...result.sessions.flatMap((s) => s.events)];
   const committedIds = new Set(committed.flatMap((c) => c.write.pending.map((e) => e.eventId)));
   const eventsByType: Partial<Record<EventType, number>> = {};
@@ -252,10 +222,10 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     status: observation.reachable ? 'ok' : observation.kind,
     reason: observation.reachable ? null : observation.reason,
     sessionsListed: observation.reachable ? observation.listed.length : 0,
-    sessionsTracked: snapshot.sessions.length + result.sessions.filter((s) => !byId.has(s.record.id)).length,
+    sessionsTracked: snapshot.sessions.length + result.sessions.filter((s) => !trackedIds.has(s.record.id)).length,
     apiLookups: { sessions: observation.reachable ? observation.lookedUp.size : 0, repositories: decision.lookups },
     writes: committed.length + ack.acks,
-    conflicts,
+    conflicts: commit.conflicts,
     eventsCommitted: newEvents.filter((e) => committedIds.has(e.eventId)).length,
     eventsPublished: published.delivered.size,
     eventsPending: ack.eventsPending,
@@ -283,57 +253,6 @@ export async function decide(
   return { result: decision.result, lookups };
 }
 
-/**
- * The writes of a cycle, in publishing order: the server record when it changed or its outbox holds events, then every
- * changed session in evaluation order, then every other session whose outbox still holds events from an earlier cycle.
- */
-function plannedWrites(
-  snapshot: ServerSnapshot,
-  envelopes: readonly Envelope<SessionRecord>[],
-  result: CycleResult,
-  deps: PollDeps,
-  now: Date,
-): PlannedWrite[] {
-  const lease = { owner: deps.owner, until: leaseUntil(now, deps.leaseMs) };
-  const writes: { write: ItemWrite; expected: number }[] = [];
-  const serverPending = snapshot.server?.pending ?? [];
-  const serverChanged = result.serverEvents.length > 0 || !sameJson(snapshot.server?.record, result.server);
-  if (serverChanged || serverPending.length > 0) {
-    writes.push({
-      expected: snapshot.server?.version ?? 0,
-      write: outboxWrite({ kind: 'server' }, result.server, serverPending, result.serverEvents, lease, null),
-    });
-  }
-  const byId = new Map(envelopes.map((e) => [e.record.id, e]));
-  const changedIds = new Set<string>();
-  for (const { record, events } of result.sessions) {
-    changedIds.add(record.id);
-    const previous = byId.get(record.id);
-    const key = { kind: 'session', id: record.id } as const;
-    writes.push({
-      expected: previous?.version ?? 0,
-      write: outboxWrite(key, record, previous?.pending ?? [], events, lease, expiryOf(record, deps.policy)),
-    });
-  }
-  for (const e of envelopes) {
-    if (e.pending.length > 0 && !changedIds.has(e.record.id)) {
-      const key = { kind: 'session', id: e.record.id } as const;
-      writes.push({
-        expected: e.version,
-        write: outboxWrite(key, e.record, e.pending, [], lease, expiryOf(e.record, deps.policy)),
-      });
-    }
-  }
-  return writes.map((w, index) => ({ ...w, index }));
-}
-
-/** Ended sessions are forgotten `finishedRetentionMs` after they finished, or after the server last listed them. */
-function expiryOf(record: SessionRecord, policy: Policy): number | null {
-  if (record.phase !== 'ended' || record.finishedAt === null) return null;
-  const last = Math.max(Date.parse(record.finishedAt), Date.parse(record.listedAt ?? record.finishedAt));
-  return Math.floor((last + policy.finishedRetentionMs) / 1000);
-}
-
 function capped(problems: readonly CycleProblem[]): readonly CycleProblem[] {
   if (problems.length <= PROBLEMS_LISTED) return problems;
   return [
@@ -345,10 +264,6 @@ function capped(problems: readonly CycleProblem[]): readonly CycleProblem[] {
 /** An item the store cannot hold: that item's problem (retried next cycle), not the cycle's. */
 function itemProblem(key: ItemKey, err: StateItemTooLargeError): CycleProblem {
   return key.kind === 'session' ? { sessionId: key.id, message: err.message } : { message: err.message };
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 function emptySummary(serverId: string, status: CycleSummary['status'], reason: string, tracked: number): CycleSummary {
