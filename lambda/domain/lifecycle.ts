@@ -108,6 +108,24 @@ export function evaluate(input: CycleInput): Decision {
   return decided(input, started, [health, scan, digest, started], sessions, firstCycle);
 }
 
+/**
+ * Both phases of {@link Decision}: evaluates the rules and, while they need repositories, fetches those
+ * (`fetchRepositories` never throws: a failed fetch is `FETCH_FAILED`) and lets them decide with them. Each round
+ * fetches only ids not fetched yet, so this ends; in practice after one round. `lookups`: repositories fetched.
+ */
+export async function decide(
+  input: CycleInput,
+  fetchRepositories: (ids: readonly string[]) => Promise<ReadonlyMap<string, Fetched<RepositoryInfo>>>,
+): Promise<{ readonly result: CycleResult; readonly lookups: number }> {
+  let decision = evaluate(input);
+  let lookups = 0;
+  while (decision.kind === 'needs') {
+    lookups += decision.repositories.length;
+    decision = decision.withRepositories(await fetchRepositories(decision.repositories));
+  }
+  return { result: decision.result, lookups };
+}
+
 /** The final result: the server record `last` with the drafts of every step numbered, in order, as server events. */
 function decided(
   input: CycleInput,

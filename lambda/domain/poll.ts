@@ -5,16 +5,15 @@ import { messageOf, type StateItemTooLargeError, type UpstreamError } from './er
 import type { EventType, ServerRef } from './events.js';
 import { type Heartbeat, withPolledAt } from './fleet.js';
 import { withIncidents } from './incidents.js';
-import { type CycleInput, type CycleResult, evaluate } from './lifecycle.js';
+import { type CycleInput, type CycleResult, decide } from './lifecycle.js';
 import { applyNoiseControl } from './noise.js';
-import type { Fetched } from './observation.js';
+import type { Observation } from './observation.js';
 import { type CycleProblem, fetchEach, observeServer } from './observe.js';
 import { acknowledgeOutboxes, commitCycle, leaseUntil, planCycle, publishInOrder, writesServer } from './outbox.js';
 import type { Policy } from './policy.js';
-import type { ItemKey, Notifier, StateStore, Vb365Api } from './ports.js';
-import { leasedByOther } from './state.js';
+import type { CallOptions, ItemKey, Notifier, StateStore, Vb365Api } from './ports.js';
+import { leasedByOther, type RepositoryRecord, type ServerSnapshot } from './state.js';
 import { groupStorms } from './storm.js';
-import type { RepositoryInfo } from './types.js';
 
 export interface PollDeps {
   readonly api: Vb365Api;
@@ -112,7 +111,7 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     }
   }
 
-  // 3. Decide.
+  // 3. Decide, fetching the repositories the rules ask for.
   const input: CycleInput = {
     now,
     history,
@@ -133,39 +132,8 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
     ),
   );
 
-  // 4. Enrich (reachable only), noise control, storms.
-  let result = decision.result;
-  let learned = result.learnedNames;
-  if (observation.reachable) {
-    // Forecasts, impact, blockers, the first backup after a resync, incidents, likely causes, tenants (enrich.ts).
-    const enriched = await enrich(result, {
-      api: deps.api,
-      store: deps.store,
-      policy: deps.policy,
-      server: deps.server,
-      now,
-      call,
-      cache: snapshot.repositories,
-      repositoryList: observation.repositoryList,
-      acks: snapshot.acks,
-      problem: (message) => problem({ message }),
-    });
-    result = enriched.result;
-    learned = enriched.learned;
-  } else {
-    result = withIncidents(result, { now, server: deps.server, policy: deps.policy, acks: snapshot.acks });
-  }
-  // Finished syncs go to the history whether or not quiet hours hold their message.
-  const finished = result.sessions
-    .flatMap((s) => s.events)
-    .map(historyEntryOf)
-    .filter((e): e is HistoryEntry => e !== undefined);
-  result = groupStorms(applyNoiseControl(result, now, deps.server, deps.policy), now, deps.server, deps.policy);
-  if (deps.heartbeat !== undefined) {
-    // Reachable or not, the cycle leaves its trace for the fleet check: free when the record is written anyway.
-    const writtenAnyway = writesServer(snapshot, result);
-    result = { ...result, server: withPolledAt(result.server, now, deps.heartbeat, writtenAnyway) };
-  }
+  // 4. Shape what the rules decided into what is committed.
+  const { result, learned, finished } = await shape(decision.result, observation, snapshot, deps, now, call, problem);
 
   // 5. Commit, then record what ended and the names learned, publish and acknowledge.
   const lease = { owner: deps.owner, until: leaseUntil(now, deps.leaseMs) };
@@ -236,21 +204,51 @@ export async function pollOnce(deps: PollDeps, signal?: AbortSignal): Promise<Cy
 }
 
 /**
- * Step 3: evaluates the rules and, while they need repositories (see `Decision`), fetches those (`fetchRepositories`
- * never throws: a failed fetch is `FETCH_FAILED`) and lets them decide with them. Each round fetches only ids not
- * fetched yet, so this ends; in practice after one round.
+ * Step 4: enriches a reachable cycle's result (forecasts, impact, blockers, the first backup after a resync,
+ * incidents, likely causes, tenants: `enrich.ts`; an unreachable one gets its incidents only), notes the syncs that
+ * finished (history, whether or not quiet hours hold their message), applies noise control and storm grouping, and
+ * renews the heartbeat. Returns the result to commit and the repository cache entries learned.
  */
-export async function decide(
-  input: CycleInput,
-  fetchRepositories: (ids: readonly string[]) => Promise<ReadonlyMap<string, Fetched<RepositoryInfo>>>,
-): Promise<{ readonly result: CycleResult; readonly lookups: number }> {
-  let decision = evaluate(input);
-  let lookups = 0;
-  while (decision.kind === 'needs') {
-    lookups += decision.repositories.length;
-    decision = decision.withRepositories(await fetchRepositories(decision.repositories));
+async function shape(
+  decided: CycleResult,
+  observation: Observation,
+  snapshot: ServerSnapshot,
+  deps: PollDeps,
+  now: Date,
+  call: CallOptions,
+  problem: (p: CycleProblem) => void,
+): Promise<{ result: CycleResult; learned: readonly RepositoryRecord[]; finished: HistoryEntry[] }> {
+  let result = decided;
+  let learned = result.learnedNames;
+  if (observation.reachable) {
+    const enriched = await enrich(result, {
+      api: deps.api,
+      store: deps.store,
+      policy: deps.policy,
+      server: deps.server,
+      now,
+      call,
+      cache: snapshot.repositories,
+      repositoryList: observation.repositoryList,
+      acks: snapshot.acks,
+      problem: (message) => problem({ message }),
+    });
+    result = enriched.result;
+    learned = enriched.learned;
+  } else {
+    result = withIncidents(result, { now, server: deps.server, policy: deps.policy, acks: snapshot.acks });
   }
-  return { result: decision.result, lookups };
+  const finished = result.sessions
+    .flatMap((s) => s.events)
+    .map(historyEntryOf)
+    .filter((e): e is HistoryEntry => e !== undefined);
+  result = groupStorms(applyNoiseControl(result, now, deps.server, deps.policy), now, deps.server, deps.policy);
+  if (deps.heartbeat !== undefined) {
+    // Reachable or not, the cycle leaves its trace for the fleet check: free when the record is written anyway.
+    const writtenAnyway = writesServer(snapshot, result);
+    result = { ...result, server: withPolledAt(result.server, now, deps.heartbeat, writtenAnyway) };
+  }
+  return { result, learned, finished };
 }
 
 function capped(problems: readonly CycleProblem[]): readonly CycleProblem[] {
