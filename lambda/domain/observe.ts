@@ -80,11 +80,6 @@ export async function observeServer(input: ObserveInput): Promise<Observation> {
   }
 }
 
-/** The sessions a reachable observation listed (none when the server was unreachable). */
-export function listedOf(observation: Observation): readonly SyncSession[] {
-  return observation.reachable ? observation.listed : [];
-}
-
 /**
  * Fetches each id with bounded concurrency. A failure is that item's problem: reported through `onError` and recorded
  * as `FETCH_FAILED`, never thrown, so one bad session or repository cannot fail the cycle.
