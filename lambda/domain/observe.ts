@@ -5,7 +5,7 @@ import { repositoryScanDue } from './out-of-sync.js';
 import type { Policy } from './policy.js';
 import type { CallOptions, Vb365Api } from './ports.js';
 import type { ServerRecord, SessionRecord } from './state.js';
-import type { Lookup, RepositoryInfo, SyncSession } from './types.js';
+import type { Lookup, RepositoryInfo } from './types.js';
 
 /** One problem confined to one session or repository: logged, retried next cycle, never fatal. */
 export interface CycleProblem {
