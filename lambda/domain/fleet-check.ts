@@ -2,8 +2,8 @@ import pLimit from 'p-limit';
 import { StateConflictError, StateItemTooLargeError } from './errors.js';
 import type { EventType, MonitorEvent, ServerRef } from './events.js';
 import { checkFleet, type Heartbeat } from './fleet.js';
+import { acknowledgeOutboxes, leaseUntil, outboxWrite, publishInOrder } from './outbox.js';
 import type { MaintenanceWindow } from './policy.js';
-import { acknowledgeOutboxes, publishInOrder } from './poll.js';
 import type { FleetStore, ItemWrite, Notifier } from './ports.js';
 import { type Envelope, type FleetEntry, leasedByOther } from './state.js';
 
@@ -91,27 +91,22 @@ export async function fleetCheckOnce(deps: FleetCheckDeps, signal?: AbortSignal)
   });
 
   // Commit: every changed entry, plus any whose outbox still holds events from an earlier check.
-  const leaseUntil = new Date(now.getTime() + (deps.leaseMs ?? 5 * 60_000)).toISOString();
-  const outboxWrite = (record: FleetEntry, pending: readonly MonitorEvent[]): ItemWrite => ({
-    key: { kind: 'fleet' },
-    record,
-    pending,
-    lease: pending.length > 0 ? { owner: deps.owner, until: leaseUntil } : null,
-    expiresAt: null,
-  });
+  const lease = { owner: deps.owner, until: leaseUntil(now, deps.leaseMs) };
+  const entryWrite = (record: FleetEntry, previous: readonly MonitorEvent[], added: readonly MonitorEvent[]) =>
+    outboxWrite({ kind: 'fleet' }, record, previous, added, lease, null);
   const writes: { serverId: string; expected: number; write: ItemWrite }[] = [];
   for (const c of result.changes) {
     const previous: Envelope<FleetEntry> | undefined = stored.get(c.serverId);
     writes.push({
       serverId: c.serverId,
       expected: previous?.version ?? 0,
-      write: outboxWrite(c.entry, [...(previous?.pending ?? []), ...c.events]),
+      write: entryWrite(c.entry, previous?.pending ?? [], c.events),
     });
   }
   const changed = new Set(result.changes.map((c) => c.serverId));
   for (const [serverId, e] of stored) {
     if (e.pending.length > 0 && !changed.has(serverId) && !busy.has(serverId)) {
-      writes.push({ serverId, expected: e.version, write: outboxWrite(e.record, e.pending) });
+      writes.push({ serverId, expected: e.version, write: entryWrite(e.record, e.pending, []) });
     }
   }
 

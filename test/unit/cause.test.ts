@@ -46,7 +46,6 @@ function resultOf(server: ServerRecord, events: MonitorEvent[]): CycleResult {
     serverEvents: [],
     sessions: events.map((e, i) => ({ record: { id: `s${i}` } as never, events: [e] })),
     learnedNames: [],
-    needRepositories: [],
     baseline: false,
   };
 }

@@ -15,7 +15,7 @@ const WATCH: FirstBackupWatch = { name: 'Repo r1', completedAt: COMPLETED, incid
 
 function watching(watch: Record<string, FirstBackupWatch> = { r1: WATCH }): CycleResult {
   const server: ServerRecord = { ...INITIAL_SERVER, initialized: true, sequence: 10, firstBackupWatch: watch };
-  return { server, serverEvents: [], sessions: [], learnedNames: [], needRepositories: [], baseline: false };
+  return { server, serverEvents: [], sessions: [], learnedNames: [], baseline: false };
 }
 
 function job(id: string, overrides: Partial<JobInfo> = {}): JobInfo {

@@ -100,7 +100,6 @@ describe('withForecasts', () => {
     serverEvents: [],
     sessions: events.map((e) => ({ record: { id: e.session?.id } as never, events: [e] })),
     learnedNames: [],
-    needRepositories: [],
     baseline: false,
   });
 

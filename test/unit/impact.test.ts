@@ -53,7 +53,6 @@ function resultOf(sessionEvents: MonitorEvent[], serverEvents: MonitorEvent[] = 
     serverEvents,
     sessions: sessionEvents.map((e) => ({ record: { id: e.session?.id } as never, events: [e] })),
     learnedNames: [],
-    needRepositories: [],
     baseline: false,
   };
 }

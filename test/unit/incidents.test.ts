@@ -345,7 +345,6 @@ describe('withIncidents', () => {
     serverEvents,
     sessions: [],
     learnedNames: [],
-    needRepositories: [],
     baseline: false,
   });
   const input = { now: new Date(at(60)), server: SERVER, policy: DEFAULT_POLICY };

@@ -151,8 +151,16 @@ async function play(history: History) {
 
 const TERMINAL = new Set(['sync.completed', 'sync.stopped']);
 
+/*
+ * Budget: 300 histories of about 20 cycles each, through the real cycle. The seed is fixed, so every run plays the same
+ * histories and only the machine's speed varies: about 13 s alone on a 2-core machine already loaded by other work,
+ * more when the suite's other files share its cores. The 20 s default would fail it there for being slow, not wrong;
+ * it gets 120 s instead, rather than fewer histories (which would check less).
+ */
+const PROPERTY_TIMEOUT_MS = 120_000;
+
 describe('cycle invariants (property-based)', () => {
-  it('holds for random histories with outages and refused publishes', async () => {
+  it('holds for random histories with outages and refused publishes', { timeout: PROPERTY_TIMEOUT_MS }, async () => {
     await fc.assert(
       fc.asyncProperty(historyArb, async (history) => {
         const { notifier, store, perCycle, failureSeen, repeatAdded } = await play(history);

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
-import {
-  type CycleInput,
-  evaluate,
-  FETCH_FAILED,
-  type Fetched,
-  sessionsToLookUp,
-} from '../../lambda/domain/lifecycle.js';
+import { type CycleInput, type CycleResult, evaluate } from '../../lambda/domain/lifecycle.js';
+import { FETCH_FAILED, type Fetched, sessionsToLookUp } from '../../lambda/domain/observation.js';
 import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { INITIAL_SERVER, type ServerRecord, type SessionRecord } from '../../lambda/domain/state.js';
 import type { RepositoryInfo, ServerCertificate, SyncSession } from '../../lambda/domain/types.js';
@@ -93,14 +88,17 @@ function run(c: Case) {
     },
   };
   const first = evaluate(base);
-  if (first.needRepositories.length === 0) return { ...first, lookups: [] as string[] };
-  const repositories = new Map(first.needRepositories.map((id) => [id, c.repository ?? inSync]));
-  const second = evaluate({
-    ...base,
-    observation: { ...base.observation, reachable: true, repositories },
-  } as CycleInput);
-  expect(second.needRepositories).toEqual([]);
-  return { ...second, lookups: first.needRepositories };
+  if (first.kind === 'decided') return { ...first.result, lookups: [] as string[] };
+  const second = first.withRepositories(new Map(first.repositories.map((id) => [id, c.repository ?? inSync])));
+  if (second.kind === 'needs') throw new Error(`a second round of lookups: ${second.repositories.join(', ')}`);
+  return { ...second.result, lookups: first.repositories };
+}
+
+/** Evaluates a cycle that needs no repository lookups. */
+function decided(input: CycleInput): CycleResult {
+  const decision = evaluate(input);
+  if (decision.kind === 'needs') throw new Error(`unexpected lookups: ${decision.repositories.join(', ')}`);
+  return decision.result;
 }
 
 const types = (events: readonly MonitorEvent[]) => events.map((e) => e.type);
@@ -387,7 +385,7 @@ describe('evaluate — first cycle and server health', () => {
   });
 
   function health(server: ServerRecord, now: Date, observation: CycleInput['observation']) {
-    return evaluate({
+    return decided({
       now,
       policy: DEFAULT_POLICY,
       server: SERVER,

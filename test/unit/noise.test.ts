@@ -55,7 +55,6 @@ function cycle(server: ServerRecord, events: MonitorEvent[], serverEvents: Monit
     serverEvents,
     sessions: events.map((e) => ({ record: { id: e.session?.id ?? 'x' } as SessionRecord, events: [e] })),
     learnedNames: [],
-    needRepositories: [],
     baseline: false,
   };
 }

@@ -72,7 +72,6 @@ function resultOf(...events: MonitorEvent[]): CycleResult {
     serverEvents: server,
     sessions: session === undefined ? [] : [{ record: { id: 's1' } as never, events: [session] }],
     learnedNames: [],
-    needRepositories: [],
     baseline: false,
   };
 }

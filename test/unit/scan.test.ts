@@ -33,7 +33,7 @@ const available = <T>(value: T): Optional<T> => ({ available: true, value });
 const UNAVAILABLE = { available: false, reason: 'GET /v6/Proxies answered 404' } as const;
 
 function resultOf(server: ServerRecord): CycleResult {
-  return { server, serverEvents: [], sessions: [], learnedNames: [], needRepositories: [], baseline: false };
+  return { server, serverEvents: [], sessions: [], learnedNames: [], baseline: false };
 }
 
 function scanOnce(

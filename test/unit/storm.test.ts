@@ -46,7 +46,6 @@ function resultOf(events: readonly MonitorEvent[]): CycleResult {
     serverEvents: [],
     sessions: events.map((e) => ({ record: { id: e.session?.id } as never, events: [e] })),
     learnedNames: [],
-    needRepositories: [],
     baseline: false,
   };
 }
