@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { credentialsInUrl, holdsPrivateKey, isLoopback, pinProblem, withoutUserinfo } from './adapters/vb365/tls.js';
+import { credentialsInUrl, holdsPrivateKey, isLoopback, pinProblem, withoutUserinfo } from './connection-checks.js';
 import { type DigestSchedule, WEEKDAYS } from './domain/digest.js';
 import { EVENT_TYPES, type EventType } from './domain/events.js';
 import {

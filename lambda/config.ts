@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import * as v from 'valibot';
-import { holdsPrivateKey } from './adapters/vb365/tls.js';
 import {
   type CredentialsRef,
   credentialsRefOf,
@@ -9,74 +8,18 @@ import {
   type ResolvedConfig,
   resolveConfig,
 } from './config-schema.js';
+import { holdsPrivateKey } from './connection-checks.js';
 import type { Channel } from './domain/channels.js';
 import { EVENT_TYPES } from './domain/events.js';
 import type { Policy } from './domain/policy.js';
 import type { ApiVersionSetting } from './domain/types.js';
+import { ALLOW_HTTP_LOOPBACK, CONFIG_FILE_NAME, DELIVERER_ENV, ENV } from './names.js';
 
 /**
- * Environment variables the poll Lambda reads; the CDK construct sets them through this same map. They hold names
- * and ARNs only: the configuration (servers, CA bundles, policy) is a file in the function's code, read once at start.
+ * Username the deployment writes into a credentials secret it creates. Defined with the other shared names; exported
+ * here too for lambda/wiring.ts, which reads it from this module.
  */
-export const ENV = {
-  tableName: 'TABLE_NAME',
-  topicArn: 'TOPIC_ARN',
-  /** The configuration file, relative to the working directory (the function's code) or absolute. */
-  configFile: 'CONFIG_FILE',
-} as const;
-
-/** CloudWatch metric names the poll Lambda emits and the construct's alarms and dashboard read: one place. */
-export const METRICS = {
-  namespace: 'VB365SyncMonitor',
-  /** Powertools adds it as the `service` dimension of every metric. */
-  service: 'vb365-sync-monitor',
-  /** `metrics: 'fleet'` (the default): 1 per cycle whose server could be read, else 0; no per-server dimension. */
-  fleet: 'ServerUsable',
-  /** `metrics: 'perServer'`: dimensions `service` and `ServerId` (`Events` also `EventType`). */
-  perServer: {
-    cycleSucceeded: 'CycleSucceeded',
-    sessionsTracked: 'SessionsTracked',
-    eventsPublished: 'EventsPublished',
-    eventsPending: 'EventsPending',
-    apiErrors: 'ApiErrors',
-    cycleDuration: 'CycleDuration',
-    events: 'Events',
-  },
-} as const;
-
-/** Name of the configuration file the deployment puts beside the poll Lambda's code. */
-export const CONFIG_FILE_NAME = 'monitor-config.json';
-
-/**
- * Username the deployment writes into a credentials secret it creates (`credentials: { create: true }`): until someone
- * stores a real account, the monitor says once what to do (`server.setup_required`) instead of trying to log in.
- */
-export const CREDENTIALS_PLACEHOLDER_USERNAME = 'CHANGE-ME';
-
-/** Development only, never set by the deployment: `true` lets a server URL use plain http to a loopback address. */
-export const ALLOW_HTTP_LOOPBACK = 'ALLOW_HTTP_LOOPBACK';
-
-/** Environment variable names the deliverer Lambda reads. */
-export const DELIVERER_ENV = {
-  tableName: 'TABLE_NAME',
-  /** JSON array of chat/webhook channels (see `Channel`). */
-  channels: 'CHANNELS',
-  /**
-   * Optional: PEM CA certificates trusted for webhook receivers in addition to Node's bundled roots (a self-hosted
-   * receiver with an internal CA). The deployment does not set it; local runs and tests do.
-   */
-  deliveryCaBundle: 'DELIVERY_CA_BUNDLE',
-  /**
-   * Optional, local runs and tests only (the deployment never sets it): the Slack Web API's base URL, e.g. a loopback
-   * stand-in's `https://127.0.0.1:PORT/api/`. @default https://slack.com/api/
-   */
-  slackApiUrl: 'SLACK_API_URL',
-  /**
-   * Optional, local runs and tests only (the deployment never sets it): the PagerDuty Events API v2 endpoint.
-   * @default https://events.pagerduty.com/v2/enqueue
-   */
-  pagerDutyEventsUrl: 'PAGERDUTY_EVENTS_URL',
-} as const;
+export { CREDENTIALS_PLACEHOLDER_USERNAME } from './names.js';
 
 /** One VB365 server to watch. */
 export interface ServerConfig {

@@ -16,8 +16,9 @@ import { parseAlarm } from './domain/alarm.js';
 import { deliverAlarm, deliverEvent, forwardOther } from './domain/delivery.js';
 import type { DeliveryReport } from './domain/delivery-ports.js';
 import type { MonitorEvent } from './domain/events.js';
+import { SERVICE_NAMES } from './names.js';
 
-const logger = new Logger({ serviceName: 'vb365-sync-monitor-deliverer' });
+const logger = new Logger({ serviceName: SERVICE_NAMES.deliverer });
 const config = loadDelivererConfig(process.env);
 const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
 const readSecret = async (name: string) => (await secrets.get(name, { maxAge: 300 })) as string | undefined;

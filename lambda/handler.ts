@@ -1,9 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { ConfigError, loadConfig, METRICS } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 import { type FleetCheckSummary, fleetCheckOnce } from './domain/fleet-check.js';
 import { type CycleSummary, pollOnce } from './domain/poll.js';
+import { METRICS } from './names.js';
 import { buildDeps } from './wiring.js';
 
 const logger = new Logger({ serviceName: METRICS.service });
@@ -64,7 +65,7 @@ async function poll(event: PollEvent, context: Context): Promise<CycleSummary | 
     return { status: 'unconfigured', serverId: event.serverId.slice(0, 64), reason };
   }
   const started = Date.now();
-  if (config.metrics === 'perServer') metrics.addDimension('ServerId', server.id);
+  if (config.metrics === 'perServer') metrics.addDimension(METRICS.dimensions.serverId, server.id);
   let usable = false;
   try {
     const summary = await pollOnce(
@@ -130,21 +131,21 @@ function record(summary: CycleSummary, durationMs: number): void {
 
 /** `metrics: 'perServer'`: each server its own metrics (dimension `ServerId`), events by type. */
 function perServerMetrics(summary: CycleSummary, durationMs: number): void {
-  metrics.addMetric('CycleSucceeded', MetricUnit.Count, 1);
-  metrics.addMetric('SessionsTracked', MetricUnit.Count, summary.sessionsTracked);
-  metrics.addMetric('EventsPublished', MetricUnit.Count, summary.eventsPublished);
-  metrics.addMetric('EventsPending', MetricUnit.Count, summary.eventsPending);
+  metrics.addMetric(METRICS.perServer.cycleSucceeded, MetricUnit.Count, 1);
+  metrics.addMetric(METRICS.perServer.sessionsTracked, MetricUnit.Count, summary.sessionsTracked);
+  metrics.addMetric(METRICS.perServer.eventsPublished, MetricUnit.Count, summary.eventsPublished);
+  metrics.addMetric(METRICS.perServer.eventsPending, MetricUnit.Count, summary.eventsPending);
   // VB365 API failures: the whole cycle's (server unusable) plus those confined to one session or repository.
   metrics.addMetric(
-    'ApiErrors',
+    METRICS.perServer.apiErrors,
     MetricUnit.Count,
     summary.isolatedProblems + (['ok', 'busy', 'setup'].includes(summary.status) ? 0 : 1),
   );
-  metrics.addMetric('CycleDuration', MetricUnit.Milliseconds, durationMs);
+  metrics.addMetric(METRICS.perServer.cycleDuration, MetricUnit.Milliseconds, durationMs);
   for (const [type, count] of Object.entries(summary.eventsByType)) {
     const single = metrics.singleMetric();
-    single.addDimension('ServerId', summary.serverId);
-    single.addDimension('EventType', type);
-    single.addMetric('Events', MetricUnit.Count, count ?? 0);
+    single.addDimension(METRICS.dimensions.serverId, summary.serverId);
+    single.addDimension(METRICS.dimensions.eventType, type);
+    single.addMetric(METRICS.perServer.events, MetricUnit.Count, count ?? 0);
   }
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { credentialsInUrl, pinProblem, withoutUserinfo } from '../lambda/adapters/vb365/tls.js';
 import { policyOf, type ResolvedConfig } from '../lambda/config-schema.js';
+import { credentialsInUrl, pinProblem, withoutUserinfo } from '../lambda/connection-checks.js';
 import { DEFAULT_POLICY, type Policy, parseDuration } from '../lambda/domain/policy.js';
 import { API_VERSIONS, type ApiVersionSetting } from '../lambda/domain/types.js';
 

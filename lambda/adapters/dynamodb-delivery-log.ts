@@ -8,8 +8,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { DeliveryLog, SlackMessageRef, SlackThread, SlackThreads } from '../domain/delivery-ports.js';
 import { StateStoreError } from '../domain/errors.js';
+import { TABLE_SCHEMA } from '../names.js';
 import { awsCause } from './aws-errors.js';
-import { TABLE_SCHEMA } from './dynamodb-state-store.js';
 
 /**
  * The deliverer's dedupe log in the monitor's table: one item per (channel, event), `pk = DELIVERY#<channel>`,

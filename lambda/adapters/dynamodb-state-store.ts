@@ -23,12 +23,10 @@ import type {
   ServerSnapshot,
   SessionRecord,
 } from '../domain/state.js';
+import { TABLE_SCHEMA } from '../names.js';
 import { awsCause } from './aws-errors.js';
 import { DYNAMODB_LIMITS, utf8Bytes } from './limits.js';
 import { LAST_SHRINK_STEP, shrinkEvent } from './shrink-event.js';
-import { TABLE_SCHEMA } from './table-schema.js';
-
-export { TABLE_SCHEMA };
 
 /** Repository names are refetched after this long (a rename shows up eventually). */
 const NAME_TTL_SECONDS = 30 * 86_400;

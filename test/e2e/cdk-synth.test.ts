@@ -3,8 +3,8 @@ import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_FILE_NAME, ENV } from '../../lambda/config.js';
 import { resolveConfig } from '../../lambda/config-schema.js';
+import { CONFIG_FILE_NAME, ENV } from '../../lambda/names.js';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');

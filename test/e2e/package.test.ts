@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG_FILE_NAME, ENV } from '../../lambda/config.js';
 import { resolveConfig } from '../../lambda/config-schema.js';
+import { CONFIG_FILE_NAME, ENV } from '../../lambda/names.js';
 
 /*
  * The package as a user gets it: `npm pack` (which builds dist/), the tarball installed into an empty folder, and

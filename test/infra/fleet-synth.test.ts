@@ -16,9 +16,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MonitorStack } from '../../infra/monitor-stack.js';
-import { SCHEDULES_PER_STACK } from '../../infra/sync-monitor.js';
-import { CONFIG_FILE_NAME, ENV } from '../../lambda/config.js';
+import { SCHEDULES_PER_STACK } from '../../infra/parts/poll.js';
 import { MAX_SERVERS, type MonitorConfig, resolveConfig } from '../../lambda/config-schema.js';
+import { CONFIG_FILE_NAME, ENV } from '../../lambda/names.js';
 
 /*
  * The largest deployment: MAX_SERVERS servers, each with its own self-signed CA file, synthesized with cdk-nag as

@@ -8,7 +8,7 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { MonitorStack } from '../../infra/monitor-stack.js';
 import { Vb365SyncMonitor } from '../../infra/sync-monitor.js';
-import { CONFIG_FILE_NAME, DELIVERER_ENV, ENV, loadConfig, loadDelivererConfig, METRICS } from '../../lambda/config.js';
+import { loadConfig, loadDelivererConfig } from '../../lambda/config.js';
 import {
   createdSecretName,
   type MonitorConfig,
@@ -17,6 +17,7 @@ import {
   resolveConfig,
 } from '../../lambda/config-schema.js';
 import { EVENT_TYPES } from '../../lambda/domain/events.js';
+import { CONFIG_FILE_NAME, DELIVERER_ENV, ENV, METRICS } from '../../lambda/names.js';
 import { grantsOf } from '../fixtures/iam-grants.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n';

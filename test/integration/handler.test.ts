@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { ENV } from '../../lambda/config.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import type { CycleSummary } from '../../lambda/domain/poll.js';
+import { ENV, METRICS } from '../../lambda/names.js';
 import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
 import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.js';
 import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
@@ -125,7 +125,7 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     expect(secrets.requests).toBe(1); // cached per container
   });
 
-  it('emits one fleet metric without a per-server dimension (the default), and one structured log line per cycle', () => {
+  it('emits one fleet metric (METRICS.fleet) without a per-server dimension (the default), and one structured log line per cycle', () => {
     const lines = output
       .join('')
       .split('\n')
@@ -136,9 +136,12 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
 
     expect(metrics).toHaveLength(2);
     expect(new Set(definitions.flatMap((d) => d.Metrics.map((x: { Name: string }) => x.Name)))).toEqual(
-      new Set(['ServerUsable']),
+      new Set([METRICS.fleet]),
     );
-    expect(definitions.every((d) => JSON.stringify(d.Dimensions) === '[["service"]]')).toBe(true);
+    expect(definitions.every((d) => d.Namespace === METRICS.namespace)).toBe(true);
+    expect(
+      definitions.every((d) => JSON.stringify(d.Dimensions) === JSON.stringify([[METRICS.dimensions.service]])),
+    ).toBe(true);
     expect(metrics.every((m) => m.ServerUsable === 1 && !('ServerId' in m))).toBe(true);
     expect(logs).toHaveLength(2);
     expect(logs[0]).toMatchObject({ level: 'INFO', service: 'vb365-sync-monitor', function_request_id: 'req-1' });
@@ -391,7 +394,7 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
 });
 
 describe('poll handler with metrics: perServer', () => {
-  it('emits each server its own metrics (dimension ServerId) and events by type', async () => {
+  it('emits each server its own metrics (dimension ServerId) and events by type, every one named in METRICS', async () => {
     const configFile = join(mkdtempSync(join(tmpdir(), 'handler-')), 'monitor-config.json');
     writeFileSync(
       configFile,
@@ -413,7 +416,17 @@ describe('poll handler with metrics: perServer', () => {
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l))
       .filter((j) => j._aws?.CloudWatchMetrics);
+    const definitions = metrics.flatMap((m) => m._aws.CloudWatchMetrics);
 
+    // The construct's dashboard and alarms read these constants (test/infra/names.test.ts): a metric renamed on one
+    // side only fails here or there.
+    expect(new Set(definitions.flatMap((d) => d.Metrics.map((x: { Name: string }) => x.Name)))).toEqual(
+      new Set(Object.values(METRICS.perServer)),
+    );
+    expect(new Set(definitions.map((d) => d.Namespace))).toEqual(new Set([METRICS.namespace]));
+    expect(new Set(definitions.flatMap((d) => d.Dimensions.flat()))).toEqual(
+      new Set(Object.values(METRICS.dimensions)),
+    );
     expect(metrics.some((m) => m.CycleSucceeded === 1 && m.ApiErrors === 0 && m.ServerId === 'sim2')).toBe(true);
     expect(metrics.some((m) => m.EventType === 'monitor.started' && m.Events === 1 && m.ServerId === 'sim2')).toBe(
       true,

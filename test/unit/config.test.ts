@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CONFIG_FILE_NAME,
-  ConfigError,
-  DELIVERER_ENV,
-  ENV,
-  loadConfig,
-  loadDelivererConfig,
-} from '../../lambda/config.js';
+import { ConfigError, loadConfig, loadDelivererConfig } from '../../lambda/config.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
+import { CONFIG_FILE_NAME, DELIVERER_ENV, ENV } from '../../lambda/names.js';
 import { parseRunArgs, UsageError } from '../../local/cli-args.js';
 
 const server = {

@@ -5,13 +5,8 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { Redactor } from '../../lambda/adapters/redact.js';
 import { retryAfterMs } from '../../lambda/adapters/retry-policy.js';
-import {
-  credentialsInUrl,
-  loadCaBundle,
-  normalisePin,
-  pinProblem,
-  withoutUserinfo,
-} from '../../lambda/adapters/vb365/tls.js';
+import { loadCaBundle } from '../../lambda/adapters/vb365/tls.js';
+import { credentialsInUrl, normalisePin, pinProblem, withoutUserinfo } from '../../lambda/connection-checks.js';
 
 const HEX = 'ab'.repeat(32);
 const COLONS = Array.from({ length: 32 }, () => 'AB').join(':');

@@ -1,5 +1,6 @@
 import type { PeerCertificate } from 'node:tls';
 import type { Dispatcher } from 'undici';
+import { credentialsInUrl, isLoopback, withoutUserinfo } from '../../connection-checks.js';
 import {
   UpstreamAuthError,
   UpstreamError,
@@ -29,15 +30,7 @@ import {
 import { cut, wellFormed } from '../limits.js';
 import { Redactor } from '../redact.js';
 import { backoff } from '../retry-policy.js';
-import {
-  CertificateRefusedError,
-  credentialsInUrl,
-  isLoopback,
-  PIN_MISMATCH_CODE,
-  type PresentedCertificate,
-  pinningConnector,
-  withoutUserinfo,
-} from './tls.js';
+import { CertificateRefusedError, PIN_MISMATCH_CODE, type PresentedCertificate, pinningConnector } from './tls.js';
 import { Agent, retry } from './undici.js';
 import {
   normaliseDate,
