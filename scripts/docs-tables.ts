@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,23 @@ export function replaceBetween(text: string, name: string, content: string): str
   return `${text.slice(0, afterStart)}\n${content}\n${text.slice(end)}`;
 }
 
+/** The part between a marker pair, its table rows as cells (Markdown padding and the separator row left out). */
+export function tableCells(text: string, name: string): string[][] {
+  const start = text.indexOf(`<!-- generated:${name}:start`);
+  const end = text.indexOf(`<!-- generated:${name}:end -->`);
+  if (start < 0 || end < start) throw new Error(`no generated:${name} markers`);
+  return text
+    .slice(text.indexOf('-->', start) + 3, end)
+    .split('\n')
+    .filter((line) => line.startsWith('|') && !/^\|[\s|:-]+\|$/.test(line))
+    .map((line) =>
+      line
+        .slice(1, -1)
+        .split(/(?<!\\)\|/)
+        .map((cell) => cell.trim()),
+    );
+}
+
 /** The generated tables: file, marker name, content. */
 export function generatedTables(): { file: string; name: string; content: string }[] {
   return [{ file: 'docs/configuration.md', name: 'config', content: configurationTable() }];
@@ -100,6 +118,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const { file, name, content } of generatedTables()) {
     const path = join(ROOT, file);
     writeFileSync(path, replaceBetween(readFileSync(path, 'utf8'), name, content));
+    // As `npm run lint` wants it (Markdown tables padded).
+    execFileSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['format', '--write', path], { stdio: 'ignore' });
     process.stdout.write(`docs: ${file} (${name})\n`);
   }
 }

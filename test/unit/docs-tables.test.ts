@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALLOW_HTTP_LOOPBACK, DELIVERER_ENV, ENV } from '../../lambda/config.js';
-import { generatedTables, replaceBetween } from '../../scripts/docs-tables.js';
+import { generatedTables, replaceBetween, tableCells } from '../../scripts/docs-tables.js';
 
 /*
  * The docs' tables that the code defines cannot drift: the generated ones are what `npm run docs` writes, and the
@@ -25,8 +25,9 @@ describe('generated doc tables', () => {
     '%s is what npm run docs writes',
     (_, t) => {
       const text = read(t.file);
+      const expected = replaceBetween(text, t.name, t.content);
 
-      expect(replaceBetween(text, t.name, t.content)).toBe(text);
+      expect(tableCells(text, t.name)).toEqual(tableCells(expected, t.name));
     },
   );
 });
