@@ -198,7 +198,7 @@ async function main() {
   };
   const out = values.out ?? join(ROOT, 'bench', quick ? 'results-quick.json' : 'results.json');
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  // The README's performance section is this run's, when it is the recorded one (test/e2e/readme-figures checks).
+  // The docs' performance and cost sections are this run's, when it is the recorded one (test/unit/readme-figures).
   if (!quick && values.out === undefined) {
     writeReadmeSection('performance', performanceMarkdown(results));
     writeReadmeSection('cost', costMarkdown(results.cost).join('\n'));
@@ -206,15 +206,18 @@ async function main() {
   process.stdout.write(markdown(results));
 }
 
-/** The README's sections this run writes: between `<!-- bench:NAME:start … -->` and `<!-- bench:NAME:end -->`. */
+/** The document whose performance and cost sections the recorded run writes. */
+export const FIGURES_DOC = 'docs/operations.md';
+
+/** The sections of the docs this run writes: between `<!-- bench:NAME:start … -->` and `<!-- bench:NAME:end -->`. */
 function writeReadmeSection(name: 'performance' | 'cost', section: string): void {
   const start = `<!-- bench:${name}:start (npm run bench writes this section) -->`;
   const end = `<!-- bench:${name}:end -->`;
-  const file = join(ROOT, 'README.md');
+  const file = join(ROOT, FIGURES_DOC);
   const text = readFileSync(file, 'utf8');
   const a = text.indexOf(start);
   const b = text.indexOf(end);
-  if (a < 0 || b < a) throw new Error(`bench: README.md has no ${start} … ${end} markers`);
+  if (a < 0 || b < a) throw new Error(`bench: ${FIGURES_DOC} has no ${start} … ${end} markers`);
   writeFileSync(file, `${text.slice(0, a + start.length)}\n\n${section}\n\n${text.slice(b)}`);
   // As `npm run lint` wants it (Markdown tables padded).
   execFileSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['format', '--write', file], { stdio: 'ignore' });

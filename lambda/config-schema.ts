@@ -94,6 +94,7 @@ const VPC = strictObject({
   vpcId: v.pipe(
     v.string('use a VPC id such as vpc-0123456789abcdef0'),
     v.regex(/^vpc-[0-9a-f]{8,17}$/, 'use a VPC id such as vpc-0123456789abcdef0'),
+    v.description('The VPC.'),
   ),
   subnetIds: v.pipe(
     v.array(
@@ -104,6 +105,7 @@ const VPC = strictObject({
       'list subnet ids such as subnet-0123456789abcdef0',
     ),
     v.minLength(1, 'list subnet ids such as subnet-0123456789abcdef0'),
+    v.description('Subnets with a route to the server (and to AWS APIs: a NAT or VPC endpoints).'),
   ),
   availabilityZones: v.pipe(
     v.array(v.string(), 'give one availability zone per subnet, in the same order'),
@@ -154,8 +156,16 @@ function serverEntry(allowHttpLoopback: boolean) {
     id: v.pipe(SERVER_ID, v.description('Stable id: state keys, event ids, schedule names.')),
     name: v.optional(v.pipe(v.string(), v.description('Display name in notifications; default the id.'))),
     url: serverUrl(allowHttpLoopback),
-    apiVersion: v.optional(v.picklist(['v5', 'v6', 'v7', 'v8', 'auto'], 'use v5, v6, v7, v8 or auto'), 'auto'),
-    credentials: v.optional(CREDENTIALS),
+    apiVersion: v.optional(
+      v.pipe(
+        v.picklist(['v5', 'v6', 'v7', 'v8', 'auto'], 'use v5, v6, v7, v8 or auto'),
+        v.description('The REST API version; auto probes the newest the server serves.'),
+      ),
+      'auto',
+    ),
+    credentials: v.optional(
+      v.pipe(CREDENTIALS, v.description('Where its account is read; default the top-level credentials.')),
+    ),
     caBundleFile: v.optional(
       v.pipe(
         v.string('give a path relative to the project root'),
@@ -182,7 +192,9 @@ function serverEntry(allowHttpLoopback: boolean) {
         ),
       ),
     ),
-    vpc: v.optional(VPC),
+    vpc: v.optional(
+      v.pipe(VPC, v.description('Poll from these subnets (egress only to the server\u2019s port and 443).')),
+    ),
   });
 }
 
@@ -214,14 +226,18 @@ const organizations = v.optional(
   ),
 );
 const EMAIL = strictObject({
-  address: v.pipe(v.string('use an email address'), v.regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'use an email address')),
+  address: v.pipe(
+    v.string('use an email address'),
+    v.regex(/^[^\s@]+@[^\s@]+\.[^\s@]+$/, 'use an email address'),
+    v.description('The address (it confirms the subscriptions SNS sends it).'),
+  ),
   eventTypes,
   escalateAfterMinutes,
   organizations,
 });
 const SECRET_NAME_FIX = 'name a Secrets Manager secret';
 const webhookEntry = strictObject({
-  secretName: nonEmpty(SECRET_NAME_FIX),
+  secretName: v.pipe(nonEmpty(SECRET_NAME_FIX), v.description('The Secrets Manager secret holding the URL.')),
   eventTypes,
   escalateAfterMinutes,
   organizations,
@@ -238,6 +254,7 @@ const mention = v.optional(
   v.pipe(
     v.string(MENTIONS_FIX),
     v.regex(/^((<!here>|<!channel>|<@[UW][A-Z0-9]+>|<!subteam\^S[A-Z0-9]+>)( (?=<))?)*$/, MENTIONS_FIX),
+    v.description("Who is mentioned for this severity: <!here>, <!channel>, <@U…>, <!subteam^S…>, or '' for none."),
   ),
 );
 const slackMentions = v.optional(
@@ -250,7 +267,7 @@ const slackMentions = v.optional(
   ),
 );
 const slackEntry = strictObject({
-  secretName: nonEmpty(SECRET_NAME_FIX),
+  secretName: v.pipe(nonEmpty(SECRET_NAME_FIX), v.description('The Secrets Manager secret holding the URL.')),
   eventTypes,
   escalateAfterMinutes,
   organizations,
@@ -281,10 +298,34 @@ const pagerDutyEntry = strictObject({
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TEAMS_CHANNEL_FIX = 'use the channel id from the channel link (19%3a…%40thread.tacv2 or 19:…@thread.tacv2)';
 const NOTIFICATIONS = strictObject({
-  emails: v.optional(v.array(EMAIL), []),
-  slackWebhookSecrets: v.optional(v.array(channelEntry(slackEntry)), []),
-  teamsWebhookSecrets: v.optional(v.array(channelEntry(webhookEntry)), []),
-  webhookSecrets: v.optional(v.array(channelEntry(webhookEntry)), []),
+  emails: v.optional(
+    v.pipe(
+      v.array(EMAIL),
+      v.description('Email recipients (each confirms two subscriptions: the events and the monitor\u2019s alarms).'),
+    ),
+    [],
+  ),
+  slackWebhookSecrets: v.optional(
+    v.pipe(
+      v.array(channelEntry(slackEntry)),
+      v.description('Slack incoming webhooks: a secret\u2019s name (holding the URL), or an object with filters.'),
+    ),
+    [],
+  ),
+  teamsWebhookSecrets: v.optional(
+    v.pipe(
+      v.array(channelEntry(webhookEntry)),
+      v.description('Microsoft Teams Workflows webhooks: a secret\u2019s name (holding the URL), or an object.'),
+    ),
+    [],
+  ),
+  webhookSecrets: v.optional(
+    v.pipe(
+      v.array(channelEntry(webhookEntry)),
+      v.description('Signed webhooks (the JSON event, HMAC-SHA256): a secret\u2019s name (URL and key), or an object.'),
+    ),
+    [],
+  ),
   slackAppChannels: v.optional(
     v.pipe(
       v.array(slackAppEntry),
@@ -302,36 +343,49 @@ const NOTIFICATIONS = strictObject({
     [],
   ),
   qDeveloperSlackChannels: v.optional(
-    v.array(
-      strictObject({
-        workspaceId: v.pipe(
-          v.string(),
-          v.regex(/^T[A-Z0-9]{8,}$/, 'use the Slack workspace id (T…), from the Q Developer console'),
-        ),
-        channelId: SLACK_CHANNEL_ID,
-        eventTypes,
-        escalateAfterMinutes,
-        organizations,
-      }),
+    v.pipe(
+      v.array(
+        strictObject({
+          workspaceId: v.pipe(
+            v.string(),
+            v.regex(/^T[A-Z0-9]{8,}$/, 'use the Slack workspace id (T…), from the Q Developer console'),
+            v.description('The Slack workspace id (T…), from the Amazon Q Developer console.'),
+          ),
+          channelId: v.pipe(SLACK_CHANNEL_ID, v.description('The Slack channel id (C…).')),
+          eventTypes,
+          escalateAfterMinutes,
+          organizations,
+        }),
+      ),
+      v.description('Amazon Q Developer in Slack (at most 20 Q Developer channels in all).'),
     ),
     [],
   ),
   qDeveloperTeamsChannels: v.optional(
-    v.array(
-      strictObject({
-        tenantId: v.pipe(
-          v.string(),
-          v.regex(UUID, 'use the Microsoft Entra tenant id (a GUID), from the channel link'),
-        ),
-        teamId: v.pipe(v.string(), v.regex(UUID, 'use the team id (a GUID, "groupId" in the channel link)')),
-        channelId: v.pipe(
-          v.string(TEAMS_CHANNEL_FIX),
-          v.check((id) => /^19:[A-Za-z0-9_.-]+@thread\.(tacv2|skype)$/.test(safeDecode(id)), TEAMS_CHANNEL_FIX),
-        ),
-        eventTypes,
-        escalateAfterMinutes,
-        organizations,
-      }),
+    v.pipe(
+      v.array(
+        strictObject({
+          tenantId: v.pipe(
+            v.string(),
+            v.regex(UUID, 'use the Microsoft Entra tenant id (a GUID), from the channel link'),
+            v.description('The Microsoft Entra tenant id (a GUID, from the channel link).'),
+          ),
+          teamId: v.pipe(
+            v.string(),
+            v.regex(UUID, 'use the team id (a GUID, "groupId" in the channel link)'),
+            v.description('The team id ("groupId" in the channel link).'),
+          ),
+          channelId: v.pipe(
+            v.string(TEAMS_CHANNEL_FIX),
+            v.check((id) => /^19:[A-Za-z0-9_.-]+@thread\.(tacv2|skype)$/.test(safeDecode(id)), TEAMS_CHANNEL_FIX),
+            v.description('The channel id from the channel link (19:…@thread.tacv2, encoded or not).'),
+          ),
+          eventTypes,
+          escalateAfterMinutes,
+          organizations,
+        }),
+      ),
+      v.description('Amazon Q Developer in Microsoft Teams.'),
     ),
     [],
   ),
@@ -371,26 +425,49 @@ function monitorConfigSchema(allowHttpLoopback: boolean) {
       v.pipe(
         v.string(),
         v.regex(/^[A-Za-z][A-Za-z0-9-]{0,127}$/, 'use letters, digits and "-", starting with a letter'),
+        v.description('The CloudFormation stack name (MonitorStack; a construct in your own stack ignores it).'),
       ),
       'Vb365SyncMonitor',
     ),
-    env: v.optional(strictObject({ account: v.optional(v.string()), region: v.optional(v.string()) }), {}),
+    env: v.optional(
+      v.pipe(
+        strictObject({
+          account: v.optional(v.pipe(v.string(), v.description('The AWS account to deploy to.'))),
+          region: v.optional(v.pipe(v.string(), v.description('The AWS region to deploy to.'))),
+        }),
+        v.description('Where to deploy; default the CLI\u2019s account and region (CDK_DEFAULT_ACCOUNT/REGION).'),
+      ),
+      {},
+    ),
     servers: v.pipe(
       v.array(serverEntry(allowHttpLoopback), 'list at least one VB365 server ({ id, url, credentials })'),
       v.minLength(1, 'list at least one VB365 server ({ id, url, credentials })'),
       v.maxLength(MAX_SERVERS, `use at most ${MAX_SERVERS} servers per deployment (deploy another stack for more)`),
+      v.description(`The VB365 servers to watch (1 to ${MAX_SERVERS}).`),
     ),
     credentials: v.optional(
       v.pipe(CREDENTIALS, v.description('Credentials of every server that names none of its own.')),
     ),
     pollEveryMinutes: v.optional(wholeNumber(1, 60, 'Minutes between two polls of a server.'), 5),
-    policy: v.optional(POLICY_SETTINGS, {}),
+    policy: v.optional(v.pipe(POLICY_SETTINGS, v.description('The lifecycle rules\u2019 tunables.')), {}),
     digest: v.optional(DIGEST_SETTING),
     quietHours: v.optional(QUIET_HOURS_SETTING),
-    maintenanceWindows: v.optional(v.array(MAINTENANCE_WINDOW_SETTING), []),
-    notifications: v.optional(NOTIFICATIONS, {}),
+    maintenanceWindows: v.optional(
+      v.pipe(
+        v.array(MAINTENANCE_WINDOW_SETTING),
+        v.description('Planned maintenance: every event of the servers concerned is held, and summarised after.'),
+      ),
+      [],
+    ),
+    notifications: v.optional(v.pipe(NOTIFICATIONS, v.description('Who hears of what, and where.')), {}),
     runbooks: v.optional(RUNBOOKS, {}),
-    logRetentionDays: v.optional(v.picklist(LOG_RETENTION_DAYS, `use one of ${LOG_RETENTION_DAYS.join(', ')}`), 90),
+    logRetentionDays: v.optional(
+      v.pipe(
+        v.picklist(LOG_RETENTION_DAYS, `use one of ${LOG_RETENTION_DAYS.join(', ')}`),
+        v.description('CloudWatch Logs retention in days (one of the values CloudWatch accepts).'),
+      ),
+      90,
+    ),
     heartbeatIntervals: v.optional(
       wholeNumber(
         2,

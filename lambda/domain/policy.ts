@@ -194,16 +194,22 @@ export const MAINTENANCE_WINDOW_SETTING = v.pipe(
 );
 
 /** `digest`: when the weekly digest goes out, or `false` for none. */
-export const DIGEST_SETTING = v.union(
-  [
-    v.literal(false),
-    strictObject({
-      weekday: v.picklist(WEEKDAYS, `use one of ${WEEKDAYS.join(', ')}`),
-      time: timeOfDay('Local time the digest goes out.'),
-      timeZone,
-    }),
-  ],
-  'use { weekday, time, timeZone } (e.g. Monday, 08:00, UTC) or false for no digest',
+export const DIGEST_SETTING = v.pipe(
+  v.union(
+    [
+      v.literal(false),
+      strictObject({
+        weekday: v.pipe(
+          v.picklist(WEEKDAYS, `use one of ${WEEKDAYS.join(', ')}`),
+          v.description('The day the digest goes out.'),
+        ),
+        time: timeOfDay('Local time the digest goes out.'),
+        timeZone,
+      }),
+    ],
+    'use { weekday, time, timeZone } (e.g. Monday, 08:00, UTC) or false for no digest',
+  ),
+  v.description('The weekly digest: { weekday, time, timeZone }, or false for none; default Monday 08:00 UTC.'),
 );
 
 /** The settings of the rules, as configured: `policy` and the three schedules beside it. */
