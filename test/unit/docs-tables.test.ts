@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALLOW_HTTP_LOOPBACK, DELIVERER_ENV, ENV } from '../../lambda/config.js';
+import { ALLOW_HTTP_LOOPBACK, DELIVERER_ENV, ENV, RUNTIME_ENV } from '../../lambda/names.js';
 import { generatedTables, replaceBetween, tableCells } from '../../scripts/docs-tables.js';
 
 /*
@@ -41,15 +41,18 @@ describe('the environment table (docs/configuration.md)', () => {
       .flatMap((l) => [...(l.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1] as string)),
   );
   const code = sources('lambda').concat(sources('local'), sources('infra'), sources('bench'), sources('scripts'));
-  const read_ = new Set<string>([...Object.values(ENV), ...Object.values(DELIVERER_ENV), ALLOW_HTTP_LOOPBACK]);
+  // The Lambdas' names (read by the code, set by the construct) and what the construct sets for Node and Powertools.
+  const read_ = new Set<string>([
+    ...Object.values(ENV),
+    ...Object.values(DELIVERER_ENV),
+    ...Object.values(RUNTIME_ENV),
+    ALLOW_HTTP_LOOPBACK,
+  ]);
   for (const file of code) {
     const text = read(file);
     for (const m of text.matchAll(/\b(?:process\.)?env(?:\.([A-Z][A-Z0-9_]+)|\[['"]([A-Z][A-Z0-9_]+)['"]\])/g))
       read_.add((m[1] ?? m[2]) as string);
   }
-  // What the construct sets in the Lambdas' environment besides the names above.
-  for (const m of read('infra/sync-monitor.ts').matchAll(/^\s+(NODE_OPTIONS|POWERTOOLS_[A-Z_]+):/gm))
-    read_.add(m[1] as string);
 
   it('names every variable the code reads and the construct sets', () => {
     expect([...read_].filter((name) => !documented.has(name)).sort()).toEqual([]);
