@@ -33,10 +33,15 @@ export function emailFilterPolicy(
   escalateAfterMinutes?: number | undefined,
   organizations?: readonly string[] | undefined,
 ): Record<string, unknown> {
-  const policy = typeFilterPolicy(eventTypes, escalateAfterMinutes);
-  if (organizations === undefined) return policy;
-  // A tenant's recipient: only its repositories' events (attribute `organization`: the id and the name, lower case).
-  return { ...policy, organization: [...new Set(organizations.map((o) => o.toLowerCase()))] };
+  if (organizations === undefined) return typeFilterPolicy(eventTypes, escalateAfterMinutes);
+  // A tenant's recipient: only its repositories' events (attribute `organization`: the id and the name, lower case),
+  // one by one: a storm group (`monitor.grouped`) lists every tenant's repositories and carries no organization, so a
+  // tenant gets the events it stands for instead (`grouped` is not filtered out).
+  const organization = [...new Set(organizations.map((o) => o.toLowerCase()))];
+  if (escalateAfterMinutes !== undefined) return { ...typeFilterPolicy(eventTypes, escalateAfterMinutes), organization };
+  return !eventTypes || eventTypes.length === 0
+    ? { organization }
+    : { organization, type: [...new Set([...eventTypes, ...ALWAYS_DELIVERED])] };
 }
 
 function typeFilterPolicy(

@@ -48,7 +48,10 @@ export async function deliverEvent(
   const filtered = channels.filter(
     (c) => !accepts(c, event) || (c.kind === 'pagerduty' && pagerDutyEventOf(event) === null),
   );
-  const grouped = event.groupedIn ? channels.filter((c) => !filtered.includes(c) && FOR_PEOPLE.has(c.kind)) : [];
+  // A tenant's channel (`organizations`) gets its repositories' events one by one: a group lists every tenant's.
+  const grouped = event.groupedIn
+    ? channels.filter((c) => !filtered.includes(c) && FOR_PEOPLE.has(c.kind) && c.organizations === undefined)
+    : [];
   // A Slack app thread of an incident still learns where it stands from an event a group stands for: its first
   // message is edited (no reply: the group message says it in the channel).
   const edits = grouped.filter((c): c is SlackAppChannel => c.kind === 'slackApp' && event.incident !== undefined);

@@ -52,12 +52,12 @@ export function groupStorms(result: CycleResult, now: Date, server: ServerRef, p
   if (policy.groupThreshold === null) return result;
   const threshold = Math.max(2, policy.groupThreshold);
   const all = [...result.serverEvents, ...result.sessions.flatMap((s) => s.events)];
-  // One group per type and organization (tenant): each customer's channel gets its own repositories' group.
+  // One group per type, whatever the organizations (tenants): an MSP's 300 tenants with one repository each still make
+  // one storm. A group carries no organization; tenants' channels get their own repositories' events one by one.
   const byType = new Map<string, MonitorEvent[]>();
   for (const e of all) {
     if (!GROUPABLE_TYPES.has(e.type)) continue;
-    const key = `${e.type}\n${e.organization?.id ?? ''}`;
-    byType.set(key, [...(byType.get(key) ?? []), e]);
+    byType.set(e.type, [...(byType.get(e.type) ?? []), e]);
   }
   const storms = [...byType.values()].filter((events) => events.length >= threshold);
   if (storms.length === 0) return result;
@@ -67,7 +67,6 @@ export function groupStorms(result: CycleResult, now: Date, server: ServerRef, p
   const groups: MonitorEvent[] = [];
   for (const events of storms) {
     const type = (events[0] as MonitorEvent).type;
-    const organization = events[0]?.organization;
     sequence += 1;
     const id = eventId(server.id, 'server', sequence, 'monitor.grouped');
     const group: EventGroup = { type, total: events.length, items: events.slice(0, SUMMARY_LIMIT).map(itemOf) };
@@ -81,7 +80,6 @@ export function groupStorms(result: CycleResult, now: Date, server: ServerRef, p
       server,
       group,
       ...(cause.length > 0 ? { cause } : {}),
-      ...(organization === undefined ? {} : { organization }),
     });
     for (const e of events) groupOf.set(e.eventId, id);
   }

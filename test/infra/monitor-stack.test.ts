@@ -292,12 +292,13 @@ describe('MonitorStack — one server', () => {
         .map(([name]) => name);
 
     expect(Object.fromEntries(policies.map(([endpoint, policy]) => [endpoint, gets(policy)]))).toEqual({
+      // A tenant gets its repositories' events one by one, grouped or not, never a group (it lists every tenant's).
       'it@contoso.example': [
         'sync.failed of Contoso',
-        'group of sync.failed of Contoso',
+        'sync.failed of Contoso, grouped',
         'incident.escalated at 120 of Contoso',
       ],
-      'noc@fabrikam.example': ['sync.failed of Fabrikam', 'group of sync.failed of Fabrikam'],
+      'noc@fabrikam.example': ['sync.failed of Fabrikam'],
       'duty@contoso.example': ['incident.escalated at 120 of Contoso'],
     });
   });
@@ -1045,18 +1046,8 @@ const TENANT_MESSAGES: Record<string, Record<string, string>> = {
     grouped: 'true',
     organization: CONTOSO,
   },
-  'group of sync.failed of Contoso': {
-    type: 'monitor.grouped',
-    severity: 'critical',
-    groupType: 'sync.failed',
-    organization: CONTOSO,
-  },
-  'group of sync.failed of Fabrikam': {
-    type: 'monitor.grouped',
-    severity: 'critical',
-    groupType: 'sync.failed',
-    organization: FABRIKAM,
-  },
+  // A storm group lists every tenant's repositories: it carries no organization.
+  'group of sync.failed': { type: 'monitor.grouped', severity: 'critical', groupType: 'sync.failed' },
   'server.unreachable': { type: 'server.unreachable', severity: 'critical' },
   'monitor.server_not_polled': { type: 'monitor.server_not_polled', severity: 'critical' },
   'incident.escalated at 120 of Contoso': {

@@ -199,6 +199,17 @@ describe('monitor.grouped and the events it stands for', () => {
     expect(JSON.parse(topics.published[0]?.body ?? '{}').content.description).toContain('*Syncs failed (40)*');
   });
 
+  it("gives a tenant's channel its repository's event though a group stands for it, and never the group", async () => {
+    const tenant: Channel = { id: 'slack-contoso', kind: 'slack', secret: 's', organizations: ['Contoso'] };
+    const contoso = { id: '5d0c4e9a-0000-4000-8000-000000000001', name: 'Contoso' };
+
+    const one = await deliverEvent({ ...member(), organization: contoso }, [channels[0] as Channel, tenant], deps());
+    const grouped = await deliverEvent(group(), [tenant], deps());
+
+    expect(one).toMatchObject({ delivered: ['slack-contoso'], grouped: [channels[0]?.id] });
+    expect(grouped).toMatchObject({ delivered: [], filtered: ['slack-contoso'] });
+  });
+
   it("lets a group through a channel's filter when the filter names the grouped type", async () => {
     const onlyStalled: Channel = { id: 'slack-stalls', kind: 'slack', secret: 's', eventTypes: ['sync.stalled'] };
     const onlyGroups: Channel = { id: 'slack-groups', kind: 'slack', secret: 's', eventTypes: ['monitor.grouped'] };
