@@ -1,5 +1,5 @@
 import type { CauseFinding } from './contract-repository.js';
-import type { MonitorEvent } from './events.js';
+import type { EventType, MonitorEvent } from './events.js';
 import type { CycleResult } from './lifecycle.js';
 import { RECENT_MS } from './scan.js';
 import type { RepositoryRecord } from './state.js';
@@ -15,8 +15,28 @@ import type { HealthReport } from './types.js';
 
 /** Whether an event opens a repository incident (the one a cause is attached to). */
 export function opensRepositoryIncident(e: MonitorEvent): boolean {
-  return e.incident?.subject === 'repository' && e.incident.latest === null && e.incident.status === 'open';
+  return (
+    CAUSE_TYPES.has(e.type) &&
+    e.incident?.subject === 'repository' &&
+    e.incident.latest === null &&
+    e.incident.status === 'open'
+  );
 }
+
+/**
+ * The events a cause may open an incident with (the contract's list): not a reminder (`sync.still_failed` of a failure
+ * whose repository's incident a later sync ended) nor an end.
+ */
+const CAUSE_TYPES: ReadonlySet<EventType> = new Set<EventType>([
+  'repository.out_of_sync',
+  'sync.started',
+  'sync.progress',
+  'sync.stalled',
+  'sync.resumed',
+  'sync.failed',
+  'sync.stopped',
+  'sync.state_changed',
+]);
 
 /** Whether the cycle opens a repository incident: a health report is then worth reading if none was this cycle. */
 export function needsCause(result: CycleResult): boolean {

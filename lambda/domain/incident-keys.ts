@@ -80,7 +80,10 @@ export function incidentSubjectOf(event: MonitorEvent): Subject | null {
       id: `${b.id}/${b.kind}`,
       openedAt: b.since,
       repository: { id: b.id, name: b.name },
-      tracked: true,
+      // Not tracked in the server record: an upgrade blocks every repository at once, and an entry per repository would
+      // outgrow the record (DynamoDB's 400 KB item); the key is derived from the blocker's start, so its events still
+      // share it, and its clearing resolves it. Nothing to acknowledge or escalate: upgrading the repository is the fix.
+      tracked: false,
     };
   }
   if (event.proxy) {

@@ -152,7 +152,7 @@ export function withIncidents(
         latest: null,
         acknowledged: null,
         escalatedAfterMinutes: null,
-        resolvedAt: null,
+        resolvedAt: ending ? nowIso : null,
         problemSince: null,
       };
       return { ...withRunbook, incident: refOf(entry, null) };

@@ -160,6 +160,8 @@ describe('withCauses', () => {
     ['an event that opens and ends it at once', event('sync.completed', incident({ status: 'resolved' }))],
     ['a blocker incident', event('repository.blocked', incident({ subject: 'blocker' }))],
     ['an event with no incident', event('sync.progress', null)],
+    // A failure's reminder after a later sync of the repository ended its incident: the contract gives it no cause.
+    ['a reminder that reopens an incident', event('sync.still_failed')],
   ])('puts no cause on %s', (_label, e) => {
     const result = withCauses(resultOf({ ...READY, upgrade }, [e]), { now: NOW, repositories: cached() });
 

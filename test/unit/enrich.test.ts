@@ -276,7 +276,6 @@ describe('enrich — tenants and storm control', () => {
     expect(api.calls.listOrganizations).toBe(1); // the names are cached with the repositories
   });
 });
-});
 
 describe('enrich — when the health check is read', () => {
   it('on a v8-like server: at each scan, and between scans only when an incident opens', async () => {
@@ -387,5 +386,26 @@ describe('enrich — the first backup after a resync', () => {
     expect(failing).toEqual(['15: listing job sessions (retried next cycle): GET listJobSessions: malformed']);
     expect(typesAfter(1)).toEqual(['sync.started', 'sync.completed', 'repository.first_backup_failed']);
     expect(published('repository.first_backup_failed')[0]?.occurredAt).toBe(iso(30));
+  });
+});
+
+describe('enrich — an upgrade that blocks every repository', () => {
+  it('keeps no incident per blocked repository in the server record: 1,000 blockers stay well under 400 KB', async () => {
+    const ids = Array.from({ length: 1000 }, (_, i) => `7a1b2c3d-4e5f-4a6b-8c7d-${String(i).padStart(12, '0')}`);
+    for (const id of ids) api.repositories.set(id, repo(id, { name: `Tenant repository ${id}`, isOutdated: true }));
+
+    await until(45); // scans at 10:00 and 10:15 note them; the one at 10:30 announces them
+    const record = (await store.load('srv')).server?.record;
+    const blocked = published('repository.blocked');
+    for (const id of ids) api.repositories.set(id, repo(id, { isOutdated: false }));
+    await until(60);
+    const unblocked = published('repository.unblocked');
+
+    expect(blocked).toHaveLength(1000);
+    expect(Object.keys(record?.incidents ?? {})).toEqual([]);
+    expect(Buffer.byteLength(JSON.stringify(record))).toBeLessThan(300_000);
+    // Each blocker's events still share one key, derived from its start, and the clearing resolves it.
+    expect(unblocked[0]?.incident).toMatchObject({ key: blocked[0]?.incident?.key, status: 'resolved' });
+    expect(blocked[0]?.incident?.status).toBe('open');
   });
 });
