@@ -9,6 +9,7 @@ import { type CycleInput, type CycleResult, decide } from './lifecycle.js';
 import { applyNoiseControl } from './noise.js';
 import type { Observation } from './observation.js';
 import { type CycleProblem, fetchEach, observeServer } from './observe.js';
+import { withOrganizations } from './organizations.js';
 import { acknowledgeOutboxes, commitCycle, leaseUntil, planCycle, publishInOrder, writesServer } from './outbox.js';
 import type { Policy } from './policy.js';
 import type { CallOptions, ItemKey, Notifier, StateStore, Vb365Api } from './ports.js';
@@ -237,6 +238,8 @@ async function shape(
     learned = enriched.learned;
   } else {
     result = withIncidents(result, { now, server: deps.server, policy: deps.policy, acks: snapshot.acks });
+    // An escalation or acknowledgement while the server cannot be read still reaches its tenant's channels.
+    result = withOrganizations(result, new Map(snapshot.repositories.map((r) => [r.id, r])));
   }
   const finished = result.sessions
     .flatMap((s) => s.events)

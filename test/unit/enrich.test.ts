@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { UpstreamUnreachableError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { type CycleSummary, type PollDeps, pollOnce } from '../../lambda/domain/poll.js';
@@ -407,5 +408,21 @@ describe('enrich — an upgrade that blocks every repository', () => {
     // Each blocker's events still share one key, derived from its start, and the clearing resolves it.
     expect(unblocked[0]?.incident).toMatchObject({ key: blocked[0]?.incident?.key, status: 'resolved' });
     expect(blocked[0]?.incident?.status).toBe('open');
+  });
+});
+
+describe('enrich — tenants while the server cannot be read', () => {
+  it('escalates a tenant\u2019s incident with its organization during an outage', async () => {
+    api.repositories.set('r1', repo('r1', { organizationId: 'o1' }));
+    api.organizations = [{ id: 'o1', name: 'Contoso' }];
+    const policy = { ...POLICY, escalateAfterMinutes: [60] };
+    await tick(0, { policy });
+    api.sessions = [session('s1', 'r1', { state: 'Failed', error: 'S3 403' })];
+    await tick(5, { policy }); // sync.failed: the incident opens, its repository's organization named and cached
+    api.down = new UpstreamUnreachableError('cannot reach https://vb365.contoso.local:4443: connection refused');
+
+    for (let i = 0; i < 14; i++) await tick(5, { policy });
+
+    expect(published('incident.escalated').map((e) => e.organization)).toEqual([{ id: 'o1', name: 'Contoso' }]);
   });
 });
