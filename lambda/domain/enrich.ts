@@ -119,7 +119,7 @@ export async function enrich(
       input.problem(`listing the backup jobs (impact): ${err.message}`);
     }
     if (jobs !== undefined) {
-      result = withImpact(result, jobs, now);
+      result = withImpact(result, jobs, now, input.repositoryList);
       if (watching) {
         const runs = new Map<string, Optional<JobSessionInfo[]>>();
         let readFailed = false;

@@ -1,7 +1,7 @@
 import type { ImpactJob } from './contract-repository.js';
 import { type EventType, type MonitorEvent, SUMMARY_LIMIT } from './events.js';
 import type { CycleResult } from './lifecycle.js';
-import type { JobInfo } from './types.js';
+import type { JobInfo, RepositoryInfo } from './types.js';
 
 /*
  * What a repository problem blocks (pure): the backup and backup copy jobs that target the repository, and which of
@@ -51,10 +51,19 @@ export function blockedUntilOf(e: MonitorEvent): string | null {
 }
 
 /** The result with `impact` (jobs targeting the event's repositories) on every event that says something is blocked. */
-export function withImpact(result: CycleResult, jobs: readonly JobInfo[], now: Date): CycleResult {
+export function withImpact(
+  result: CycleResult,
+  jobs: readonly JobInfo[],
+  now: Date,
+  /** Every repository this cycle's scan listed: a proxy event counts all those it serves, not the 25 it lists. */
+  listed?: readonly RepositoryInfo[],
+): CycleResult {
+  const servedBy = (proxyId: string) =>
+    listed?.filter((r) => r.proxyId?.toLowerCase() === proxyId.toLowerCase()).map((r) => r.id);
   const annotate = (e: MonitorEvent): MonitorEvent => {
     if (!IMPACT_TYPES.has(e.type)) return e;
-    const repositories = new Set(repositoriesOf(e).map((id) => id.toLowerCase()));
+    const ids = (e.proxy && servedBy(e.proxy.id)) || repositoriesOf(e);
+    const repositories = new Set(ids.map((id) => id.toLowerCase()));
     if (repositories.size === 0) return e;
     const blockedUntil = blockedUntilOf(e);
     const targeting = jobs

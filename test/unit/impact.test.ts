@@ -213,6 +213,32 @@ describe('withImpact', () => {
     expect(only(result)?.impact?.blockedUntil).toBeNull();
   });
 
+  it('counts every repository a proxy serves, as the scan listed them, not only the 25 its event lists', () => {
+    const served = Array.from({ length: 40 }, (_, i) => `r${i}`);
+    const event = serverEvent('proxy.offline', {
+      proxy: {
+        id: 'p1',
+        name: 'proxy01',
+        state: 'offline',
+        status: 'Offline',
+        maintenanceModeState: null,
+        since: NOW.toISOString(),
+        seconds: 0,
+        repositories: served.slice(0, 25).map((id) => ({ id, name: null })),
+        totalRepositories: 40,
+      },
+    });
+    const listed = [
+      ...served.map((id) => ({ id, name: id, isOutOfSync: false, proxyId: 'P1' })),
+      { id: 'other', name: 'other', isOutOfSync: false, proxyId: 'p2' },
+    ];
+    const jobs = [...served, 'other'].map((r) => job(`j-${r}`, { repositoryId: r }));
+
+    const result = withImpact(resultOf([], [event]), jobs, NOW, listed);
+
+    expect(only(result)?.impact?.total).toBe(40);
+  });
+
   it.each<MonitorEvent['type']>(['sync.completed', 'sync.progress', 'sync.resumed', 'repository.in_sync'])(
     'leaves %s alone',
     (type) => {
