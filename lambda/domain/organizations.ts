@@ -8,7 +8,8 @@ import type { OrganizationInfo } from './types.js';
  * Tenants for MSPs (pure): on v8 a repository may belong to an organization. Every event about one repository carries
  * it (`organization`: id and name), which becomes an SNS message attribute and a per-channel filter, so each customer's
  * channel gets only its repositories. Names come from `/vN/Organizations`, read only when an event names an
- * organization the repository cache has no name for, and cached with the repository.
+ * organization the repository cache has no name for, and cached with the repository. A tenant's event carries no
+ * text of the server's own errors (the health check's descriptions): the component's name and status say enough.
  */
 
 /** Organization ids that events of this cycle name and the cache cannot name. */
@@ -44,7 +45,12 @@ export function withOrganizations(
   const annotate = (e: MonitorEvent): MonitorEvent => {
     const repo = repositoryOf(e, repositories);
     if (!repo?.organizationId) return e;
-    return { ...e, organization: { id: repo.organizationId, name: repo.organizationName ?? null } };
+    const organization = { id: repo.organizationId, name: repo.organizationName ?? null };
+    // A tenant's event reaches the tenant: the server's own error texts (its database's exception) stay the MSP's.
+    const cause = e.cause?.map((f) =>
+      f.kind === 'unhealthy' ? { ...f, entries: f.entries.map((x) => ({ ...x, description: null })) } : f,
+    );
+    return { ...e, organization, ...(cause === undefined ? {} : { cause }) };
   };
   return {
     ...result,

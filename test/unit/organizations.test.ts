@@ -117,6 +117,30 @@ describe('withOrganizations', () => {
   });
 });
 
+describe('withOrganizations: what a tenant sees of the server', () => {
+  it("keeps the health check's error texts off a tenant's event (the component and status stay), not off others", () => {
+    const cause = [
+      {
+        kind: 'unhealthy' as const,
+        entries: [{ name: 'PostgreSQL', status: 'Unhealthy', description: 'pg_hba.conf rejects 10.0.4.7' }],
+      },
+      { kind: 'upgrade' as const, from: '8.0', to: '8.1', at: '2026-11-28T09:00:00.000Z' },
+    ];
+    const tenantEvent = { ...(EVENTS.session as MonitorEvent), cause };
+    const mspEvent = { ...(EVENTS.unknownRepository as MonitorEvent), cause };
+
+    const result = withOrganizations(resultOf(tenantEvent, mspEvent), cache(tenant));
+    const forTenant = result.sessions[0]?.events[0];
+    const forMsp = result.serverEvents[0];
+
+    expect(forTenant?.cause).toEqual([
+      { kind: 'unhealthy', entries: [{ name: 'PostgreSQL', status: 'Unhealthy', description: null }] },
+      cause[1],
+    ]);
+    expect(forMsp?.cause).toEqual(cause);
+  });
+});
+
 describe('organizationsToName and namedOrganizations', () => {
   it('asks for the organizations that events name and the cache cannot', () => {
     const repositories = cache(
