@@ -111,8 +111,11 @@ export async function enrich(
   const watching = scanning && result.server.firstBackupWatch !== undefined;
   if (needsImpact(result) || watching) {
     let jobs: JobInfo[] | undefined;
+    let copiesFailed = false;
     try {
       const copies = await optional('copyJobs', () => api.listCopyJobs(call));
+      // Tried and failed: a repository only copy jobs target would look targeted by none (its watch dropped).
+      copiesFailed = copies === undefined && shouldRead(before, 'copyJobs', now);
       jobs = [...(await api.listJobs(call)), ...(copies?.available ? copies.value : [])];
     } catch (err) {
       if (!(err instanceof UpstreamError)) throw err;
@@ -129,7 +132,7 @@ export async function enrich(
           // Tried and failed: the job's last run may not be its first after the resync; the next scan judges.
           else if (shouldRead(before, 'jobSessions', now)) readFailed = true;
         }
-        if (!readFailed) result = checkWatches(result, { jobs, runs }, now, input.server);
+        if (!readFailed && !copiesFailed) result = checkWatches(result, { jobs, runs }, now, input.server);
       }
     }
   }

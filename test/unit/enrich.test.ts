@@ -390,6 +390,29 @@ describe('enrich — the first backup after a resync', () => {
   });
 });
 
+describe('enrich — the first backup of a repository only copy jobs target', () => {
+  it('keeps the watch while the copy jobs cannot be listed, and reports once they can', async () => {
+    api.repositories.set('r1', repo('r1', { isOutOfSync: true }));
+    api.copyJobs = [{ id: 'c1', name: 'Copy to archive', repositoryId: 'r1', isEnabled: true }];
+    api.jobSessions.set('c1', [{ id: 'cs1', jobId: 'c1', status: 'Success', creationTime: iso(20), endTime: iso(25) }]);
+    await tick(0);
+    api.sessions = [session('s1', 'r1')];
+    await tick(); // 10:05 sync.started
+    api.sessions = [session('s1', 'r1', { state: 'None', progressPercent: 100 })];
+    api.repositories.set('r1', repo('r1', { isOutOfSync: false }));
+    await tick(); // 10:10 sync.completed
+    api.failing.add('listCopyJobs');
+    await until(30); // the 10:15 and 10:30 scans cannot list the copy jobs
+    const whileFailing = published('repository.first_backup_ok').length;
+    api.failing.clear();
+
+    await until(45);
+
+    expect(whileFailing).toBe(0);
+    expect(published('repository.first_backup_ok').map((e) => e.firstBackup?.jobs.map((j) => j.id))).toEqual([['c1']]);
+  });
+});
+
 describe('enrich — an upgrade that blocks every repository', () => {
   it('keeps no incident per blocked repository in the server record: 1,000 blockers stay well under 400 KB', async () => {
     const ids = Array.from({ length: 1000 }, (_, i) => `7a1b2c3d-4e5f-4a6b-8c7d-${String(i).padStart(12, '0')}`);
