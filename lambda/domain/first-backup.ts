@@ -61,8 +61,10 @@ function firstRun(job: JobInfo, since: string, sessions: Optional<JobSessionInfo
     status != null && (OK.has(status.toLowerCase()) || FAILED.has(status.toLowerCase()));
   const kind = job.kind ?? 'backup';
   if (sessions?.available) {
+    // A run that began before the completion is not a run after it; a failure VB365 retries is not its last word.
     const run = sessions.value
-      .filter((s) => at(s.endTime) && final(s.status))
+      .filter((s) => at(s.endTime) && (s.creationTime === null || at(s.creationTime)) && final(s.status))
+      .filter((s) => !(s.willBeRetried === true && FAILED.has((s.status as string).toLowerCase())))
       .sort((a, b) => (a.endTime as string).localeCompare(b.endTime as string))[0];
     return run ? { id: job.id, name: job.name, kind, status: run.status as string, endedAt: run.endTime } : null;
   }

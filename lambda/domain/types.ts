@@ -91,6 +91,8 @@ export interface JobSessionInfo {
   /** ISO-8601 UTC, `null` when not said (or still running). */
   readonly creationTime: string | null;
   readonly endTime: string | null;
+  /** A failed run VB365 will retry (`jobWillBeRetried`): not its last word; `null` when not said. */
+  readonly willBeRetried?: boolean | null | undefined;
 }
 
 /** An organization (tenant) protected by the server (`GET /vN/Organizations`). */

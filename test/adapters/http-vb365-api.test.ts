@@ -469,6 +469,7 @@ describe('HttpVb365Api — optional reads', () => {
         status: 'Success',
         creationTime: '2026-11-30T10:00:00.000Z',
         endTime: '2026-11-30T10:00:30.000Z',
+        willBeRetried: false,
       });
       expect(value.at(-1)).toMatchObject({ id: 'js0', status: 'Failed' });
       expect(server.counters.listJobSessions).toBe(2);

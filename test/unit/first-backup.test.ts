@@ -157,6 +157,27 @@ describe('checkWatches', () => {
     expect(result.server.sequence).toBe(11);
   });
 
+  it.each<[string, JobSessionInfo[], string]>([
+    [
+      'a failure VB365 retries, then its retry succeeds',
+      [
+        { ...run('a', 'Failed', 1), willBeRetried: true },
+        { ...run('a', 'Success', 2), id: 'a-retry' },
+      ],
+      'repository.first_backup_ok: a Success',
+    ],
+    [
+      'a run that began before the completion (it is not a run after it)',
+      [
+        { ...run('a', 'Failed', 1), creationTime: hoursAfter(-1) },
+        { ...run('a', 'Success', 3), id: 'a-next' },
+      ],
+      'repository.first_backup_ok: a Success',
+    ],
+  ])('judges by the first run that counts: %s', (_label, sessions, expected) => {
+    expect(outcome(check([job('a')], { a: sessionsOf(...sessions) }))).toBe(expected);
+  });
+
   it('reports a failure before the other jobs ran, counting every job the resync blocked', () => {
     const result = check([job('a'), job('b'), job('c')], {
       a: sessionsOf(run('a', 'Failed', 2)),

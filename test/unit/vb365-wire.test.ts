@@ -614,6 +614,10 @@ describe('parseJobSessionList', () => {
       { id: 's3', jobId: 42, status: null, creationTime: 'now' },
       { id: 's3', jobId: null, status: null, creationTime: null, endTime: null },
     ],
+    [
+      { id: 's4', status: 'Failed', creationTime: null, endTime: null, jobWillBeRetried: true },
+      { id: 's4', jobId: null, status: 'Failed', creationTime: null, endTime: null, willBeRetried: true },
+    ],
   ])('parses %j', (input, expected) => {
     expect(parseJobSessionList({ results: [input] })).toEqual([expected]);
   });

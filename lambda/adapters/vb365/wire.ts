@@ -359,6 +359,7 @@ const wireJobSession = v.looseObject({
   status: anything,
   creationTime: anything,
   endTime: anything,
+  jobWillBeRetried: anything,
 });
 
 /** Runs of jobs (`/vN/JobSessions`, a page in every version), in the server's order; malformed items are skipped. */
@@ -375,6 +376,7 @@ export function parseJobSessionList(body: unknown): JobSessionInfo[] | undefined
       status: textOf(wire.status, SERVER_TEXT.nameChars),
       creationTime: normaliseDate(wire.creationTime),
       endTime: normaliseDate(wire.endTime),
+      ...(boolOf(wire.jobWillBeRetried) === null ? {} : { willBeRetried: boolOf(wire.jobWillBeRetried) }),
     };
   });
 }
