@@ -21,10 +21,15 @@ import { resolveConfig } from '../lambda/config-schema.js';
 import { fleetCheckOnce } from '../lambda/domain/fleet-check.js';
 import { DEFAULT_POLICY } from '../lambda/domain/policy.js';
 import { pollOnce } from '../lambda/domain/poll.js';
-import { type EmbeddedDynamoDb, ensureTable, localClient, startBestEngine } from '../local/embedded-dynamodb.js';
-import { startSecretsStandIn } from '../local/secrets-stand-in.js';
 import { startSimulator, type Vb365Simulator } from '../local/simulator/simulator.js';
-import { type SnsStandIn, startSnsStandIn } from '../local/sns-stand-in.js';
+import {
+  type EmbeddedDynamoDb,
+  ensureTable,
+  localClient,
+  startBestEngine,
+} from '../local/stand-ins/embedded-dynamodb.js';
+import { startSecretsStandIn } from '../local/stand-ins/secrets-stand-in.js';
+import { type SnsStandIn, startSnsStandIn } from '../local/stand-ins/sns-stand-in.js';
 import { ensureNode24 } from '../scripts/node24.js';
 import {
   assumptionsOf,

@@ -62,7 +62,7 @@ const builds = await Promise.all([
     ...common,
     stdin: {
       contents: [
-        "import { main } from './local/cli.ts';",
+        "import { main } from './local/cli/cli.ts';",
         "process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';",
         'process.exitCode = await main(process.argv.slice(2));',
       ].join('\n'),

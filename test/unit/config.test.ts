@@ -8,7 +8,7 @@ import {
   loadDelivererConfig,
 } from '../../lambda/config.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
-import { parseRunArgs, UsageError } from '../../local/cli-args.js';
+import { parseRunArgs, UsageError } from '../../local/cli/cli-args.js';
 
 const server = {
   id: 'vb365-prod',

@@ -15,8 +15,8 @@ import {
   teamsMessage,
 } from '../../lambda/domain/render-chat.js';
 import { subjectOf } from '../../lambda/domain/render-text.js';
-import { everyEventType, sampleAlarm, sampleEvent, sampleVariants } from '../../local/sample-events.js';
-import { INCIDENT_KEY, incidentEvent } from '../fixtures/incident-events.js';
+import { everyEventType, sampleAlarm, sampleEvent, sampleVariants } from '../../local/cli/sample-events.js';
+import { INCIDENT_KEY, incidentEvent } from '../support/incident-events.js';
 
 type Session = NonNullable<MonitorEvent['session']>;
 

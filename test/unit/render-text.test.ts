@@ -12,7 +12,7 @@ import {
   utcNear,
   viewOf,
 } from '../../lambda/domain/render-text.js';
-import { sampleEvent, sampleVariants } from '../../local/sample-events.js';
+import { sampleEvent, sampleVariants } from '../../local/cli/sample-events.js';
 
 const AT = '2026-11-28T12:30:00.000Z';
 

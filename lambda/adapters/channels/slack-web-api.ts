@@ -1,6 +1,6 @@
 import type { SlackApi, SlackAppChannel, SlackContent, SlackMessageRef } from '../../domain/delivery.js';
 import { DeliveryError } from '../../domain/errors.js';
-import { Redactor } from '../redact.js';
+import { Redactor } from '../http/redact.js';
 import { JsonApiClient, type JsonApiClientOptions } from './json-api-client.js';
 import { readChannelSecret, type SecretReader, secretField } from './secret-channel-targets.js';
 

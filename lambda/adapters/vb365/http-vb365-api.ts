@@ -26,9 +26,10 @@ import {
   type SessionList,
   type SyncSession,
 } from '../../domain/types.js';
+import { Redactor } from '../http/redact.js';
+import { backoff } from '../http/retry-policy.js';
+import { Agent, retry } from '../http/undici.js';
 import { cut, wellFormed } from '../limits.js';
-import { Redactor } from '../redact.js';
-import { backoff } from '../retry-policy.js';
 import {
   CertificateRefusedError,
   credentialsInUrl,
@@ -38,7 +39,6 @@ import {
   pinningConnector,
   withoutUserinfo,
 } from './tls.js';
-import { Agent, retry } from './undici.js';
 import {
   normaliseDate,
   parseHealth,

@@ -3,19 +3,20 @@ import { userInfo } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConfigFileError, loadConfigFile } from '../infra/config-file.js';
-import { awsClientConfig } from '../lambda/adapters/aws-clients.js';
-import type { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
-import { loadCaBundle } from '../lambda/adapters/vb365/tls.js';
-import { MonitorConfigError, type ResolvedConfig, resolveConfig } from '../lambda/config-schema.js';
-import { EVENT_TYPES, type MonitorEvent } from '../lambda/domain/events.js';
-import { DEFAULT_POLICY, formatDuration } from '../lambda/domain/policy.js';
-import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
-import type { CallOptions, Notifier, PublishResult } from '../lambda/domain/ports.js';
-import { qDeveloperNotification, slackMessage, teamsMessage } from '../lambda/domain/render-chat.js';
-import { subjectOf, textOf, utc } from '../lambda/domain/render-text.js';
-import type { AckRequest, SessionRecord } from '../lambda/domain/state.js';
+import { ConfigFileError, loadConfigFile } from '../../infra/config-file.js';
+import { awsClientConfig } from '../../lambda/adapters/aws-clients.js';
+import type { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store.js';
+import { HttpVb365Api } from '../../lambda/adapters/vb365/http-vb365-api.js';
+import { loadCaBundle } from '../../lambda/adapters/vb365/tls.js';
+import { MonitorConfigError, type ResolvedConfig, resolveConfig } from '../../lambda/config-schema.js';
+import { EVENT_TYPES, type MonitorEvent } from '../../lambda/domain/events.js';
+import { DEFAULT_POLICY, formatDuration } from '../../lambda/domain/policy.js';
+import { type CycleSummary, pollOnce } from '../../lambda/domain/poll.js';
+import type { CallOptions, Notifier, PublishResult } from '../../lambda/domain/ports.js';
+import { qDeveloperNotification, slackMessage, teamsMessage } from '../../lambda/domain/render-chat.js';
+import { subjectOf, textOf, utc } from '../../lambda/domain/render-text.js';
+import type { AckRequest, SessionRecord } from '../../lambda/domain/state.js';
+import type { EmbeddedDynamoDb } from '../stand-ins/embedded-dynamodb.js';
 import { CERT_USAGE, certCommand } from './cert.js';
 import {
   ACK_USAGE,
@@ -29,7 +30,6 @@ import {
 } from './cli-args.js';
 import { ConsoleNotifier } from './console-notifier.js';
 import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
-import type { EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { INIT_USAGE, initCommand } from './init.js';
 import { everyEventType, sampleVariants } from './sample-events.js';
 import {
@@ -141,7 +141,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await ack(parseAckArgs(rest, osUser));
       case 'simulator': {
         // Its own usage and option errors (it is also \`npm run simulator\`).
-        const { simulatorMain } = await import('./simulator/main.js');
+        const { simulatorMain } = await import('../simulator/main.js');
         return await simulatorMain(rest);
       }
       case 'help':
@@ -295,8 +295,8 @@ async function openStore(
   const [{ DynamoDBClient }, { DynamoDbStateStore }, { ensureTable, localClient, openStateDir, startDynalite }] =
     await Promise.all([
       import('@aws-sdk/client-dynamodb'),
-      import('../lambda/adapters/dynamodb-state-store.js'),
-      import('./embedded-dynamodb.js'),
+      import('../../lambda/adapters/dynamodb-state-store.js'),
+      import('../stand-ins/embedded-dynamodb.js'),
     ]);
   if (opts.table) {
     const client = new DynamoDBClient(awsClientConfig());
@@ -323,7 +323,7 @@ async function openStore(
 async function snsNotifier(topicArn: string): Promise<Notifier & { close(): void }> {
   const [{ SNSClient }, { SnsNotifier }] = await Promise.all([
     import('@aws-sdk/client-sns'),
-    import('../lambda/adapters/sns-notifier.js'),
+    import('../../lambda/adapters/sns-notifier.js'),
   ]);
   const region = topicRegion(topicArn);
   const client = new SNSClient({ ...awsClientConfig(), ...(region ? { region } : {}) });
@@ -583,10 +583,10 @@ async function demo({ fast }: { fast: boolean }): Promise<number> {
   const out = process.stdout;
   const [{ startSimulator }, { demoScenario }, { ensureTable, localClient, startDynalite }, { DynamoDbStateStore }] =
     await Promise.all([
-      import('./simulator/simulator.js'),
-      import('./simulator/scenarios.js'),
-      import('./embedded-dynamodb.js'),
-      import('../lambda/adapters/dynamodb-state-store.js'),
+      import('../simulator/simulator.js'),
+      import('../simulator/scenarios.js'),
+      import('../stand-ins/embedded-dynamodb.js'),
+      import('../../lambda/adapters/dynamodb-state-store.js'),
     ]);
   const stepMinutes = 20;
   let clock = Date.UTC(2026, 10, 28, 8, 0, 0);

@@ -1,22 +1,22 @@
 import { pathToFileURL } from 'node:url';
-import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
-import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
-import type { MonitorEvent } from '../lambda/domain/events.js';
-import { DEFAULT_POLICY } from '../lambda/domain/policy.js';
-import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
-import type { Notifier, StateStore, Vb365Api } from '../lambda/domain/ports.js';
-import { ensureTable, localClient, startBestEngine } from './embedded-dynamodb.js';
-import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
-import { generatePki } from './simulator/certs.js';
+import { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store.js';
+import { SnsNotifier } from '../../lambda/adapters/sns-notifier.js';
+import { HttpVb365Api } from '../../lambda/adapters/vb365/http-vb365-api.js';
+import type { MonitorEvent } from '../../lambda/domain/events.js';
+import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
+import { type CycleSummary, pollOnce } from '../../lambda/domain/poll.js';
+import type { Notifier, StateStore, Vb365Api } from '../../lambda/domain/ports.js';
+import { generatePki } from '../../local/simulator/certs.js';
 import {
   type Fault,
   type Route,
   type ScenarioAction,
   startSimulator,
   type Vb365Simulator,
-} from './simulator/simulator.js';
-import { type SnsStandIn, startSnsStandIn } from './sns-stand-in.js';
+} from '../../local/simulator/simulator.js';
+import { ensureTable, localClient, startBestEngine } from '../../local/stand-ins/embedded-dynamodb.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 
 /*
  * Soak: many poll cycles of a seeded random scenario against real parts (the VB365 simulator over HTTPS, a real

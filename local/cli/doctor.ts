@@ -1,9 +1,9 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, connect as netConnect } from 'node:net';
 import { parseArgs } from 'node:util';
-import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
-import { loadCaBundle, pinProblem } from '../lambda/adapters/vb365/tls.js';
-import { UpstreamError } from '../lambda/domain/errors.js';
+import { HttpVb365Api } from '../../lambda/adapters/vb365/http-vb365-api.js';
+import { loadCaBundle, pinProblem } from '../../lambda/adapters/vb365/tls.js';
+import { UpstreamError } from '../../lambda/domain/errors.js';
 import {
   CertificateReadError,
   CONNECT_WORDS,
