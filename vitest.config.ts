@@ -19,7 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          globalSetup: ['test/integration/dynamodb.setup.ts'],
+          globalSetup: ['test/support/dynamodb.setup.ts'],
           // These tests start servers and spawn processes (the CLI, cdk synth, the benchmark); on a 2-core CI machine
           // they share the cores, so they get time. Nothing here asserts a duration.
           testTimeout: 120_000,

@@ -14,17 +14,21 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { build } from 'esbuild';
-import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
-import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
 import { resolveConfig } from '../lambda/config-schema.js';
 import { fleetCheckOnce } from '../lambda/domain/fleet-check.js';
 import { DEFAULT_POLICY } from '../lambda/domain/policy.js';
 import { pollOnce } from '../lambda/domain/poll.js';
-import { type EmbeddedDynamoDb, ensureTable, localClient, startBestEngine } from '../local/embedded-dynamodb.js';
-import { startSecretsStandIn } from '../local/secrets-stand-in.js';
+import { pollDepsFor, stateStoreFor, vb365ApiFor } from '../lambda/wiring.js';
 import { startSimulator, type Vb365Simulator } from '../local/simulator/simulator.js';
-import { type SnsStandIn, startSnsStandIn } from '../local/sns-stand-in.js';
+import {
+  type EmbeddedDynamoDb,
+  ensureTable,
+  localClient,
+  startBestEngine,
+} from '../local/stand-ins/embedded-dynamodb.js';
+import { startSecretsStandIn } from '../local/stand-ins/secrets-stand-in.js';
+import { type SnsStandIn, startSnsStandIn } from '../local/stand-ins/sns-stand-in.js';
 import { ensureNode24 } from '../scripts/node24.js';
 import {
   assumptionsOf,
@@ -655,14 +659,14 @@ async function defaultsHour(engine: EmbeddedDynamoDb, sns: SnsStandIn, sessions:
   const { sim } = await simulatorWith(sessions);
   const vb365 = await startLatencyProxy(Number(new URL(sim.url).port), VB365_LATENCY_MS / 2);
   const aws = await startLatencyProxy(Number(new URL(engine.endpoint).port), AWS_LATENCY_MS / 2);
-  const api = new HttpVb365Api({
-    baseUrl: viaProxy(sim.url, vb365),
+  const api = vb365ApiFor({
+    url: viaProxy(sim.url, vb365),
     ca: sim.pki.caCert,
     apiVersion: 'v8',
     credentials: () => ({ username: sim.username, password: sim.password }),
   });
   const client = localClient(viaProxy(engine.endpoint, aws));
-  const store = new DynamoDbStateStore(client, table);
+  const store = stateStoreFor(table, client);
   const { notifier, client: snsClient } = notifierAt(sns);
   const minutes = defaults.pollEveryMinutes;
   let clock = Date.parse('2026-11-28T08:00:00Z');
@@ -672,17 +676,19 @@ async function defaultsHour(engine: EmbeddedDynamoDb, sns: SnsStandIn, sessions:
     vb365.dropConnections();
     aws.dropConnections();
     const started = performance.now();
-    await pollOnce({
-      api,
-      store,
-      notifier,
-      policy: { ...DEFAULT_POLICY, stallAfterMs: 7 * 86_400_000 },
-      server: { id: 'server-0', name: 'server-0', url: sim.url },
-      now: () => new Date(clock),
-      owner: `hour-${clock}`,
-      heartbeat: { pollEveryMinutes: minutes, heartbeatIntervals: defaults.heartbeatIntervals },
-      intervalMs: minutes * 60_000,
-    });
+    await pollOnce(
+      pollDepsFor(
+        { api, store, notifier },
+        {
+          policy: { ...DEFAULT_POLICY, stallAfterMs: 7 * 86_400_000 },
+          server: { id: 'server-0', name: 'server-0', url: sim.url },
+          now: () => new Date(clock),
+          owner: `hour-${clock}`,
+          heartbeat: { pollEveryMinutes: minutes, heartbeatIntervals: defaults.heartbeatIntervals },
+          intervalMs: minutes * 60_000,
+        },
+      ),
+    );
     return performance.now() - started;
   };
   try {
@@ -775,7 +781,7 @@ async function fleetCheckFigures(
   }
   const polledAt = Date.parse(serverItem.polledAt?.S ?? '2026-11-28T08:00:00Z');
   const client = slowClient(engine.endpoint, AWS_LATENCY_MS);
-  const store = new DynamoDbStateStore(client, table);
+  const store = stateStoreFor(table, client);
   const { notifier, client: snsClient } = notifierAt(sns);
   const out: FleetCheckFigures[] = [];
   try {

@@ -5,9 +5,9 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { ensureTable, localClient, startBestEngine } from '../local/embedded-dynamodb.js';
 import { startSimulator } from '../local/simulator/simulator.js';
-import { startSnsStandIn } from '../local/sns-stand-in.js';
+import { ensureTable, localClient, startBestEngine } from '../local/stand-ins/embedded-dynamodb.js';
+import { startSnsStandIn } from '../local/stand-ins/sns-stand-in.js';
 import { startLatencyProxy, viaProxy } from './latency-proxy.js';
 import type { Command, CycleReply } from './worker.js';
 

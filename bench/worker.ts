@@ -3,11 +3,12 @@ import { Session } from 'node:inspector';
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import pLimit from 'p-limit';
-import { DynamoDbStateStore, type StoreStats } from '../lambda/adapters/dynamodb-state-store.js';
+import type { DynamoDbStateStore, StoreStats } from '../lambda/adapters/dynamodb-state-store.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
-import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
+import type { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
 import { DEFAULT_POLICY } from '../lambda/domain/policy.js';
 import { pollOnce } from '../lambda/domain/poll.js';
+import { pollDepsFor, stateStoreFor, vb365ApiFor } from '../lambda/wiring.js';
 
 /*
  * The monitor side of the benchmark, in its own process (so its peak RSS is its own), bundled like the Lambda. The
@@ -89,21 +90,20 @@ async function handle(cmd: Command): Promise<unknown> {
         // A connection the local engine reset is retried, as the SDK retries against AWS (calls are counted above it).
         maxAttempts: 5,
       });
-      store = new DynamoDbStateStore(ddb, setup.table);
+      store = stateStoreFor(setup.table, ddb);
       sns = new SNSClient({
         endpoint: setup.snsEndpoint,
         region: 'us-east-1',
         credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
       });
       notifier = new SnsNotifier(sns, 'arn:aws:sns:us-east-1:123456789012:bench');
-      apis = setup.servers.map(
-        (s) =>
-          new HttpVb365Api({
-            baseUrl: s.url,
-            ca: s.ca,
-            apiVersion: 'v8',
-            credentials: () => ({ username: s.username, password: s.password }),
-          }),
+      apis = setup.servers.map((s) =>
+        vb365ApiFor({
+          url: s.url,
+          ca: s.ca,
+          apiVersion: 'v8',
+          credentials: () => ({ username: s.username, password: s.password }),
+        }),
       );
       // Tokens and API versions, as a warm Lambda container has them (its connections are the parent's business).
       const warm = pLimit(FLEET_CONCURRENCY);
@@ -122,19 +122,22 @@ async function handle(cmd: Command): Promise<unknown> {
         setup.servers.map((s, i) =>
           limit(async () => {
             const t0 = performance.now();
-            const summary = await pollOnce({
-              api: apis[i] as HttpVb365Api,
-              store,
-              notifier,
-              // The shipped defaults: the out-of-sync detector on (a repository listing each quarter hour), with
-              // the schedule's interval as the Lambda passes it. No heartbeat: that is the fleet check's (see README).
-              policy: DEFAULT_POLICY,
-              intervalMs: INTERVAL_MS,
-              server: { id: s.id, name: s.id, url: s.url },
-              now: () => new Date(clock),
-              owner: `bench-${clock}-${i}`,
-              concurrency: 16,
-            });
+            const summary = await pollOnce(
+              pollDepsFor(
+                { api: apis[i] as HttpVb365Api, store, notifier },
+                {
+                  // The shipped defaults: the out-of-sync detector on (a repository listing each quarter hour), with
+                  // the schedule's interval as the Lambda passes it. No heartbeat: that is the fleet check's (see
+                  // README).
+                  policy: DEFAULT_POLICY,
+                  intervalMs: INTERVAL_MS,
+                  server: { id: s.id, name: s.id, url: s.url },
+                  now: () => new Date(clock),
+                  owner: `bench-${clock}-${i}`,
+                  concurrency: 16,
+                },
+              ),
+            );
             serverMs += performance.now() - t0;
             return summary;
           }),

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { type FleetCheckSummary, fleetCheckOnce } from './domain/fleet-check.js';
 import { type CycleSummary, pollOnce } from './domain/poll.js';
 import { METRICS } from './names.js';
-import { buildDeps } from './wiring.js';
+import { buildDeps, pollDepsFor } from './wiring.js';
 
 const logger = new Logger({ serviceName: METRICS.service });
 const metrics = new Metrics({ namespace: METRICS.namespace, serviceName: METRICS.service });
@@ -69,17 +69,16 @@ async function poll(event: PollEvent, context: Context): Promise<CycleSummary | 
   let usable = false;
   try {
     const summary = await pollOnce(
-      {
-        api: deps.api(server),
-        store: deps.store,
-        notifier: deps.notifier,
-        policy: config.policy,
-        server: { id: server.id, name: server.name, url: server.url },
-        now: () => new Date(),
-        owner: context.awsRequestId,
-        heartbeat,
-        intervalMs: config.pollEveryMinutes * 60_000,
-      },
+      pollDepsFor(
+        { api: deps.api(server), store: deps.store, notifier: deps.notifier },
+        {
+          server,
+          policy: config.policy,
+          owner: context.awsRequestId,
+          heartbeat,
+          intervalMs: config.pollEveryMinutes * 60_000,
+        },
+      ),
       AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS)),
     );
     usable = summary.status === 'ok';

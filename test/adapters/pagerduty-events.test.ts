@@ -4,7 +4,7 @@ import { PagerDutyEvents } from '../../lambda/adapters/channels/pagerduty-events
 import type { PagerDutyChannel } from '../../lambda/domain/channels.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
 import type { PagerDutyEvent } from '../../lambda/domain/render-pagerduty.js';
-import { type PagerDutyStandIn, startPagerDutyStandIn } from '../../local/pagerduty-stand-in.js';
+import { type PagerDutyStandIn, startPagerDutyStandIn } from '../../local/stand-ins/pagerduty-stand-in.js';
 
 const ROUTING_KEY = 'R0utingKeyS3cretAbCdEf0123456789';
 const OTHER_KEY = 'UnknownKeyS3cretAbCdEf0123456789';

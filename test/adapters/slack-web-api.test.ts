@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { SlackWebApi } from '../../lambda/adapters/channels/slack-web-api.js';
 import type { SlackAppChannel } from '../../lambda/domain/channels.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
-import { type SlackApiStandIn, startSlackApiStandIn } from '../../local/slack-api-stand-in.js';
+import { type SlackApiStandIn, startSlackApiStandIn } from '../../local/stand-ins/slack-api-stand-in.js';
 
 const TOKEN = 'xoxb-111111111-222222222-SecretTokenValue';
 const CHANNEL: SlackAppChannel = {

@@ -6,10 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { type AckRequest, INITIAL_SERVER, type IncidentEntry, type ServerSnapshot } from '../../lambda/domain/state.js';
-import { ensureTable, localClient, openStateDir } from '../../local/embedded-dynamodb.js';
+import type { IncidentRow, ServerStatus } from '../../local/cli/status.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
-import type { IncidentRow, ServerStatus } from '../../local/status.js';
-import { BIN, cli, STACK_LINE } from './cli-process.js';
+import { ensureTable, localClient, openStateDir } from '../../local/stand-ins/embedded-dynamodb.js';
+import { BIN, cli, STACK_LINE } from '../support/cli-process.js';
 
 /*
  * `vb365-sync-monitor ack` and the incidents of `status`, as a user runs them: the real command in its own process,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generatePki, type PkiOptions } from '../../local/simulator/certs.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
-import { type CliRun, cli, STACK_LINE } from './cli-process.js';
+import { type CliRun, cli, STACK_LINE } from '../support/cli-process.js';
 
 let sim: Vb365Simulator | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'vb365-doctor-'));

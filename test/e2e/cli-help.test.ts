@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../local/cli.js';
-import { type CliRun, cli, STACK_LINE } from './cli-process.js';
+import { main } from '../../local/cli/cli.js';
+import { type CliRun, cli, STACK_LINE } from '../support/cli-process.js';
 
 /*
  * Most cases call the command's main() in this process (a spawned command costs about 2 s of start-up, and there are

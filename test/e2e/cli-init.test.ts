@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { cli, STACK_LINE } from './cli-process.js';
+import { cli, STACK_LINE } from '../support/cli-process.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const own = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {

@@ -4,9 +4,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ENDPOINT_FILE } from '../../local/embedded-dynamodb.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
-import { BIN, cli, STACK_LINE } from './cli-process.js';
+import { ENDPOINT_FILE } from '../../local/stand-ins/embedded-dynamodb.js';
+import { BIN, cli, STACK_LINE } from '../support/cli-process.js';
 
 let sim: Vb365Simulator;
 let dir: string;

@@ -6,10 +6,10 @@ import { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store.j
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { EVENT_TYPES } from '../../lambda/domain/events.js';
 import { INITIAL_SERVER } from '../../lambda/domain/state.js';
-import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
-import { sampleVariants } from '../../local/sample-events.js';
+import { sampleVariants } from '../../local/cli/sample-events.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
-import { cli, type CliRun as Run } from './cli-process.js';
+import { ensureTable, localClient } from '../../local/stand-ins/embedded-dynamodb.js';
+import { cli, type CliRun as Run } from '../support/cli-process.js';
 
 let sim: Vb365Simulator;
 let dir: string;
@@ -387,7 +387,7 @@ describe('vb365-sync-monitor test-notification', () => {
   });
 
   it('publishes one clearly marked test event through a topic', async () => {
-    const { startSnsStandIn } = await import('../../local/sns-stand-in.js');
+    const { startSnsStandIn } = await import('../../local/stand-ins/sns-stand-in.js');
     const sns = await startSnsStandIn();
     try {
       const run = await cli(

@@ -205,7 +205,7 @@ describe('the package, installed from its tarball in an empty folder (offline)',
 
     for (const path of files) {
       expect(path).toMatch(
-        /^(dist\/.+|local\/bin\.mjs|config\.schema\.json|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/,
+        /^(dist\/.+|local\/cli\/bin\.mjs|config\.schema\.json|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/,
       );
     }
     expect(files).toEqual(
@@ -213,7 +213,7 @@ describe('the package, installed from its tarball in an empty folder (offline)',
         'dist/index.js',
         'dist/index.cjs',
         'dist/cli.js',
-        'local/bin.mjs',
+        'local/cli/bin.mjs',
         'dist/types/infra/index.d.ts',
         'dist/types-cjs/infra/index.d.ts',
         'dist/lambda/poll/index.js',

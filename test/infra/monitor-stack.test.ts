@@ -18,7 +18,7 @@ import {
 } from '../../lambda/config-schema.js';
 import { EVENT_TYPES } from '../../lambda/domain/events.js';
 import { CONFIG_FILE_NAME, DELIVERER_ENV, ENV, METRICS } from '../../lambda/names.js';
-import { grantsOf } from '../fixtures/iam-grants.js';
+import { grantsOf } from '../support/iam-grants.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n';
 const env = { account: '123456789012', region: 'eu-west-1' };

@@ -5,15 +5,15 @@ import type { Context, SNSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { verifyWebhook } from '../../lambda/adapters/channels/webhook-signature.js';
 import type { DeliveryReport } from '../../lambda/domain/delivery-ports.js';
-import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
-import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.js';
-import { sampleAlarm, sampleEvent } from '../../local/sample-events.js';
-import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
+import { sampleAlarm, sampleEvent } from '../../local/cli/sample-events.js';
 import { generatePki } from '../../local/simulator/certs.js';
-import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
-import { captureOutput } from '../fixtures/capture-output.js';
-import { CallLog, grantsOf } from '../fixtures/iam-grants.js';
-import { snsEvent } from '../fixtures/sns-event.js';
+import { ensureTable, localClient } from '../../local/stand-ins/embedded-dynamodb.js';
+import { type SecretsStandIn, startSecretsStandIn } from '../../local/stand-ins/secrets-stand-in.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
+import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.js';
+import { captureOutput } from '../support/capture-output.js';
+import { CallLog, grantsOf } from '../support/iam-grants.js';
+import { snsEvent } from '../support/sns-event.js';
 
 type Handler = (event: SNSEvent, context: Context) => Promise<DeliveryReport[]>;
 

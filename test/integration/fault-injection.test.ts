@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
-import { type CrashPlan, FaultHarness } from '../../local/soak.js';
+import { type CrashPlan, FaultHarness } from '../harness/soak.js';
 
 /*
  * The cycle under one fault at a time, a few together, and a crash between every two steps, with real parts (the

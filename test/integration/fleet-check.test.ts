@@ -8,12 +8,12 @@ import type { MonitorEvent } from '../../lambda/domain/events.js';
 import type { FleetCheckSummary } from '../../lambda/domain/fleet-check.js';
 import type { CycleSummary } from '../../lambda/domain/poll.js';
 import { INITIAL_SERVER } from '../../lambda/domain/state.js';
-import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
-import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.js';
-import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
-import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
-import { captureOutput } from '../fixtures/capture-output.js';
+import { ensureTable, localClient } from '../../local/stand-ins/embedded-dynamodb.js';
+import { type SecretsStandIn, startSecretsStandIn } from '../../local/stand-ins/secrets-stand-in.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
+import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.js';
+import { captureOutput } from '../support/capture-output.js';
 
 interface Handler {
   (event: { fleetCheck: true }, context: Context): Promise<FleetCheckSummary>;

@@ -6,13 +6,13 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import type { CycleSummary } from '../../lambda/domain/poll.js';
 import { ENV, METRICS } from '../../lambda/names.js';
-import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
-import { type FaultProxy, startFaultProxy } from '../../local/fault-proxy.js';
-import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
-import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
-import { captureOutput } from '../fixtures/capture-output.js';
-import { CallLog, grantsOf } from '../fixtures/iam-grants.js';
+import { ensureTable, localClient } from '../../local/stand-ins/embedded-dynamodb.js';
+import { type SecretsStandIn, startSecretsStandIn } from '../../local/stand-ins/secrets-stand-in.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
+import { type FaultProxy, startFaultProxy } from '../harness/fault-proxy.js';
+import { captureOutput } from '../support/capture-output.js';
+import { CallLog, grantsOf } from '../support/iam-grants.js';
 
 /** A plain-text secret (not JSON): a JSON parser's error would quote its start. */
 const PLAIN_TEXT_SECRET = 'zQ8#kXw3!Pv7$Rt2&Ym';

@@ -6,22 +6,22 @@ import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
 import type { SyncSession } from '../../lambda/domain/types.js';
-import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
-import { type PagerDutyStandIn, startPagerDutyStandIn } from '../../local/pagerduty-stand-in.js';
-import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
 import { generatePki } from '../../local/simulator/certs.js';
+import { ensureTable, localClient } from '../../local/stand-ins/embedded-dynamodb.js';
+import { type PagerDutyStandIn, startPagerDutyStandIn } from '../../local/stand-ins/pagerduty-stand-in.js';
+import { type SecretsStandIn, startSecretsStandIn } from '../../local/stand-ins/secrets-stand-in.js';
 import {
   type SlackApiStandIn,
   type SlackStandInMessage,
   startSlackApiStandIn,
-} from '../../local/slack-api-stand-in.js';
-import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
-import { RecordingNotifier } from '../fakes/recording-notifier.js';
-import { StubVb365Api } from '../fakes/stub-vb365-api.js';
-import { captureOutput } from '../fixtures/capture-output.js';
-import { CallLog, grantsOf } from '../fixtures/iam-grants.js';
-import { INCIDENT_KEY, incidentEvent, OPENED_AT, resyncIncident } from '../fixtures/incident-events.js';
-import { snsEvent } from '../fixtures/sns-event.js';
+} from '../../local/stand-ins/slack-api-stand-in.js';
+import { captureOutput } from '../support/capture-output.js';
+import { CallLog, grantsOf } from '../support/iam-grants.js';
+import { InMemoryStateStore } from '../support/in-memory-state-store.js';
+import { INCIDENT_KEY, incidentEvent, OPENED_AT, resyncIncident } from '../support/incident-events.js';
+import { RecordingNotifier } from '../support/recording-notifier.js';
+import { snsEvent } from '../support/sns-event.js';
+import { StubVb365Api } from '../support/stub-vb365-api.js';
 
 /*
  * Incidents through the real deliverer: the Lambda handler with its real adapters (Slack Web API and PagerDuty Events

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildLambda, type LambdaName } from '../../infra/lambda-code.js';
-import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
-import { sampleEvent } from '../../local/sample-events.js';
-import { type SecretsStandIn, startSecretsStandIn } from '../../local/secrets-stand-in.js';
+import { sampleEvent } from '../../local/cli/sample-events.js';
 import { generatePki } from '../../local/simulator/certs.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
-import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
+import { ensureTable, localClient } from '../../local/stand-ins/embedded-dynamodb.js';
+import { type SecretsStandIn, startSecretsStandIn } from '../../local/stand-ins/secrets-stand-in.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
 import { ensureNode24, NODE24_VERSION } from '../../scripts/node24.js';
 
 /*

@@ -10,10 +10,10 @@ import { UpstreamError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
-import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
 import type { Route } from '../../local/simulator/simulator.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
-import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
+import { ensureTable, localClient } from '../../local/stand-ins/embedded-dynamodb.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
 
 /*
  * Poison input from the server, end to end on real parts: the simulator over HTTPS, the real SDK clients against

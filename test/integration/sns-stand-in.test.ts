@@ -6,7 +6,7 @@ import {
   type SNSClient,
 } from '@aws-sdk/client-sns';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
 
 /*
  * The stand-in refuses what Amazon SNS refuses, with the same error codes, so the notifier's tests see what AWS would

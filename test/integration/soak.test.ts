@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { describe, expect, inject, it } from 'vitest';
-import { formatReport, runSoak } from '../../local/soak.js';
+import { formatReport, runSoak } from '../harness/soak.js';
 
 /*
  * The soak (1,000 cycles of a seeded random scenario with faults, real parts, invariants after every cycle), as CI

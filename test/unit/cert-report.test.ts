@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CertificateFacts, certificateReport, factsOf, type ServerCertificates } from '../../local/cert.js';
+import { type CertificateFacts, certificateReport, factsOf, type ServerCertificates } from '../../local/cli/cert.js';
 import { generatePki, type TestPki } from '../../local/simulator/certs.js';
 
 const NOW = new Date('2026-06-01T12:00:00Z');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, loadDelivererConfig } from '../../lambda/config.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { CONFIG_FILE_NAME, DELIVERER_ENV, ENV } from '../../lambda/names.js';
-import { parseRunArgs, UsageError } from '../../local/cli-args.js';
+import { parseRunArgs, UsageError } from '../../local/cli/cli-args.js';
 
 const server = {
   id: 'vb365-prod',

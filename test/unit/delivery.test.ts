@@ -16,9 +16,9 @@ import { DeliveryError } from '../../lambda/domain/errors.js';
 import type { EventType, MonitorEvent } from '../../lambda/domain/events.js';
 import type { PagerDutyEvent } from '../../lambda/domain/render-pagerduty.js';
 import { eventOrder } from '../../lambda/domain/slack-app-delivery.js';
-import { sampleAlarm, sampleEvent } from '../../local/sample-events.js';
-import { InMemoryDeliveryLog, InMemorySlackThreads } from '../fakes/in-memory-delivery-log.js';
-import { INCIDENT_KEY, incidentEvent, resyncIncident } from '../fixtures/incident-events.js';
+import { sampleAlarm, sampleEvent } from '../../local/cli/sample-events.js';
+import { InMemoryDeliveryLog, InMemorySlackThreads } from '../support/in-memory-delivery-log.js';
+import { INCIDENT_KEY, incidentEvent, resyncIncident } from '../support/incident-events.js';
 
 /** Poster that records what it posted and fails for channels told to. */
 class RecordingPoster implements ChannelPoster {

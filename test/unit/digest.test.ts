@@ -6,7 +6,7 @@ import {
   historyEntryOf,
   lastDigestTime,
 } from '../../lambda/domain/digest.js';
-import { sampleEvent } from '../../local/sample-events.js';
+import { sampleEvent } from '../../local/cli/sample-events.js';
 
 const MONDAY_8_UTC = { weekday: 1, time: '08:00', timeZone: 'UTC' };
 const MONDAY_8_BERLIN = { weekday: 1, time: '08:00', timeZone: 'Europe/Berlin' };

@@ -4,9 +4,9 @@ import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { type CycleSummary, type PollDeps, pollOnce } from '../../lambda/domain/poll.js';
 import type { RepositoryInfo, SyncSession } from '../../lambda/domain/types.js';
-import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
-import { RecordingNotifier } from '../fakes/recording-notifier.js';
-import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+import { InMemoryStateStore } from '../support/in-memory-state-store.js';
+import { RecordingNotifier } from '../support/recording-notifier.js';
+import { StubVb365Api } from '../support/stub-vb365-api.js';
 
 /*
  * What a cycle adds to the rules' result (enrich.ts), through pollOnce: the Lambda's schedule (every 5 minutes, so

@@ -14,10 +14,10 @@ import { fleetCheckOnce } from '../../lambda/domain/fleet-check.js';
 import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
 import type { SyncSession } from '../../lambda/domain/types.js';
-import { sampleEvent, sampleVariants } from '../../local/sample-events.js';
-import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
-import { RecordingNotifier } from '../fakes/recording-notifier.js';
-import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+import { sampleEvent, sampleVariants } from '../../local/cli/sample-events.js';
+import { InMemoryStateStore } from '../support/in-memory-state-store.js';
+import { RecordingNotifier } from '../support/recording-notifier.js';
+import { StubVb365Api } from '../support/stub-vb365-api.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../lambda/domain/event-v1.schema.json', import.meta.url), 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: true });

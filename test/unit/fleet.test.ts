@@ -14,9 +14,9 @@ import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
 import type { FleetStore } from '../../lambda/domain/ports.js';
 import { type FleetEntry, INITIAL_SERVER, type ServerRecord } from '../../lambda/domain/state.js';
-import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
-import { RecordingNotifier } from '../fakes/recording-notifier.js';
-import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+import { InMemoryStateStore } from '../support/in-memory-state-store.js';
+import { RecordingNotifier } from '../support/recording-notifier.js';
+import { StubVb365Api } from '../support/stub-vb365-api.js';
 
 const T0 = Date.parse('2026-11-28T10:00:00Z');
 const MIN = 60_000;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import shipped from '../../infra/monitor-config.js';
 import { EVENT_TYPES } from '../../lambda/domain/events.js';
-import { appFiles, EMAIL_EVENT_TYPES, ownPackageJson, pinnedVersions } from '../../local/init.js';
+import { appFiles, EMAIL_EVENT_TYPES, ownPackageJson, pinnedVersions } from '../../local/cli/init.js';
 
 describe('init: the versions the new app pins', () => {
   it('finds the package.json named vb365-sync-monitor above the module, past any other', () => {

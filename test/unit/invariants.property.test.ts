@@ -5,9 +5,9 @@ import type { MonitorEvent } from '../../lambda/domain/events.js';
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
 import type { SyncSession } from '../../lambda/domain/types.js';
-import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
-import { RecordingNotifier } from '../fakes/recording-notifier.js';
-import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+import { InMemoryStateStore } from '../support/in-memory-state-store.js';
+import { RecordingNotifier } from '../support/recording-notifier.js';
+import { StubVb365Api } from '../support/stub-vb365-api.js';
 
 /*
  * Random histories of a few sessions on one server (outages, refused logins, refused publishes), run through the real

@@ -4,7 +4,7 @@ import type { CycleResult } from '../../lambda/domain/lifecycle.js';
 import { activeWindow, applyNoiseControl, inQuietHours } from '../../lambda/domain/noise.js';
 import { DEFAULT_POLICY, type Policy } from '../../lambda/domain/policy.js';
 import { INITIAL_SERVER, type ServerRecord, type SessionRecord } from '../../lambda/domain/state.js';
-import { sampleEvent } from '../../local/sample-events.js';
+import { sampleEvent } from '../../local/cli/sample-events.js';
 
 const SERVER = { id: 'vb365-prod', name: 'Contoso VB365', url: 'https://vb365.contoso.local:4443' };
 const BERLIN_NIGHTS = { timeZone: 'Europe/Berlin', start: '22:00', end: '07:00' };

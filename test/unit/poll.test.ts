@@ -3,9 +3,9 @@ import { StateItemTooLargeError, UpstreamAuthError, UpstreamUnreachableError } f
 import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { type PollDeps, pollOnce } from '../../lambda/domain/poll.js';
 import type { SyncSession } from '../../lambda/domain/types.js';
-import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
-import { RecordingNotifier } from '../fakes/recording-notifier.js';
-import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+import { InMemoryStateStore } from '../support/in-memory-state-store.js';
+import { RecordingNotifier } from '../support/recording-notifier.js';
+import { StubVb365Api } from '../support/stub-vb365-api.js';
 
 const SERVER = { id: 'srv', name: 'Contoso VB365', url: 'https://vb365.contoso.local:4443' };
 const T0 = Date.parse('2026-11-28T10:00:00Z');

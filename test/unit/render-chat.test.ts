@@ -8,8 +8,8 @@ import { qDeveloperNotification, teamsAlarmMessage, teamsMessage } from '../../l
 import { inert, progressBar, slackEscape } from '../../lambda/domain/render-chat-text.js';
 import { slackAlarmMessage, slackMessage } from '../../lambda/domain/render-slack.js';
 import { subjectOf } from '../../lambda/domain/render-text.js';
-import { everyEventType, sampleAlarm, sampleEvent, sampleVariants } from '../../local/sample-events.js';
-import { INCIDENT_KEY, incidentEvent } from '../fixtures/incident-events.js';
+import { everyEventType, sampleAlarm, sampleEvent, sampleVariants } from '../../local/cli/sample-events.js';
+import { INCIDENT_KEY, incidentEvent } from '../support/incident-events.js';
 
 type Session = NonNullable<MonitorEvent['session']>;
 

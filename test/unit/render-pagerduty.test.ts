@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { type MonitorAlarm, parseAlarm } from '../../lambda/domain/alarm.js';
 import type { EventType, MonitorEvent, Severity } from '../../lambda/domain/events.js';
 import { pagerDutyAlarmEventOf, pagerDutyEventOf } from '../../lambda/domain/render-pagerduty.js';
-import { sampleAlarm, sampleEvent } from '../../local/sample-events.js';
-import { INCIDENT_KEY, incidentEvent } from '../fixtures/incident-events.js';
+import { sampleAlarm, sampleEvent } from '../../local/cli/sample-events.js';
+import { INCIDENT_KEY, incidentEvent } from '../support/incident-events.js';
 
 const at = '2026-11-28T11:00:00.000Z';
 const event = (type: EventType, severity: Severity, status: 'open' | 'resolved' = 'open'): MonitorEvent =>

@@ -5,7 +5,7 @@ import { asciiSafe, utcNear } from '../../lambda/domain/format.js';
 import { blocksLineOf, causeLineOf, forecastLineOf } from '../../lambda/domain/render-facts.js';
 import { subjectOf, textOf, viewOf } from '../../lambda/domain/render-text.js';
 import { incidentName, titleOf } from '../../lambda/domain/title.js';
-import { sampleEvent, sampleVariants } from '../../local/sample-events.js';
+import { sampleEvent, sampleVariants } from '../../local/cli/sample-events.js';
 
 const AT = '2026-11-28T12:30:00.000Z';
 

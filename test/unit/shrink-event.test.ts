@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SHRINK_STEPS } from '../../lambda/adapters/limits.js';
 import { LAST_SHRINK_STEP, shrinkEvent } from '../../lambda/adapters/shrink-event.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
-import { everyEventType, sampleEvent } from '../../local/sample-events.js';
+import { everyEventType, sampleEvent } from '../../local/cli/sample-events.js';
 
 const schema = JSON.parse(readFileSync(new URL('../../lambda/domain/event-v1.schema.json', import.meta.url), 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: true });

@@ -6,7 +6,7 @@ import {
   type ServerSnapshot,
   type SessionRecord,
 } from '../../lambda/domain/state.js';
-import { blockingOf, findIncidents, formatStatus, incidentRowsOf, statusOf } from '../../local/status.js';
+import { blockingOf, findIncidents, formatStatus, incidentRowsOf, statusOf } from '../../local/cli/status.js';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const t = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000);

@@ -7,10 +7,10 @@ import { pollOnce } from '../../lambda/domain/poll.js';
 import { INITIAL_SERVER } from '../../lambda/domain/state.js';
 import { groupStorms } from '../../lambda/domain/storm.js';
 import type { SyncSession } from '../../lambda/domain/types.js';
-import { ConsoleNotifier } from '../../local/console-notifier.js';
-import { InMemoryStateStore } from '../fakes/in-memory-state-store.js';
-import { RecordingNotifier } from '../fakes/recording-notifier.js';
-import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+import { ConsoleNotifier } from '../../local/cli/console-notifier.js';
+import { InMemoryStateStore } from '../support/in-memory-state-store.js';
+import { RecordingNotifier } from '../support/recording-notifier.js';
+import { StubVb365Api } from '../support/stub-vb365-api.js';
 
 const SERVER = { id: 'srv', name: 'Contoso VB365', url: 'https://vb365.contoso.local:4443' };
 const NOW = new Date('2026-11-28T10:00:00Z');

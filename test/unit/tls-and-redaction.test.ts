@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { Redactor } from '../../lambda/adapters/redact.js';
-import { retryAfterMs } from '../../lambda/adapters/retry-policy.js';
+import { Redactor } from '../../lambda/adapters/http/redact.js';
+import { retryAfterMs } from '../../lambda/adapters/http/retry-policy.js';
 import { loadCaBundle } from '../../lambda/adapters/vb365/tls.js';
 import { credentialsInUrl, normalisePin, pinProblem, withoutUserinfo } from '../../lambda/connection-checks.js';
 

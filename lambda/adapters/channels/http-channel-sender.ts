@@ -1,5 +1,5 @@
 import { DeliveryError } from '../../domain/errors.js';
-import { Redactor } from '../redact.js';
+import { Redactor } from '../http/redact.js';
 import { JsonApiClient, type JsonApiClientOptions } from './json-api-client.js';
 import { signWebhook } from './webhook-signature.js';
 

@@ -1,9 +1,9 @@
 import * as tls from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { DeliveryError } from '../../domain/errors.js';
-import type { Redactor } from '../redact.js';
-import { backoff } from '../retry-policy.js';
-import { Agent, retry } from '../vb365/undici.js';
+import type { Redactor } from '../http/redact.js';
+import { backoff } from '../http/retry-policy.js';
+import { Agent, retry } from '../http/undici.js';
 
 /** Options of {@link JsonApiClient}; all optional. */
 export interface JsonApiClientOptions {

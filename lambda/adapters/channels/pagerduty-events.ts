@@ -2,7 +2,7 @@ import type { PagerDutyChannel } from '../../domain/channels.js';
 import type { PagerDutyApi } from '../../domain/delivery-ports.js';
 import { DeliveryError } from '../../domain/errors.js';
 import type { PagerDutyEvent } from '../../domain/render-pagerduty.js';
-import { Redactor } from '../redact.js';
+import { Redactor } from '../http/redact.js';
 import { JsonApiClient, type JsonApiClientOptions } from './json-api-client.js';
 import { readChannelSecret, type SecretReader, secretField } from './secret-channel-targets.js';
 

@@ -1,7 +1,7 @@
 import type { SlackAppChannel } from '../../domain/channels.js';
 import type { SlackApi, SlackContent, SlackMessageRef } from '../../domain/delivery-ports.js';
 import { DeliveryError } from '../../domain/errors.js';
-import { Redactor } from '../redact.js';
+import { Redactor } from '../http/redact.js';
 import { JsonApiClient, type JsonApiClientOptions } from './json-api-client.js';
 import { readChannelSecret, type SecretReader, secretField } from './secret-channel-targets.js';
 

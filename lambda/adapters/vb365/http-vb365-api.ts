@@ -27,11 +27,11 @@ import {
   type SessionList,
   type SyncSession,
 } from '../../domain/types.js';
+import { Redactor } from '../http/redact.js';
+import { backoff } from '../http/retry-policy.js';
+import { Agent, retry } from '../http/undici.js';
 import { cut, wellFormed } from '../limits.js';
-import { Redactor } from '../redact.js';
-import { backoff } from '../retry-policy.js';
 import { CertificateRefusedError, PIN_MISMATCH_CODE, type PresentedCertificate, pinningConnector } from './tls.js';
-import { Agent, retry } from './undici.js';
 import {
   normaliseDate,
   parseHealth,

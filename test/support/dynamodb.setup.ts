@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startBestEngine } from '../../local/embedded-dynamodb.js';
+import { startBestEngine } from '../../local/stand-ins/embedded-dynamodb.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

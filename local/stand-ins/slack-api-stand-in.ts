@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { generatePki, type TestPki } from './simulator/certs.js';
+import { generatePki, type TestPki } from '../simulator/certs.js';
 
 /*
  * A loopback HTTPS stand-in for the two Slack Web API methods the deliverer calls, `chat.postMessage` and

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { policyOf, type ResolvedConfig } from '../lambda/config-schema.js';
-import { credentialsInUrl, pinProblem, withoutUserinfo } from '../lambda/connection-checks.js';
-import { DEFAULT_POLICY, type Policy, parseDuration } from '../lambda/domain/policy.js';
-import { API_VERSIONS, type ApiVersionSetting } from '../lambda/domain/types.js';
+import { policyOf, type ResolvedConfig } from '../../lambda/config-schema.js';
+import { credentialsInUrl, pinProblem, withoutUserinfo } from '../../lambda/connection-checks.js';
+import { DEFAULT_POLICY, type Policy, parseDuration } from '../../lambda/domain/policy.js';
+import { API_VERSIONS, type ApiVersionSetting } from '../../lambda/domain/types.js';
 
 /** A mistake in how the CLI was called: exit code 2, one line, no stack trace. */
 export class UsageError extends Error {

@@ -15,10 +15,10 @@ import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
 import { pollOnce } from '../../lambda/domain/poll.js';
 import type { FleetStore, ItemWrite } from '../../lambda/domain/ports.js';
 import { type FleetEntry, INITIAL_SERVER, type SessionRecord } from '../../lambda/domain/state.js';
-import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
-import { sampleEvent } from '../../local/sample-events.js';
-import { RecordingNotifier } from '../fakes/recording-notifier.js';
-import { StubVb365Api } from '../fakes/stub-vb365-api.js';
+import { sampleEvent } from '../../local/cli/sample-events.js';
+import { ensureTable, localClient } from '../../local/stand-ins/embedded-dynamodb.js';
+import { RecordingNotifier } from '../support/recording-notifier.js';
+import { StubVb365Api } from '../support/stub-vb365-api.js';
 
 let client: DynamoDBClient;
 let table: string;

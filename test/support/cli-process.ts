@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 
 /** The vb365-sync-monitor command of this checkout. */
-export const BIN = join(import.meta.dirname, '../../local/bin.mjs');
+export const BIN = join(import.meta.dirname, '../../local/cli/bin.mjs');
 
 export interface CliRun {
   readonly code: number;

@@ -2,7 +2,7 @@ import type { SNSClient } from '@aws-sdk/client-sns';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SnsTopicPoster } from '../../lambda/adapters/channels/sns-topic-poster.js';
 import { DeliveryError } from '../../lambda/domain/errors.js';
-import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:vb365-qdeveloper-1';
 let sns: SnsStandIn;

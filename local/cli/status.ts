@@ -1,11 +1,11 @@
-import type { BlockerKind, Forecast } from '../lambda/domain/contract-repository.js';
-import type { HistoryEntry } from '../lambda/domain/digest.js';
-import { estimateOf } from '../lambda/domain/estimate.js';
-import type { IncidentAck, IncidentSubject, Severity } from '../lambda/domain/events.js';
-import { forecastOf } from '../lambda/domain/forecast.js';
-import { utc } from '../lambda/domain/format.js';
-import { formatDuration } from '../lambda/domain/policy.js';
-import type { AckRequest, IncidentEntry, ServerSnapshot, SessionRecord } from '../lambda/domain/state.js';
+import type { BlockerKind, Forecast } from '../../lambda/domain/contract-repository.js';
+import type { HistoryEntry } from '../../lambda/domain/digest.js';
+import { estimateOf } from '../../lambda/domain/estimate.js';
+import type { IncidentAck, IncidentSubject, Severity } from '../../lambda/domain/events.js';
+import { forecastOf } from '../../lambda/domain/forecast.js';
+import { utc } from '../../lambda/domain/format.js';
+import { formatDuration } from '../../lambda/domain/policy.js';
+import type { AckRequest, IncidentEntry, ServerSnapshot, SessionRecord } from '../../lambda/domain/state.js';
 
 /*
  * What `vb365-sync-monitor status` shows: per server, its health, its sessions with state, progress, rate, ETA, last

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 // @ts-expect-error dynalite ships no type declarations
 import dynalite from 'dynalite';
-import { TABLE_SCHEMA } from '../lambda/names.js';
+import { TABLE_SCHEMA } from '../../lambda/names.js';
 
 /** A DynamoDB engine on loopback: its endpoint and how to stop it. */
 export interface EmbeddedDynamoDb {

@@ -11,5 +11,5 @@ if (existsSync(source)) {
   const { main } = await import(source.href);
   process.exitCode = await main(process.argv.slice(2));
 } else {
-  await import('../dist/cli.js');
+  await import('../../dist/cli.js');
 }

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { type MonitorAlarm, parseAlarm } from '../lambda/domain/alarm.js';
-import type { EventType, MonitorEvent } from '../lambda/domain/events.js';
-import { teamsAlarmMessage, teamsMessage } from '../lambda/domain/render-chat.js';
-import { DEFAULT_SLACK_MENTIONS, slackAlarmMessage, slackMessage } from '../lambda/domain/render-slack.js';
-import { sampleAlarm, sampleEvent, sampleIncidentThread } from './sample-events.js';
+import { type MonitorAlarm, parseAlarm } from '../../lambda/domain/alarm.js';
+import type { EventType, MonitorEvent } from '../../lambda/domain/events.js';
+import { teamsAlarmMessage, teamsMessage } from '../../lambda/domain/render-chat.js';
+import { DEFAULT_SLACK_MENTIONS, slackAlarmMessage, slackMessage } from '../../lambda/domain/render-slack.js';
+import { sampleAlarm, sampleEvent, sampleIncidentThread } from '../../local/cli/sample-events.js';
 
 /*
  * Renders the Slack and Teams messages of a few events and of the monitor's heartbeat alarm to PNG for the README (`npm run render-cards`), in a headless

@@ -1,22 +1,21 @@
 import { pathToFileURL } from 'node:url';
-import { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
-import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
-import type { MonitorEvent } from '../lambda/domain/events.js';
-import { DEFAULT_POLICY } from '../lambda/domain/policy.js';
-import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
-import type { Notifier, StateStore, Vb365Api } from '../lambda/domain/ports.js';
-import { ensureTable, localClient, startBestEngine } from './embedded-dynamodb.js';
-import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
-import { generatePki } from './simulator/certs.js';
+import { SnsNotifier } from '../../lambda/adapters/sns-notifier.js';
+import type { MonitorEvent } from '../../lambda/domain/events.js';
+import { DEFAULT_POLICY } from '../../lambda/domain/policy.js';
+import { type CycleSummary, pollOnce } from '../../lambda/domain/poll.js';
+import type { Notifier, StateStore, Vb365Api } from '../../lambda/domain/ports.js';
+import { pollDepsFor, stateStoreFor, vb365ApiFor } from '../../lambda/wiring.js';
+import { generatePki } from '../../local/simulator/certs.js';
 import {
   type Fault,
   type Route,
   type ScenarioAction,
   startSimulator,
   type Vb365Simulator,
-} from './simulator/simulator.js';
-import { type SnsStandIn, startSnsStandIn } from './sns-stand-in.js';
+} from '../../local/simulator/simulator.js';
+import { ensureTable, localClient, startBestEngine } from '../../local/stand-ins/embedded-dynamodb.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
+import { type FaultProxy, startFaultProxy } from './fault-proxy.js';
 
 /*
  * Soak: many poll cycles of a seeded random scenario against real parts (the VB365 simulator over HTTPS, a real
@@ -172,23 +171,27 @@ export class FaultHarness {
 
   /** A fresh "container": new clients, as after a crash. */
   container() {
-    const api = new HttpVb365Api({
-      baseUrl: this.sim.url,
-      credentials: () => ({ username: this.sim.username, password: this.sim.password }),
-      ca: this.caCert,
-      headersTimeoutMs: 1_000,
-      bodyTimeoutMs: 1_000,
-      callDeadlineMs: 3_000,
-      maxRetries: 2,
-      retryBaseDelayMs: 5,
-      retryMaxDelayMs: 20,
-      maxRetryAfterMs: 200,
-    });
+    const api = vb365ApiFor(
+      {
+        url: this.sim.url,
+        credentials: () => ({ username: this.sim.username, password: this.sim.password }),
+        ca: this.caCert,
+      },
+      {
+        headersTimeoutMs: 1_000,
+        bodyTimeoutMs: 1_000,
+        callDeadlineMs: 3_000,
+        maxRetries: 2,
+        retryBaseDelayMs: 5,
+        retryMaxDelayMs: 20,
+        maxRetryAfterMs: 200,
+      },
+    );
     const ddb = localClient(this.proxy.endpoint);
     const snsClient = this.sns.client();
     return {
       api,
-      store: new DynamoDbStateStore(ddb, this.table),
+      store: stateStoreFor(this.table, ddb),
       notifier: new SnsNotifier(snsClient, TOPIC),
       close: async () => {
         ddb.destroy();
@@ -232,16 +235,18 @@ export class FaultHarness {
     const notifier = crashable<Notifier>(box.notifier, () => gate, afterCall);
     const now = this.clock;
     try {
-      return await pollOnce({
-        api,
-        store,
-        notifier,
-        policy: { ...DEFAULT_POLICY, milestones: [50] },
-        server: this.server,
-        now: () => new Date(now),
-        owner,
-        leaseMs: 60_000,
-      });
+      return await pollOnce(
+        pollDepsFor(
+          { api, store, notifier },
+          {
+            policy: { ...DEFAULT_POLICY, milestones: [50] },
+            server: this.server,
+            now: () => new Date(now),
+            owner,
+            leaseMs: 60_000,
+          },
+        ),
+      );
     } catch (err) {
       if (err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError)
         this.violations.push(`cycle ${i}: programming error ${err.name}: ${err.message}`);

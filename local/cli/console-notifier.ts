@@ -1,6 +1,6 @@
-import type { MonitorEvent } from '../lambda/domain/events.js';
-import type { Notifier, PublishResult } from '../lambda/domain/ports.js';
-import { subjectOf, textOf } from '../lambda/domain/render-text.js';
+import type { MonitorEvent } from '../../lambda/domain/events.js';
+import type { Notifier, PublishResult } from '../../lambda/domain/ports.js';
+import { subjectOf, textOf } from '../../lambda/domain/render-text.js';
 
 const MARK: Record<MonitorEvent['severity'], string> = { info: 'INFO', warning: 'WARNING', critical: 'CRITICAL' };
 

@@ -4,8 +4,8 @@ import { SNS_LIMITS } from '../../lambda/adapters/limits.js';
 import { SnsNotifier } from '../../lambda/adapters/sns-notifier.js';
 import { NotifierError } from '../../lambda/domain/errors.js';
 import type { MonitorEvent } from '../../lambda/domain/events.js';
-import { everyEventType, sampleEvent } from '../../local/sample-events.js';
-import { type SnsStandIn, startSnsStandIn } from '../../local/sns-stand-in.js';
+import { everyEventType, sampleEvent } from '../../local/cli/sample-events.js';
+import { type SnsStandIn, startSnsStandIn } from '../../local/stand-ins/sns-stand-in.js';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:vb365-sync-monitor';
 let sns: SnsStandIn;

@@ -1,7 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbSlackThreads } from '../../lambda/adapters/dynamodb-delivery-log.js';
-import { ensureTable, localClient } from '../../local/embedded-dynamodb.js';
+import { ensureTable, localClient } from '../../local/stand-ins/embedded-dynamodb.js';
 
 let client: DynamoDBClient;
 let threads: DynamoDbSlackThreads;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { generatePki, type TestPki } from './simulator/certs.js';
+import { generatePki, type TestPki } from '../simulator/certs.js';
 
 /*
  * A loopback HTTPS stand-in for the PagerDuty Events API v2 (`POST /v2/enqueue`) with its request and answer shapes:

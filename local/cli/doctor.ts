@@ -1,10 +1,10 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, connect as netConnect } from 'node:net';
 import { parseArgs } from 'node:util';
-import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
-import { loadCaBundle } from '../lambda/adapters/vb365/tls.js';
-import { pinProblem } from '../lambda/connection-checks.js';
-import { UpstreamError } from '../lambda/domain/errors.js';
+import { HttpVb365Api } from '../../lambda/adapters/vb365/http-vb365-api.js';
+import { loadCaBundle } from '../../lambda/adapters/vb365/tls.js';
+import { pinProblem } from '../../lambda/connection-checks.js';
+import { UpstreamError } from '../../lambda/domain/errors.js';
 import {
   CertificateReadError,
   CONNECT_WORDS,
@@ -76,15 +76,16 @@ export async function runDoctor(
   const port = Number(url.port) || 443;
   const timeoutMs = options.timeoutMs ?? 5_000;
   const certCommand = `vb365-sync-monitor cert --server ${url.origin} --out vb365.pem`;
-  const api = new HttpVb365Api({
-    baseUrl: url.toString(),
-    ca: options.ca?.pem,
-    pinSha256: options.pin,
-    credentials: () => ({ username: options.username ?? '', password: options.password ?? '' }),
-    maxRetries: 1,
-    callDeadlineMs: 20_000,
-    connectTimeoutMs: timeoutMs,
-  });
+  const { vb365ApiFor } = await import('../../lambda/wiring.js');
+  const api = vb365ApiFor(
+    {
+      url: url.toString(),
+      ca: options.ca?.pem,
+      pinSha256: options.pin,
+      credentials: () => ({ username: options.username ?? '', password: options.password ?? '' }),
+    },
+    { maxRetries: 1, callDeadlineMs: 20_000, connectTimeoutMs: timeoutMs },
+  );
   let seen: ServerCertificates | undefined;
   /** The version probe, made by the TLS check: its first request is where the monitor's connector decides trust. */
   let probe: Promise<{ version: string } | { error: unknown }> | undefined;

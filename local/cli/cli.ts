@@ -3,21 +3,21 @@ import { userInfo } from 'node:os';
 import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ConfigFileError, loadConfigFile } from '../infra/config-file.js';
-import { awsClientConfig } from '../lambda/adapters/aws-clients.js';
-import type { DynamoDbStateStore } from '../lambda/adapters/dynamodb-state-store.js';
-import { HttpVb365Api } from '../lambda/adapters/vb365/http-vb365-api.js';
-import { loadCaBundle } from '../lambda/adapters/vb365/tls.js';
-import { MonitorConfigError, type ResolvedConfig, resolveConfig } from '../lambda/config-schema.js';
-import { EVENT_TYPES, type MonitorEvent } from '../lambda/domain/events.js';
-import { utc } from '../lambda/domain/format.js';
-import { DEFAULT_POLICY, formatDuration } from '../lambda/domain/policy.js';
-import { type CycleSummary, pollOnce } from '../lambda/domain/poll.js';
-import type { CallOptions, Notifier, PublishResult } from '../lambda/domain/ports.js';
-import { qDeveloperNotification, teamsMessage } from '../lambda/domain/render-chat.js';
-import { slackMessage } from '../lambda/domain/render-slack.js';
-import { subjectOf, textOf } from '../lambda/domain/render-text.js';
-import type { AckRequest, SessionRecord } from '../lambda/domain/state.js';
+import { ConfigFileError, loadConfigFile } from '../../infra/config-file.js';
+import type { DynamoDbStateStore } from '../../lambda/adapters/dynamodb-state-store.js';
+import { loadCaBundle } from '../../lambda/adapters/vb365/tls.js';
+import { MonitorConfigError, type ResolvedConfig, resolveConfig } from '../../lambda/config-schema.js';
+import { EVENT_TYPES, type MonitorEvent } from '../../lambda/domain/events.js';
+import { utc } from '../../lambda/domain/format.js';
+import { DEFAULT_POLICY, formatDuration } from '../../lambda/domain/policy.js';
+import { type CycleSummary, pollOnce } from '../../lambda/domain/poll.js';
+import type { CallOptions, Notifier, PublishResult } from '../../lambda/domain/ports.js';
+import { qDeveloperNotification, teamsMessage } from '../../lambda/domain/render-chat.js';
+import { slackMessage } from '../../lambda/domain/render-slack.js';
+import { subjectOf, textOf } from '../../lambda/domain/render-text.js';
+import type { AckRequest, SessionRecord } from '../../lambda/domain/state.js';
+import type { ClosableNotifier } from '../../lambda/wiring.js';
+import type { EmbeddedDynamoDb } from '../stand-ins/embedded-dynamodb.js';
 import { CERT_USAGE, certCommand } from './cert.js';
 import {
   ACK_USAGE,
@@ -31,7 +31,6 @@ import {
 } from './cli-args.js';
 import { ConsoleNotifier } from './console-notifier.js';
 import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
-import type { EmbeddedDynamoDb } from './embedded-dynamodb.js';
 import { INIT_USAGE, initCommand } from './init.js';
 import { everyEventType, sampleVariants } from './sample-events.js';
 import {
@@ -143,7 +142,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await ack(parseAckArgs(rest, osUser));
       case 'simulator': {
         // Its own usage and option errors (it is also \`npm run simulator\`).
-        const { simulatorMain } = await import('./simulator/main.js');
+        const { simulatorMain } = await import('../simulator/main.js');
         return await simulatorMain(rest);
       }
       case 'help':
@@ -242,8 +241,9 @@ async function run(opts: RunOptions): Promise<number> {
   } catch (err) {
     throw new UsageError(`--ca: ${(err as Error).message}`);
   }
-  const api = new HttpVb365Api({
-    baseUrl: opts.server,
+  const { vb365ApiFor, pollDepsFor } = await import('../../lambda/wiring.js');
+  const api = vb365ApiFor({
+    url: opts.server,
     apiVersion: opts.apiVersion,
     ca,
     pinSha256: opts.pin,
@@ -262,15 +262,16 @@ async function run(opts: RunOptions): Promise<number> {
   process.once('SIGTERM', stop);
   try {
     for (let cycle = 1; ; cycle++) {
-      const summary = await pollOnce({
-        api,
-        store,
-        notifier,
-        policy: opts.policy,
-        server: { id: opts.serverId, name: opts.serverName, url: api.baseUrl.replace(/\/$/, '') },
-        now: () => new Date(),
-        owner: `cli-${process.pid}-${cycle}`,
-      });
+      const summary = await pollOnce(
+        pollDepsFor(
+          { api, store, notifier },
+          {
+            policy: opts.policy,
+            server: { id: opts.serverId, name: opts.serverName, url: api.baseUrl.replace(/\/$/, '') },
+            owner: `cli-${process.pid}-${cycle}`,
+          },
+        ),
+      );
       log(describeCycle(summary));
       for (const p of summary.problems) log(`  problem: ${p.sessionId ? `session ${p.sessionId}: ` : ''}${p.message}`);
       if (opts.once) {
@@ -294,15 +295,11 @@ async function openStore(
   opts: Pick<RunOptions, 'table' | 'stateDir'>,
   role: 'run' | 'reader',
 ): Promise<{ store: DynamoDbStateStore; close: () => Promise<void> }> {
-  const [{ DynamoDBClient }, { DynamoDbStateStore }, { ensureTable, localClient, openStateDir, startDynalite }] =
-    await Promise.all([
-      import('@aws-sdk/client-dynamodb'),
-      import('../lambda/adapters/dynamodb-state-store.js'),
-      import('./embedded-dynamodb.js'),
-    ]);
+  const [{ dynamoDbClient, stateStoreFor }, { ensureTable, localClient, openStateDir, startDynalite }] =
+    await Promise.all([import('../../lambda/wiring.js'), import('../stand-ins/embedded-dynamodb.js')]);
   if (opts.table) {
-    const client = new DynamoDBClient(awsClientConfig());
-    return { store: new DynamoDbStateStore(client, opts.table), close: async () => client.destroy() };
+    const client = dynamoDbClient();
+    return { store: stateStoreFor(opts.table, client), close: async () => client.destroy() };
   }
   const engine = opts.stateDir
     ? await openStateDir(opts.stateDir, role === 'run' ? { publish: true } : { share: true })
@@ -310,7 +307,7 @@ async function openStore(
   const client = localClient(engine.endpoint);
   await ensureTable(client, LOCAL_TABLE);
   return {
-    store: new DynamoDbStateStore(client, LOCAL_TABLE),
+    store: stateStoreFor(LOCAL_TABLE, client),
     close: async () => {
       client.destroy();
       await engine.close();
@@ -322,15 +319,10 @@ async function openStore(
  * An SNS notifier for the topic, with a client in the topic's region (from the ARN; SNS publishes only there), or the
  * environment's when the ARN does not say. The SDK is loaded only here: commands that publish nothing start faster.
  */
-async function snsNotifier(topicArn: string): Promise<Notifier & { close(): void }> {
-  const [{ SNSClient }, { SnsNotifier }] = await Promise.all([
-    import('@aws-sdk/client-sns'),
-    import('../lambda/adapters/sns-notifier.js'),
-  ]);
+async function snsNotifier(topicArn: string): Promise<ClosableNotifier> {
+  const { lazySnsNotifier } = await import('../../lambda/wiring.js');
   const region = topicRegion(topicArn);
-  const client = new SNSClient({ ...awsClientConfig(), ...(region ? { region } : {}) });
-  const notifier = new SnsNotifier(client, topicArn);
-  return { publish: (events, options) => notifier.publish(events, options), close: () => client.destroy() };
+  return lazySnsNotifier(topicArn, region ? { region } : {});
 }
 
 /** The region of an SNS topic ARN, or `undefined` when it is not one. */
@@ -583,31 +575,29 @@ function parseDemoArgs(args: readonly string[]): { fast: boolean } {
 
 async function demo({ fast }: { fast: boolean }): Promise<number> {
   const out = process.stdout;
-  const [{ startSimulator }, { demoScenario }, { ensureTable, localClient, startDynalite }, { DynamoDbStateStore }] =
-    await Promise.all([
-      import('./simulator/simulator.js'),
-      import('./simulator/scenarios.js'),
-      import('./embedded-dynamodb.js'),
-      import('../lambda/adapters/dynamodb-state-store.js'),
-    ]);
+  const [{ startSimulator }, { demoScenario }, { ensureTable, localClient, startDynalite }, wiring] = await Promise.all(
+    [
+      import('../simulator/simulator.js'),
+      import('../simulator/scenarios.js'),
+      import('../stand-ins/embedded-dynamodb.js'),
+      import('../../lambda/wiring.js'),
+    ],
+  );
   const stepMinutes = 20;
   let clock = Date.UTC(2026, 10, 28, 8, 0, 0);
   // The simulator keeps the demo's clock: job runs and next runs are on the same timeline as the cycles.
   const sim = await startSimulator({ scenario: demoScenario, now: () => clock });
   let engine: EmbeddedDynamoDb | undefined;
   let client: DynamoDBClient | undefined;
-  const api = new HttpVb365Api({
-    baseUrl: sim.url,
-    ca: sim.pki.caCert,
-    credentials: () => ({ username: sim.username, password: sim.password }),
-    maxRetries: 1,
-    callDeadlineMs: 10_000,
-  });
+  const api = wiring.vb365ApiFor(
+    { url: sim.url, ca: sim.pki.caCert, credentials: () => ({ username: sim.username, password: sim.password }) },
+    { maxRetries: 1, callDeadlineMs: 10_000 },
+  );
   try {
     engine = await startDynalite();
     client = localClient(engine.endpoint);
     await ensureTable(client, LOCAL_TABLE);
-    const store = new DynamoDbStateStore(client, LOCAL_TABLE);
+    const store = wiring.stateStoreFor(LOCAL_TABLE, client);
     const notifier = new ConsoleNotifier(out, false);
     const server = { id: 'demo-vb365', name: 'Demo VB365', url: sim.url };
 
@@ -625,15 +615,12 @@ async function demo({ fast }: { fast: boolean }): Promise<number> {
     for (let note = sim.step(); note !== undefined; note = sim.step()) {
       const at = new Date(clock);
       out.write(`--- cycle ${cycle} at ${at.toISOString().slice(11, 16)} UTC: ${note}\n\n`);
-      const summary = await pollOnce({
-        api,
-        store,
-        notifier,
-        policy: DEFAULT_POLICY,
-        server,
-        now: () => at,
-        owner: `demo-${cycle}`,
-      });
+      const summary = await pollOnce(
+        wiring.pollDepsFor(
+          { api, store, notifier },
+          { policy: DEFAULT_POLICY, server, now: () => at, owner: `demo-${cycle}` },
+        ),
+      );
       if (summary.status !== 'ok') out.write(`    (cycle could not read the server: ${summary.reason})\n\n`);
       else if (summary.eventsPublished === 0) out.write('    (no change worth a notification)\n\n');
       cycle += 1;

@@ -1,4 +1,4 @@
-import type { retry } from './vb365/undici.js';
+import type { retry } from './undici.js';
 
 /** The callback undici's retry interceptor calls to decide whether, and when, to try again. */
 export type RetryDecider = NonNullable<NonNullable<Parameters<typeof retry>[0]>['retry']>;
