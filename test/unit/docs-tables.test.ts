@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES, type EventType, SEVERITY } from '../../lambda/domain/events.js';
 import { ALLOW_HTTP_LOOPBACK, DELIVERER_ENV, ENV, RUNTIME_ENV } from '../../lambda/names.js';
 import { generatedTables, replaceBetween, tableCells } from '../../scripts/docs-tables.js';
 
@@ -40,7 +41,7 @@ describe('the environment table (docs/configuration.md)', () => {
       .filter((l) => l.startsWith('| `'))
       .flatMap((l) => [...(l.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1] as string)),
   );
-  const code = sources('lambda').concat(sources('local'), sources('infra'), sources('bench'), sources('scripts'));
+  const code = ['lambda', 'local', 'infra', 'bench', 'scripts', 'docs/tools', 'test/harness'].flatMap(sources);
   // The Lambdas' names (read by the code, set by the construct) and what the construct sets for Node and Powertools.
   const read_ = new Set<string>([
     ...Object.values(ENV),
@@ -60,5 +61,33 @@ describe('the environment table (docs/configuration.md)', () => {
 
   it('names nothing the code does not read', () => {
     expect([...documented].filter((name) => !read_.has(name)).sort()).toEqual([]);
+  });
+});
+
+describe('the event types the docs list', () => {
+  const typesIn = (text: string) => new Set([...text.matchAll(/`([a-z]+\.[a-z_]+)`/g)].map((m) => m[1] as string));
+
+  it('the README names every event type, and no other', () => {
+    const table = (read('README.md').split('## What you receive')[1] ?? '').split('\n## ')[0] ?? '';
+    const rows = table.split('\n').filter((l) => l.startsWith('| '));
+
+    expect([...typesIn(rows.join('\n'))].sort()).toEqual([...EVENT_TYPES].sort());
+  });
+
+  it('docs/events.md has a row for every event type, with its severity', () => {
+    const rows = read('docs/events.md')
+      .split('\n')
+      .filter((l) => /^\| `[a-z]+\.[a-z_]+`/.test(l))
+      .map((l) => l.split('|').map((c) => c.trim()));
+
+    // A row names one type, or two with their severities in the same order: `a` / `b` | warning / info.
+    const listed = rows.flatMap((r) => {
+      const types = (r[1] ?? '').split(' / ').map((t) => t.replace(/`/g, '') as EventType);
+      const severities = (r[2] ?? '').split(' / ');
+      return types.map((type, i) => [type, severities[i]] as const);
+    });
+
+    expect(listed.map(([type]) => type).sort()).toEqual([...EVENT_TYPES].sort());
+    for (const [type, severity] of listed) if (type !== 'monitor.grouped') expect(severity, type).toBe(SEVERITY[type]);
   });
 });
