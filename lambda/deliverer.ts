@@ -1,39 +1,20 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context, SNSEvent, SNSMessage } from 'aws-lambda';
-import { awsClientConfig } from './adapters/aws-clients.js';
-import { HttpChannelSender } from './adapters/channels/http-channel-sender.js';
-import { PagerDutyEvents } from './adapters/channels/pagerduty-events.js';
-import { SecretChannelTargets } from './adapters/channels/secret-channel-targets.js';
-import { SlackWebApi } from './adapters/channels/slack-web-api.js';
-import { SnsTopicPoster } from './adapters/channels/sns-topic-poster.js';
-import { DynamoDbDeliveryLog, DynamoDbSlackThreads } from './adapters/dynamodb-delivery-log.js';
 import { loadDelivererConfig } from './config.js';
 import { parseAlarm } from './domain/alarm.js';
 import { deliverAlarm, deliverEvent, forwardOther } from './domain/delivery.js';
 import type { DeliveryReport } from './domain/delivery-ports.js';
 import type { MonitorEvent } from './domain/events.js';
 import { SERVICE_NAMES } from './names.js';
+import { delivererDeps } from './wiring.js';
 
 const logger = new Logger({ serviceName: SERVICE_NAMES.deliverer });
 const config = loadDelivererConfig(process.env);
-const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
-const readSecret = async (name: string) => (await secrets.get(name, { maxAge: 300 })) as string | undefined;
-const dynamodb = new DynamoDBClient(awsClientConfig());
-const deps = {
-  targets: new SecretChannelTargets(readSecret),
-  poster: new HttpChannelSender({ ca: config.caBundle }),
-  topics: new SnsTopicPoster(new SNSClient(awsClientConfig())),
-  // The API URLs are Slack's and PagerDuty's unless a local run or a test points them at a stand-in.
-  slack: new SlackWebApi(readSecret, { ca: config.caBundle, baseUrl: config.slackApiUrl }),
-  pagerDuty: new PagerDutyEvents(readSecret, { ca: config.caBundle, url: config.pagerDutyEventsUrl }),
-  threads: new DynamoDbSlackThreads(dynamodb, config.tableName),
-  log: new DynamoDbDeliveryLog(dynamodb, config.tableName),
-  now: () => new Date(),
-};
+// Built once per container (lambda/wiring.ts), started at init; a failure surfaces in the invocation that awaits it.
+let dependencies = delivererDeps(config);
+dependencies.catch(() => {
+  dependencies = delivererDeps(config);
+});
 
 /**
  * Subscribed to the events topic: delivers each event to the configured chat and webhook channels, once per channel.
@@ -42,6 +23,7 @@ const deps = {
  */
 export async function handler(event: SNSEvent, context: Context): Promise<DeliveryReport[]> {
   logger.addContext(context);
+  const deps = await dependencies;
   const reports: DeliveryReport[] = [];
   for (const record of event.Records) {
     const signal = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - 3_000));
@@ -51,7 +33,7 @@ export async function handler(event: SNSEvent, context: Context): Promise<Delive
       logger.info('event delivered', { eventId: message.eventId, type: message.type, ...report });
       reports.push(report);
     } else {
-      reports.push(await deliverNotAnEvent(record.Sns, signal));
+      reports.push(await deliverNotAnEvent(record.Sns, deps, signal));
     }
   }
   return reports;
@@ -61,7 +43,11 @@ export async function handler(event: SNSEvent, context: Context): Promise<Delive
  * The monitor's own CloudWatch alarms share the topic: email gets AWS's rendering from SNS, every channel here gets
  * ours (Q Developer gets the alarm as it is, rendered natively there). Anything else goes to Q Developer only.
  */
-async function deliverNotAnEvent(sns: SNSMessage, signal: AbortSignal): Promise<DeliveryReport> {
+async function deliverNotAnEvent(
+  sns: SNSMessage,
+  deps: Awaited<typeof dependencies>,
+  signal: AbortSignal,
+): Promise<DeliveryReport> {
   const alarm = parseAlarm(sns.MessageId, sns.Message);
   if (alarm) {
     const report = await deliverAlarm(alarm, sns.Message, config.channels, deps, signal);

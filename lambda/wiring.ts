@@ -6,8 +6,9 @@ import { awsClientConfig } from './adapters/aws-clients.js';
 import { DynamoDbStateStore } from './adapters/dynamodb-state-store.js';
 import type { SnsNotifier } from './adapters/sns-notifier.js';
 import { HttpVb365Api, type HttpVb365ApiOptions, type Vb365Credentials } from './adapters/vb365/http-vb365-api.js';
-import { type Config, CREDENTIALS_PLACEHOLDER_USERNAME, type ServerConfig } from './config.js';
+import { type Config, CREDENTIALS_PLACEHOLDER_USERNAME, type DelivererConfig, type ServerConfig } from './config.js';
 import type { CredentialsRef } from './config-schema.js';
+import type { DeliveryDeps } from './domain/delivery-ports.js';
 import { UpstreamSetupError } from './domain/errors.js';
 import type { MonitorEvent } from './domain/events.js';
 import type { PollDeps } from './domain/poll.js';
@@ -274,4 +275,48 @@ function parameterMissing(err: unknown): boolean {
     if (e.name === 'ParameterNotFound') return true;
   }
   return false;
+}
+
+/**
+ * The deliverer's adapter graph: channel secrets (Secrets Manager, cached 5 minutes), the HTTPS sender, the Slack Web
+ * API and PagerDuty Events clients (Slack's and PagerDuty's URLs unless a local run or a test points them at a
+ * stand-in), the Amazon Q Developer topic poster, and the delivery log and Slack threads in the state table. Its
+ * modules are loaded on the first call (the deliverer starts it at init), so the poll Lambda, which shares this
+ * module, never loads them.
+ */
+export async function delivererDeps(config: DelivererConfig): Promise<DeliveryDeps> {
+  const [
+    { SecretsProvider },
+    { SecretsManagerClient },
+    { SNSClient },
+    { HttpChannelSender },
+    { PagerDutyEvents },
+    { SecretChannelTargets },
+    { SlackWebApi },
+    { SnsTopicPoster },
+    { DynamoDbDeliveryLog, DynamoDbSlackThreads },
+  ] = await Promise.all([
+    import('@aws-lambda-powertools/parameters/secrets'),
+    import('@aws-sdk/client-secrets-manager'),
+    import('@aws-sdk/client-sns'),
+    import('./adapters/channels/http-channel-sender.js'),
+    import('./adapters/channels/pagerduty-events.js'),
+    import('./adapters/channels/secret-channel-targets.js'),
+    import('./adapters/channels/slack-web-api.js'),
+    import('./adapters/channels/sns-topic-poster.js'),
+    import('./adapters/dynamodb-delivery-log.js'),
+  ]);
+  const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
+  const readSecret = async (name: string) => (await secrets.get(name, { maxAge: 300 })) as string | undefined;
+  const dynamodb = dynamoDbClient();
+  return {
+    targets: new SecretChannelTargets(readSecret),
+    poster: new HttpChannelSender({ ca: config.caBundle }),
+    topics: new SnsTopicPoster(new SNSClient(awsClientConfig())),
+    slack: new SlackWebApi(readSecret, { ca: config.caBundle, baseUrl: config.slackApiUrl }),
+    pagerDuty: new PagerDutyEvents(readSecret, { ca: config.caBundle, url: config.pagerDutyEventsUrl }),
+    threads: new DynamoDbSlackThreads(dynamodb, config.tableName),
+    log: new DynamoDbDeliveryLog(dynamodb, config.tableName),
+    now: () => new Date(),
+  };
 }
