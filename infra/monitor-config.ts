@@ -51,6 +51,7 @@ const config: MonitorConfig = {
           'repository.unblocked',
           'repository.first_backup_failed',
           'proxy.offline',
+          'proxy.maintenance',
           'proxy.online',
           'server.unhealthy',
           'server.healthy',

@@ -85,7 +85,7 @@ const STATUS_USAGE = `usage: vb365-sync-monitor status (--table NAME | --state-d
   --all            finished sessions and incidents resolved in the last day too
   --json           JSON for scripts
   --exit-code      exit 0 only when every server is clear: 3 while anything syncs, is out of sync, failed or is
-                   blocked, 4 when a server was never polled or cannot be used (its state is unknown); the reasons go
+                   blocked, 4 when a server was never polled, cannot be used or was not polled for an hour; the reasons go
                    to stderr, so an upgrade or maintenance script can wait on it`;
 
 const TEST_NOTIFICATION_USAGE = `usage: vb365-sync-monitor test-notification [--channel CHANNEL] [--type TYPE] [--topic-arn ARN]

@@ -85,6 +85,7 @@ export const EMAIL_EVENT_TYPES = [
   'repository.unblocked',
   'repository.first_backup_failed',
   'proxy.offline',
+  'proxy.maintenance',
   'proxy.online',
   'server.unhealthy',
   'server.healthy',

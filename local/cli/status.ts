@@ -120,7 +120,7 @@ export function statusOf(
     pending,
     sessions: rows,
     incidents: incidentRowsOf(snapshot, now, all),
-    blocking: blockingOf(snapshot),
+    blocking: blockingOf(snapshot, now),
   };
 }
 
@@ -130,10 +130,14 @@ export function statusOf(
  * Date, Invalid, migration-locked), proxies offline or in maintenance, a failing health check; and a server the
  * monitor cannot vouch for (never polled, or failing to be used), which is not clear either.
  */
-export function blockingOf(snapshot: ServerSnapshot): Blocking[] {
+export function blockingOf(snapshot: ServerSnapshot, now?: Date): Blocking[] {
   const server = snapshot.server?.record;
   if (server === undefined || !server.initialized) return [{ kind: 'unknown', what: 'never polled' }];
   const found: Blocking[] = [];
+  // A deployed monitor records its polls (`polledAt`, renewed every few cycles): state older than that is no news.
+  if (now !== undefined && server.polledAt !== undefined && now.getTime() - Date.parse(server.polledAt) > STALE_MS) {
+    found.push({ kind: 'unknown', what: `not polled since ${utc(server.polledAt)}: what is stored may be stale` });
+  }
   if (server.failingSince !== null) {
     found.push({
       kind: 'unknown',
@@ -173,6 +177,9 @@ export function blockingOf(snapshot: ServerSnapshot): Blocking[] {
   }
   return found;
 }
+
+/** A deployed server whose last recorded poll is older than this is not vouched for (`polledAt` is renewed often). */
+const STALE_MS = 60 * 60_000;
 
 const BLOCKER_WORDS: Readonly<Record<BlockerKind, string>> = {
   outdated: 'Out of Date (upgrade it)',

@@ -232,6 +232,15 @@ describe('status: what blocks backups (--exit-code)', () => {
     expect(blockingOf(snap)).toEqual(expected);
   });
 
+  it('does not vouch for a deployed server not polled for over an hour (its schedule stopped, or its polls fail)', () => {
+    const polled = (minutesAgo: number) => clear({ polledAt: t(minutesAgo).toISOString() });
+
+    expect(blockingOf(polled(30), NOW)).toEqual([]);
+    expect(blockingOf(polled(90), NOW)).toEqual([
+      { kind: 'unknown', what: 'not polled since 2026-11-28 10:30 UTC: what is stored may be stale' },
+    ]);
+  });
+
   it('shows repository-level blockers under the sessions, and a running sync\u2019s forecast from previous syncs', () => {
     const snap = {
       ...clear({
