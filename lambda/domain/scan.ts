@@ -124,6 +124,10 @@ export function withScan(
   // The repository cache: filled silently by the first scan, then a repository missing from it is new.
   const cached = new Map(ctx.cache.map((r) => [r.id, r]));
   const learned: RepositoryRecord[] = [];
+  // The cache is written after the server record: if that write failed, most listed repositories are missing from it,
+  // and none of them is taken for a new one (a day of "repository added" causes) until a scan stores them.
+  const stored = reads.repositories.filter((r) => cached.get(r.id)?.seenAt !== undefined).length;
+  const filled = server.repositoriesKnown === true && stored >= reads.repositories.length / 2;
   for (const repo of reads.repositories) {
     const prior = cached.get(repo.id);
     const proxyId = repo.proxyId ?? null;
@@ -140,7 +144,7 @@ export function withScan(
     const sameOrganization = prior !== undefined && (prior.organizationId ?? null) === organizationId;
     // New: no scan stored it yet. A session's name lookup may have cached it first (a new repository syncs at once),
     // without `seenAt`: that does not make it known.
-    const added = server.repositoriesKnown === true && prior?.seenAt === undefined && prior?.addedAt === undefined;
+    const added = filled && prior?.seenAt === undefined && prior?.addedAt === undefined;
     learned.push({
       id: repo.id,
       name: repo.name,

@@ -481,10 +481,28 @@ describe('withScan — the repository cache', () => {
       [{ id: 'r1', name: 'Repo r1', proxyId: null, organizationId: 'o2', seenAt: iso(60) }],
     ],
   ])('%s', (_label, cache, listed, minutes, expected) => {
-    const { learned } = scanOnce(known, { repositories: [listed] }, minutes, cache);
+    // Two more repositories the scans stored a moment ago: the cache is filled, as on a server monitored for a while.
+    const others = ['k1', 'k2'].map((id) => ({ id, name: `Repo ${id}`, proxyId: null, organizationId: null }));
+    const stored = others.map((r) => ({ ...r, seenAt: iso(minutes - 1) }));
+    const { learned } = scanOnce(known, { repositories: [listed, ...others.map((r) => repo(r.id))] }, minutes, [
+      ...cache,
+      ...stored,
+    ]);
 
     expect(learned).toEqual(expected);
   });
+});
+
+it('takes no repository for a new one while most of the list is missing from the cache (its write failed)', () => {
+  const known: ServerRecord = { ...READY, repositoriesKnown: true };
+  const { learned } = scanOnce(known, { repositories: [repo('r1'), repo('r2'), repo('r3')] }, 60, [
+    { id: 'r1', name: 'Repo r1', proxyId: null, organizationId: null, seenAt: iso(0) },
+  ]);
+
+  expect(learned.map((r) => [r.id, r.addedAt])).toEqual([
+    ['r2', undefined],
+    ['r3', undefined],
+  ]);
 });
 
 describe('shouldRead and noteAvailability', () => {
