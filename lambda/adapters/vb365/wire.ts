@@ -320,12 +320,7 @@ const wireProxy = v.looseObject({
 
 /** Backup proxies (`/vN/Proxies`): named by `hostName` (else `fqdn`, else the id); malformed items are skipped. */
 export function parseProxyList(body: unknown): ProxyInfo[] | undefined {
-  return listOf(body, (item) => {
-    const parsed = v.safeParse(wireProxy, item);
-    if (!parsed.success) return undefined;
-    const id = usableId(parsed.output.id);
-    if (id === null) return undefined;
-    const wire = parsed.output;
+  return itemsOf(body, wireProxy, (wire, id) => {
     return {
       id,
       name: textOf(wire.hostName, SERVER_TEXT.nameChars) ?? textOf(wire.fqdn, SERVER_TEXT.nameChars) ?? quoted(id),
@@ -340,12 +335,7 @@ const wireOrganization = v.looseObject({ id: optionalString, name: anything, off
 
 /** Organizations (`/vN/Organizations`): named by `name` (else `officeName`, else the id); malformed items are skipped. */
 export function parseOrganizationList(body: unknown): OrganizationInfo[] | undefined {
-  return listOf(body, (item) => {
-    const parsed = v.safeParse(wireOrganization, item);
-    if (!parsed.success) return undefined;
-    const id = usableId(parsed.output.id);
-    if (id === null) return undefined;
-    const { name, officeName } = parsed.output;
+  return itemsOf(body, wireOrganization, ({ name, officeName }, id) => {
     return {
       id,
       name: textOf(name, SERVER_TEXT.nameChars) ?? textOf(officeName, SERVER_TEXT.nameChars) ?? quoted(id),
@@ -364,12 +354,7 @@ const wireJobSession = v.looseObject({
 
 /** Runs of jobs (`/vN/JobSessions`, a page in every version), in the server's order; malformed items are skipped. */
 export function parseJobSessionList(body: unknown): JobSessionInfo[] | undefined {
-  return listOf(body, (item) => {
-    const parsed = v.safeParse(wireJobSession, item);
-    if (!parsed.success) return undefined;
-    const id = usableId(parsed.output.id);
-    if (id === null) return undefined;
-    const wire = parsed.output;
+  return itemsOf(body, wireJobSession, (wire, id) => {
     return {
       id,
       jobId: refIdOf(wire.jobId),
@@ -448,6 +433,23 @@ function listOf<T>(body: unknown, parse: (item: unknown) => T | undefined): T[] 
     if (parsed !== undefined) out.push(parsed);
   }
   return out;
+}
+
+/**
+ * The items of a list body that match `schema` and carry a usable `id`, each built by `build`; the others are skipped
+ * (malformed items never fail the list).
+ */
+function itemsOf<S extends v.GenericSchema<unknown, { readonly id?: string | null | undefined }>, T>(
+  body: unknown,
+  schema: S,
+  build: (wire: v.InferOutput<S>, id: string) => T,
+): T[] | undefined {
+  return listOf(body, (item) => {
+    const parsed = v.safeParse(schema, item);
+    if (!parsed.success) return undefined;
+    const id = usableId(parsed.output.id);
+    return id === null ? undefined : build(parsed.output, id);
+  });
 }
 
 /** An item's own id when it can be used as one (see {@link idProblem}); `null` otherwise. */
