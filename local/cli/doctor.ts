@@ -1,7 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { isIP, connect as netConnect } from 'node:net';
 import { parseArgs } from 'node:util';
-import { HttpVb365Api } from '../../lambda/adapters/vb365/http-vb365-api.js';
 import { loadCaBundle } from '../../lambda/adapters/vb365/tls.js';
 import { pinProblem } from '../../lambda/connection-checks.js';
 import { UpstreamError } from '../../lambda/domain/errors.js';
