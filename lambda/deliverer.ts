@@ -3,18 +3,24 @@ import type { Context, SNSEvent, SNSMessage } from 'aws-lambda';
 import { loadDelivererConfig } from './config.js';
 import { parseAlarm } from './domain/alarm.js';
 import { deliverAlarm, deliverEvent, forwardOther } from './domain/delivery.js';
-import type { DeliveryReport } from './domain/delivery-ports.js';
+import type { DeliveryDeps, DeliveryReport } from './domain/delivery-ports.js';
 import type { MonitorEvent } from './domain/events.js';
 import { SERVICE_NAMES } from './names.js';
 import { delivererDeps } from './wiring.js';
 
 const logger = new Logger({ serviceName: SERVICE_NAMES.deliverer });
 const config = loadDelivererConfig(process.env);
-// Built once per container (lambda/wiring.ts), started at init; a failure surfaces in the invocation that awaits it.
-let dependencies = delivererDeps(config);
-dependencies.catch(() => {
-  dependencies = delivererDeps(config);
-});
+// Built once per container (lambda/wiring.ts), started at init; a failure surfaces in the invocation that awaits it,
+// and the next invocation builds it again.
+let building: Promise<DeliveryDeps> | undefined;
+function dependencies(): Promise<DeliveryDeps> {
+  building ??= delivererDeps(config).catch((err: unknown) => {
+    building = undefined;
+    throw err;
+  });
+  return building;
+}
+dependencies().catch(() => undefined);
 
 /**
  * Subscribed to the events topic: delivers each event to the configured chat and webhook channels, once per channel.
@@ -23,7 +29,7 @@ dependencies.catch(() => {
  */
 export async function handler(event: SNSEvent, context: Context): Promise<DeliveryReport[]> {
   logger.addContext(context);
-  const deps = await dependencies;
+  const deps = await dependencies();
   const reports: DeliveryReport[] = [];
   for (const record of event.Records) {
     const signal = AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - 3_000));
@@ -43,11 +49,7 @@ export async function handler(event: SNSEvent, context: Context): Promise<Delive
  * The monitor's own CloudWatch alarms share the topic: email gets AWS's rendering from SNS, every channel here gets
  * ours (Q Developer gets the alarm as it is, rendered natively there). Anything else goes to Q Developer only.
  */
-async function deliverNotAnEvent(
-  sns: SNSMessage,
-  deps: Awaited<typeof dependencies>,
-  signal: AbortSignal,
-): Promise<DeliveryReport> {
+async function deliverNotAnEvent(sns: SNSMessage, deps: DeliveryDeps, signal: AbortSignal): Promise<DeliveryReport> {
   const alarm = parseAlarm(sns.MessageId, sns.Message);
   if (alarm) {
     const report = await deliverAlarm(alarm, sns.Message, config.channels, deps, signal);
