@@ -56,7 +56,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
  * counts and a fleet of servers; compared with a naive per-session design; plus bundle size, module init time, and
  * the cost model (bench/cost.ts) fed with what this run measures (an hour of cycles with the default policy, fleet
  * checks, the poll function's log and EMF output) and the templates synthesized for 1 to 1,000 servers. Results:
- * bench/results.json and Markdown on stdout (copied into the README).
+ * bench/results.json and Markdown on stdout (its performance and cost sections are written into docs/operations.md).
  */
 
 const ROOT = join(import.meta.dirname, '..');
@@ -995,7 +995,7 @@ async function handlerProbe(
 
 /**
  * The cost model fed with this run's measurements and the templates synthesized for 1 to 1,000 servers: the table
- * of the README, item by item, with "one more server" and "one server all-in", at list price and with the Free Tier.
+ * of docs/operations.md, item by item, with "one more server" and "one server all-in", at list price and with the Free Tier.
  */
 function costSection(
   rows: Row[],
@@ -1221,7 +1221,7 @@ function targets(rows: Row[], bundleBytes: number, init: InitResults, fleet: Fle
   };
 }
 
-/** The README's performance section (between its markers), from the results alone. */
+/** The performance section of docs/operations.md (between its markers), from the results alone. */
 function performanceMarkdown(r: {
   date: string;
   machine: string;
