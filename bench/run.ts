@@ -995,7 +995,8 @@ async function handlerProbe(
 
 /**
  * The cost model fed with this run's measurements and the templates synthesized for 1 to 1,000 servers: the table
- * of docs/operations.md, item by item, with "one more server" and "one server all-in", at list price and with the Free Tier.
+ * of docs/operations.md, item by item, with "one more server" and "one server all-in", at list price and with the
+ * Free Tier.
  */
 function costSection(
   rows: Row[],
