@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, execFileSync, fork } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -47,7 +47,8 @@ import {
 import { initSplit, stageBundle, stageSdkOnly } from './init.js';
 import { type LatencyProxy, startLatencyProxy, viaProxy } from './latency-proxy.js';
 import { fleetConfig, synthesize } from './templates.js';
-import type { Baseline, Command, CycleReply, WorkerServer } from './worker.js';
+import type { Baseline, CycleReply, WorkerServer } from './worker.js';
+import { BUILD, buildWorker, LAMBDA_BUILD, ROOT, startWorker } from './worker-process.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -59,8 +60,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
  * bench/results.json and Markdown on stdout (its performance and cost sections are written into docs/operations.md).
  */
 
-const ROOT = join(import.meta.dirname, '..');
-const BUILD = join(ROOT, 'bench', '.build');
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, out: { type: 'string' } } });
 const quick = values.quick === true;
 const SIZES = quick ? [1, 10, 100] : [1, 10, 100, 1000, 10_000];
@@ -91,17 +90,6 @@ const FLEET_CHECK_SIZES = quick ? [10, 100] : [100, 1000];
 const COST_SIZES = [1, 10, 100, 1000];
 
 /** esbuild options of the poll Lambda (infra/sync-monitor.ts). */
-const LAMBDA_BUILD = {
-  bundle: true,
-  platform: 'node' as const,
-  format: 'cjs' as const,
-  target: 'node22',
-  minify: true,
-  mainFields: ['module', 'main'],
-  external: ['@aws-sdk/*'],
-  logLevel: 'error' as const,
-};
-
 interface BaselineFigures {
   /** Wall time of one steady cycle of the baseline (ms). */
   ms: number;
@@ -146,7 +134,7 @@ async function main() {
   mkdirSync(BUILD, { recursive: true });
   const bundle = await lambdaBundle();
   const init = initFigures();
-  await build({ ...LAMBDA_BUILD, entryPoints: [join(ROOT, 'bench/worker.ts')], outfile: join(BUILD, 'worker.cjs') });
+  await buildWorker();
 
   const engine = await startBestEngine();
   const sns = await startSnsStandIn();
@@ -248,7 +236,7 @@ async function scenario(engine: EmbeddedDynamoDb, sns: SnsStandIn, proxies: Prox
     proxies.ddb.dropConnections();
     proxies.sns.dropConnections();
   };
-  const worker = await startWorker();
+  const worker = startWorker();
   try {
     await worker.call({
       type: 'setup',
@@ -388,7 +376,7 @@ async function fleetRun(engine: EmbeddedDynamoDb, sns: SnsStandIn, proxies: Prox
   client.destroy();
   const { sim } = await simulatorWith(FLEET_SESSIONS);
   const vb365 = await startLatencyProxy(Number(new URL(sim.url).port), VB365_LATENCY_MS / 2);
-  const worker = await startWorker();
+  const worker = startWorker();
   try {
     const servers: WorkerServer[] = Array.from({ length: FLEET }, (_, i) => ({
       id: `fleet-${String(i + 1).padStart(4, '0')}`,
@@ -496,26 +484,6 @@ async function simulatorWith(sessions: number): Promise<{ sim: Vb365Simulator; s
     })),
   );
   return { sim, sessionIds };
-}
-
-function startWorker(): Promise<{ call: (cmd: Command) => Promise<unknown>; child: ChildProcess }> {
-  const child = fork(join(BUILD, 'worker.cjs'), [], {
-    cwd: ROOT,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const call = (cmd: Command) =>
-    new Promise<unknown>((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`benchmark worker exited (${code}) during ${cmd.type}`));
-      child.once('exit', onExit);
-      child.once('message', (m: { ok: boolean; result?: unknown; error?: string }) => {
-        child.off('exit', onExit);
-        if (m.ok) resolve(m.result);
-        else reject(new Error(m.error));
-      });
-      child.send(cmd);
-    });
-  return Promise.resolve({ call, child });
 }
 
 async function lambdaBundle() {

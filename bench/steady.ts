@@ -1,15 +1,14 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
 import { startSimulator } from '../local/simulator/simulator.js';
 import { ensureTable, localClient, startBestEngine } from '../local/stand-ins/embedded-dynamodb.js';
 import { startSnsStandIn } from '../local/stand-ins/sns-stand-in.js';
 import { startLatencyProxy, viaProxy } from './latency-proxy.js';
-import type { Command, CycleReply } from './worker.js';
+import type { CycleReply } from './worker.js';
+import { BUILD, buildWorker, startWorker } from './worker-process.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -20,8 +19,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
  * With --profile, a V8 CPU profile of the steady cycles only (`.cpuprofile`, for DevTools or speedscope).
  */
 
-const ROOT = join(import.meta.dirname, '..');
-const BUILD = join(ROOT, 'bench', '.build');
 const { values } = parseArgs({
   options: {
     sessions: { type: 'string', default: '1000' },
@@ -34,19 +31,8 @@ const CYCLES = Number(values.cycles);
 
 async function main() {
   mkdirSync(BUILD, { recursive: true });
-  await build({
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node22',
-    // Names kept in a profile.
-    minify: values.profile === undefined,
-    mainFields: ['module', 'main'],
-    external: ['@aws-sdk/*'],
-    logLevel: 'error',
-    entryPoints: [join(ROOT, 'bench/worker.ts')],
-    outfile: join(BUILD, 'worker.cjs'),
-  });
+  // Names kept in a profile.
+  await buildWorker({ minify: values.profile === undefined });
   const engine = await startBestEngine();
   const sns = await startSnsStandIn();
   const ddbProxy = await startLatencyProxy(Number(new URL(engine.endpoint).port), 1.5);
@@ -130,22 +116,6 @@ async function main() {
     await sns.close();
     await engine.close();
   }
-}
-
-function startWorker(): { call: (cmd: Command) => Promise<unknown>; child: ChildProcess } {
-  const child = fork(join(BUILD, 'worker.cjs'), [], {
-    cwd: ROOT,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const call = (cmd: Command) =>
-    new Promise<unknown>((resolve, reject) => {
-      child.once('message', (m: { ok: boolean; result?: unknown; error?: string }) =>
-        m.ok ? resolve(m.result) : reject(new Error(m.error)),
-      );
-      child.send(cmd);
-    });
-  return { call, child };
 }
 
 await main();
