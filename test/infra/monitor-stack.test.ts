@@ -209,17 +209,11 @@ describe('MonitorStack — one server', () => {
   });
 
   it('keeps events that a monitor.grouped message stands for out of every email subscription', () => {
-    const policies = subscriptionsOf(template, logicalId(stack, stack.monitor.topic), 'email')
-      .map((p) => p as { Endpoint: string; FilterPolicy: FilterPolicy })
-      .map((p) => [p.Endpoint, p.FilterPolicy] as const);
-    const gets = (policy: FilterPolicy | undefined) =>
-      Object.entries(MESSAGES)
-        .filter(([, attributes]) => policy !== undefined && matches(policy, attributes))
-        .map(([name]) => name);
+    const gets = emailsGet(stack, template, MESSAGES);
 
     // ops@ chose sync.failed and server.unreachable; all@ chose nothing (everything). Both get the monitor's word
     // about its own health (a server not polled), whatever they chose.
-    expect(Object.fromEntries(policies.map(([endpoint, policy]) => [endpoint, gets(policy)]))).toEqual({
+    expect(gets).toEqual({
       'ops@example.com': [
         'sync.failed',
         'group of sync.failed',
@@ -254,15 +248,9 @@ describe('MonitorStack — one server', () => {
         ],
       },
     });
-    const policies = subscriptionsOf(template, logicalId(stack, stack.monitor.topic), 'email')
-      .map((p) => p as { Endpoint: string; FilterPolicy: FilterPolicy })
-      .map((p) => [p.Endpoint, p.FilterPolicy] as const);
-    const gets = (policy: FilterPolicy | undefined) =>
-      Object.entries(MESSAGES)
-        .filter(([, attributes]) => policy !== undefined && matches(policy, attributes))
-        .map(([name]) => name);
+    const gets = emailsGet(stack, template, MESSAGES);
 
-    expect(Object.fromEntries(policies.map(([endpoint, policy]) => [endpoint, gets(policy)]))).toEqual({
+    expect(gets).toEqual({
       'duty@example.com': ['incident.escalated at 120', 'sync.completed, escalated at 120'],
       'cio@example.com': ['incident.escalated at 120', 'sync.completed, escalated at 120'],
     });
@@ -283,15 +271,9 @@ describe('MonitorStack — one server', () => {
         ],
       },
     });
-    const policies = subscriptionsOf(template, logicalId(stack, stack.monitor.topic), 'email')
-      .map((p) => p as { Endpoint: string; FilterPolicy: FilterPolicy })
-      .map((p) => [p.Endpoint, p.FilterPolicy] as const);
-    const gets = (policy: FilterPolicy | undefined) =>
-      Object.entries(TENANT_MESSAGES)
-        .filter(([, attributes]) => policy !== undefined && matches(policy, attributes))
-        .map(([name]) => name);
+    const gets = emailsGet(stack, template, TENANT_MESSAGES);
 
-    expect(Object.fromEntries(policies.map(([endpoint, policy]) => [endpoint, gets(policy)]))).toEqual({
+    expect(gets).toEqual({
       // A tenant gets its repositories' events one by one, grouped or not, never a group (it lists every tenant's).
       'it@contoso.example': [
         'sync.failed of Contoso',
@@ -1058,6 +1040,25 @@ const TENANT_MESSAGES: Record<string, Record<string, string>> = {
   },
   'incident.escalated at 120 of no tenant': { type: 'incident.escalated', severity: 'warning', escalation: '120' },
 };
+
+/** Which of these messages each email subscription to the events topic gets, by address (by its filter policy). */
+function emailsGet(
+  stack: MonitorStack,
+  template: Template,
+  messages: Record<string, Record<string, string>>,
+): Record<string, string[]> {
+  const policies = subscriptionsOf(template, logicalId(stack, stack.monitor.topic), 'email').map(
+    (p) => p as { Endpoint: string; FilterPolicy: FilterPolicy },
+  );
+  return Object.fromEntries(
+    policies.map((p) => [
+      p.Endpoint,
+      Object.entries(messages)
+        .filter(([, attributes]) => p.FilterPolicy !== undefined && matches(p.FilterPolicy, attributes))
+        .map(([name]) => name),
+    ]),
+  );
+}
 
 /**
  * Whether SNS would deliver a message with these attributes to a subscription with this filter policy. A
