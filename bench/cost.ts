@@ -247,7 +247,7 @@ export interface Measured {
     /** Compressed size ÷ size (gzip), for storage. */
     readonly compression: number;
   };
-  /** Module init of the poll function (ms), billed once per cold start. */
+  /** A cold start of the poll function (ms): module init and the credentials client its first login loads. */
   readonly initMs: number;
   /** Custom metrics the EMF output defines: fixed + per server, for each `metrics` setting. */
   readonly customMetrics: Readonly<Record<MetricsSetting, { readonly fixed: number; readonly perServer: number }>>;

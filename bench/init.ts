@@ -1,19 +1,24 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
-import { buildLambda, ESBUILD_OPTIONS, type LambdaName } from '../infra/lambda-code.js';
+import { buildLambda, ESBUILD_OPTIONS, HANDLER_FILE, type LambdaName } from '../infra/lambda-code.js';
 
 /*
- * Module init of a Lambda as deployed: the bundle a synth builds (infra/lambda-code.ts), loaded with `require` in a
- * fresh process per sample, with the environment the template gives the function (NODE_OPTIONS included), its
- * configuration file beside it, and no AWS settings of this machine. Samples of the variants are interleaved, so
- * the machine's load weighs on each alike; each sample reports wall time and CPU time (user + system).
+ * Module init of a Lambda as deployed: the bundle a synth builds (infra/lambda-code.ts), loaded with `import()` as
+ * Lambda's runtime loads an ES module handler, in a fresh process per sample, with the environment the template gives
+ * the function (NODE_OPTIONS included), its configuration file beside it, and no AWS settings of this machine. Then
+ * what the first cycle of a new container loads on first use (the credentials client, for its login), timed apart:
+ * init plus that is the cold start. Samples of the variants are interleaved, so the machine's load weighs on each
+ * alike; each sample reports wall time and CPU time (user + system).
  */
 
 export interface InitSample {
   readonly wallMs: number;
   readonly cpuMs: number;
+  /** Loading the modules of first use after init. */
+  readonly thenWallMs: number;
+  readonly thenCpuMs: number;
 }
 
 export interface InitFigures {
@@ -21,12 +26,15 @@ export interface InitFigures {
   readonly wallMs: number;
   /** Median CPU time of module init (ms): steadier than wall time on a loaded machine. */
   readonly cpuMs: number;
+  /** Median wall and CPU time of loading, after init, what the first cycle loads on first use (0 when nothing). */
+  readonly thenWallMs: number;
+  readonly thenCpuMs: number;
   readonly samples: number;
 }
 
 export interface InitSplit {
   readonly node: string;
-  /** As deployed: the bundle with the template's NODE_OPTIONS. */
+  /** As deployed: the bundle with the template's NODE_OPTIONS; `then*`: the first login's credentials client. */
   readonly deployed: InitFigures;
   /** The same bundle without NODE_OPTIONS: the difference is what source maps cost at init. */
   readonly withoutSourceMaps: InitFigures;
@@ -34,38 +42,56 @@ export interface InitSplit {
   readonly sdkOnly: InitFigures;
   /** Shares of the deployed init (median wall ms): SDK, the rest of the bundle, source maps. */
   readonly split: { readonly sdkMs: number; readonly bundleMs: number; readonly sourceMapsMs: number };
+  /** The cold start (median wall ms): init, then the first login's credentials client. */
+  readonly coldStartMs: number;
 }
 
-const PROBE = `const t0 = performance.now();
+const PROBE = `import { pathToFileURL } from 'node:url';
+const [file, ...then] = process.argv.slice(2);
+const t0 = performance.now();
 const c0 = process.cpuUsage();
-require(process.argv[2]);
+await import(pathToFileURL(file).href);
 const c = process.cpuUsage(c0);
-process.stdout.write(JSON.stringify({ wallMs: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 }));
+const t1 = performance.now();
+for (const f of then) await import(pathToFileURL(f).href);
+const c2 = process.cpuUsage(c0);
+const ms = (u) => (u.user + u.system) / 1000;
+process.stdout.write(JSON.stringify({ wallMs: t1 - t0, cpuMs: ms(c), thenWallMs: performance.now() - t1, thenCpuMs: ms(c2) - ms(c) }));
 `;
 
-/** The bundle of `name` as a synth stages it, in `dir` (index.js, its source map, and `extraFiles`). */
+/** The bundle of `name` as a synth stages it, in `dir` (index.mjs, its chunks, source maps, and `extraFiles`). */
 export function stageBundle(name: LambdaName, dir: string, extraFiles: Record<string, string> = {}): string {
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  // The code directory is CommonJS (as in Lambda), whatever the project's package.json says.
-  writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}\n');
   for (const [file, content] of buildLambda(name)) writeFileSync(join(dir, file), content);
   for (const [file, content] of Object.entries(extraFiles)) writeFileSync(join(dir, file), content);
-  return join(dir, 'index.js');
+  return join(dir, HANDLER_FILE);
 }
 
-/** The AWS SDK clients the poll function's init loads, built with the Lambdas' options (bundled or not, as they are). */
-export function stageSdkOnly(dir: string, clients: readonly string[]): string {
+/**
+ * The chunk of a staged bundle that holds `module` (a file name without extension, say `ssm-parameters`), as esbuild
+ * names a module's chunk when the code imports it on first use.
+ */
+export function chunkOf(bundleDir: string, module: string): string {
+  const chunk = readdirSync(bundleDir).find((f) => f.startsWith(`${module}-`) && f.endsWith('.mjs'));
+  if (chunk === undefined) throw new Error(`bench: no chunk of ${module} in ${bundleDir}: was it renamed?`);
+  return join(bundleDir, chunk);
+}
+
+/** The SDK's share of init: `source` (what init loads of the SDK) built alone with the Lambdas' options. */
+export function stageSdkOnly(dir: string, source: string): string {
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}\n');
-  const entry = join(dir, 'entry.js');
-  writeFileSync(entry, clients.map((c) => `require(${JSON.stringify(c)});`).join('\n'));
-  // With the SDK external (the runtime's), this loads it from node_modules, as the runtime would.
-  buildSync({ ...ESBUILD_OPTIONS, entryPoints: [entry], outfile: join(dir, 'index.js') });
-  return join(dir, 'index.js');
+  const entry = join(dir, 'entry.ts');
+  writeFileSync(entry, source);
+  buildSync({ ...ESBUILD_OPTIONS, entryPoints: { index: entry }, outdir: dir });
+  return join(dir, HANDLER_FILE);
 }
 
 export interface InitVariant {
   readonly file: string;
+  /** Loaded after init and timed apart: what the first cycle loads on first use. */
+  readonly firstUse?: readonly string[];
   readonly env: Record<string, string>;
 }
 
@@ -77,12 +103,12 @@ export function measureInit(
   probeDir: string,
 ): Record<string, InitFigures> {
   mkdirSync(probeDir, { recursive: true });
-  const probe = join(probeDir, 'init-probe.cjs');
+  const probe = join(probeDir, 'init-probe.mjs');
   writeFileSync(probe, PROBE);
   const runs: Record<string, InitSample[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   for (let i = 0; i < samples; i++) {
     for (const [name, v] of Object.entries(variants)) {
-      const out = spawnSync(nodeBinary, [probe, v.file], { env: v.env, encoding: 'utf8' });
+      const out = spawnSync(nodeBinary, [probe, v.file, ...(v.firstUse ?? [])], { env: v.env, encoding: 'utf8' });
       if (out.status !== 0) {
         throw new Error(
           `bench: init of ${v.file} failed on ${nodeBinary} (${out.status}): ${out.stderr.slice(0, 2000)}`,
@@ -97,6 +123,8 @@ export function measureInit(
       {
         wallMs: round(median(xs.map((x) => x.wallMs))),
         cpuMs: round(median(xs.map((x) => x.cpuMs))),
+        thenWallMs: round(median(xs.map((x) => x.thenWallMs))),
+        thenCpuMs: round(median(xs.map((x) => x.thenCpuMs))),
         samples: xs.length,
       },
     ]),
@@ -108,6 +136,7 @@ export function initSplit(
   nodeBinary: string,
   node: string,
   bundleFile: string,
+  firstUse: readonly string[],
   sdkFile: string,
   env: Record<string, string>,
   samples: number,
@@ -117,7 +146,7 @@ export function initSplit(
   const m = measureInit(
     nodeBinary,
     {
-      deployed: { file: bundleFile, env },
+      deployed: { file: bundleFile, firstUse, env },
       withoutSourceMaps: { file: bundleFile, env: bare },
       sdkOnly: { file: sdkFile, env: bare },
     },
@@ -137,6 +166,7 @@ export function initSplit(
       bundleMs: round(Math.max(0, withoutSourceMaps.wallMs - sdkOnly.wallMs)),
       sourceMapsMs: round(deployed.wallMs - withoutSourceMaps.wallMs),
     },
+    coldStartMs: round(deployed.wallMs + deployed.thenWallMs),
   };
 }
 

@@ -1,33 +1,36 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { ESBUILD_OPTIONS } from '../infra/lambda-code.js';
 import type { Command } from './worker.js';
 
 /*
  * The benchmark's worker process, shared by `npm run bench` (bench/run.ts) and the steady-cycle profiler
- * (bench/steady.ts): built as the Lambda is (one minified CommonJS bundle, the AWS SDK left to the runtime), forked,
+ * (bench/steady.ts): built with the Lambda's options (minified, the AWS SDK bundled) as one CommonJS file, forked,
  * and driven by commands over IPC.
  */
 
 export const ROOT = join(import.meta.dirname, '..');
 export const BUILD = join(ROOT, 'bench', '.build');
 
-/** esbuild options as the Lambda's bundle is built. */
-export const LAMBDA_BUILD = {
+/**
+ * esbuild options of the worker: the Lambda's (infra/lambda-code.ts: target, minified, the AWS SDK bundled from its ES
+ * modules), as one CommonJS file to fork.
+ */
+const WORKER_BUILD = {
   bundle: true,
   platform: 'node' as const,
   format: 'cjs' as const,
-  target: 'node22',
+  target: ESBUILD_OPTIONS.target,
   minify: true,
-  mainFields: ['module', 'main'],
-  external: ['@aws-sdk/*'],
+  mainFields: [...ESBUILD_OPTIONS.mainFields],
   logLevel: 'error' as const,
 };
 
 /** Builds the worker into `bench/.build/worker.cjs` (`minify: false` keeps names for a CPU profile). */
 export async function buildWorker(options: { minify?: boolean } = {}): Promise<void> {
   await build({
-    ...LAMBDA_BUILD,
+    ...WORKER_BUILD,
     minify: options.minify ?? true,
     entryPoints: [join(ROOT, 'bench/worker.ts')],
     outfile: join(BUILD, 'worker.cjs'),

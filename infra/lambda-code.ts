@@ -33,13 +33,25 @@ export function prebuiltDir(name: LambdaName): string {
   return fileURLToPath(new URL(`./lambda/${name}/`, import.meta.url));
 }
 
-/** esbuild settings of the Lambdas (the package build and the benchmark build with the same). */
+/** The file of a Lambda bundle that exports the handler (`index.handler`; an ES module, as its extension says). */
+export const HANDLER_FILE = 'index.mjs';
+
+/**
+ * esbuild settings of the Lambdas (the package build and the benchmark build with the same). The bundle is
+ * self-contained: the AWS SDK clients are bundled, not taken from the runtime, so esbuild keeps only the commands the
+ * code sends, and every client shares one copy of the SDK's core. It is an ES module split into chunks: module init
+ * loads the handler's static graph (the DynamoDB client, the VB365 client, the domain); what a cycle needs only
+ * sometimes (the SSM or Secrets Manager client at a login, the SNS client at a publish, the credential providers
+ * other than the environment's) is a chunk loaded on first use. npm run bench measures the choice (docs/operations.md).
+ */
 export const ESBUILD_OPTIONS = {
   bundle: true,
   platform: 'node',
-  // CommonJS: the AWS SDK (from the runtime) then loads through its single-file CJS build, which initialises about
-  // 140 ms faster than its ESM build (npm run bench measures it).
-  format: 'cjs',
+  format: 'esm',
+  splitting: true,
+  outExtension: { '.js': '.mjs' },
+  // Flat: the chunks sit beside index.mjs, so a function's code is one directory.
+  chunkNames: '[name]-[hash]',
   target: 'node22',
   minify: true,
   sourcemap: true,
@@ -47,7 +59,10 @@ export const ESBUILD_OPTIONS = {
   // file names, not the embedded sources (a quarter of the size; init on Node 20 about 35 ms CPU less).
   sourcesContent: false,
   mainFields: ['module', 'main'],
-  external: ['@aws-sdk/*'],
+  // CommonJS packages in the bundle (undici, parts of Powertools) call require() for Node's modules.
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
   logLevel: 'error',
 } as const satisfies BuildOptions;
 
@@ -56,20 +71,20 @@ export type CodeFiles = ReadonlyMap<string, string | Uint8Array>;
 
 /** What runs when the stack is synthesized without bundling (`cdk synth` of another stack, tests): never deployed. */
 const PLACEHOLDER: CodeFiles = new Map([
-  ['index.js', 'exports.handler=async()=>{throw new Error("synthesized without bundling")};\n'],
+  [HANDLER_FILE, 'export const handler = async () => { throw new Error("synthesized without bundling"); };\n'],
 ]);
 
 const bundles = new Map<LambdaName, CodeFiles>();
 
 /**
- * `index.js` (exporting the handler) and its source map: the package's prebuilt bundle when there is one, else built
- * from source once per process.
+ * `index.mjs` (exporting the handler), its chunks and their source maps: the package's prebuilt bundle when there is
+ * one, else built from source once per process.
  */
 export function bundleOf(name: LambdaName): CodeFiles {
   const cached = bundles.get(name);
   if (cached) return cached;
   const prebuilt = prebuiltDir(name);
-  const files: CodeFiles = existsSync(join(prebuilt, 'index.js'))
+  const files: CodeFiles = existsSync(join(prebuilt, HANDLER_FILE))
     ? new Map(readdirSync(prebuilt).map((file) => [file, readFileSync(join(prebuilt, file))]))
     : buildLambda(name);
   bundles.set(name, files);
@@ -86,7 +101,12 @@ export function buildLambda(name: LambdaName): CodeFiles {
   }
   // Loaded only here, so the compiled construct never needs esbuild.
   const { buildSync } = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
-  const result = buildSync({ ...ESBUILD_OPTIONS, entryPoints: [entry], outfile: join(ROOT, 'index.js'), write: false });
+  const result = buildSync({
+    ...ESBUILD_OPTIONS,
+    entryPoints: { [HANDLER_FILE.replace(/\.mjs$/, '')]: entry },
+    outdir: ROOT,
+    write: false,
+  });
   return new Map(result.outputFiles.map((f) => [basename(f.path), f.contents]));
 }
 

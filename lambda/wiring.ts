@@ -43,22 +43,16 @@ export function buildDeps(config: Config): Deps {
   let secretsProvider: Promise<SecretsProvider> | undefined;
   const secrets = () => {
     secretsProvider ??= (async () => {
-      const [{ SecretsProvider }, { SecretsManagerClient }] = await Promise.all([
-        import('@aws-lambda-powertools/parameters/secrets'),
-        import('@aws-sdk/client-secrets-manager'),
-      ]);
-      return new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
+      const { secretsManager } = await import('./adapters/secrets-manager.js');
+      return secretsManager();
     })();
     return secretsProvider;
   };
   let ssm: Promise<SSMProvider> | undefined;
   const parameters = () => {
     ssm ??= (async () => {
-      const [{ SSMProvider }, { SSMClient }] = await Promise.all([
-        import('@aws-lambda-powertools/parameters/ssm'),
-        import('@aws-sdk/client-ssm'),
-      ]);
-      return new SSMProvider({ awsSdkV3Client: new SSMClient(awsClientConfig()) });
+      const { ssmParameters } = await import('./adapters/ssm-parameters.js');
+      return ssmParameters();
     })();
     return ssm;
   };
@@ -194,11 +188,11 @@ class LazySnsNotifier implements ClosableNotifier {
 
   async publish(events: readonly MonitorEvent[], options?: CallOptions): Promise<PublishResult> {
     this.notifier ??= (async () => {
-      const [{ SnsNotifier }, { SNSClient }] = await Promise.all([
+      const [{ SnsNotifier }, { snsClient }] = await Promise.all([
         import('./adapters/sns-notifier.js'),
-        import('@aws-sdk/client-sns'),
+        import('./adapters/sns-client.js'),
       ]);
-      const client = new SNSClient({ ...awsClientConfig(), ...this.overrides });
+      const client = snsClient(this.overrides);
       return { notifier: new SnsNotifier(client, this.topicArn), destroy: () => client.destroy() };
     })();
     return (await this.notifier).notifier.publish(events, options);
@@ -286,9 +280,8 @@ function parameterMissing(err: unknown): boolean {
  */
 export async function delivererDeps(config: DelivererConfig): Promise<DeliveryDeps> {
   const [
-    { SecretsProvider },
-    { SecretsManagerClient },
-    { SNSClient },
+    { secretsManager },
+    { snsClient },
     { HttpChannelSender },
     { PagerDutyEvents },
     { SecretChannelTargets },
@@ -296,9 +289,8 @@ export async function delivererDeps(config: DelivererConfig): Promise<DeliveryDe
     { SnsTopicPoster },
     { DynamoDbDeliveryLog, DynamoDbSlackThreads },
   ] = await Promise.all([
-    import('@aws-lambda-powertools/parameters/secrets'),
-    import('@aws-sdk/client-secrets-manager'),
-    import('@aws-sdk/client-sns'),
+    import('./adapters/secrets-manager.js'),
+    import('./adapters/sns-client.js'),
     import('./adapters/channels/http-channel-sender.js'),
     import('./adapters/channels/pagerduty-events.js'),
     import('./adapters/channels/secret-channel-targets.js'),
@@ -306,13 +298,13 @@ export async function delivererDeps(config: DelivererConfig): Promise<DeliveryDe
     import('./adapters/channels/sns-topic-poster.js'),
     import('./adapters/dynamodb-delivery-log.js'),
   ]);
-  const secrets = new SecretsProvider({ awsSdkV3Client: new SecretsManagerClient(awsClientConfig()) });
+  const secrets = secretsManager();
   const readSecret = async (name: string) => (await secrets.get(name, { maxAge: 300 })) as string | undefined;
   const dynamodb = dynamoDbClient();
   return {
     targets: new SecretChannelTargets(readSecret),
     poster: new HttpChannelSender({ ca: config.caBundle }),
-    topics: new SnsTopicPoster(new SNSClient(awsClientConfig())),
+    topics: new SnsTopicPoster(snsClient()),
     slack: new SlackWebApi(readSecret, { ca: config.caBundle, baseUrl: config.slackApiUrl }),
     pagerDuty: new PagerDutyEvents(readSecret, { ca: config.caBundle, url: config.pagerDutyEventsUrl }),
     threads: new DynamoDbSlackThreads(dynamodb, config.tableName),

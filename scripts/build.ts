@@ -10,7 +10,7 @@ import { buildLambda, LAMBDA_ENTRIES, type LambdaName } from '../infra/lambda-co
  *   types/, types-cjs/         their declarations (the same files; types-cjs is read as CommonJS)
  *   lambda/poll, lambda/deliverer
  *                              the Lambda bundles, prebuilt with the options a synth in this repository builds with
- *   cli.js                     the vb365-sync-monitor command (ESM)
+ *   cli.js, cli-chunks/        the vb365-sync-monitor command (ESM) and the modules it loads on first use
  *   event-v1.schema.json       the event contract's JSON Schema
  * The construct and the CLI leave aws-cdk-lib, constructs and the package's dependencies to the user's node_modules;
  * an import of any other package fails the build (add it to "dependencies").
@@ -79,7 +79,12 @@ const builds = await Promise.all([
       loader: 'ts',
     },
     format: 'esm',
-    outfile: join(DIST, 'cli.js'),
+    // Split, as the Lambdas are: what the command imports on first use (the SSM, Secrets Manager and SNS clients'
+    // adapters) stays a chunk loaded then, so a command that never needs one runs without its package installed.
+    splitting: true,
+    outdir: DIST,
+    entryNames: 'cli',
+    chunkNames: 'cli-chunks/[name]-[hash]',
     banner: {
       js: [
         '#!/usr/bin/env node',

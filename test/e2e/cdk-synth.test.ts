@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { HANDLER_FILE } from '../../infra/lambda-code.js';
 import { resolveConfig } from '../../lambda/config-schema.js';
 import { CONFIG_FILE_NAME, ENV } from '../../lambda/names.js';
 
@@ -44,19 +46,23 @@ describe('npx cdk synth (offline, real CLI, local esbuild)', () => {
       (r) => r.Type === 'AWS::Lambda::Function' && r.Properties?.Environment?.Variables?.[ENV.topicArn] !== undefined,
     );
     const asset = join(OUT, poll?.Metadata?.['aws:asset:path'] ?? 'missing');
-    expect(readdirSync(asset).sort()).toEqual(['index.js', 'index.js.map', CONFIG_FILE_NAME]);
+    // The handler module, the chunks it loads at init or on first use, their source maps, and the configuration.
+    const files = readdirSync(asset);
+    expect(files).toContain(HANDLER_FILE);
+    expect(files).toContain(CONFIG_FILE_NAME);
+    expect(files.filter((f) => !/\.mjs(\.map)?$/.test(f))).toEqual([CONFIG_FILE_NAME]);
+    expect(files.filter((f) => f.endsWith('.mjs')).every((f) => files.includes(`${f}.map`))).toBe(true);
     const config = resolveConfig(JSON.parse(readFileSync(join(asset, CONFIG_FILE_NAME), 'utf8')));
     expect(config.servers.map((s) => s.id)).toEqual(['vb365-prod']);
 
-    // Lambda loads the asset directory as is (no "type": "module" above it), from its own directory: copy it where
-    // CommonJS applies, with the AWS SDK still resolvable from this project's node_modules as the runtime provides it.
-    const probeDir = join(OUT, 'lambda-probe');
+    // Lambda loads the asset directory as is, from its own directory: copy it outside this project, where no
+    // node_modules can stand in for a package the bundle lacks.
+    const probeDir = join(tmpdir(), `vb365-lambda-probe-${process.pid}`);
     rmSync(probeDir, { recursive: true, force: true });
     cpSync(asset, probeDir, { recursive: true });
-    writeFileSync(join(probeDir, 'package.json'), '{"type":"commonjs"}\n');
-    writeFileSync(join(probeDir, 'probe.js'), `console.log(typeof require('./index.js').handler);\n`);
+    writeFileSync(join(probeDir, 'probe.mjs'), `console.log(typeof (await import('./${HANDLER_FILE}')).handler);\n`);
     const load = () =>
-      run(process.execPath, ['probe.js'], {
+      run(process.execPath, ['probe.mjs'], {
         cwd: probeDir,
         env: {
           PATH: process.env.PATH,
@@ -73,6 +79,7 @@ describe('npx cdk synth (offline, real CLI, local esbuild)', () => {
     const failed = (await load().catch((e: unknown) => e)) as { code: number; stderr: string };
     expect(failed.code).not.toBe(0);
     expect(failed.stderr).toContain(`${CONFIG_FILE_NAME}: cannot be read`);
+    rmSync(probeDir, { recursive: true, force: true });
   }, 180_000);
 
   it('stops with every problem of a broken configuration, naming field, value and fix', async () => {

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HANDLER_FILE } from '../../infra/lambda-code.js';
 import { resolveConfig } from '../../lambda/config-schema.js';
 import { CONFIG_FILE_NAME, ENV } from '../../lambda/names.js';
 
@@ -64,6 +65,15 @@ function pollCode(outdir: string, stackName: string): Map<string, string> {
   const hash = poll[0]?.Properties?.Code?.S3Key?.replace(/\.zip$/, '');
   const asset = join(outdir, `asset.${hash}`);
   return new Map(readdirSync(asset).map((f) => [f, readFileSync(join(asset, f), 'utf8')]));
+}
+
+/** Asserts that `code` is, byte for byte, the poll bundle the installed package ships, plus the configuration file. */
+function expectShippedPollCode(code: Map<string, string>, app: string): void {
+  const shipped = join(app, 'node_modules/vb365-sync-monitor/dist/lambda/poll');
+  const files = readdirSync(shipped);
+  expect(files).toContain(HANDLER_FILE);
+  expect([...code.keys()].sort()).toEqual([...files, CONFIG_FILE_NAME].sort());
+  for (const f of files) expect(code.get(f), f).toBe(readFileSync(join(shipped, f), 'utf8'));
 }
 
 /**
@@ -216,10 +226,10 @@ describe('the package, installed from its tarball in an empty folder (offline)',
         'local/cli/bin.mjs',
         'dist/types/infra/index.d.ts',
         'dist/types-cjs/infra/index.d.ts',
-        'dist/lambda/poll/index.js',
-        'dist/lambda/poll/index.js.map',
-        'dist/lambda/deliverer/index.js',
-        'dist/lambda/deliverer/index.js.map',
+        `dist/lambda/poll/${HANDLER_FILE}`,
+        `dist/lambda/poll/${HANDLER_FILE}.map`,
+        `dist/lambda/deliverer/${HANDLER_FILE}`,
+        `dist/lambda/deliverer/${HANDLER_FILE}.map`,
         'dist/event-v1.schema.json',
         'config.schema.json',
         'LICENSE',
@@ -247,11 +257,8 @@ describe('the package, installed from its tarball in an empty folder (offline)',
       configSchema: 'vb365-sync-monitor configuration',
     });
     const code = pollCode(join(app, 'out-esm'), 'EsmMonitor');
-    expect([...code.keys()].sort()).toEqual(['index.js', 'index.js.map', CONFIG_FILE_NAME]);
     // Byte for byte the bundle the package ships: nothing was built at synth.
-    expect(code.get('index.js')).toBe(
-      readFileSync(join(app, 'node_modules/vb365-sync-monitor/dist/lambda/poll/index.js'), 'utf8'),
-    );
+    expectShippedPollCode(code, app);
     const config = resolveConfig(JSON.parse(code.get(CONFIG_FILE_NAME) as string));
     expect(config.servers).toEqual([
       expect.objectContaining({ id: 'vb365-esm', credentials: { secretName: 'vb365/esm' }, caBundle: PEM }),
@@ -272,9 +279,7 @@ describe('the package, installed from its tarball in an empty folder (offline)',
       expect.stringMatching(/^servers: \[\] — list at least one VB365 server/),
     ]);
     const code = pollCode(join(app, 'out-cjs'), 'CjsMonitor');
-    expect(code.get('index.js')).toBe(
-      readFileSync(join(app, 'node_modules/vb365-sync-monitor/dist/lambda/poll/index.js'), 'utf8'),
-    );
+    expectShippedPollCode(code, app);
     expect(resolveConfig(JSON.parse(code.get(CONFIG_FILE_NAME) as string)).servers[0]?.caBundle).toBe(PEM);
   });
 
@@ -326,9 +331,7 @@ describe('the package, installed from its tarball in an empty folder (offline)',
     const stacks = readdirSync(join(fresh, 'cdk.out')).filter((f) => /^[^.]+\.template\.json$/.test(f));
     expect(stacks).toHaveLength(1);
     const code = pollCode(join(fresh, 'cdk.out'), (stacks[0] as string).replace('.template.json', ''));
-    expect(code.get('index.js')).toBe(
-      readFileSync(join(app, 'node_modules/vb365-sync-monitor/dist/lambda/poll/index.js'), 'utf8'),
-    );
+    expectShippedPollCode(code, app);
     expect(resolveConfig(JSON.parse(code.get(CONFIG_FILE_NAME) as string)).servers.length).toBeGreaterThan(0);
   });
 });

@@ -3,10 +3,11 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildLambda, type LambdaName } from '../../infra/lambda-code.js';
+import { buildLambda, HANDLER_FILE, type LambdaName } from '../../infra/lambda-code.js';
 import { sampleEvent } from '../../local/cli/sample-events.js';
 import { generatePki } from '../../local/simulator/certs.js';
 import { startSimulator, type Vb365Simulator } from '../../local/simulator/simulator.js';
@@ -22,13 +23,15 @@ import { ensureNode24, NODE24_VERSION } from '../../scripts/node24.js';
  */
 
 const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../..');
 let NODE24 = '';
-// Under node_modules, so the bundles find the AWS SDK there as they find the runtime's in Lambda.
-const DIR = join(ROOT, 'node_modules', '.cache', `node24-bundles-${process.pid}`);
+// Outside this project, with no node_modules above it: a bundle that needed a package it does not hold (the runtime's
+// AWS SDK included) fails here.
+const DIR = join(tmpdir(), `vb365-node24-bundles-${process.pid}`);
 
-const RUNNER = `const [bundle, event] = process.argv.slice(2);
-const { handler } = require(bundle);
+// As Lambda's runtime loads an ES module handler.
+const RUNNER = `import { pathToFileURL } from 'node:url';
+const [bundle, event] = process.argv.slice(2);
+const { handler } = await import(pathToFileURL(bundle).href);
 handler(JSON.parse(event), {
   awsRequestId: 'node24-' + process.pid,
   functionName: 'node24',
@@ -53,14 +56,13 @@ let caBundle = '';
 function stage(name: LambdaName, extra: Record<string, string> = {}): string {
   const dir = join(DIR, name);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'package.json'), '{"type":"commonjs"}\n');
   for (const [file, content] of buildLambda(name)) writeFileSync(join(dir, file), content);
   for (const [file, content] of Object.entries(extra)) writeFileSync(join(dir, file), content);
-  return join(dir, 'index.js');
+  return join(dir, HANDLER_FILE);
 }
 
 async function onNode24(bundle: string, event: unknown, env: Record<string, string>) {
-  const { stdout } = await run(NODE24, [join(DIR, 'runner.cjs'), bundle, JSON.stringify(event)], {
+  const { stdout } = await run(NODE24, [join(DIR, 'runner.mjs'), bundle, JSON.stringify(event)], {
     env: {
       PATH: process.env.PATH ?? '',
       AWS_REGION: 'us-east-1',
@@ -84,7 +86,7 @@ beforeAll(async () => {
   // A clean machine without `.ci/run` first: install the pinned binary now (once, about 190 MB).
   NODE24 = ensureNode24();
   mkdirSync(DIR, { recursive: true });
-  writeFileSync(join(DIR, 'runner.cjs'), RUNNER);
+  writeFileSync(join(DIR, 'runner.mjs'), RUNNER);
   sim = await startSimulator();
   secrets = await startSecretsStandIn();
   sns = await startSnsStandIn();

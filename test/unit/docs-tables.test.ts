@@ -16,7 +16,9 @@ const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir)).flatMap((name) => {
     const path = join(ROOT, dir, name);
-    if (statSync(path).isDirectory()) return name === 'node_modules' ? [] : sources(relative(ROOT, path));
+    // Not node_modules, nor build output (bench/.build holds bundles, whose packages read variables of their own).
+    if (statSync(path).isDirectory())
+      return name === 'node_modules' || name.startsWith('.') ? [] : sources(relative(ROOT, path));
     return /\.(ts|mjs)$/.test(name) ? [relative(ROOT, path)] : [];
   });
 }
