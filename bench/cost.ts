@@ -109,8 +109,16 @@ export interface TemplateCounts {
   readonly kmsKeysRotating: number;
   readonly secrets: number;
   readonly dashboards: number;
-  /** Schedules whose input names a server, and their invocations a month. */
-  readonly pollSchedules: { readonly count: number; readonly invocationsPerMonth: number; readonly minutes: number };
+  /**
+   * Schedules whose input names a server, their invocations a month, their interval, and their flexible time window
+   * (minutes; 0 when off): each invocation runs at a random moment of the window.
+   */
+  readonly pollSchedules: {
+    readonly count: number;
+    readonly invocationsPerMonth: number;
+    readonly minutes: number;
+    readonly windowMinutes: number;
+  };
   /** Schedules of the fleet check. */
   readonly fleetCheckSchedules: { readonly count: number; readonly invocationsPerMonth: number };
   readonly topics: number;
@@ -149,7 +157,7 @@ export function countTemplates(templates: readonly CfnTemplate[]): TemplateCount
     ),
   ];
 
-  const poll = { count: 0, invocationsPerMonth: 0, minutes: Number.NaN };
+  const poll = { count: 0, invocationsPerMonth: 0, minutes: Number.NaN, windowMinutes: Number.NaN };
   const fleet = { count: 0, invocationsPerMonth: 0 };
   for (const s of of('AWS::Scheduler::Schedule')) {
     const minutes = rateMinutes(String(s.ScheduleExpression));
@@ -161,6 +169,12 @@ export function countTemplates(templates: readonly CfnTemplate[]): TemplateCount
       poll.count += 1;
       poll.invocationsPerMonth += MINUTES_PER_MONTH / minutes;
       poll.minutes = Number.isNaN(poll.minutes) || poll.minutes === minutes ? minutes : Number.NaN;
+      const window = s.FlexibleTimeWindow as { Mode?: string; MaximumWindowInMinutes?: number } | undefined;
+      const windowMinutes = window?.Mode === 'FLEXIBLE' ? Number(window.MaximumWindowInMinutes) : 0;
+      // The smallest window of all: the spread the model can count on.
+      poll.windowMinutes = Number.isNaN(poll.windowMinutes)
+        ? windowMinutes
+        : Math.min(poll.windowMinutes, windowMinutes);
     } else
       throw new Error(
         `cost model: a schedule with input ${JSON.stringify(input)} is neither a poll nor the fleet check`,
@@ -272,7 +286,10 @@ export interface Workload {
   readonly platformLogEvents: number;
   /** Bytes CloudWatch Logs counts per log event on top of its message. */
   readonly logEventOverheadBytes: number;
-  /** The poll schedules fire within this many seconds of each other each interval. */
+  /**
+   * The poll schedules fire within this many seconds of each other each interval before their flexible time window
+   * (read from the template) spreads them further.
+   */
   readonly scheduleSpreadSeconds: number;
   /** KMS requests per SNS message on the encrypted topic (GenerateDataKey and Decrypt; an upper bound). */
   readonly kmsRequestsPerMessage: number;
@@ -372,7 +389,8 @@ export function costOf(input: CostInput): Cost {
   // server it polls.
   const functions = Math.max(1, t.pollFunctions.count);
   const busySeconds = (n * (m.pollCycleMs + w.lambdaOverheadMs)) / 1000 / functions;
-  const containersPerFunction = Math.max(1, busySeconds / w.scheduleSpreadSeconds);
+  const spreadSeconds = w.scheduleSpreadSeconds + t.pollSchedules.windowMinutes * 60;
+  const containersPerFunction = Math.max(1, busySeconds / spreadSeconds);
   const containers = containersPerFunction * functions;
   const coldStarts = HOURS_PER_MONTH * containers;
   const loginsPerServer = HOURS_PER_MONTH * containersPerFunction;
@@ -628,7 +646,7 @@ function sum(xs: readonly number[]): number {
 export function assumptionsOf(m: Measured, w: Workload = WORKLOAD): string[] {
   return [
     `each server tracks ${m.sessionsPerServer} sessions and runs ${w.syncsPerServerPerDay} repository sync${w.syncsPerServerPerDay === 1 ? '' : 's'} a day (a sync repairs an out-of-sync repository: a generous figure), ${w.eventsPerSync} events each (sync.started, sync.completed), ${w.emailsPerSync} email each to each recipient (sync.completed, as the shipped configuration filters); a sync's progress moves for ${w.progressWritesPerSync} cycles (a session write each); ${w.historyBytesPerSync} bytes of digest history per sync, kept ${w.historyDays} days`,
-    `Lambda bills ${w.lambdaOverheadMs} ms of its own per invocation and the measured init per cold start; the poll schedules fire within ${w.scheduleSpreadSeconds} s of each other, so Lambda keeps max(1, servers × cycle ÷ ${w.scheduleSpreadSeconds} s) containers, each replaced once an hour: a cold start, and a login (credentials read) per server it polls; a warm container keeps its tokens`,
+    `Lambda bills ${w.lambdaOverheadMs} ms of its own per invocation and the measured init per cold start; the poll schedules fire within ${w.scheduleSpreadSeconds} s of each other plus their flexible time window (each cycle runs at a random moment of it; the template's window), so Lambda keeps max(1, servers × cycle ÷ (${w.scheduleSpreadSeconds} s + the window)) containers, each replaced once an hour: a cold start, and a login (credentials read) per server it polls; a warm container keeps its tokens`,
     `logs: the function's own lines as measured, plus ${w.platformLogBytes} bytes of START/END/REPORT per invocation and ${w.logEventOverheadBytes} bytes per log event; stored compressed as gzip compresses them`,
     `KMS: ${w.kmsRequestsPerMessage} requests per SNS message (an upper bound: SNS may reuse data keys) and one per SecureString read (the aws/ssm key); a shared secret is read ${w.sharedSecretReadsPerColdStart} times per cold start`,
     `metrics: 'perServer' adds ${w.eventTypesPerServer} Events metrics per server (one per event type seen in the month)`,

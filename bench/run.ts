@@ -17,6 +17,7 @@ import { buildSync } from 'esbuild';
 import { ESBUILD_OPTIONS, HANDLER_FILE, LAMBDA_ENTRIES } from '../infra/lambda-code.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
 import { resolveConfig } from '../lambda/config-schema.js';
+import { scheduleWindowMinutes } from '../lambda/domain/fleet.js';
 import { fleetCheckOnce } from '../lambda/domain/fleet-check.js';
 import { DEFAULT_POLICY } from '../lambda/domain/policy.js';
 import { pollOnce } from '../lambda/domain/poll.js';
@@ -697,9 +698,17 @@ async function defaultsHour(engine: EmbeddedDynamoDb, sns: SnsStandIn, sessions:
   const store = stateStoreFor(table, client);
   const { notifier, client: snsClient } = notifierAt(sns);
   const minutes = defaults.pollEveryMinutes;
-  let clock = Date.parse('2026-11-28T08:00:00Z');
+  const start = Date.parse('2026-11-28T08:00:00Z');
+  // Each cycle at a moment of its schedule's flexible window, as EventBridge Scheduler runs it (a fixed pseudo-random
+  // sequence, so runs compare): the heartbeat's renewals follow the gaps between cycles.
+  const windowMs = scheduleWindowMinutes(minutes) * 60_000;
+  let seed = 12_345;
+  let k = 0;
+  let clock = start;
   const cycle = async () => {
-    clock += minutes * 60_000;
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    k += 1;
+    clock = start + k * minutes * 60_000 + Math.floor((seed / 2_147_483_648) * windowMs);
     // Five idle minutes: every connection is gone.
     vb365.dropConnections();
     aws.dropConnections();
@@ -1295,7 +1304,7 @@ function performanceMarkdown(r: {
       ),
     '',
     ...concurrentNaiveNote(r.rows),
-    `Fleet run: ${n(f.run.servers)} servers × ${f.run.sessionsPerServer} sessions through the real cycle (${f.run.steady.cpuMsPerServer} ms CPU per server cycle, steady; ${f.run.first.cpuMsPerServer} ms on the first). An hour of it: ${n(f.perHour.cycles)} cycles, ${n(f.perHour.lambdaGbSeconds)} Lambda GB-s (${f.perHour.billedMsPerCycle} ms billed per cycle), ${n(f.perHour.dynamodbReadUnits)} DynamoDB read units, ${n(f.perHour.dynamodbWriteUnits)} write units, ${n(f.perHour.snsCalls)} SNS calls, ${n(f.perHour.vb365Requests)} VB365 requests. The cost model's figures for the same hour: ${n(f.costModelPerHour.lambdaGbSeconds)} GB-s, ${n(f.costModelPerHour.dynamodbReadUnits)} read units, ${n(f.costModelPerHour.dynamodbWriteUnits)} write units (its hour has the heartbeat on: a polledAt renewal every other cycle).`,
+    `Fleet run: ${n(f.run.servers)} servers × ${f.run.sessionsPerServer} sessions through the real cycle (${f.run.steady.cpuMsPerServer} ms CPU per server cycle, steady; ${f.run.first.cpuMsPerServer} ms on the first). An hour of it: ${n(f.perHour.cycles)} cycles, ${n(f.perHour.lambdaGbSeconds)} Lambda GB-s (${f.perHour.billedMsPerCycle} ms billed per cycle), ${n(f.perHour.dynamodbReadUnits)} DynamoDB read units, ${n(f.perHour.dynamodbWriteUnits)} write units, ${n(f.perHour.snsCalls)} SNS calls, ${n(f.perHour.vb365Requests)} VB365 requests. The cost model's figures for the same hour: ${n(f.costModelPerHour.lambdaGbSeconds)} GB-s, ${n(f.costModelPerHour.dynamodbReadUnits)} read units, ${n(f.costModelPerHour.dynamodbWriteUnits)} write units (its hour has the heartbeat on: a polledAt renewal every one or two cycles, as the schedule's window spaces them).`,
     '',
     `Poll Lambda code: ${Math.round(r.bundle.bytes / 1024)} KiB minified in ${r.bundle.files} files, all of it bundled (the AWS SDK clients included, none taken from the runtime), an ES module split into chunks; module init loads ${Math.round(r.bundle.initBytes / 1024)} KiB of it in ${r.bundle.initFiles} files (${Math.round(r.bundle.initGzipBytes / 1024)} KiB gzip), of which the AWS SDK ${Math.round(r.bundle.initSdkBytes / 1024)} KiB and the rest ${Math.round((r.bundle.initBytes - r.bundle.initSdkBytes) / 1024)} KiB; the SSM, Secrets Manager and SNS clients are chunks loaded on first use. Module init as deployed (the code a synth builds, loaded with import() as Lambda loads an ES module handler, the template's environment with NODE_OPTIONS=--enable-source-maps, a fresh process each, median of ${r.init.samples}): on ${r.init.node24.node} (the runtime's Node) ${split(r.init.node24)}; on ${r.init.node20.node} ${split(r.init.node20)}.`,
     '',

@@ -448,7 +448,14 @@ function monitorConfigSchema(allowHttpLoopback: boolean) {
     credentials: v.optional(
       v.pipe(CREDENTIALS, v.description('Credentials of every server that names none of its own.')),
     ),
-    pollEveryMinutes: v.optional(wholeNumber(1, 60, 'Minutes between two polls of a server.'), 5),
+    pollEveryMinutes: v.optional(
+      wholeNumber(
+        1,
+        60,
+        'Minutes between two polls of a server. Each poll runs at a random moment of the first half of its interval (the schedule’s flexible time window), so a fleet’s polls do not all run at once.',
+      ),
+      5,
+    ),
     policy: v.optional(v.pipe(POLICY_SETTINGS, v.description('The lifecycle rules\u2019 tunables.')), {}),
     digest: v.optional(DIGEST_SETTING),
     quietHours: v.optional(QUIET_HOURS_SETTING),

@@ -13,6 +13,7 @@ import {
 } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ResolvedConfig, ResolvedServer } from '../../lambda/config-schema.js';
+import { scheduleWindowMinutes } from '../../lambda/domain/fleet.js';
 import { CONFIG_FILE_NAME, ENV, METRICS, RUNTIME_ENV } from '../../lambda/names.js';
 import { lambdaCode } from '../lambda-code.js';
 import { grantCredentials } from './credentials.js';
@@ -148,6 +149,11 @@ export function addPollSchedules(
   functions: ReadonlyMap<string, lambda.Function>,
 ): PollSchedules {
   const interval = Duration.minutes(config.pollEveryMinutes);
+  // Each server's cycles at a random moment of the first half of the interval (lambda/domain/fleet.ts), not the whole
+  // fleet at once; the fleet check keeps its exact rhythm.
+  const windowMinutes = scheduleWindowMinutes(config.pollEveryMinutes);
+  const timeWindow =
+    windowMinutes > 0 ? scheduler.TimeWindow.flexible(Duration.minutes(windowMinutes)) : scheduler.TimeWindow.off();
   const schedulerRole = new iam.Role(scope, 'SchedulerRole', {
     assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
     description: 'Lets EventBridge Scheduler invoke the poll functions and dead-letter failed invocations',
@@ -184,6 +190,7 @@ export function addPollSchedules(
         new scheduler.Schedule(nested, `Poll-${server.id}`, {
           description: `Poll ${server.name} (${server.url}) for repository synchronization sessions`.slice(0, 512),
           schedule: scheduler.ScheduleExpression.rate(interval),
+          timeWindow,
           scheduleGroup: group,
           target: target(functions.get(placementOf(server)) as lambda.Function, { serverId: server.id }),
         }),

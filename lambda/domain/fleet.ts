@@ -27,14 +27,27 @@ export function cadenceOf(heartbeat: Heartbeat): string {
 }
 
 /**
+ * The flexible time window of each server's poll schedule, in minutes (0: none): EventBridge Scheduler runs each
+ * invocation at a random moment of the window after its scheduled time, so a fleet's cycles spread over half the
+ * interval instead of all running within the same minute (fewer Lambda containers at once, so fewer cold starts and
+ * fewer logins, which read credentials). A cycle is then up to this much late, so two cycles of a server are between
+ * interval − window and interval + window apart.
+ */
+export function scheduleWindowMinutes(pollEveryMinutes: number): number {
+  return Math.floor(pollEveryMinutes / 2);
+}
+
+/**
  * How old a server's `polledAt` may get before a cycle renews it: one interval under the fleet check's threshold, less
- * half an interval for the scheduler's jitter and the cycle's own duration. While the server is polled, its stored
- * time is then never much more than N − 1 intervals old, so a check (more than N) stays quiet, and a silent server is
- * announced by the first check more than N intervals after its last recorded poll. A quiet cycle writes once every
- * max(1, N − 1) cycles (N = `heartbeatIntervals`; every other cycle with the default 3).
+ * the schedule's window (a cycle may come that much later than the interval) and half an interval for the scheduler's
+ * own jitter and the cycle's duration. While the server is polled, its stored time is then never more than N − ½
+ * intervals old, so a check (more than N) stays quiet, and a silent server is announced by the first check more than N
+ * intervals after its last recorded poll. A quiet cycle writes at least every N − 1 cycles (N = `heartbeatIntervals`),
+ * and more often as the window varies the gaps: with the default 3 and a 5-minute interval, every 1.7 cycles on average.
  */
 export function polledAtRenewalMs(heartbeat: Heartbeat): number {
-  return Math.max(0, (heartbeat.heartbeatIntervals - 1.5) * intervalMs(heartbeat));
+  const window = scheduleWindowMinutes(heartbeat.pollEveryMinutes) * 60_000;
+  return Math.max(0, (heartbeat.heartbeatIntervals - 1.5) * intervalMs(heartbeat) - window);
 }
 
 /**

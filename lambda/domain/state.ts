@@ -87,8 +87,8 @@ export interface ServerRecord {
   readonly held?: HeldBuffer;
   /**
    * When a cycle last polled the server, reachable or not: the fleet check reads it to find servers no longer polled.
-   * Renewed every `heartbeatIntervals` − 1 cycles (see `withPolledAt`), not each one: a quiet cycle writes nothing in
-   * between. Absent in records of older versions until their next cycle.
+   * Renewed at least every `heartbeatIntervals` − 1 cycles (see `withPolledAt`), not each one: a quiet cycle writes
+   * nothing in between. Absent in records of older versions until their next cycle.
    */
   readonly polledAt?: string;
   /**

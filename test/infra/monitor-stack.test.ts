@@ -125,6 +125,7 @@ function configFileOf(synthed: ReturnType<typeof synth>, fn: FunctionResource): 
 
 interface ScheduleProps {
   ScheduleExpression: string;
+  FlexibleTimeWindow: { Mode: string; MaximumWindowInMinutes?: number };
   Target: { Arn: unknown; Input: string; RetryPolicy: unknown; DeadLetterConfig: unknown };
 }
 
@@ -359,15 +360,18 @@ describe('MonitorStack — one server', () => {
     expect(stack.monitor.scheduleStacks).toHaveLength(1);
     expect(server).toMatchObject({
       ScheduleExpression: 'rate(5 minutes)',
+      // A fleet's cycles spread over the first half of the interval.
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 2 },
       Target: {
         Input: '{"serverId":"vb365-prod"}',
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
         DeadLetterConfig: { Arn: expect.anything() },
       },
     });
-    // The fleet check: every interval, the same function, the same retries and dead letters.
+    // The fleet check: every interval on the dot, the same function, the same retries and dead letters.
     expect(check).toMatchObject({
       ScheduleExpression: 'rate(5 minutes)',
+      FlexibleTimeWindow: { Mode: 'OFF' },
       Target: {
         Arn: { 'Fn::GetAtt': [logicalId(stack, stack.monitor.functions.get('default') as IConstruct), 'Arn'] },
         Input: '{"fleetCheck":true}',
@@ -440,6 +444,10 @@ describe('MonitorStack — three servers', () => {
       '{"serverId":"tenant-c"}',
     ]);
     expect(new Set(schedules.map((p) => p.ScheduleExpression))).toEqual(new Set(['rate(10 minutes)']));
+    expect(schedules.map((p) => p.FlexibleTimeWindow)).toEqual([
+      ...[1, 2, 3].map(() => ({ Mode: 'FLEXIBLE', MaximumWindowInMinutes: 5 })),
+      { Mode: 'OFF' },
+    ]);
   });
 
   it('runs the VPC server from its own function in that VPC, with egress to its port and HTTPS only', () => {

@@ -44,7 +44,7 @@ function template(servers: number, overrides: Partial<TemplateCounts> = {}): Tem
     kmsKeysRotating: 1,
     secrets: 0,
     dashboards: 0,
-    pollSchedules: { count: servers, invocationsPerMonth: servers * 8760, minutes: 5 },
+    pollSchedules: { count: servers, invocationsPerMonth: servers * 8760, minutes: 5, windowMinutes: 2 },
     fleetCheckSchedules: { count: 1, invocationsPerMonth: 8760 },
     topics: 2,
     emailSubscriptions: 2,
@@ -102,9 +102,16 @@ describe('countTemplates', () => {
       },
     },
   };
+  const flexible = {
+    Type: 'AWS::Scheduler::Schedule',
+    Properties: {
+      ...schedule('rate(5 minutes)', { serverId: 's1' }).Properties,
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 2 },
+    },
+  };
   const nested: CfnTemplate = {
     Resources: {
-      P1: schedule('rate(5 minutes)', { serverId: 's1' }),
+      P1: flexible,
       P2: schedule('rate(1 hour)', { serverId: 's2' }),
     },
   };
@@ -124,7 +131,14 @@ describe('countTemplates', () => {
       pollFunctions: { count: 1, memoryMb: 256, arm64: true },
       maxResourcesPerTemplate: 7,
     });
-    expect(counts.pollSchedules).toEqual({ count: 2, invocationsPerMonth: 8760 + 730, minutes: Number.NaN });
+    // The smallest flexible window of all (P2 has none).
+    expect(counts.pollSchedules).toEqual({
+      count: 2,
+      invocationsPerMonth: 8760 + 730,
+      minutes: Number.NaN,
+      windowMinutes: 0,
+    });
+    expect(countTemplates([{ Resources: { P1: flexible } }]).pollSchedules.windowMinutes).toBe(2);
     expect(counts.fleetCheckSchedules).toEqual({ count: 1, invocationsPerMonth: 8760 });
   });
 
@@ -171,6 +185,22 @@ describe('costOf', () => {
 
     expect(item(perServer, 'secrets').listUsd - item(shared, 'secrets').listUsd).toBeCloseTo(0.4 * 99, 10);
     expect(item(perServer, 'secretsApi').quantity).toBeCloseTo(100 * perServer.basis.loginsPerServer, 6);
+  });
+
+  it('a flexible window on the poll schedules spreads the cycles: fewer containers, so fewer cold starts and logins', () => {
+    const withWindow = (windowMinutes: number) =>
+      cost(5000, {
+        template: template(5000, {
+          pollSchedules: { count: 5000, invocationsPerMonth: 5000 * 8760, minutes: 5, windowMinutes },
+        }),
+      });
+    const none = withWindow(0);
+    const two = withWindow(2);
+
+    // 60 s of spread, then 180 s: a third of the containers while there are more than one.
+    expect(two.basis.coldStarts).toBeCloseTo(none.basis.coldStarts / 3, 6);
+    expect(two.basis.loginsPerServer).toBeCloseTo(none.basis.loginsPerServer / 3, 6);
+    expect(two.listUsd).toBeLessThan(none.listUsd);
   });
 
   it('a dashboard counted from the template costs $3 a month, nothing within the three free ones', () => {

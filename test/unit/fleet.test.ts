@@ -7,6 +7,7 @@ import {
   type FleetInput,
   type Heartbeat,
   polledAtRenewalMs,
+  scheduleWindowMinutes,
   withPolledAt,
 } from '../../lambda/domain/fleet.js';
 import { fleetCheckOnce } from '../../lambda/domain/fleet-check.js';
@@ -26,37 +27,65 @@ const B: ServerRef = { id: 'b', name: 'Fabrikam VB365', url: 'https://b.fabrikam
 
 const at = (minutes: number) => new Date(T0 + minutes * MIN).toISOString();
 
+describe('scheduleWindowMinutes: how late in its interval a server’s cycle may run', () => {
+  it.each([
+    // pollEveryMinutes, window (minutes)
+    [1, 0],
+    [2, 1],
+    [5, 2],
+    [10, 5],
+    [15, 7],
+    [60, 30],
+  ])('every %i min: %i min', (pollEveryMinutes, minutes) => {
+    expect(scheduleWindowMinutes(pollEveryMinutes)).toBe(minutes);
+  });
+});
+
 describe('polledAtRenewalMs: how old polledAt may get before a cycle renews it', () => {
   it.each([
-    // heartbeatIntervals, pollEveryMinutes, renewal (minutes)
+    // heartbeatIntervals, pollEveryMinutes, renewal (minutes): (N − 1.5) intervals less the schedule's window
     [1, 5, 0],
-    [2, 5, 2.5],
-    [3, 5, 7.5],
-    [4, 10, 25],
+    [2, 5, 0.5],
+    [3, 5, 5.5],
+    [4, 10, 20],
+    [2, 10, 0],
     [100, 1, 98.5],
   ])('heartbeatIntervals %i every %i min: %s min', (heartbeatIntervals, pollEveryMinutes, minutes) => {
     expect(polledAtRenewalMs({ pollEveryMinutes, heartbeatIntervals })).toBe(minutes * MIN);
   });
 
-  // Cycles late or early by up to a quarter interval (the scheduler's jitter), each taking 30 s to write.
-  const JITTER = [0, 0.25, -0.25, 0.1, -0.2, 0.25, 0, -0.25, 0.2, -0.1];
+  // Each cycle runs at a random moment of the schedule's window after its time, give or take 5 % of an interval (the
+  // scheduler's own jitter), and takes 30 s to write. A fixed pseudo-random sequence keeps the test repeatable.
+  function* delays(windowMs: number, intervalMs: number) {
+    let x = 12_345;
+    for (;;) {
+      x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+      const u = x / 2_147_483_648;
+      x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+      yield u * windowMs + (x / 2_147_483_648 - 0.5) * 0.1 * intervalMs;
+    }
+  }
   it.each([
-    // heartbeatIntervals, quiet cycles between two writes
-    [1, 1],
-    [2, 1],
-    [3, 2],
-    [4, 3],
-    [6, 5],
-  ])(
-    'heartbeatIntervals %i: a quiet cycle writes every %i cycle(s), and a check never finds a polled server silent',
-    (heartbeatIntervals, every) => {
-      const hb = { pollEveryMinutes: 5, heartbeatIntervals };
-      const intervalMs = 5 * MIN;
+    // heartbeatIntervals, pollEveryMinutes, quiet cycles between two writes on average: [at least, at most]
+    [1, 5, [1, 1]],
+    [2, 5, [1, 1]],
+    [3, 5, [1.5, 2]],
+    [4, 5, [2, 3]],
+    [6, 5, [4, 5]],
+    [3, 10, [1, 2]],
+    [3, 1, [1.5, 2]],
+    [3, 60, [1, 2]],
+  ] as const)(
+    'heartbeatIntervals %i every %i min: a quiet cycle writes every %j cycles, and a check never finds a polled server silent',
+    (heartbeatIntervals, pollEveryMinutes, [least, most]) => {
+      const hb = { pollEveryMinutes, heartbeatIntervals };
+      const intervalMs = pollEveryMinutes * MIN;
+      const late = delays(scheduleWindowMinutes(pollEveryMinutes) * MIN, intervalMs);
       let record: ServerRecord = { ...INITIAL_SERVER, initialized: true };
       const writes: number[] = [];
       let oldestSeen = 0;
-      for (let k = 0; k < 120; k++) {
-        const start = T0 + k * intervalMs + (JITTER[k % JITTER.length] ?? 0) * intervalMs;
+      for (let k = 0; k < 500; k++) {
+        const start = T0 + k * intervalMs + (late.next().value as number);
         const next = withPolledAt(record, new Date(start), hb, false);
         const written = start + 30_000;
         // Just before this cycle's write lands, a check sees the stored time at its oldest.
@@ -65,11 +94,12 @@ describe('polledAtRenewalMs: how old polledAt may get before a cycle renews it',
         record = next;
       }
       const gaps = writes.slice(1).map((k, i) => k - (writes[i] ?? 0));
+      const mean = 500 / writes.length;
 
-      if (heartbeatIntervals >= 2) expect(oldestSeen).toBeLessThanOrEqual(heartbeatIntervals * intervalMs);
-      // Jitter moves a write by a cycle at most; on average it is every `every` cycles.
-      expect(Math.round(120 / writes.length)).toBe(every);
-      expect(Math.max(...gaps)).toBeLessThanOrEqual(every + 1);
+      if (heartbeatIntervals >= 2) expect(oldestSeen).toBeLessThan(heartbeatIntervals * intervalMs);
+      expect(mean).toBeGreaterThanOrEqual(least);
+      expect(mean).toBeLessThanOrEqual(most);
+      expect(Math.max(...gaps)).toBeLessThanOrEqual(Math.max(1, heartbeatIntervals - 1));
     },
   );
 });
@@ -79,8 +109,8 @@ describe('withPolledAt', () => {
   it.each([
     ['no polledAt yet (first cycle, or a record of an older version)', undefined, false, true],
     ['written anyway: free', at(-1), true, true],
-    ['younger than the renewal', at(-7), false, false],
-    ['as old as the renewal (7.5 min)', new Date(T0 - 7.5 * MIN).toISOString(), false, true],
+    ['younger than the renewal', at(-5), false, false],
+    ['as old as the renewal (5.5 min)', new Date(T0 - 5.5 * MIN).toISOString(), false, true],
     ['older', at(-60), false, true],
     ['from the future (clock skew)', at(10), false, false],
   ])('%s', (_label, polledAt, writtenAnyway, renewed) => {
