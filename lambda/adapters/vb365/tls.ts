@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { checkServerIdentity, type PeerCertificate, connect as tlsConnect } from 'node:tls';
+import { checkServerIdentity, createSecureContext, type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import type { buildConnector } from 'undici';
 import { holdsPrivateKey, normalisePin } from '../../connection-checks.js';
 
@@ -114,6 +114,9 @@ export function pinningConnector(options: PinningConnectorOptions): buildConnect
   }
   const pinAlone = pin !== undefined && options.ca === undefined;
   const now = options.now ?? Date.now;
+  // The CA bundle parsed once, not at every connection (each cycle after an idle interval opens a new one): a context
+  // holding only these CAs, as `ca` would give.
+  const trusted = options.ca === undefined ? undefined : createSecureContext({ ca: options.ca });
 
   return ({ hostname, port, protocol, servername, localAddress }, callback) => {
     const host = hostname.replace(/^\[(.*)\]$/, '$1');
@@ -146,7 +149,7 @@ export function pinningConnector(options: PinningConnectorOptions): buildConnect
           ? { rejectUnauthorized: false }
           : {
               rejectUnauthorized: true,
-              ...(options.ca === undefined ? {} : { ca: options.ca }),
+              ...(trusted === undefined ? {} : { secureContext: trusted }),
               checkServerIdentity: pin === undefined ? checkServerIdentity : () => undefined,
             }),
       });
