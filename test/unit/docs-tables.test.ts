@@ -93,3 +93,20 @@ describe('the event types the docs list', () => {
     for (const [type, severity] of listed) if (type !== 'monitor.grouped') expect(severity, type).toBe(SEVERITY[type]);
   });
 });
+
+describe('the docs', () => {
+  const docs = [
+    'README.md',
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
+
+  it.each(docs)('%s holds no merge-conflict marker (also as a formatter rewrites it)', (file) => {
+    const markers = read(file)
+      .split('\n')
+      .filter((l) => /^\|? ?(<{7}|={7}|>{7})(\s|$)|^(> ){7}/.test(l));
+
+    expect(markers).toEqual([]);
+  });
+});
