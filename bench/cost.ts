@@ -181,6 +181,9 @@ export function countTemplates(templates: readonly CfnTemplate[]): TemplateCount
       );
   }
 
+  // No poll schedule: no window to count on.
+  if (Number.isNaN(poll.windowMinutes)) poll.windowMinutes = 0;
+
   const functions = of('AWS::Lambda::Function').filter((f) => String(f.Description ?? '').includes(' poll'));
   const memory = new Set(functions.map((f) => Number(f.MemorySize ?? 128)));
   const logGroups = of('AWS::Logs::LogGroup');
