@@ -497,6 +497,8 @@ function lambdaBundle() {
     ...ESBUILD_OPTIONS,
     entryPoints: { index: join(ROOT, LAMBDA_ENTRIES.poll) },
     outdir: ROOT,
+    // Metafile paths relative to the project, wherever the bench is started from.
+    absWorkingDir: ROOT,
     write: false,
     metafile: true,
   });
@@ -708,7 +710,8 @@ async function defaultsHour(engine: EmbeddedDynamoDb, sns: SnsStandIn, sessions:
   const cycle = async () => {
     seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
     k += 1;
-    clock = start + k * minutes * 60_000 + Math.floor((seed / 2_147_483_648) * windowMs);
+    const scheduledAt = new Date(start + k * minutes * 60_000);
+    clock = scheduledAt.getTime() + Math.floor((seed / 2_147_483_648) * windowMs);
     // Five idle minutes: every connection is gone.
     vb365.dropConnections();
     aws.dropConnections();
@@ -723,6 +726,7 @@ async function defaultsHour(engine: EmbeddedDynamoDb, sns: SnsStandIn, sessions:
           owner: `hour-${clock}`,
           heartbeat: { pollEveryMinutes: minutes, heartbeatIntervals: defaults.heartbeatIntervals },
           intervalMs: minutes * 60_000,
+          scheduledAt,
         },
       ),
     );

@@ -452,7 +452,7 @@ function monitorConfigSchema(allowHttpLoopback: boolean) {
       wholeNumber(
         1,
         60,
-        'Minutes between two polls of a server. Each poll runs at a random moment of the first half of its interval (the schedule’s flexible time window), so a fleet’s polls do not all run at once.',
+        'Minutes between two polls of a server. Each poll runs at a random moment of a window of half the interval, rounded down to whole minutes (none at 1), after its scheduled time, so a fleet’s polls do not all run at once.',
       ),
       5,
     ),

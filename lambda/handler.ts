@@ -15,9 +15,11 @@ const deps = buildDeps(config);
 /** Leaves time to commit and publish before Lambda's own timeout. */
 const SAFETY_MARGIN_MS = 5_000;
 
-/** Input of each EventBridge Scheduler schedule: the server to poll. */
+/** Input of each EventBridge Scheduler schedule: the server to poll, and when the schedule meant the cycle to run. */
 export interface PollEvent {
   readonly serverId: string;
+  /** `<aws.scheduler.scheduled-time>` (ISO 8601): the time before the schedule's flexible window delayed the cycle. */
+  readonly scheduledTime?: string;
 }
 
 /** Input of the fleet check's schedule: find the servers no longer being polled. */
@@ -77,6 +79,7 @@ async function poll(event: PollEvent, context: Context): Promise<CycleSummary | 
           owner: context.awsRequestId,
           heartbeat,
           intervalMs: config.pollEveryMinutes * 60_000,
+          scheduledAt: scheduledAtOf(event.scheduledTime),
         },
       ),
       AbortSignal.timeout(Math.max(1_000, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS)),
@@ -90,6 +93,12 @@ async function poll(event: PollEvent, context: Context): Promise<CycleSummary | 
     if (config.metrics === 'fleet') metrics.addMetric(METRICS.fleet, MetricUnit.Count, usable ? 1 : 0);
     metrics.publishStoredMetrics();
   }
+}
+
+/** The scheduled time of a poll event, when it carries a valid one (a manual invocation may not). */
+function scheduledAtOf(value: unknown): Date | undefined {
+  const at = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? undefined : new Date(at);
 }
 
 async function fleetCheck(context: Context): Promise<FleetCheckSummary> {

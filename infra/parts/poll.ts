@@ -94,7 +94,8 @@ function pollFunction(
     runtime: lambda.Runtime.NODEJS_24_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: 256,
-    // Shorter than the interval, so a slow cycle never overlaps the next one.
+    // Shorter than the interval, so a slow cycle seldom overlaps the next one (the schedule's window can bring two
+    // cycles of a server up to half an interval closer; the leases keep overlapping cycles of one server safe).
     timeout: Duration.seconds(Math.min(120, config.pollEveryMinutes * 60 - 10)),
     // None by default: new accounts have a concurrency quota of 10 and cannot reserve any; the leases keep
     // concurrent cycles of one server safe.
@@ -192,7 +193,11 @@ export function addPollSchedules(
           schedule: scheduler.ScheduleExpression.rate(interval),
           timeWindow,
           scheduleGroup: group,
-          target: target(functions.get(placementOf(server)) as lambda.Function, { serverId: server.id }),
+          // The scheduled time rides along: the cycle's 15-minute scan slots follow it, not the delayed start.
+          target: target(functions.get(placementOf(server)) as lambda.Function, {
+            serverId: server.id,
+            scheduledTime: scheduler.ContextAttribute.scheduledTime,
+          }),
         }),
       );
     }

@@ -43,7 +43,7 @@ export function scheduleWindowMinutes(pollEveryMinutes: number): number {
  * own jitter and the cycle's duration. While the server is polled, its stored time is then never more than N − ½
  * intervals old, so a check (more than N) stays quiet, and a silent server is announced by the first check more than N
  * intervals after its last recorded poll. A quiet cycle writes at least every N − 1 cycles (N = `heartbeatIntervals`),
- * and more often as the window varies the gaps: with the default 3 and a 5-minute interval, every 1.7 cycles on average.
+ * and more often as the window varies the gaps: with the default 3 and a 5-minute interval, every 1.7 to 1.8 cycles.
  */
 export function polledAtRenewalMs(heartbeat: Heartbeat): number {
   const window = scheduleWindowMinutes(heartbeat.pollEveryMinutes) * 60_000;

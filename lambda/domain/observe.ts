@@ -29,6 +29,8 @@ export interface ObserveInput {
   /** The sessions this cycle may change. */
   readonly sessions: readonly SessionRecord[];
   readonly intervalMs?: number | undefined;
+  /** The cycle's scheduled time (see `PollDeps.scheduledAt`). */
+  readonly scheduledAt?: Date | undefined;
   readonly problem: (problem: CycleProblem) => void;
 }
 
@@ -58,7 +60,7 @@ export async function observeServer(input: ObserveInput): Promise<Observation> {
       (id, err) => problem({ sessionId: id, message: messageOf(err) }),
     );
     let repositoryList: RepositoryInfo[] | undefined;
-    if (repositoryScanDue(input.server, input.now, input.policy, input.intervalMs)) {
+    if (repositoryScanDue(input.server, input.scheduledAt ?? input.now, input.policy, input.intervalMs)) {
       try {
         repositoryList = await api.listRepositories(call);
       } catch (err) {

@@ -19,9 +19,10 @@ export const REPOSITORY_SCAN_MS = 15 * 60_000;
  *
  * With `intervalMs` (the schedule's rate: the Lambda) the period follows the clock: a cycle scans when it is the first
  * one in its period-long slot of the clock (or the server's first cycle), which needs nothing stored, so a quiet scan
- * writes nothing. When the scheduler's jitter straddles a slot boundary, one slot may be scanned twice or not at all
- * (the next slot's scan then notices what that one would have). Without `intervalMs` (local runs at any pace), the
- * time of the last scan is stored (`repositoriesScannedAt`).
+ * writes nothing. `now` is then the cycle's scheduled time: the schedule's flexible window runs a cycle up to half an
+ * interval late, and judged by the time it ran, a slot could be scanned twice or not at all; scheduled times are
+ * exactly one interval apart. Without `intervalMs` (local runs at any pace), the time of the last scan is stored
+ * (`repositoriesScannedAt`).
  */
 export function repositoryScanDue(
   server: ServerRecord | undefined,

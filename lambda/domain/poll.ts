@@ -40,6 +40,12 @@ export interface PollDeps {
    * time of the last scan is stored in the server record.
    */
   readonly intervalMs?: number;
+  /**
+   * When the schedule meant this cycle to run (EventBridge Scheduler's scheduled time, before its flexible window
+   * delayed the invocation): the repository scan's slots follow it, so exactly one cycle per slot scans whatever the
+   * delay. Absent (a manual invocation, a local run): `now`.
+   */
+  readonly scheduledAt?: Date | undefined;
 }
 
 export interface CycleSummary {

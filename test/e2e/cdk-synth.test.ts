@@ -38,7 +38,7 @@ describe('npx cdk synth (offline, real CLI, local esbuild)', () => {
         .filter((r) => r.Type === 'AWS::Scheduler::Schedule')
         .map((r) => (r.Properties as { Target: { Input: string } }).Target.Input)
         .sort(),
-    ).toEqual(['{"fleetCheck":true}', '{"serverId":"vb365-prod"}']);
+    ).toEqual(['{"fleetCheck":true}', '{"serverId":"vb365-prod","scheduledTime":"<aws.scheduler.scheduled-time>"}']);
 
     // The poll function's code as Lambda gets it: the bundle and the configuration file beside it.
     const parent = JSON.parse(readFileSync(join(OUT, 'Vb365SyncMonitor.template.json'), 'utf8')) as Template;

@@ -122,7 +122,10 @@ describe(`a fleet of ${MAX_SERVERS} servers, each with its own CA`, () => {
 
     expect(inputs).toHaveLength(MAX_SERVERS + 1);
     expect(new Set(inputs)).toEqual(
-      new Set([...ids.map((id) => JSON.stringify({ serverId: id })), JSON.stringify({ fleetCheck: true })]),
+      new Set([
+        ...ids.map((id) => JSON.stringify({ serverId: id, scheduledTime: '<aws.scheduler.scheduled-time>' })),
+        JSON.stringify({ fleetCheck: true }),
+      ]),
     );
   });
 

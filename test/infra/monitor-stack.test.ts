@@ -363,7 +363,8 @@ describe('MonitorStack — one server', () => {
       // A fleet's cycles spread over the first half of the interval.
       FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 2 },
       Target: {
-        Input: '{"serverId":"vb365-prod"}',
+        // The scheduled time, which the flexible window does not move: the cycle's scan slots follow it.
+        Input: '{"serverId":"vb365-prod","scheduledTime":"<aws.scheduler.scheduled-time>"}',
         RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 },
         DeadLetterConfig: { Arn: expect.anything() },
       },
@@ -439,9 +440,9 @@ describe('MonitorStack — three servers', () => {
 
     expect(schedules.map((p) => p.Target.Input).sort()).toEqual([
       '{"fleetCheck":true}',
-      '{"serverId":"tenant-a"}',
-      '{"serverId":"tenant-b"}',
-      '{"serverId":"tenant-c"}',
+      '{"serverId":"tenant-a","scheduledTime":"<aws.scheduler.scheduled-time>"}',
+      '{"serverId":"tenant-b","scheduledTime":"<aws.scheduler.scheduled-time>"}',
+      '{"serverId":"tenant-c","scheduledTime":"<aws.scheduler.scheduled-time>"}',
     ]);
     expect(new Set(schedules.map((p) => p.ScheduleExpression))).toEqual(new Set(['rate(10 minutes)']));
     expect(schedules.map((p) => p.FlexibleTimeWindow)).toEqual([

@@ -308,6 +308,26 @@ describe('poll handler (real SDK clients, local stand-ins)', () => {
     expect(ddbProxy.requests.filter((r) => r.operation === 'BatchWriteItem').length).toBeGreaterThanOrEqual(2);
   });
 
+  it('judges the 15-minute repository scan by the scheduled time the schedule passes, not by when the cycle ran', async () => {
+    const quarter = 15 * 60_000;
+    const slot = Math.floor(Date.now() / quarter) * quarter;
+    const at = (minutes: number) => new Date(slot + minutes * 60_000).toISOString();
+    const scans = async (scheduledTime: unknown, id: string) => {
+      const before = sim.counters.listRepositories;
+      const summary = await handler({ serverId: 'sim', scheduledTime } as { serverId: string }, context(id));
+      expect(summary).toMatchObject({ status: 'ok' });
+      return sim.counters.listRepositories - before;
+    };
+
+    // Scheduled 11 minutes into this slot: the cycle before was scheduled in it too. Then 16 minutes in: the first
+    // of the next slot, however early it runs (the wall clock, unchanged, would say the same slot).
+    expect(await scans(at(11), 'req-slot-1')).toBe(0);
+    expect(await scans(at(16), 'req-slot-2')).toBe(1);
+    expect(await scans(at(21), 'req-slot-3')).toBe(0);
+    // A scheduled time that is not a time (a manual invocation with the placeholder) still runs the cycle.
+    await scans('<aws.scheduler.scheduled-time>', 'req-slot-4');
+  });
+
   it('reads one shared secret once for the servers in it, and a SecureString parameter decrypted', async () => {
     const secretReads = () => secrets.calls.filter((c) => c.secretId === 'vb365/fleet').length;
 

@@ -503,6 +503,34 @@ describe('pollOnce — out-of-sync repositories and what they block', () => {
     expect(notifier.types()).toEqual(['monitor.started']);
   });
 
+  // Cycles scheduled 4 minutes past a quarter hour, every 5 minutes; the schedule's flexible window starts every
+  // other one 1.9 minutes late. Judged by the time a cycle ran, the slots of 10:15 and 10:45 get no scan and those of
+  // 10:30 and 11:00 two.
+  it.each([
+    ['by the scheduled time: exactly one scan per slot', true, ['10:00', '10:15', '10:30', '10:45', '11:00']],
+    ['by the time it ran (no scheduled time): slots missed', false, ['10:00', '10:30', '10:30', '11:00', '11:00']],
+  ])('lists the repositories each 15-minute slot %s', async (_label, withScheduledTime, slots) => {
+    const policy = { ...detector.policy, stallAfterMs: 7 * 86_400_000 };
+    api.repositories.clear();
+    api.repositories.set('repo-x', { id: 'repo-x', name: 'Wasabi Archive', isOutOfSync: false });
+    api.sessions = [session('a', { repositoryId: 'repo-x' })];
+    const start = Date.parse('2026-11-28T10:04:00Z');
+    const scanned: string[] = [];
+
+    for (let k = 0; k <= 12; k++) {
+      const scheduled = start + k * 5 * 60_000;
+      clock = scheduled + (k % 2 === 1 ? 1.9 * 60_000 : 0);
+      const before = api.calls.listRepositories;
+      await pollOnce(
+        deps({ policy, intervalMs: 5 * 60_000, ...(withScheduledTime ? { scheduledAt: new Date(scheduled) } : {}) }),
+      );
+      const quarter = new Date(Math.floor(clock / 900_000) * 900_000).toISOString().slice(11, 16);
+      if (api.calls.listRepositories > before) scanned.push(quarter);
+    }
+
+    expect(scanned).toEqual(slots);
+  });
+
   it('still warns about a repository out of sync when its scans store nothing', async () => {
     const scheduled = { ...detector, intervalMs: 5 * 60_000 };
     api.repositories.clear();
